@@ -1,0 +1,37 @@
+# The two commands: `make run` starts the whole product, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test demo check-deploy clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+	$(PY) manage.py run
+
+test: export LABELSITE_DATA_DIR ?= $(CURDIR)/data/test
+test: $(VENV)/.dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+
+# Production-like settings must pass Django's deployment checklist.
+check-deploy: $(VENV)/.runtime
+	DEBUG=false SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	ALLOWED_HOSTS=labels.example.com $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,55 @@
+"""Tasks (one per project × item), their leases, and the annotations labelers submit."""
+
+from django.conf import settings
+from django.db import models
+
+from projects.models import DataItem, LabelClass, LabelingProject, tenant_manager
+
+
+class Task(models.Model):
+    class State(models.TextChoices):
+        UNLABELED = "unlabeled", "Unlabeled"
+        LABELED = "labeled", "Labeled, awaiting review"
+        APPROVED = "approved", "Approved"
+        SKIPPED = "skipped", "Skipped"
+
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="tasks")
+    item = models.ForeignKey(DataItem, on_delete=models.CASCADE, related_name="tasks")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.UNLABELED)
+    # A stable random order (Azure shuffles to reduce bias); fixed at creation.
+    order_key = models.IntegerField(default=0)
+    leased_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    lease_expires = models.DateTimeField(null=True, blank=True)
+    # Bumped on every change of labels or state; review decisions carry it.
+    version = models.PositiveIntegerField(default=0)
+    labeled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    labeled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("project__workspace")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "item"], name="uniq_task_item")]
+        indexes = [models.Index(fields=["project", "state", "order_key"], name="task_claim")]
+        permissions = [("label_task", "Can label tasks")]
+
+
+class Annotation(models.Model):
+    """One submitted set of tags on a task; earlier ones stay as history."""
+
+    class Source(models.TextChoices):
+        LABELER = "labeler", "Labeler"
+        REVIEWER = "reviewer", "Corrected by reviewer"
+        IMPORT = "import", "Imported"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
+    labels = models.ManyToManyField(LabelClass, related_name="annotations")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.LABELER)
+    is_current = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("task__project__workspace")
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]

@@ -1,0 +1,81 @@
+"""Answers `user.has_perm(perm, obj)` for anything inside a workspace, from the user's Membership."""
+
+from projects.roles import ALL_WORKSPACE_PERMISSIONS
+
+# Permissions that an organization admin who is staff may use in Django admin (obj=None checks).
+ORG_ADMIN_ADMIN_PERMISSIONS = frozenset(
+    f"projects.{action}_{model}"
+    for model in ("workspace", "membership", "invitation", "datastore", "dataset", "organizationmember")
+    for action in ("view", "add", "change", "delete")
+)
+
+
+def workspace_of(obj):
+    """Walk from any tenant object to its Workspace (Workspace itself included)."""
+    seen = 0
+    while obj is not None and seen < 6:
+        if obj.__class__.__name__ == "Workspace" and obj._meta.app_label == "projects":
+            return obj
+        for attr in ("workspace", "project", "dataset", "task"):
+            if hasattr(obj, attr):
+                obj = getattr(obj, attr)
+                break
+        else:
+            return None
+        seen += 1
+    return None
+
+
+class WorkspacePermissionBackend:
+    """Permissions come from the role (auth Group) of the user's Membership in the object's workspace.
+
+    Organization admins hold every workspace permission in every workspace of their organization.
+    Results are cached on the user object for one request only, so a revoked role takes effect
+    on the very next request.
+    """
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def _workspace_perms(self, user, workspace) -> frozenset:
+        cache = user.__dict__.setdefault("_labelsite_ws_perms", {})
+        if workspace.pk not in cache:
+            from projects.models import Membership, OrganizationMember
+
+            if OrganizationMember.objects.filter(
+                user=user, organization_id=workspace.organization_id, is_admin=True
+            ).exists():
+                perms = ALL_WORKSPACE_PERMISSIONS
+            else:
+                rows = Membership.objects.filter(user=user, workspace=workspace).values_list(
+                    "group__permissions__content_type__app_label", "group__permissions__codename"
+                )
+                perms = frozenset(f"{app}.{code}" for app, code in rows if app)
+            cache[workspace.pk] = perms
+        return cache[workspace.pk]
+
+    def get_all_permissions(self, user, obj=None):
+        if not user.is_active or user.is_anonymous:
+            return set()
+        if obj is None:
+            return set(ORG_ADMIN_ADMIN_PERMISSIONS) if self._is_staff_org_admin(user) else set()
+        workspace = workspace_of(obj)
+        if workspace is None:
+            return set()
+        return set(self._workspace_perms(user, workspace))
+
+    def has_perm(self, user, perm, obj=None):
+        return perm in self.get_all_permissions(user, obj)
+
+    def has_module_perms(self, user, app_label):
+        return app_label == "projects" and self._is_staff_org_admin(user)
+
+    def _is_staff_org_admin(self, user) -> bool:
+        if not user.is_staff:
+            return False
+        cache = user.__dict__
+        if "_labelsite_org_admin" not in cache:
+            from projects.models import OrganizationMember
+
+            cache["_labelsite_org_admin"] = OrganizationMember.objects.filter(user=user, is_admin=True).exists()
+        return cache["_labelsite_org_admin"]

@@ -1,0 +1,14 @@
+"""The Celery app; tasks live in each app's tasks.py, periodic work in the beat schedule below."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
+
+app = Celery("labelsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic work is added here by the apps that own it (refresh, lease expiry, export reaper).
+app.conf.beat_schedule = {}

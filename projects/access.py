@@ -1,0 +1,105 @@
+"""The only door to tenant data: who may see which workspace, and what they may do there.
+
+Views resolve an `Access` once per request from the URL's organization and workspace slugs.
+Anything outside the caller's workspaces answers 404, exactly like something that does not exist;
+a member without the needed permission gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from projects.models import Membership, Organization, OrganizationMember, Workspace
+
+
+@dataclass
+class Access:
+    user: object
+    organization: Organization
+    workspace: Workspace
+    membership: Membership | None
+    is_org_admin: bool
+    perms: frozenset = field(default_factory=frozenset)
+
+    def can(self, perm: str) -> bool:
+        return perm in self.perms
+
+    def require(self, perm: str) -> None:
+        if not self.can(perm):
+            raise PermissionDenied(f"You need the {perm!r} permission in this workspace.")
+
+    @property
+    def role_name(self) -> str:
+        if self.is_org_admin:
+            return "Organization admin"
+        return self.membership.group.name if self.membership else ""
+
+    def can_grant(self, group) -> bool:
+        """Nobody grants a role that carries a permission they do not hold themselves."""
+        if not self.can("projects.add_membership"):
+            return False
+        wanted = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+        return wanted <= self.perms
+
+
+def visible_workspaces(user):
+    return Workspace.objects.for_user(user).select_related("organization")
+
+
+def resolve_access(request, org_slug: str, ws_slug: str) -> Access:
+    """Build the request's Access, or 404 if the user is not in that workspace."""
+    user = request.user
+    workspace = (
+        Workspace.objects.for_user(user)
+        .select_related("organization")
+        .filter(organization__slug=org_slug, slug=ws_slug)
+        .first()
+    )
+    if workspace is None:
+        raise Http404("No such workspace.")
+    membership = (
+        Membership.objects.select_related("group").filter(user=user, workspace=workspace).first()
+    )
+    is_org_admin = OrganizationMember.objects.filter(
+        user=user, organization_id=workspace.organization_id, is_admin=True
+    ).exists()
+    perms = frozenset(user.get_all_permissions(workspace)) if user.is_active else frozenset()
+    return Access(user, workspace.organization, workspace, membership, is_org_admin, perms)
+
+
+def organization_admin_or_404(user, org_slug: str) -> Organization:
+    """The organization, if the user administers it; 404 otherwise."""
+    if not user.is_authenticated:
+        raise Http404
+    return get_object_or_404(
+        Organization, slug=org_slug, members__user=user, members__is_admin=True
+    )
+
+
+def workspace_view(perm: str | None = None):
+    """Decorate `view(request, access, **kwargs)` routed with `org` and `ws` URL kwargs.
+
+    Anonymous users go to login (htmx requests get HX-Redirect via middleware); outsiders get 404;
+    members lacking `perm` get 403.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, org: str, ws: str, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            access = resolve_access(request, org, ws)
+            if perm:
+                access.require(perm)
+            request.access = access
+            return view(request, access, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,312 @@
+"""Tenancy (Organization, Workspace, memberships, invitations) and the data a project labels."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+
+
+class TenantQuerySet(models.QuerySet):
+    """Every tenant-owned model reaches its workspace through `workspace_path`."""
+
+    workspace_path = "workspace"
+
+    def for_workspace(self, workspace):
+        return self.filter(**{self.workspace_path: workspace})
+
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(**{f"{self.workspace_path}__in": Workspace.objects.for_user(user)})
+
+
+def tenant_manager(path: str):
+    queryset = type(f"TenantQuerySet_{path.replace('__', '_')}", (TenantQuerySet,), {"workspace_path": path})
+    return queryset.as_manager()
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OrganizationMemberQuerySet(models.QuerySet):
+    def admins(self):
+        return self.filter(is_admin=True)
+
+
+class OrganizationMember(models.Model):
+    """A person belongs to an organization; its admins manage every workspace in it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_memberships")
+    is_admin = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationMemberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_org_member")]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization}{' (admin)' if self.is_admin else ''}"
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Workspaces where the user holds a role, plus every workspace of organizations they administer."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(memberships__user=user)
+            | Q(organization__members__user=user, organization__members__is_admin=True)
+        ).distinct()
+
+
+class Workspace(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="workspaces")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="uniq_workspace_slug")]
+
+    def __str__(self):
+        return f"{self.organization.name} / {self.name}"
+
+    @property
+    def workspace(self):
+        return self
+
+
+class Membership(models.Model):
+    """One role (an auth Group) for one person in one workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = tenant_manager("workspace")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="uniq_membership")]
+        ordering = ["user__username"]
+
+    def __str__(self):
+        return f"{self.user} — {self.group.name} in {self.workspace}"
+
+
+class Invitation(models.Model):
+    """An emailed, signed, expiring offer of a role in a workspace."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = tenant_manager("workspace")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation for {self.email} to {self.workspace}"
+
+
+class Datastore(models.Model):
+    """Where a workspace's images live: an Azure Blob container, an S3 bucket or a local folder."""
+
+    class Kind(models.TextChoices):
+        AZURE_BLOB = "azure_blob", "Azure Blob Storage"
+        S3 = "s3", "Amazon S3 / S3-compatible"
+        LOCAL = "local", "Local folder"
+
+    class Auth(models.TextChoices):
+        SAS_TOKEN = "sas_token", "SAS token"
+        ACCOUNT_KEY = "account_key", "Account key"
+        ACCESS_KEY = "access_key", "Access key + secret"
+        NONE = "none", "None (local folder)"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datastores")
+    name = models.CharField(max_length=120)
+    kind = models.CharField("datastore type", max_length=20, choices=Kind.choices)
+    endpoint = models.CharField(
+        "account URL or endpoint", max_length=500, blank=True,
+        help_text="Azure: https://<account>.blob.core.windows.net — S3: leave blank for AWS or give the endpoint URL.",
+    )
+    container = models.CharField("container / bucket", max_length=255, blank=True)
+    local_path = models.CharField("folder", max_length=1000, blank=True, help_text="Local folders only.")
+    region = models.CharField(max_length=60, blank=True)
+    auth_type = models.CharField("authentication", max_length=20, choices=Auth.choices, default=Auth.NONE)
+    access_key_id = models.CharField("access key ID / account name", max_length=255, blank=True)
+    # Encrypted with settings.LABELSITE_ENCRYPTION_KEYS; never rendered back to anyone.
+    secret_encrypted = models.TextField(blank=True, editable=False)
+    secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = tenant_manager("workspace")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_datastore_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Dataset(models.Model):
+    """A datastore folder registered as items; scanned, and refreshed for new files."""
+
+    class ScanState(models.TextChoices):
+        PENDING = "pending", "Waiting to scan"
+        SCANNING = "scanning", "Scanning"
+        DONE = "done", "Scanned"
+        FAILED = "failed", "Scan failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datasets")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="datasets")
+    path = models.CharField(max_length=1000, blank=True)
+    include_subfolders = models.BooleanField(default=True)
+    scan_state = models.CharField(max_length=20, choices=ScanState.choices, default=ScanState.PENDING)
+    scan_found = models.PositiveIntegerField(default=0)
+    scan_registered = models.PositiveIntegerField(default=0)
+    scan_skipped = models.PositiveIntegerField(default=0)
+    scan_error = models.TextField(blank=True)
+    scan_started_at = models.DateTimeField(null=True, blank=True)
+    scan_finished_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_added = models.PositiveIntegerField(default=0)
+    last_refresh_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = tenant_manager("workspace")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_dataset_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class DataItem(models.Model):
+    """One file of a dataset; `key` is the object key as data, never a filesystem path."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        SKIPPED = "skipped", "Not an image"
+        UNREADABLE = "unreadable", "Unreadable"
+        TOO_LARGE = "too_large", "Too large"
+        MISSING = "missing", "Missing"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    key = models.CharField(max_length=1024)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    image_format = models.CharField(max_length=20, blank=True)
+    thumbnail = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("dataset__workspace")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="uniq_item_key")]
+        indexes = [models.Index(fields=["dataset", "state"], name="item_dataset_state")]
+
+    def __str__(self):
+        return self.key
+
+
+class LabelingProject(models.Model):
+    class TaskType(models.TextChoices):
+        MULTI_CLASS = "multiclass", "Image Classification Multi-class"
+        MULTI_LABEL = "multilabel", "Image Classification Multi-label"
+
+    class State(models.TextChoices):
+        INITIALIZING = "initializing", "Initializing"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=120)
+    task_type = models.CharField("labeling task type", max_length=20, choices=TaskType.choices)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="projects")
+    incremental_refresh = models.BooleanField(default=False)
+    instructions_url = models.URLField("instructions link", blank=True)
+    instructions_text = models.TextField("instructions", blank=True)
+    ml_assisted = models.BooleanField("ML assisted labeling", default=False)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.INITIALIZING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = tenant_manager("workspace")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_project_name")]
+        permissions = [
+            ("view_dashboard", "Can see a project's dashboard"),
+            ("import_labels", "Can import labels into a project"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class LabelClass(models.Model):
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="label_classes")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+    color = models.PositiveSmallIntegerField(default=0, help_text="Index into the palette of chip colours.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("project__workspace")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="uniq_label_class_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def shortcut(self) -> str:
+        """Number keys 1–9 for the first nine classes."""
+        return str(self.position + 1) if self.position < 9 else ""

@@ -1,0 +1,164 @@
+"""Writes to tenancy data: sign-up, workspaces, invitations and roles."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from projects.access import Access
+from projects.models import Invitation, Membership, Organization, OrganizationMember, Workspace
+from projects.roles import WORKSPACE_ADMIN
+
+User = get_user_model()
+INVITATION_SALT = "labelsite.invitation"
+
+
+def _unique_slug(base: str, taken) -> str:
+    base = slugify(base)[:50] or "org"
+    slug, n = base, 1
+    while taken(slug):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organization_signup(*, username: str, email: str, password: str, organization_name: str) -> User:
+    """A new account with its own organization (they are its admin) and a first workspace."""
+    # Organization admins are staff so they can manage datastores and members in Django admin,
+    # which shows them only their own organization's rows.
+    user = User.objects.create_user(username=username, email=email, password=password, is_staff=True)
+    organization = Organization.objects.create(
+        name=organization_name,
+        slug=_unique_slug(organization_name, lambda s: Organization.objects.filter(slug=s).exists()),
+    )
+    OrganizationMember.objects.create(organization=organization, user=user, is_admin=True)
+    workspace_create(organization=organization, name="Default", actor=user)
+    return user
+
+
+def workspace_create(*, organization: Organization, name: str, actor) -> Workspace:
+    if not OrganizationMember.objects.filter(organization=organization, user=actor, is_admin=True).exists():
+        raise PermissionDenied("Only organization admins create workspaces.")
+    slug = _unique_slug(name, lambda s: Workspace.objects.filter(organization=organization, slug=s).exists())
+    workspace = Workspace.objects.create(organization=organization, name=name, slug=slug)
+    return workspace
+
+
+def _check_grant(access: Access, group: Group) -> None:
+    if not access.can_grant(group):
+        raise PermissionDenied("You cannot grant a role with more rights than your own.")
+
+
+def invitation_create(*, access: Access, email: str, group: Group, request=None) -> Invitation:
+    _check_grant(access, group)
+    email = User.objects.normalize_email(email).strip()
+    invitation = Invitation.objects.create(workspace=access.workspace, email=email, group=group, invited_by=access.user)
+    link = invitation_link(invitation, request)
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You are invited to {access.workspace} on Labelsite",
+            f"{access.user} invited you to join the workspace {access.workspace.name} "
+            f"of {access.organization.name} as {group.name}.\n\nAccept here (the link expires in "
+            f"{settings.INVITATION_MAX_AGE // 86400} days):\n{link}\n",
+            None,
+            [email],
+        )
+    )
+    return invitation
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps(str(invitation.uuid), salt=INVITATION_SALT)
+
+
+def invitation_link(invitation: Invitation, request=None) -> str:
+    path = reverse("accept_invitation", args=[invitation_token(invitation)])
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The open invitation behind a link, or ValidationError with a message a person can act on."""
+    try:
+        value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ValidationError("This invitation has expired. Ask for a new one.")
+    except signing.BadSignature:
+        raise ValidationError("This invitation link is not valid.")
+    invitation = Invitation.objects.select_related("workspace__organization", "group").filter(uuid=value).first()
+    if invitation is None or invitation.revoked_at:
+        raise ValidationError("This invitation has been withdrawn.")
+    if invitation.accepted_at:
+        raise ValidationError("This invitation has already been used.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user) -> Membership:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise ValidationError("This invitation has already been used.")
+    OrganizationMember.objects.get_or_create(organization=invitation.workspace.organization, user=user)
+    membership, created = Membership.objects.get_or_create(
+        workspace=invitation.workspace, user=user,
+        defaults={"group": invitation.group, "created_by": invitation.invited_by},
+    )
+    if not created and membership.group_id != invitation.group_id:
+        membership.group = invitation.group
+        membership.save(update_fields=["group"])
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_accept_new_user(*, invitation: Invitation, username: str, password: str) -> User:
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=invitation.email, password=password)
+    except IntegrityError:
+        raise ValidationError("That username is taken.")
+    invitation_accept(invitation=invitation, user=user)
+    return user
+
+
+def invitation_revoke(*, access: Access, invitation: Invitation) -> None:
+    if not access.can("projects.delete_invitation"):
+        raise PermissionDenied
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+
+
+def _guard_member_change(access: Access, membership: Membership) -> None:
+    if membership.workspace_id != access.workspace.pk:
+        raise PermissionDenied
+    if membership.user_id == access.user.pk and not access.is_org_admin:
+        raise PermissionDenied("You cannot change your own role.")
+    # A workspace admin may not demote or remove someone whose role is above their own.
+    _check_grant(access, membership.group)
+
+
+def membership_set_role(*, access: Access, membership: Membership, group: Group) -> Membership:
+    _guard_member_change(access, membership)
+    _check_grant(access, group)
+    membership.group = group
+    membership.save(update_fields=["group"])
+    return membership
+
+
+def membership_revoke(*, access: Access, membership: Membership) -> None:
+    _guard_member_change(access, membership)
+    membership.delete()
+
+
+def workspace_admin_group() -> Group:
+    return Group.objects.get(name=WORKSPACE_ADMIN)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from projects import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("o/<slug:org>/", views.organization, name="organization"),
+    path("o/<slug:org>/<slug:ws>/", views.workspace, name="workspace"),
+    path("o/<slug:org>/<slug:ws>/members/", views.members, name="members"),
+    path("o/<slug:org>/<slug:ws>/members/invite/", views.invite, name="invite"),
+    path("o/<slug:org>/<slug:ws>/members/<str:username>/role/", views.member_role, name="member_role"),
+    path("o/<slug:org>/<slug:ws>/members/<str:username>/revoke/", views.member_revoke, name="member_revoke"),
+    path("o/<slug:org>/<slug:ws>/invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+]

@@ -1,0 +1,157 @@
+"""Pages for accounts, the home page, workspaces, members and invitations."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from projects import services
+from projects.access import organization_admin_or_404, visible_workspaces, workspace_view
+from projects.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
+from projects.models import Invitation, LabelingProject, Membership
+
+
+@require_GET
+@login_required
+def home(request):
+    workspaces = list(visible_workspaces(request.user))
+    projects = LabelingProject.objects.filter(workspace__in=workspaces).order_by("name")
+    by_workspace = {ws.pk: [] for ws in workspaces}
+    for project in projects:
+        by_workspace[project.workspace_id].append(project)
+    rows = [(ws, by_workspace[ws.pk]) for ws in workspaces]
+    return render(request, "projects/home.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if not settings.OPEN_SIGNUP:
+        raise Http404("Sign-up is closed; ask an organization admin for an invitation.")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.organization_signup(
+            username=form.cleaned_data["username"], email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"], organization_name=form.cleaned_data["organization_name"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome! Your organization and its first workspace are ready.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request, token):
+    try:
+        invitation = services.invitation_from_token(token)
+    except ValidationError as error:
+        return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+    form = None
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=request.user)
+            messages.success(request, f"You joined {invitation.workspace}.")
+            return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+    else:
+        form = AcceptInvitationForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                user = services.invitation_accept_new_user(
+                    invitation=invitation, username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                )
+            except ValidationError as error:
+                form.add_error("username", error)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+    return render(request, "registration/accept_invitation.html", {"invitation": invitation, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def organization(request, org):
+    organization = organization_admin_or_404(request.user, org)
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        workspace = services.workspace_create(organization=organization, name=form.cleaned_data["name"], actor=request.user)
+        messages.success(request, f"Workspace {workspace.name} created.")
+        return redirect("workspace", org=organization.slug, ws=workspace.slug)
+    workspaces = organization.workspaces.all()
+    return render(request, "projects/organization.html", {"organization": organization, "workspaces": workspaces, "form": form})
+
+
+@require_GET
+@workspace_view("projects.view_workspace")
+def workspace(request, access):
+    projects = LabelingProject.objects.for_workspace(access.workspace).select_related("dataset")
+    return render(request, "projects/workspace.html", {"access": access, "projects": projects})
+
+
+@require_GET
+@workspace_view("projects.view_membership")
+def members(request, access):
+    return render(request, "projects/members.html", _members_context(access))
+
+
+def _members_context(access, invite_form=None):
+    memberships = Membership.objects.for_workspace(access.workspace).select_related("user", "group")
+    invitations = Invitation.objects.for_workspace(access.workspace).filter(accepted_at=None, revoked_at=None).select_related("group")
+    rows = [(m, RoleForm(initial={"group": m.group}, prefix=m.user.username)) for m in memberships]
+    return {"access": access, "rows": rows, "invitations": invitations, "invite_form": invite_form or InvitationForm()}
+
+
+@require_POST
+@workspace_view("projects.add_invitation")
+def invite(request, access):
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        services.invitation_create(access=access, email=form.cleaned_data["email"], group=form.cleaned_data["group"], request=request)
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
+    return render(request, "projects/members.html", _members_context(access, form), status=422)
+
+
+def _membership_or_404(access, username):
+    return get_object_or_404(Membership.objects.for_workspace(access.workspace).select_related("group", "user"), user__username=username)
+
+
+@require_POST
+@workspace_view("projects.change_membership")
+def member_role(request, access, username):
+    membership = _membership_or_404(access, username)
+    form = RoleForm(request.POST, prefix=username)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+    else:
+        services.membership_set_role(access=access, membership=membership, group=form.cleaned_data["group"])
+        messages.success(request, f"{username} is now {form.cleaned_data['group'].name}.")
+    return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
+
+
+@require_POST
+@workspace_view("projects.delete_membership")
+def member_revoke(request, access, username):
+    membership = _membership_or_404(access, username)
+    services.membership_revoke(access=access, membership=membership)
+    messages.success(request, f"{username} no longer has access to this workspace.")
+    return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
+
+
+@require_POST
+@workspace_view("projects.delete_invitation")
+def invitation_revoke(request, access, invitation):
+    found = get_object_or_404(Invitation.objects.for_workspace(access.workspace), uuid=invitation)
+    services.invitation_revoke(access=access, invitation=found)
+    messages.success(request, f"Invitation for {found.email} withdrawn.")
+    return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+
+
+__all__ = ["PermissionDenied"]

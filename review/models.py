@@ -1,0 +1,27 @@
+"""Review decisions on labeled tasks."""
+
+from django.conf import settings
+from django.db import models
+
+from labeling.models import Annotation, Task
+from projects.models import tenant_manager
+
+
+class Review(models.Model):
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        CORRECTED = "corrected", "Corrected and approved"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reviews")
+    annotation = models.ForeignKey(Annotation, null=True, on_delete=models.SET_NULL, related_name="reviews")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    task_version = models.PositiveIntegerField()
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("task__project__workspace")
+
+    class Meta:
+        permissions = [("review_annotation", "Can approve and reject labels")]

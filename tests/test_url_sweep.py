@@ -1,0 +1,90 @@
+"""Every tenant URL (pages, fragments, downloads, API) as an outsider answers 404; as an anonymous user, login.
+
+New URL patterns are picked up automatically: a pattern with a keyword this sweep has no sample
+for fails with a message saying where to add one.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from projects.models import Invitation
+
+
+def _patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _patterns(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def tenant_patterns():
+    found = []
+    for route, pattern in _patterns():
+        if "<slug:org>" in route:
+            found.append((route, pattern))
+    return found
+
+
+@pytest.fixture
+def samples(org, workspace, labeler, org_admin):
+    """Real objects of the Acme organization, by URL keyword. Add a sample here for each new keyword."""
+    invitation = Invitation.objects.create(
+        workspace=workspace, email="new@example.com", group=Group.objects.get(name="Labeler"), invited_by=org_admin
+    )
+    extra = {}
+    for hook in SAMPLE_HOOKS:
+        extra.update(hook(org=org, workspace=workspace, labeler=labeler, manager=org_admin))
+    return {"org": org.slug, "ws": workspace.slug, "username": labeler.username, "invitation": invitation.uuid, **extra}
+
+
+# Feature tests register builders of further samples: callables(org, workspace, labeler, manager) -> dict.
+SAMPLE_HOOKS: list = []
+
+
+def _url(route, samples):
+    import re
+
+    def fill(match):
+        name = match.group(2)
+        if name not in samples:
+            pytest.fail(f"No sample for URL keyword {name!r} in {route!r}: add one in tests/test_url_sweep.py")
+        return str(samples[name])
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
+
+
+def test_there_are_tenant_urls_to_sweep():
+    assert len(tenant_patterns()) >= 5
+
+
+def test_outsider_gets_404_everywhere(outsider_client, samples):
+    for route, _ in tenant_patterns():
+        url = _url(route, samples)
+        statuses = {method: getattr(outsider_client, method)(url).status_code for method in ("get", "post")}
+        assert set(statuses.values()) <= {404, 405}, f"{url}: {statuses}"
+        assert 404 in statuses.values(), f"{url}: {statuses}"
+
+
+def test_anonymous_is_sent_to_login_everywhere(anon_client, samples):
+    for route, _ in tenant_patterns():
+        url = _url(route, samples)
+        for method in ("get", "post"):
+            response = getattr(anon_client, method)(url)
+            if response.status_code == 405:
+                continue
+            if url.startswith("/api/"):
+                assert response.status_code in (401, 403), f"{method} {url}: {response.status_code}"
+            else:
+                assert response.status_code == 302, f"{method} {url}: {response.status_code}"
+                assert response["Location"].startswith("/accounts/login/"), f"{method} {url}"
+
+
+def test_htmx_request_with_expired_session_gets_hx_redirect(anon_client, samples):
+    url = _url("o/<slug:org>/<slug:ws>/", samples)
+    response = anon_client.get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+    assert response.content == b""
