@@ -53,3 +53,50 @@ class Annotation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]
+
+
+class TaskStateCount(models.Model):
+    """Maintained count of a project's tasks per state, so the dashboard never counts rows."""
+
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=20, choices=Task.State.choices)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "state"], name="uniq_state_count")]
+
+
+class LabelerCount(models.Model):
+    """Per labeler: tasks labeled, and how their labels fared in review."""
+
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    labeled = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+    approved = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="uniq_labeler_count")]
+
+
+class ClassCount(models.Model):
+    """How many tasks currently carry each label class."""
+
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
+    label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="+")
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "label_class"], name="uniq_class_count")]
+
+
+class ActivityCount(models.Model):
+    """Tasks labeled per hour, for the activity chart."""
+
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    labeled = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "hour"], name="uniq_activity_hour")]
