@@ -95,6 +95,7 @@ class Workspace(models.Model):
 class Membership(models.Model):
     """One role (an auth Group) for one person in one workspace."""
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")

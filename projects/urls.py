@@ -10,7 +10,7 @@ urlpatterns = [
     path("o/<slug:org>/<slug:ws>/", views.workspace, name="workspace"),
     path("o/<slug:org>/<slug:ws>/members/", views.members, name="members"),
     path("o/<slug:org>/<slug:ws>/members/invite/", views.invite, name="invite"),
-    path("o/<slug:org>/<slug:ws>/members/<str:username>/role/", views.member_role, name="member_role"),
-    path("o/<slug:org>/<slug:ws>/members/<str:username>/revoke/", views.member_revoke, name="member_revoke"),
+    path("o/<slug:org>/<slug:ws>/members/<uuid:member>/role/", views.member_role, name="member_role"),
+    path("o/<slug:org>/<slug:ws>/members/<uuid:member>/revoke/", views.member_revoke, name="member_revoke"),
     path("o/<slug:org>/<slug:ws>/invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
 ]

@@ -100,7 +100,7 @@ def members(request, access):
 def _members_context(access, invite_form=None):
     memberships = Membership.objects.for_workspace(access.workspace).select_related("user", "group")
     invitations = Invitation.objects.for_workspace(access.workspace).filter(accepted_at=None, revoked_at=None).select_related("group")
-    rows = [(m, RoleForm(initial={"group": m.group}, prefix=m.user.username)) for m in memberships]
+    rows = [(m, RoleForm(initial={"group": m.group}, prefix=str(m.uuid))) for m in memberships]
     return {"access": access, "rows": rows, "invitations": invitations, "invite_form": invite_form or InvitationForm()}
 
 
@@ -115,15 +115,16 @@ def invite(request, access):
     return render(request, "projects/members.html", _members_context(access, form), status=422)
 
 
-def _membership_or_404(access, username):
-    return get_object_or_404(Membership.objects.for_workspace(access.workspace).select_related("group", "user"), user__username=username)
+def _membership_or_404(access, member):
+    return get_object_or_404(Membership.objects.for_workspace(access.workspace).select_related("group", "user"), uuid=member)
 
 
 @require_POST
 @workspace_view("projects.change_membership")
-def member_role(request, access, username):
-    membership = _membership_or_404(access, username)
-    form = RoleForm(request.POST, prefix=username)
+def member_role(request, access, member):
+    membership = _membership_or_404(access, member)
+    username = membership.user.get_username()
+    form = RoleForm(request.POST, prefix=str(membership.uuid))
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
     else:
@@ -134,8 +135,9 @@ def member_role(request, access, username):
 
 @require_POST
 @workspace_view("projects.delete_membership")
-def member_revoke(request, access, username):
-    membership = _membership_or_404(access, username)
+def member_revoke(request, access, member):
+    membership = _membership_or_404(access, member)
+    username = membership.user.get_username()
     services.membership_revoke(access=access, membership=membership)
     messages.success(request, f"{username} no longer has access to this workspace.")
     return redirect("members", org=access.organization.slug, ws=access.workspace.slug)

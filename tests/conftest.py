@@ -14,6 +14,13 @@ from projects.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing passwords at full strength makes every login in the suite slow; tests need no strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def require(available: bool, component: str, how: str) -> None:
     """Skip loudly when a component is missing locally; under CI=true a missing component fails the run."""
     if available:

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from projects.models import Invitation
+from projects.models import Invitation, Membership
 
 
 def _patterns(resolver=None, prefix=""):
@@ -37,7 +37,7 @@ def samples(org, workspace, labeler, org_admin):
     extra = {}
     for hook in SAMPLE_HOOKS:
         extra.update(hook(org=org, workspace=workspace, labeler=labeler, manager=org_admin))
-    return {"org": org.slug, "ws": workspace.slug, "username": labeler.username, "invitation": invitation.uuid, **extra}
+    return {"org": org.slug, "ws": workspace.slug, "member": Membership.objects.get(user=labeler).uuid, "invitation": invitation.uuid, **extra}
 
 
 # Feature tests register builders of further samples: callables(org, workspace, labeler, manager) -> dict.

@@ -47,9 +47,10 @@ class Command(BaseCommand):
                         stopping = True
                 time.sleep(0.5)
         finally:
+            # Each leader shuts its own children down (Celery's warm shutdown finishes running tasks).
             for process in processes.values():
                 if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
+                    process.terminate()
             deadline = time.time() + 10
             for process in processes.values():
                 try:

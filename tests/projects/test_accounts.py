@@ -1,0 +1,134 @@
+"""Sign-up, login (with throttling and safe redirects), logout and password reset."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.urls import reverse
+
+from projects.models import Membership, OrganizationMember, Workspace
+
+PASSWORD = "pw-Labelsite-123"
+
+
+def _signup(client, **overrides):
+    data = {
+        "username": "ada", "email": "ada@example.com", "organization_name": "Analytical Engines",
+        "password1": "correct-horse-battery-9", "password2": "correct-horse-battery-9", **overrides,
+    }
+    return client.post(reverse("signup"), data)
+
+
+def test_signup_creates_organization_admin_and_first_workspace(client, db):
+    response = _signup(client)
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    user = get_user_model().objects.get(username="ada")
+    member = OrganizationMember.objects.get(user=user)
+    assert member.is_admin and member.organization.name == "Analytical Engines"
+    assert user.is_staff and not user.is_superuser
+    workspace = Workspace.objects.get(organization=member.organization)
+    home = client.get(reverse("home"))
+    assert workspace.name in home.content.decode()
+    page = client.get(reverse("workspace", args=[member.organization.slug, workspace.slug]))
+    assert page.status_code == 200
+
+
+def test_signup_with_mismatched_passwords_keeps_nothing(client, db):
+    response = _signup(client, password2="something-else-77")
+    assert response.status_code == 422
+    assert not get_user_model().objects.filter(username="ada").exists()
+
+
+def test_signup_closed_when_setting_off(client, db, settings):
+    settings.OPEN_SIGNUP = False
+    assert client.get(reverse("signup")).status_code == 404
+    assert _signup(client).status_code == 404
+
+
+def test_login_and_logout(client, labeler):
+    response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("logout")).status_code == 405  # logging out is a POST with CSRF
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_unknown_user_and_wrong_password_get_the_same_message(client, labeler):
+    unknown = client.post(reverse("login"), {"username": "nobody", "password": PASSWORD})
+    wrong = client.post(reverse("login"), {"username": "labeler", "password": "nope-nope-1"})
+    assert unknown.status_code == wrong.status_code == 200
+    assert unknown.context["form"].non_field_errors() == wrong.context["form"].non_field_errors()
+
+
+def test_login_is_throttled_per_account(client, labeler, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 3
+    for _ in range(3):
+        client.post(reverse("login"), {"username": "labeler", "password": "wrong-1"})
+    response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "Too many failed attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_is_throttled_per_address_across_accounts(client, labeler, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 4
+    for name in ("a", "b", "c", "d"):
+        client.post(reverse("login"), {"username": name, "password": "wrong-1"})
+    response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD})
+    assert "Too many failed attempts" in response.content.decode()
+
+
+def test_throttle_on_one_account_does_not_lock_out_another(client, labeler, reviewer, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    for _ in range(2):
+        client.post(reverse("login"), {"username": "labeler", "password": "wrong-1"})
+    response = client.post(reverse("login"), {"username": "reviewer", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "http:/\\evil.example", "javascript:alert(1)"])
+def test_login_next_never_redirects_off_site(client, labeler, target):
+    response = client.post(reverse("login") + "?next=" + target, {"username": "labeler", "password": PASSWORD, "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_login_next_redirects_on_site(client, labeler, ws_url):
+    target = ws_url("workspace")
+    response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD, "next": target})
+    assert response["Location"] == target
+
+
+def test_password_reset_email_leads_to_a_new_password(client, labeler):
+    client.post(reverse("password_reset"), {"email": "labeler@example.com"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": "fresh-Passw0rd-xy", "new_password2": "fresh-Passw0rd-xy"})
+    assert response.status_code == 302
+    assert client.login(username="labeler", password="fresh-Passw0rd-xy")
+
+
+def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client, db):
+    response = client.post(reverse("password_reset"), {"email": "ghost@example.com"})
+    assert response.status_code == 302 and len(mail.outbox) == 0
+
+
+def test_home_lists_only_my_workspaces(labeler_client, workspace, other_workspace, outsider):
+    body = labeler_client.get(reverse("home")).content.decode()
+    assert "Vision" in body and "Secret" not in body
+
+
+def test_switcher_lists_workspaces_of_every_organization(client, labeler, workspace, other_workspace):
+    from django.contrib.auth.models import Group
+
+    OrganizationMember.objects.create(organization=other_workspace.organization, user=labeler)
+    Membership.objects.create(workspace=other_workspace, user=labeler, group=Group.objects.get(name="Reviewer"))
+    client.force_login(labeler)
+    body = client.get(reverse("workspace", args=["acme", "vision"])).content.decode()
+    assert 'href="/o/acme/vision/"' in body and 'href="/o/globex/secret/"' in body
+    other = client.get(reverse("workspace", args=["globex", "secret"]))
+    assert other.status_code == 200 and "Reviewer" in other.content.decode()
