@@ -21,6 +21,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("labelsite.api_urls")),
     path("", include("projects.urls")),
 ]
 

@@ -70,3 +70,7 @@ class RoleForm(forms.Form):
 
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=120)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'training notebook'.")

@@ -311,3 +311,21 @@ class LabelClass(models.Model):
     def shortcut(self) -> str:
         """Number keys 1–9 for the first nine classes."""
         return str(self.position + 1) if self.position < 9 else ""
+
+
+class ApiToken(models.Model):
+    """A personal API token: shown once at creation, stored as a SHA-256 hash."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from projects.access import Access
-from projects.models import Invitation, Membership, Organization, OrganizationMember, Workspace
+from projects.models import ApiToken, Invitation, Membership, Organization, OrganizationMember, Workspace
 from projects.roles import WORKSPACE_ADMIN
 
 User = get_user_model()
@@ -162,3 +162,22 @@ def membership_revoke(*, access: Access, membership: Membership) -> None:
 
 def workspace_admin_group() -> Group:
     return Group.objects.get(name=WORKSPACE_ADMIN)
+
+
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """A new personal token; the returned key is shown once and never stored in clear."""
+    import secrets
+
+    from labelsite.api_auth import TOKEN_PREFIX, token_hash
+
+    prefix = secrets.token_hex(5)
+    key = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32).replace('_', '-')}"
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=token_hash(key))
+    return token, key
+
+
+def api_token_revoke(*, user, token: ApiToken) -> None:
+    if token.user_id != user.pk:
+        raise PermissionDenied
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])

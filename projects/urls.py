@@ -5,6 +5,8 @@ from projects import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/tokens/", views.api_tokens, name="api_tokens"),
+    path("accounts/tokens/<str:prefix>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("accounts/invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("o/<slug:org>/", views.organization, name="organization"),
     path("o/<slug:org>/<slug:ws>/", views.workspace, name="workspace"),

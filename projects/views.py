@@ -4,15 +4,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from projects import services
 from projects.access import organization_admin_or_404, visible_workspaces, workspace_view
-from projects.forms import AcceptInvitationForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
-from projects.models import Invitation, LabelingProject, Membership
+from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
+from projects.models import ApiToken, Invitation, LabelingProject, Membership
 
 
 @require_GET
@@ -156,4 +156,26 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", {"reason": str(exception or "")}, status=403)
 
 
-__all__ = ["PermissionDenied"]
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def api_tokens(request):
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user, revoked_at=None)
+    response = render(request, "registration/api_tokens.html", {"form": form, "tokens": tokens, "new_key": new_key},
+                      status=422 if form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def api_token_revoke(request, prefix):
+    token = get_object_or_404(ApiToken, user=request.user, prefix=prefix, revoked_at=None)
+    services.api_token_revoke(user=request.user, token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("api_tokens")

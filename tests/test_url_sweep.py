@@ -4,26 +4,37 @@ New URL patterns are picked up automatically: a pattern with a keyword this swee
 for fails with a message saying where to add one.
 """
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
 
 from projects.models import Invitation, Membership
+
+
+def _route(pattern) -> str:
+    """A route string with `<name>` placeholders, for path() and re_path() (DRF routers) alike."""
+    text = str(pattern)
+    if isinstance(pattern, RegexPattern):
+        text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text).lstrip("^").rstrip("$").replace("\\.", ".")
+    return text
 
 
 def _patterns(resolver=None, prefix=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
-            yield from _patterns(entry, prefix + str(entry.pattern))
+            yield from _patterns(entry, prefix + _route(entry.pattern))
         elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry
+            yield prefix + _route(entry.pattern), entry
 
 
 def tenant_patterns():
     found = []
     for route, pattern in _patterns():
-        if "<slug:org>" in route:
+        if "<slug:org>" in route or "<org>" in route:
             found.append((route, pattern))
     return found
 
@@ -45,8 +56,6 @@ SAMPLE_HOOKS: list = []
 
 
 def _url(route, samples):
-    import re
-
     def fill(match):
         name = match.group(2)
         if name not in samples:

@@ -1,0 +1,80 @@
+"""The API's shared parts: workspace-scoped permissions, strict serializers and one error shape."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+class WorkspaceAPIMixin:
+    """Resolves the caller's Access from the URL's `org`/`ws` once per request (404 for outsiders).
+
+    `required_perms` maps an HTTP method (or "*") to the permission it needs.
+    """
+
+    required_perms: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        from projects.access import resolve_access
+
+        self.access = resolve_access(request, kwargs["org"], kwargs["ws"])
+        needed = self.required_perms.get(request.method, self.required_perms.get("*"))
+        if needed and not self.access.can(needed):
+            raise exceptions.PermissionDenied(f"Your role in this workspace lacks {needed}.")
+
+
+class StrictFieldsMixin:
+    """Serializers that reject unknown and read-only fields instead of ignoring them."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = set(data.keys()) - writable
+            if unknown:
+                raise exceptions.ValidationError({name: ["This field is not accepted."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
+def api_exception_handler(exc, context):
+    """Every error is JSON: {"code": ..., "message": ..., "errors": {field: [messages]}}."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        errors = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        body = {"code": "invalid", "message": "The request has invalid fields.", "errors": errors}
+    else:
+        code = getattr(exc, "default_code", "error")
+        codes = exc.get_codes() if hasattr(exc, "get_codes") else code
+        body = {
+            "code": codes if isinstance(codes, str) else code,
+            "message": str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail),
+            "errors": {},
+        }
+    response.data = body
+    return response
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The object changed meanwhile."
+
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """Describes personal tokens in the OpenAPI schema."""
+
+    target_class = "labelsite.api_auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal API token from /accounts/tokens/."}

@@ -1,0 +1,43 @@
+"""API authentication by personal tokens (kept apart from api.py: DRF imports it while loading its views)."""
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+TOKEN_PREFIX = "ls_"
+
+
+def token_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer ls_<prefix>_<secret>` (the word `Token` works too)."""
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+        key = header[1]
+        from projects.models import ApiToken
+
+        parts = key.split("_")
+        if len(parts) != 3 or parts[0] + "_" != TOKEN_PREFIX:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        token = ApiToken.objects.select_related("user").filter(prefix=parts[1], revoked_at=None).first()
+        if token is None or not hmac.compare_digest(token.key_hash, token_hash(key)) or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

@@ -1,0 +1,31 @@
+"""All API routes under /api/v1/, the OpenAPI schema and the docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from projects import api as projects_api
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from self-hosted files; its page carries one small inline <style>, allowed here only."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        )
+        return response
+
+
+# Routes inside one workspace: /api/v1/o/<org>/<ws>/<prefix>/...
+workspace_router = SimpleRouter(use_regex_path=False)
+workspace_router.register("members", projects_api.MembershipViewSet, basename="api-member")
+workspace_router.register("invitations", projects_api.InvitationViewSet, basename="api-invitation")
+
+urlpatterns = [
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/workspaces/", projects_api.WorkspaceList.as_view(), name="api-workspaces"),
+    path("api/v1/o/<slug:org>/<slug:ws>/", include(workspace_router.urls)),
+]
