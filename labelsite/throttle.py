@@ -11,7 +11,12 @@ def _key(kind: str, value: str) -> str:
 
 
 def client_address(request) -> str:
-    # Behind a trusted proxy, REMOTE_ADDR is set by the proxy (see README: deploy).
+    """The client's address; behind a proxy, the last hop it appended to the configured header."""
+    header = settings.CLIENT_IP_HEADER
+    if header:
+        forwarded = request.META.get(header, "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
     return request.META.get("REMOTE_ADDR", "")
 
 

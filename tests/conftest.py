@@ -157,3 +157,14 @@ def ws_url(org, workspace):
         return reverse(name, kwargs={"org": org.slug, "ws": workspace.slug, **kwargs})
 
     return build
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true nothing may be skipped: a skip means a component CI should have provided."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"Skipped under CI=true (not allowed): {reason}"

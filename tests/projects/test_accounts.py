@@ -132,3 +132,15 @@ def test_switcher_lists_workspaces_of_every_organization(client, labeler, worksp
     assert 'href="/o/acme/vision/"' in body and 'href="/o/globex/secret/"' in body
     other = client.get(reverse("workspace", args=["globex", "secret"]))
     assert other.status_code == 200 and "Reviewer" in other.content.decode()
+
+
+def test_throttle_behind_a_proxy_counts_client_addresses(client, labeler, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 2
+    settings.CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    for name in ("a", "b"):
+        client.post(reverse("login"), {"username": name, "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    other = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert other.status_code == 302
+    client.logout()
+    blocked = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert "Too many failed attempts" in blocked.content.decode()
