@@ -238,10 +238,10 @@ class DatastoreAdmin(OrganizationScopedAdmin):
             try:
                 folders, files = ds.datastore_list(datastore, "")
             except ds.DatastoreError as error:
-                self.message_user(request, f"{datastore.name}: connection failed — {error.message_text}", messages.ERROR)
+                self.message_user(request, f"Connection to {datastore.name} failed: {error.message_text}", messages.ERROR)
             else:
                 self.message_user(
-                    request, f"{datastore.name}: connection works ({len(folders)} folders, {len(files)} files at the top).",
+                    request, f"Connection to {datastore.name} works ({len(folders)} folders, {len(files)} files at the top).",
                     messages.SUCCESS,
                 )
 

@@ -255,7 +255,6 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
         data = ds.read_object(datastore, storage, item.key)
         if len(data) > settings.LABELSITE_MAX_IMAGE_BYTES:
             raise _Classified(State.TOO_LARGE, "File larger than the byte limit.")
-        Image.MAX_IMAGE_PIXELS = settings.LABELSITE_MAX_IMAGE_PIXELS
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
