@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import struct
+import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -20,7 +22,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 MAGIC = [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*"]
+SMALL_HEAD = 4096
 HEAD_BYTES = 64 * 1024
 LEASE = timedelta(minutes=10)
 State = DataItem.State
@@ -43,7 +46,7 @@ def _has_magic(head: bytes) -> bool:
 
 
 def classify(key: str, size: int, read_head) -> dict:
-    """State, reason and header facts for one file. `read_head()` returns a file-like or bytes, lazily."""
+    """State, reason and header facts for one file. `read_head(n)` returns the file's first n bytes, lazily."""
     ext = os.path.splitext(key)[1].lower()
     if ext not in IMAGE_EXTENSIONS:
         return {"state": State.SKIPPED, "reason": f"Not an image (extension {ext or 'none'})."}
@@ -52,18 +55,62 @@ def classify(key: str, size: int, read_head) -> dict:
     if size > settings.LABELSITE_MAX_IMAGE_BYTES:
         return {"state": State.TOO_LARGE, "reason": f"File larger than {settings.LABELSITE_MAX_IMAGE_BYTES} bytes."}
     try:
-        source = read_head()
+        head = read_head(SMALL_HEAD)
+        if len(head) < size and not _fast_header(head):
+            # Large EXIF or ICC blocks can push a JPEG's size marker further; Pillow then reads the rest.
+            head = read_head(HEAD_BYTES)
+            if len(head) < size and not _fast_header(head) and _has_magic(head):
+                head = read_head(None)
     except ds.DatastoreError as error:
         return {"state": State.UNREADABLE, "reason": error.message_text[:250]}
-    return _inspect(source)
+    except OSError as error:
+        return {"state": State.UNREADABLE, "reason": f"Cannot read the file ({type(error).__name__})."}
+    return _inspect(head)
+
+
+def _fast_header(head: bytes):
+    """(width, height, format) straight from PNG, GIF and JPEG headers, or None to ask Pillow.
+
+    Pillow's open costs ~100 µs a file; this costs a few, which is what keeps registration fast."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
+        width, height = struct.unpack(">II", head[16:24])
+        return width, height, "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        width, height = struct.unpack("<HH", head[6:10])
+        return width, height, "GIF"
+    if head.startswith(b"\xff\xd8"):
+        i, end = 2, len(head)
+        while i + 4 <= end:
+            if head[i] != 0xFF:
+                return None
+            marker = head[i + 1]
+            if marker == 0xFF:
+                i += 1
+                continue
+            if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+                i += 2
+                continue
+            length = struct.unpack(">H", head[i + 2:i + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                if i + 9 > end or length < 8:
+                    return None
+                height, width = struct.unpack(">HH", head[i + 5:i + 9])
+                return width, height, "JPEG"
+            if length < 2:
+                return None
+            i += 2 + length
+    return None
 
 
 def _inspect(source) -> dict:
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    head = handle.read(16)
+    head = source if isinstance(source, (bytes, bytearray)) else handle.read(16)
     handle.seek(0)
     if not _has_magic(head):
         return {"state": State.SKIPPED, "reason": "Not an image (content is not a known image format)."}
+    fast = _fast_header(head)
+    if fast and fast[0] and fast[1]:
+        return _facts(*fast)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -73,6 +120,10 @@ def _inspect(source) -> dict:
         return {"state": State.TOO_LARGE, "reason": "Too many pixels (possible decompression bomb)."}
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         return {"state": State.UNREADABLE, "reason": f"Corrupt image header ({type(error).__name__})."}
+    return _facts(width, height, fmt)
+
+
+def _facts(width: int, height: int, fmt: str) -> dict:
     if width * height > settings.LABELSITE_MAX_IMAGE_PIXELS:
         return {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.",
                 "width": width, "height": height, "image_format": fmt}
@@ -81,22 +132,22 @@ def _inspect(source) -> dict:
 
 def _header_reader(datastore, storage, key, size):
     if datastore.kind == Datastore.Kind.LOCAL:
-        path = storage.path(key)
-
-        def read_local():
-            with open(path, "rb") as handle:
-                return handle.read(HEAD_BYTES)
+        def read_local(length):
+            # Keys come from the confined walk, so a plain join is inside the folder; O_NOFOLLOW keeps a
+            # file swapped for a symlink since then from being read without the full real-path check.
+            try:
+                fd = os.open(os.path.join(storage.location, key), os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                fd = os.open(storage.path(key), os.O_RDONLY)
+            try:
+                return os.read(fd, length if length is not None else size)
+            finally:
+                os.close(fd)
 
         return read_local
 
-    def read_remote():
-        head = ds.read_object(datastore, storage, key, length=min(size, HEAD_BYTES))
-        if size > len(head):
-            # Some JPEG headers (large EXIF/ICC blocks) need more than the first bytes.
-            result = _inspect(head)
-            if result["state"] == State.UNREADABLE:
-                return ds.read_object(datastore, storage, key)
-        return head
+    def read_remote(length):
+        return ds.read_object(datastore, storage, key, length=min(size, length) if length else None)
 
     return read_remote
 
@@ -135,25 +186,56 @@ def _batches(iterable, size):
         yield batch
 
 
-def register_batch(dataset: Dataset, storage, entries: list[tuple[str, int]]) -> tuple[int, int]:
-    """Register files not yet known; re-inspect MISSING ones that came back. Returns (ready, not ready) added."""
-    keys = [key for key, _ in entries]
-    known = dict(DataItem.objects.filter(dataset=dataset, key__in=keys).values_list("key", "state"))
+def register_batch(dataset: Dataset, storage, entries: list[tuple[str, int]], *, known_empty: bool = False) -> tuple[int, int]:
+    """Register files not yet known; re-inspect MISSING ones that came back. Returns (ready, not ready) added.
+
+    `known_empty`: the dataset had no items when this (leased) run began, so no lookup is needed first."""
+    known = {} if known_empty else dict(
+        DataItem.objects.filter(dataset=dataset, key__in=[key for key, _ in entries]).values_list("key", "state")
+    )
     fresh = [e for e in entries if e[0] not in known]
     returned = [e for e in entries if known.get(e[0]) == State.MISSING]
-    ready = skipped = 0
-    objects = []
-    for key, size, facts in _classify_many(dataset.datastore, storage, fresh):
-        objects.append(DataItem(dataset=dataset, key=key, size=size, **facts))
-        if facts["state"] == State.READY:
-            ready += 1
-        else:
-            skipped += 1
+    classified = _classify_many(dataset.datastore, storage, fresh)
     with transaction.atomic():
-        DataItem.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
+        added = _insert_items(dataset, classified)
         for key, size, facts in _classify_many(dataset.datastore, storage, returned):
             DataItem.objects.filter(dataset=dataset, key=key).update(size=size, thumbnail="", **facts)
-    return ready, skipped
+    ready = sum(1 for state in added if state == State.READY)
+    return ready, len(added) - ready
+
+
+_COLUMNS = ("uuid", "key", "state", "reason", "size", "width", "height", "image_format")
+
+
+def _insert_items(dataset: Dataset, classified) -> list[str]:
+    """Insert new items, skipping keys already there; returns the states of the rows actually inserted."""
+    if connection.vendor != "postgresql":
+        objects = [DataItem(dataset=dataset, key=key, size=size, **facts) for key, size, facts in classified]
+        DataItem.objects.bulk_create(objects, batch_size=500, ignore_conflicts=True)
+        return [o.state for o in objects]
+    # PostgreSQL: COPY into a temporary table, then one INSERT … ON CONFLICT DO NOTHING RETURNING. About
+    # ten times faster than a multi-row INSERT with thousands of parameters, and exact about what it added.
+    table = DataItem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS labelsite_items_in (uuid uuid, key text, state text, reason text, "
+            "size bigint, width integer, height integer, image_format text) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY labelsite_items_in ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for key, size, facts in classified:
+                copy.write_row((
+                    uuid.uuid4(), key, facts["state"], facts.get("reason", ""), size,
+                    facts.get("width"), facts.get("height"), facts.get("image_format", ""),
+                ))
+        cursor.execute(
+            f"INSERT INTO {table} (uuid, dataset_id, key, state, reason, size, width, height, image_format, "
+            f"thumbnail, created_at) SELECT uuid, %s, key, state, reason, size, width, height, image_format, '', "
+            f"now() FROM labelsite_items_in ON CONFLICT DO NOTHING RETURNING state",
+            [dataset.pk],
+        )
+        states = [row[0] for row in cursor.fetchall()]
+        cursor.execute("TRUNCATE labelsite_items_in")
+        return states
 
 
 def _mark_missing(dataset: Dataset, seen: set[str]) -> int:
@@ -179,7 +261,7 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             scan_state=Dataset.ScanState.SCANNING, scan_found=0, scan_registered=0, scan_skipped=0,
             scan_error="", scan_started_at=timezone.now(), scan_finished_at=None,
         )
-    check_missing = DataItem.objects.filter(dataset=dataset).exists()
+    check_missing = DataItem.objects.filter(dataset=dataset).exists()  # else: a first scan, nothing to look up
     seen: set[str] = set()
     error = ""
     try:
@@ -188,7 +270,7 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
         for batch in _batches(listing, settings.LABELSITE_SCAN_BATCH):
             if check_missing:
                 seen.update(key for key, _ in batch)
-            ready, skipped = register_batch(dataset, storage, batch)
+            ready, skipped = register_batch(dataset, storage, batch, known_empty=not check_missing)
             counters["found"] += len(batch)
             counters["ready"] += ready
             counters["skipped"] += skipped
