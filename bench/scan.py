@@ -98,6 +98,11 @@ def main() -> None:
     print(f"registered {registered} of {counters['found']} files in {elapsed:.1f} s: {counters['found'] / elapsed:,.0f} items/s")
     print(f"RSS: {before:.0f} MB before the scan; during it, first quarter max {max(samples[:quarter]):.0f} MB, "
           f"last quarter max {max(samples[-quarter:]):.0f} MB, peak {max(samples):.0f} MB")
+    started = time.perf_counter()
+    again = scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+    elapsed = time.perf_counter() - started
+    print(f"refresh with nothing new: re-listed {again['found']} files, added {again['ready']}, in {elapsed:.1f} s "
+          f"({again['found'] / elapsed:,.0f} items/s); RSS now {rss_mb():.0f} MB")
     Dataset.objects.filter(pk=dataset.pk).delete()
 
 

@@ -115,6 +115,7 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
         assert dataset.scan_state == Dataset.ScanState.FAILED and dataset.last_refresh_error
         pages += [
             reverse("admin:projects_datastore_change", args=[store.pk]),
+            reverse("admin:projects_datastore_history", args=[store.pk]),
             reverse("admin:projects_datastore_browse", args=[store.pk]),
             reverse("admin:projects_dataset_change", args=[dataset.pk]),
             ws_url("datastore_browse", datastore=store.uuid),
