@@ -120,7 +120,7 @@ def _secret(datastore: Datastore) -> str:
 
 
 def _azure_storage(datastore: Datastore):
-    from azure.storage.blob import BlobServiceClient
+    from azure.storage.blob import BlobServiceClient, LinearRetry
     from storages.backends.azure_storage import AzureStorage
 
     class _Azure(AzureStorage):
@@ -153,7 +153,9 @@ def _azure_storage(datastore: Datastore):
         timeout=timeout,
         client_options={
             "connection_timeout": timeout, "read_timeout": timeout,
-            "permit_redirects": False, "retry_total": 1,
+            "permit_redirects": False,
+            # The SDK's default retry waits 15 s and more between tries; keep failures quick and bounded.
+            "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
         },
     )
 
