@@ -161,6 +161,10 @@ class DatastoreAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Admin renders help texts as HTML: spell the placeholder so it shows.
+        self.fields["endpoint"].help_text = (
+            "Azure: https://ACCOUNT.blob.core.windows.net — S3: leave blank for AWS, or give the endpoint URL."
+        )
         changed = self.instance.secret_changed_at if self.instance.pk else None
         if changed:
             self.fields["secret"].help_text = (
@@ -206,12 +210,12 @@ class DatastoreAdmin(OrganizationScopedAdmin):
     list_display = ["name", "workspace", "kind", "container", "auth_type", "secret_state", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "container"]
-    readonly_fields = ["secret_state", "browse_link"]
+    readonly_fields = ["browse_link"]
     actions = ["test_connection"]
     fieldsets = [
         (None, {"fields": ["workspace", "name", "kind"]}),
         ("Where", {"fields": ["endpoint", "container", "region", "local_path"]}),
-        ("Authentication", {"fields": ["auth_type", "access_key_id", "secret", "secret_state"]}),
+        ("Authentication", {"fields": ["auth_type", "access_key_id", "secret"]}),
         ("Folders", {"fields": ["browse_link"]}),
     ]
 

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -57,8 +58,10 @@ def dataset_detail(request, access, dataset):
 @workspace_view("projects.view_dataset")
 def dataset_progress(request, access, dataset):
     found = _dataset_or_404(access, dataset)
-    response = render(request, "projects/dataset.html#progress", {"access": access, "dataset": found})
-    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not found.busy_until:
+    context = {"access": access, "dataset": found, "counts": _counts(found)}
+    response = render(request, "projects/dataset.html#progress", context)
+    busy = found.busy_until is not None and found.busy_until > timezone.now()
+    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not busy:
         stop = HttpResponseStopPolling(response.content)  # 286: htmx swaps this last fragment and stops polling
         stop["Content-Type"] = response["Content-Type"]
         return stop

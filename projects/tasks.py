@@ -1,6 +1,8 @@
 """Celery tasks for datasets: scan, refresh, the periodic refresh and thumbnails. Ids in, idempotent."""
 
 from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
 
 from projects import scanning
 from projects.models import DataItem, Dataset
@@ -23,9 +25,9 @@ def dataset_refresh_task(dataset_id: int) -> None:
 @shared_task(ignore_result=True)
 def datasets_refresh_due_task() -> int:
     """Beat: re-list every dataset used by a project with incremental refresh on."""
+    free = Q(busy_until__isnull=True) | Q(busy_until__lt=timezone.now())  # a dead worker's lease expires
     ids = list(
-        Dataset.objects.filter(projects__incremental_refresh=True, busy_until__isnull=True)
-        .values_list("pk", flat=True).distinct()
+        Dataset.objects.filter(free, projects__incremental_refresh=True).values_list("pk", flat=True).distinct()
     )
     for dataset_id in ids:
         dataset_refresh_task.delay(dataset_id)

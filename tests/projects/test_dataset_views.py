@@ -55,6 +55,7 @@ def test_progress_fragment_polls_while_scanning_and_stops_when_done(manager_clie
     done = manager_client.get(url, headers={"HX-Request": "true"})
     assert done.status_code == 286
     assert "Found <span data-count=\"found\">8</span>" in done.content.decode()
+    assert "<th>Ready</th><td>4</td>" in done.content.decode()
     assert "<html" not in done.content.decode()
     Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING, scan_found=3)
     running = manager_client.get(url, headers={"HX-Request": "true"})

@@ -97,6 +97,11 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
     assert sum(i.state == DataItem.State.READY for i in items.values()) == 5
+    # With only a SAS there is no key to sign per blob: the image URL is that blob's URL with the configured SAS.
+    url = ds.signed_url(store, "MultiClass - DogsCats/what?.jpg")
+    assert "what%3F.jpg?" in url and "sp=rl" in url
+    with urllib.request.urlopen(url, timeout=10) as got:
+        assert got.read() == container.download_blob("MultiClass - DogsCats/what?.jpg").readall()
     storage = ds.storage_for(store)
     with pytest.raises(Exception) as refused:
         storage.client.upload_blob("MultiClass - DogsCats/new.jpg", b"x")

@@ -2,10 +2,12 @@
 
 import io
 import threading
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 from projects import scanning, services
@@ -250,6 +252,7 @@ def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_data
     LabelingProject.objects.create(workspace=workspace, name="p1", task_type="multiclass", dataset=wanted,
                                    incremental_refresh=True)
     LabelingProject.objects.create(workspace=workspace, name="p2", task_type="multiclass", dataset=other)
+    Dataset.objects.filter(pk=wanted.pk).update(busy_until=timezone.now() - timedelta(minutes=1))  # a dead worker's lease
     assert datasets_refresh_due_task() == 1
     wanted.refresh_from_db()
     other.refresh_from_db()
