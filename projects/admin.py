@@ -147,6 +147,22 @@ from projects.models import Dataset, Datastore  # noqa: E402
 Kind, Auth = Datastore.Kind, Datastore.Auth
 
 
+def split_container_url(url: str) -> tuple[str, str]:
+    """Azure portals hand out container URLs (https://ACCOUNT.blob.core.windows.net/CONTAINER): split them.
+
+    Emulators put the account in the path (http://127.0.0.1:10000/ACCOUNT/CONTAINER), so the container
+    is the last segment only when the host is Azure's or the path has two segments."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    segments = [p for p in parts.path.split("/") if p]
+    azure_host = (parts.hostname or "").endswith(".blob.core.windows.net")
+    if (azure_host and len(segments) == 1) or len(segments) >= 2:
+        endpoint = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]), "", "")).rstrip("/")
+        return endpoint, segments[-1]
+    return url.strip(), ""
+
+
 class DatastoreAdminForm(forms.ModelForm):
     """The secret is write-only: never rendered back; blank keeps the stored one."""
 
@@ -181,6 +197,8 @@ class DatastoreAdminForm(forms.ModelForm):
             data["auth_type"] = Auth.NONE
             self._check(ds.local_root, data.get("local_path", ""), "local_path")
         elif kind in (Kind.AZURE_BLOB, Kind.S3):
+            if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
+                data["endpoint"], data["container"] = split_container_url(data["endpoint"])
             if not data.get("container"):
                 self.add_error("container", "Give the container or bucket name.")
             if kind == Kind.AZURE_BLOB and not data.get("endpoint"):
@@ -212,6 +230,10 @@ class DatastoreAdmin(OrganizationScopedAdmin):
     search_fields = ["name", "container"]
     readonly_fields = ["browse_link"]
     actions = ["test_connection"]
+
+    class Media:
+        js = ["labelsite/datastore-admin.js"]
+
     fieldsets = [
         (None, {"fields": ["workspace", "name", "kind"]}),
         ("Where", {"fields": ["endpoint", "container", "region", "local_path"]}),

@@ -138,3 +138,17 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
     for form in _forms_of(CANARY):
         assert form not in caplog.text
     assert AZURITE_PORT
+
+
+def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspace, azurite):
+    from projects.admin import split_container_url
+
+    assert split_container_url("https://azureopendatastorage.blob.core.windows.net/openimagescontainer") == (
+        "https://azureopendatastorage.blob.core.windows.net", "openimagescontainer")
+    assert split_container_url("https://acct.blob.core.windows.net") == ("https://acct.blob.core.windows.net", "")
+    response = org_admin_client.post(reverse(ADD), _form(
+        workspace=workspace.pk, name="tutorial", kind="azure_blob", endpoint=f"{azurite}/openimagescontainer",
+        auth_type="sas_token", secret="?sv=2019-02-02&sp=rl&sig=abc"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    store = Datastore.objects.get(name="tutorial")
+    assert (store.endpoint, store.container) == (azurite, "openimagescontainer")
