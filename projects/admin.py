@@ -1,12 +1,22 @@
 """Django admin, scoped by tenant: organization admins see and change only their own organizations."""
 
-from django.contrib import admin
+import re
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import render
+from django.urls import path as url_path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.http import urlencode
 
-from projects.models import Invitation, Membership, Organization, OrganizationMember, Workspace
+from projects import services
+from projects import storage as ds
+from projects.models import Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace
 from projects.roles import ROLE_NAMES
 
 User = get_user_model()
@@ -131,19 +141,6 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 # --- datastores and datasets ---------------------------------------------------------------------
 
-from django import forms  # noqa: E402
-from django.contrib import messages  # noqa: E402
-from django.core.exceptions import ValidationError  # noqa: E402
-from django.shortcuts import render  # noqa: E402
-from django.urls import path as url_path, reverse  # noqa: E402
-from django.utils.formats import date_format  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-from django.utils.http import urlencode  # noqa: E402
-
-from projects import services  # noqa: E402
-from projects import storage as ds  # noqa: E402
-from projects.models import Dataset, Datastore  # noqa: E402
-
 Kind, Auth = Datastore.Kind, Datastore.Auth
 
 
@@ -212,6 +209,8 @@ class DatastoreAdminForm(forms.ModelForm):
                 self.add_error("secret", "Enter the secret for this authentication.")
             if kind == Kind.S3 and not data.get("access_key_id"):
                 self.add_error("access_key_id", "Give the access key ID.")
+            if data.get("region") and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}[a-z0-9]", data["region"]):
+                self.add_error("region", "A region looks like eu-west-1.")
         return data
 
     def _check(self, check, value, field):
