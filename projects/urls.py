@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import views
+from projects import data_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +15,11 @@ urlpatterns = [
     path("o/<slug:org>/<slug:ws>/members/<uuid:member>/role/", views.member_role, name="member_role"),
     path("o/<slug:org>/<slug:ws>/members/<uuid:member>/revoke/", views.member_revoke, name="member_revoke"),
     path("o/<slug:org>/<slug:ws>/invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("o/<slug:org>/<slug:ws>/datasets/", data_views.datasets, name="datasets"),
+    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/", data_views.dataset_detail, name="dataset"),
+    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/progress/", data_views.dataset_progress, name="dataset_progress"),
+    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/refresh/", data_views.dataset_refresh, name="dataset_refresh"),
+    path("o/<slug:org>/<slug:ws>/datastores/<uuid:datastore>/browse/", data_views.datastore_browse, name="datastore_browse"),
+    path("o/<slug:org>/<slug:ws>/items/<uuid:item>/thumbnail/", data_views.item_thumbnail, name="item_thumbnail"),
+    path("o/<slug:org>/<slug:ws>/items/<uuid:item>/image/", data_views.item_image, name="item_image"),
 ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0002_roles'),
+        ('projects', '0003_dataset_busy_until'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
