@@ -55,6 +55,19 @@ def samples(org, workspace, labeler, org_admin):
 SAMPLE_HOOKS: list = []
 
 
+def _review_samples(org, workspace, labeler, manager):
+    """A project with one labeled task: `project` and `item` (the task's item) UUIDs."""
+    from labeling.models import Task
+    from tests.review.data import add_tasks, make_project
+
+    project = make_project(workspace, name="Sweep pets")
+    task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    return {"project": project.uuid, "item": task.item.uuid}
+
+
+SAMPLE_HOOKS.append(_review_samples)
+
+
 def _url(route, samples):
     def fill(match):
         name = match.group(2)
