@@ -110,6 +110,14 @@ def labeler_rates(project) -> list[dict]:
     return rows
 
 
+def queue_held(*, project, reviewer, size: int) -> list[int]:
+    """Ids of the tasks the review queue currently holds for this reviewer (still awaiting review)."""
+    leases = ReviewLease.objects.filter(
+        reviewer=reviewer, task__project=project, task__state=Task.State.LABELED, expires__gt=timezone.now()
+    )
+    return list(leases.order_by("task__order_key", "task_id").values_list("task_id", flat=True)[:size])
+
+
 def queue_tasks(*, project, task_ids: list, classes: list) -> list:
     tasks = Task.objects.filter(project=project, pk__in=task_ids).select_related("item", "labeled_by")
     return tasks_decorate(list(tasks.order_by("order_key", "pk")), classes)
