@@ -22,6 +22,9 @@ class LabeledFilterForm(forms.Form):
     page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput)
 
     def __init__(self, data, *, classes, labelers, **kwargs):
+        data = data.copy()  # show the defaults in the widgets of a bound form
+        data.setdefault("layout", str(DEFAULT_LAYOUT))
+        data.setdefault("sort", "newest")
         super().__init__(data, **kwargs)
         self.classes, self.labelers = {c.name: c for c in classes}, {u.username: u for u in labelers}
         # Declared here: "class", "from" and "to" are the names users see in the URL.
