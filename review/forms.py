@@ -98,8 +98,8 @@ class DecisionForm(forms.Form):
         self.fields["labels"].queryset = project.label_classes.all()
 
     def clean_next(self):
-        # Only a query string of the browser's own filters; never a URL to go to.
-        return self.cleaned_data["next"].lstrip("?").split("#")[0]
+        # Only a query string of the browser's own filters (re-encoded); never a URL to go to.
+        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
 
 
 class SkippedActionForm(forms.Form):
@@ -108,7 +108,7 @@ class SkippedActionForm(forms.Form):
     next = forms.CharField(required=False, max_length=2000)
 
     def clean_next(self):
-        return self.cleaned_data["next"].lstrip("?").split("#")[0]
+        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
 
 
 def form_errors(form) -> str:

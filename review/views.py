@@ -132,43 +132,49 @@ def _decide(request, project, form):
 @require_POST
 @workspace_view(REVIEW)
 def decide(request, access, project):
+    """Bulk or single decision. htmx gets the re-rendered fragment; plain HTTP a redirect, or the page with the error."""
     project = _project(access, project)
     form = DecisionForm(request.POST, project=project)
     status, message = _decide(request, project, form)
     mode, query = form.cleaned_data.get("mode") or "labeled", form.cleaned_data.get("next", "")
-    if mode == "item" or not request.htmx:
-        if status != 200:
-            messages.error(request, message)
-        else:
-            messages.success(request, message)
-        return _after_plain_decision(access, project, form, mode, query)
+    items = form.cleaned_data.get("items") or []
+    if status == 200 and (mode == "item" or not request.htmx):
+        messages.success(request, message)
+        return _after_plain_decision(access, project, items, mode, query)
+    notice = {"status_message": message, "status": status}
+    if mode == "item" and len(items) == 1:
+        context = _item_context(request, access, project, items[0][0])
+        return render(request, "review/item.html", {**context, **notice}, status=status)
     if mode == "queue":
         context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
-        return _render(request, "review/queue.html", {**context, "status_message": message, "status": status}, status=status)
+        return _render(request, "review/queue.html", {**context, **notice}, status=status)
     context = _browser_context(access, project, QueryDict(query))
-    return _render(request, "review/labeled.html", {**context, "status_message": message, "status": status}, status=status)
+    return _render(request, "review/labeled.html", {**context, **notice}, status=status)
 
 
-def _after_plain_decision(access, project, form, mode, query):
-    items = form.cleaned_data.get("items") or []
+def _after_plain_decision(access, project, items, mode, query):
     if mode == "item" and len(items) == 1:
         kwargs = {"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid, "item": items[0][0]}
         return redirect(reverse("review:item", kwargs=kwargs))
     return redirect(_back(access, project, "queue" if mode == "queue" else "labeled", query))
 
 
-@require_GET
-@workspace_view(REVIEW)
-def item(request, access, project, item):
-    project = _project(access, project)
+def _item_context(request, access, project, item):
     tasks = Task.objects.filter(project=project).select_related("item", "labeled_by")
     task = selectors.tasks_decorate([get_object_or_404(tasks, item__uuid=item)], list(project.label_classes.all()))[0]
-    return render(request, "review/item.html", {
+    return {
         "access": access, "project": project, "task": task, "history": selectors.item_history(task),
         "lease": selectors.active_lease(task), "classes": project.label_classes.all(),
         "can_decide": task.state == Task.State.LABELED, "own": task.labeled_by_id == request.user.pk,
         "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled",
-    })
+    }
+
+
+@require_GET
+@workspace_view(REVIEW)
+def item(request, access, project, item):
+    project = _project(access, project)
+    return render(request, "review/item.html", _item_context(request, access, project, item))
 
 
 @require_GET
@@ -195,9 +201,9 @@ def skipped_action(request, access, project):
             status, message = 409, str(error.detail)
     else:
         message = form_errors(form)
-    query = form.cleaned_data.get("next", "") if hasattr(form, "cleaned_data") else ""
-    if not request.htmx:
-        (messages.success if status == 200 else messages.error)(request, message)
+    query = form.cleaned_data.get("next", "")
+    if not request.htmx and status == 200:
+        messages.success(request, message)
         return redirect(_back(access, project, "skipped", query))
     context = _browser_context(access, project, QueryDict(query), manage=True)
     return _render(request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status)

@@ -6,6 +6,8 @@ from django.db import migrations
 
 INDEXES = {
     "review_task_labeled_at": "project_id, state, labeled_at, id",
+    # "All labeled" spans two states: walk the project's tasks in time order and filter the state.
+    "review_task_time": "project_id, labeled_at, id",
     "review_task_labeler": "project_id, labeled_by_id, labeled_at",
 }
 

@@ -33,6 +33,15 @@ def test_labeler_gets_403_outsider_404_anonymous_login(name, review_url, labeled
     assert anon_client.get(url)["Location"].startswith("/accounts/login/")
 
 
+@pytest.mark.parametrize("name", ["labeled", "queue", "skipped"])
+def test_htmx_fragments_follow_the_same_rules(name, review_url, labeled, labeler_client, outsider_client, manager_client):
+    htmx = {"HX-Request": "true"}
+    assert labeler_client.get(review_url(name), headers=htmx).status_code == 403
+    assert outsider_client.get(review_url(name), headers=htmx).status_code == 404
+    fragment = manager_client.get(review_url(name), headers=htmx)
+    assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+
+
 @pytest.mark.parametrize("name", ["decide", "queue_claim", "queue_release", "skipped_action"])
 def test_posts_refuse_labeler_and_outsider(name, review_url, labeled, labeler_client, outsider_client):
     data = {"items": f"{labeled[0].item.uuid}:1", "decision": "approve", "action": "requeue"}
@@ -148,6 +157,16 @@ def test_stale_version_answers_409_with_message_and_changes_nothing(review_url, 
     assert response.status_code == 409
     assert "changed meanwhile" in response.content.decode() and "Nothing was changed" in response.content.decode()
     assert not Review.objects.exists()
+
+
+def test_plain_post_conflict_shows_the_page_with_409(review_url, labeled, labeler, classes, reviewer_client):
+    relabel(labeled[0], labeler, classes[2])
+    response = reviewer_client.post(review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "approve",
+                                                           "mode": "labeled", "next": "state=awaiting\r\nX: y"})
+    assert response.status_code == 409 and "<html" in response.content.decode()
+    assert "changed meanwhile" in response.content.decode()
+    item_page = reviewer_client.post(review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "reject", "mode": "item"})
+    assert item_page.status_code == 409 and "History" in item_page.content.decode()
 
 
 def test_reason_required_422(review_url, project, labeled, reviewer_client):
