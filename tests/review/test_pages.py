@@ -230,3 +230,14 @@ def test_skipped_requeue_and_remove_pages(review_url, project, labeler, manager_
     response = manager_client.post(review_url("skipped_action"), {"items": [f"{t.item.uuid}:0" for t in skipped[1:]], "action": "remove"})
     assert response.status_code == 302
     assert list(Task.objects.filter(project=project).values_list("state", flat=True)) == ["unlabeled"]
+
+
+def test_giving_a_queue_page_back_frees_it_for_others(review_url, labeled, reviewer_client, reviewer2, client_for):
+    reviewer_client.post(review_url("queue_claim"), {"layout": 20})
+    other = client_for(reviewer2)
+    other.post(review_url("queue_claim"), {"layout": 20})
+    assert tiles(other.get(review_url("queue"), {"layout": 20})) == []
+    response = reviewer_client.post(review_url("queue_release"))
+    assert response.status_code == 302
+    other.post(review_url("queue_claim"), {"layout": 20})
+    assert len(tiles(other.get(review_url("queue"), {"layout": 20}))) == 5

@@ -46,6 +46,7 @@
     list.forEach(function (t) {
       var box = checkOf(t);
       t.setAttribute("aria-pressed", box && box.checked ? "true" : "false");
+      if (box) box.tabIndex = -1; // the tile itself is the control now (roving focus with the arrows)
     });
     if (list.length) list[0].tabIndex = 0;
     anchor = null;
