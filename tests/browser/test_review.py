@@ -126,3 +126,26 @@ def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_page, live
     page.wait_for_url(re.compile(r"/review/$"))
     assert page.locator("#review-results .tile").count() == 4
     assert page.problems == [], page.problems
+
+
+def test_conflict_is_shown_and_nothing_changes(browser_page, live_server, workspace, reviewer, labeler):
+    from tests.review.data import relabel
+
+    page = browser_page
+    project = make_project(workspace)
+    tasks = add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+    login(page, live_server, reviewer)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
+    relabel(tasks[0], labeler, project.label_classes.last())  # someone changes it after the page loaded
+    page.locator(f'.tile[data-item="{tasks[0].item.uuid}"]').click()
+    page.get_by_role("button", name="Approve").click()
+    page.locator("[data-status].is-error", has_text="changed meanwhile").wait_for()
+    assert page.locator("#review-results .tile").count() == 2
+    assert not Review.objects.exists()
+    # The re-rendered grid carries the new version: approving again now works.
+    page.locator(f'.tile[data-item="{tasks[0].item.uuid}"]').click()
+    page.keyboard.press("a")
+    page.locator("[data-status]", has_text="Approved: 1 image.").wait_for()
+    assert Task.objects.get(pk=tasks[0].pk).state == Task.State.APPROVED
+    # htmx logs the refused request itself; anything else (a CSP violation, a script error) would be a problem.
+    assert [p for p in page.problems if "409" not in p] == [], page.problems
