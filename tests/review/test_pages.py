@@ -185,6 +185,8 @@ def test_self_review_refused_403(review_url, project, manager, manager_client):
     assert response.status_code == 403 and "someone else must review" in response.content.decode()
     page = manager_client.get(review_url("item", item=mine.item.uuid)).content.decode()
     assert "someone else must review it" in page
+    grid = manager_client.get(review_url("labeled")).content.decode()
+    assert grid.count(" data-own") == 1 and grid.count("your label") == 1
 
 
 def test_item_page_shows_full_history_after_reject(review_url, project, labeled, labeler, classes, reviewer_client):

@@ -21,7 +21,8 @@
     var count = selected().length;
     document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(count); });
     var all = document.querySelector("[data-select-all]");
-    if (all) all.textContent = count && count === tiles().length ? "Select none" : "Select all";
+    var selectable = tiles().filter(function (t) { return !t.hasAttribute("data-own"); }).length;
+    if (all) all.textContent = count && count === selectable ? "Select none" : "Select all";
   }
 
   function focusTile(index) {
@@ -66,9 +67,11 @@
     refresh();
   }
 
+  // Select all skips your own labels when the project forbids self-review (the server would refuse them).
   function selectAll() {
-    var list = tiles(), on = selected().length !== list.length;
-    list.forEach(function (t) { setSelected(t, on); });
+    var list = tiles().filter(function (t) { return !t.hasAttribute("data-own"); });
+    var on = selected().length !== list.length;
+    tiles().forEach(function (t) { setSelected(t, on && !t.hasAttribute("data-own")); });
     refresh();
   }
 
