@@ -28,6 +28,7 @@ workspace_router.register("invitations", projects_api.InvitationViewSet, basenam
 workspace_router.register("projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item")
 workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
 workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")
+workspace_router.register("projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

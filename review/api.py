@@ -14,8 +14,9 @@ from review import selectors, services
 from review.forms import LabeledFilterForm
 from review.serializers import (
     DecisionResultSerializer, DecisionSerializer, QueueClaimSerializer, ReviewItemDetailSerializer, ReviewItemSerializer,
+    SkippedActionSerializer, SkippedResultSerializer,
 )
-from review.selectors import STATE_FILTERS
+from review.selectors import STATE_FILTERS, LabeledFilters
 
 REVIEW = "review.review_annotation"
 _FILTERS = [
@@ -127,3 +128,30 @@ class ReviewQueueViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
     def _page(self, task_ids):
         tasks = selectors.queue_tasks(project=self.project, task_ids=task_ids, classes=self.classes())
         return Response(self.get_serializer(tasks, many=True).data)
+
+
+class SkippedItemViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
+    """Skipped items (managers): list them; re-queue them for labeling or remove them from the project."""
+
+    serializer_class = ReviewItemSerializer
+    required_perms = {"GET": "projects.change_labelingproject", "POST": "projects.change_labelingproject"}
+
+    def get_queryset(self):
+        return selectors.labeled_tasks(project=self.project, filters=LabeledFilters(state="skipped"))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        selectors.tasks_decorate(page, self.classes())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=SkippedActionSerializer, responses={
+        200: SkippedResultSerializer, 409: OpenApiResponse(description="An item changed meanwhile; nothing was changed."),
+    })
+    def create(self, request, *args, **kwargs):
+        serializer = SkippedActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        action = serializer.validated_data["action"]
+        service = services.skipped_requeue if action == "requeue" else services.skipped_remove
+        items = [(row["item"], row["version"]) for row in serializer.validated_data["items"]]
+        changed = service(project=self.project, actor=request.user, items=items)
+        return Response(SkippedResultSerializer({"action": action, "changed": changed}).data)

@@ -82,3 +82,13 @@ class DecisionResultSerializer(serializers.Serializer):
 
 class QueueClaimSerializer(StrictFieldsMixin, serializers.Serializer):
     size = serializers.ChoiceField(choices=list(LAYOUTS), default=12)
+
+
+class SkippedActionSerializer(StrictFieldsMixin, serializers.Serializer):
+    action = serializers.ChoiceField(choices=["requeue", "remove"])
+    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)
+
+
+class SkippedResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    changed = serializers.IntegerField(help_text="Items changed by this request (0 when retried).")

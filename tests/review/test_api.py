@@ -97,3 +97,16 @@ def test_queue_claim(api_url, labeled, reviewer_client, reviewer2, client_for):
     assert len(mine) == 4 and len(theirs) == 1
     assert not {i["item"] for i in mine} & {i["item"] for i in theirs}
     assert [i["item"] for i in reviewer_client.get(api_url("queue"), {"size": 4}).json()] == [i["item"] for i in mine]
+
+
+def test_skipped_items_api_for_managers(api_url, project, labeler, manager_client, reviewer_client, outsider_client):
+    skipped = add_tasks(project, 3, state=Task.State.SKIPPED, labeler=labeler)
+    assert reviewer_client.get(api_url("skipped")).status_code == 403
+    assert outsider_client.get(api_url("skipped")).status_code == 404
+    assert manager_client.get(api_url("skipped")).json()["count"] == 3
+    body = {"action": "requeue", "items": [{"item": str(skipped[0].item.uuid), "version": 0}]}
+    assert manager_client.post(api_url("skipped"), body, content_type="application/json").json() == {"action": "requeue", "changed": 1}
+    assert manager_client.post(api_url("skipped"), body, content_type="application/json").json()["changed"] == 0
+    body = {"action": "remove", "items": [{"item": str(t.item.uuid), "version": 5} for t in skipped[1:]]}
+    response = manager_client.post(api_url("skipped"), body, content_type="application/json")
+    assert response.status_code == 409 and Task.objects.filter(project=project).count() == 3
