@@ -243,3 +243,16 @@ def test_giving_a_queue_page_back_frees_it_for_others(review_url, labeled, revie
     assert response.status_code == 302
     other.post(review_url("queue_claim"), {"layout": 20})
     assert len(tiles(other.get(review_url("queue"), {"layout": 20}))) == 5
+
+
+def test_labeler_approval_and_rejection_rates(review_url, project, labeled, reviewer, reviewer_client):
+    from review.selectors import labeler_rates
+    from review.services import review_decide
+
+    review_decide(project=project, reviewer=reviewer, decisions=[(t.item.uuid, 1) for t in labeled[:3]], decision="approve")
+    review_decide(project=project, reviewer=reviewer, decisions=[(labeled[3].item.uuid, 1)], decision="reject")
+    [row] = labeler_rates(project)
+    assert (row["labeled"], row["approved"], row["rejected"]) == (5, 3, 1)
+    assert row["approval_rate"] == 0.75 and row["rejection_rate"] == 0.25
+    page = reviewer_client.get(review_url("labeled")).content.decode()
+    assert "<td>75 %</td>" in page and "<td>25 %</td>" in page
