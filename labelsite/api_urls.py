@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from projects import api as projects_api
+from review import api as review_api
 
 class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI from self-hosted files; its page carries one small inline <style>, allowed here only."""
@@ -24,6 +25,10 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 workspace_router = SimpleRouter(use_regex_path=False)
 workspace_router.register("members", projects_api.MembershipViewSet, basename="api-member")
 workspace_router.register("invitations", projects_api.InvitationViewSet, basename="api-invitation")
+workspace_router.register("projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item")
+workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
+workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")
+workspace_router.register("projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -119,6 +119,9 @@ LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
 # Behind a reverse proxy: the META key of the header it appends the client address to (e.g. HTTP_X_FORWARDED_FOR).
 CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
 
+# Review queue: how long a page of tasks stays with one reviewer.
+REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
+
 OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", DEBUG)
 INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
 

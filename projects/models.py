@@ -275,6 +275,9 @@ class LabelingProject(models.Model):
     instructions_url = models.URLField("instructions link", blank=True)
     instructions_text = models.TextField("instructions", blank=True)
     ml_assisted = models.BooleanField("ML assisted labeling", default=False)
+    # Review rules: a reject must say why; a labeler may review their own labels.
+    require_reject_reason = models.BooleanField("reviewers must give a reason to reject", default=False)
+    allow_self_review = models.BooleanField("labelers may review their own labels", default=False)
     state = models.CharField(max_length=20, choices=State.choices, default=State.INITIALIZING)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

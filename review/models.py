@@ -1,4 +1,4 @@
-"""Review decisions on labeled tasks."""
+"""Review decisions on labeled tasks, and the short leases that keep two reviewers off the same task."""
 
 from django.conf import settings
 from django.db import models
@@ -25,3 +25,21 @@ class Review(models.Model):
 
     class Meta:
         permissions = [("review_annotation", "Can approve and reject labels")]
+        indexes = [
+            # "Rejected before" filter, and the idempotent-retry lookup (task, version).
+            models.Index(fields=["task", "decision"], name="review_task_decision"),
+            models.Index(fields=["task", "task_version"], name="review_task_version"),
+        ]
+
+
+class ReviewLease(models.Model):
+    """A labeled task handed to one reviewer by the review queue until `expires`."""
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="review_lease")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires = models.DateTimeField()
+
+    objects = tenant_manager("task__project__workspace")
+
+    class Meta:
+        indexes = [models.Index(fields=["reviewer", "expires"], name="review_lease_reviewer")]

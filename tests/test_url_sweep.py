@@ -66,6 +66,17 @@ def _storage_samples(org, workspace, labeler, manager):
 
 
 SAMPLE_HOOKS.append(_storage_samples)
+def _review_samples(org, workspace, labeler, manager):
+    """A project with one labeled task: `project` and `item` (the task's item) UUIDs."""
+    from labeling.models import Task
+    from tests.review.data import add_tasks, make_project
+
+    project = make_project(workspace, name="Sweep pets")
+    task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    return {"project": project.uuid, "item": task.item.uuid}
+
+
+SAMPLE_HOOKS.append(_review_samples)
 
 
 def _url(route, samples):

@@ -1,0 +1,178 @@
+// Review pages: tile selection (click, shift-click, Select all, arrows + space), A approve, R reject
+// (reason dialog), Enter full size, Esc closes. Pages work without this file: every tile has a checkbox.
+(function () {
+  "use strict";
+
+  var anchor = null; // index of the last tile clicked, for shift-click ranges
+
+  function grid() { return document.querySelector("[data-review-grid]"); }
+  function tiles() { var g = grid(); return g ? Array.prototype.slice.call(g.querySelectorAll(".tile")) : []; }
+  function checkOf(tile) { return tile.parentElement.querySelector(".tile-check"); }
+  function form() { return document.querySelector("[data-review-form]"); }
+  function selected() { return tiles().filter(function (t) { return t.getAttribute("aria-pressed") === "true"; }); }
+
+  function setSelected(tile, on) {
+    tile.setAttribute("aria-pressed", on ? "true" : "false");
+    var box = checkOf(tile);
+    if (box) box.checked = on;
+  }
+
+  function refresh() {
+    var count = selected().length;
+    document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(count); });
+    var all = document.querySelector("[data-select-all]");
+    var selectable = tiles().filter(function (t) { return !t.hasAttribute("data-own"); }).length;
+    if (all) all.textContent = count && count === selectable ? "Select none" : "Select all";
+  }
+
+  function focusTile(index) {
+    var list = tiles();
+    if (!list.length) return;
+    index = Math.max(0, Math.min(list.length - 1, index));
+    list.forEach(function (t, i) { t.tabIndex = i === index ? 0 : -1; });
+    list[index].focus();
+  }
+
+  function columns() {
+    var list = tiles();
+    if (!list.length) return 1;
+    var top = list[0].getBoundingClientRect().top, n = 0;
+    list.forEach(function (t) { if (Math.abs(t.getBoundingClientRect().top - top) < 2) n += 1; });
+    return Math.max(1, n);
+  }
+
+  function init() {
+    document.documentElement.classList.add("js");
+    var list = tiles();
+    list.forEach(function (t) {
+      var box = checkOf(t);
+      t.setAttribute("aria-pressed", box && box.checked ? "true" : "false");
+      if (box) box.tabIndex = -1; // the tile itself is the control now (roving focus with the arrows)
+    });
+    if (list.length) list[0].tabIndex = 0;
+    anchor = null;
+    refresh();
+  }
+
+  function toggleRange(tile, extend) {
+    var list = tiles(), index = list.indexOf(tile);
+    if (extend && anchor !== null && list[anchor]) {
+      var from = Math.min(anchor, index), to = Math.max(anchor, index);
+      for (var i = from; i <= to; i++) setSelected(list[i], true);
+    } else {
+      setSelected(tile, tile.getAttribute("aria-pressed") !== "true");
+      anchor = index;
+    }
+    list.forEach(function (t, i) { t.tabIndex = i === index ? 0 : -1; });
+    refresh();
+  }
+
+  // Select all skips your own labels when the project forbids self-review (the server would refuse them).
+  function selectAll() {
+    var list = tiles().filter(function (t) { return !t.hasAttribute("data-own"); });
+    var on = selected().length !== list.length;
+    tiles().forEach(function (t) { setSelected(t, on && !t.hasAttribute("data-own")); });
+    refresh();
+  }
+
+  // --- Dialogs ---
+  function openViewer(tile) {
+    var viewer = document.getElementById("viewer");
+    if (!viewer || !tile) return;
+    viewer.querySelector("[data-viewer-img]").src = tile.dataset.full;
+    viewer.querySelector("[data-viewer-img]").alt = tile.dataset.key || "";
+    viewer.querySelector("[data-viewer-caption]").textContent = tile.dataset.key || "";
+    viewer.querySelector("[data-viewer-link]").href = tile.dataset.detail;
+    viewer.showModal();
+  }
+
+  var rejectConfirmed = false;
+
+  function askReject(button) {
+    var dialog = document.getElementById("reject-dialog"), f = button.form;
+    var count = f.hasAttribute("data-single") ? 1 : selected().length;
+    if (!dialog || !count) return;
+    var reason = dialog.querySelector("textarea"), inline = f.querySelector("[data-reason]");
+    reason.value = inline ? inline.value : "";
+    dialog.querySelector("[data-reject-count]").textContent = count + (count === 1 ? " image" : " images");
+    dialog.addEventListener("close", function done() {
+      dialog.removeEventListener("close", done);
+      if (dialog.returnValue !== "confirm") return;
+      if (inline) inline.value = reason.value;
+      rejectConfirmed = true;
+      button.click();
+      rejectConfirmed = false;
+    });
+    dialog.returnValue = "";
+    dialog.showModal();
+    reason.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var tile = event.target.closest(".tile");
+    if (tile && grid() && grid().contains(tile)) {
+      event.preventDefault();
+      toggleRange(tile, event.shiftKey);
+      return;
+    }
+    if (event.target.closest("[data-select-all]")) { selectAll(); return; }
+    var reject = event.target.closest("[data-reject]");
+    if (reject && !rejectConfirmed) { event.preventDefault(); askReject(reject); return; }
+    var confirmButton = event.target.closest("[data-confirm]");
+    if (confirmButton && !window.confirm(confirmButton.dataset.confirm)) { event.preventDefault(); return; }
+    if (event.target.closest("[data-viewer-close]")) document.getElementById("viewer").close();
+  });
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.classList.contains("tile-check")) return;
+    var tile = event.target.parentElement.querySelector(".tile");
+    if (tile) tile.setAttribute("aria-pressed", event.target.checked ? "true" : "false");
+    refresh();
+  });
+
+  function typing(target) {
+    return target.closest("input, textarea, select, dialog[open]") !== null;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.altKey || typing(event.target)) return;
+    if (document.querySelector("dialog[open]")) return; // the dialog handles its own keys (Esc closes)
+    var list = tiles(), current = list.indexOf(document.activeElement);
+    var key = event.key, mod = event.ctrlKey || event.metaKey;
+    if (mod && (key === "a" || key === "A") && list.length) { event.preventDefault(); selectAll(); return; }
+    if (mod) return;
+    var step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() }[key];
+    if (step && list.length) { event.preventDefault(); focusTile(current < 0 ? 0 : current + step); return; }
+    if (key === " " && current >= 0) { event.preventDefault(); toggleRange(list[current], event.shiftKey); return; }
+    if (key === "Enter" && current >= 0) { event.preventDefault(); openViewer(list[current]); return; }
+    var f = form();
+    if (!f) return;
+    var single = f.hasAttribute("data-single");
+    if ((key === "a" || key === "A") && f.querySelector("[data-approve]") && (single || selected().length)) {
+      event.preventDefault(); f.querySelector("[data-approve]").click(); return;
+    }
+    if ((key === "r" || key === "R") && f.querySelector("[data-reject]") && (single || selected().length)) {
+      event.preventDefault(); askReject(f.querySelector("[data-reject]")); return;
+    }
+    if (key === "Escape") {
+      var back = document.querySelector("[data-esc-back]");
+      if (back) { window.location.href = back.href; return; }
+      if (selected().length) { list.forEach(function (t) { setSelected(t, false); }); refresh(); }
+    }
+  });
+
+  // Conflicts (409), refusals (403) and invalid input (422) come back as the fragment with a message: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if ((status === 409 || status === 422 || status === 403) && event.detail.target.id === "review-results") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (document.getElementById("review-results")) init();
+  });
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

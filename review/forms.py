@@ -1,0 +1,115 @@
+"""Forms of the review pages: the labeled-data filters (a GET query string) and the decision POST."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.http import QueryDict
+
+from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, LabeledFilters
+
+SORTS = [("newest", "Newest first"), ("oldest", "Oldest first")]
+
+
+class LabeledFilterForm(forms.Form):
+    """Filters live in the URL (shareable, back button works); invalid values are ignored, never an error page."""
+
+    state = forms.ChoiceField(label="State", required=False, choices=[(k, v[0]) for k, v in STATE_FILTERS.items()])
+    sort = forms.ChoiceField(label="Sort", required=False, choices=SORTS)
+    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int, empty_value=DEFAULT_LAYOUT,
+                                    choices=[(n, f"{n} per page") for n in LAYOUTS])
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput)
+
+    def __init__(self, data, *, classes, labelers, **kwargs):
+        data = data.copy()  # show the defaults in the widgets of a bound form
+        data.setdefault("layout", str(DEFAULT_LAYOUT))
+        data.setdefault("sort", "newest")
+        super().__init__(data, **kwargs)
+        self.classes, self.labelers = {c.name: c for c in classes}, {u.username: u for u in labelers}
+        # Declared here: "class", "from" and "to" are the names users see in the URL.
+        self.fields["class"] = forms.ChoiceField(label="Class", required=False, choices=[("", "Any class")] + [(n, n) for n in self.classes])
+        self.fields["labeler"] = forms.ChoiceField(label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers])
+        self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        self.order_fields(["class", "labeler", "state", "from", "to", "sort", "layout", "page"])
+        self.is_valid()
+
+    def value(self, name, default=None):
+        value = self.cleaned_data.get(name) if name not in self.errors else None
+        return default if value in (None, "") else value
+
+    @property
+    def filters(self) -> LabeledFilters:
+        return LabeledFilters(
+            label_class=self.classes.get(self.value("class", "")), labeler=self.labelers.get(self.value("labeler", "")),
+            state=self.value("state", ""), date_from=self.value("from"), date_to=self.value("to"),
+            newest_first=self.value("sort", "newest") != "oldest",
+        )
+
+    @property
+    def page_number(self) -> int:
+        return self.value("page", 1)
+
+    @property
+    def page_size(self) -> int:
+        return self.value("layout", DEFAULT_LAYOUT)
+
+    def query(self, **overrides) -> str:
+        """The canonical query string of these filters (defaults left out), with `overrides` applied."""
+        values = {name: self.value(name) for name in ("class", "labeler", "state", "from", "to", "sort", "layout", "page")}
+        values.update(overrides)
+        defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT, "page": 1}
+        query = QueryDict(mutable=True)
+        for name, value in values.items():
+            if value not in (None, "") and defaults.get(name) != value:
+                query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        return query.urlencode()
+
+
+class ItemVersionsField(forms.Field):
+    """Selected tiles arrive as "<item uuid>:<version>" values."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        pairs = []
+        for raw in value or []:
+            item, _, version = str(raw).partition(":")
+            try:
+                pairs.append((uuid.UUID(item), int(version)))
+            except ValueError:
+                raise forms.ValidationError("An item reference is malformed; reload the page.") from None
+        if not pairs:
+            raise forms.ValidationError("Select at least one image.")
+        return pairs
+
+
+class DecisionForm(forms.Form):
+    items = ItemVersionsField()
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")])
+    reason = forms.CharField(required=False, max_length=2000)
+    labels = forms.ModelMultipleChoiceField(queryset=None, required=False, to_field_name="name")
+    mode = forms.ChoiceField(required=False, choices=[("labeled", "labeled"), ("queue", "queue"), ("item", "item")])
+    next = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, data, *, project, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["labels"].queryset = project.label_classes.all()
+
+    def clean_next(self):
+        # Only a query string of the browser's own filters (re-encoded); never a URL to go to.
+        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
+
+
+class SkippedActionForm(forms.Form):
+    items = ItemVersionsField()
+    action = forms.ChoiceField(choices=[("requeue", "Re-queue"), ("remove", "Remove from project")])
+    next = forms.CharField(required=False, max_length=2000)
+
+    def clean_next(self):
+        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
+
+
+def form_errors(form) -> str:
+    return " ".join(message for messages in form.errors.values() for message in messages)

@@ -1,0 +1,94 @@
+"""API representations of labeled items, their history, and review decisions."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from labelsite.api import StrictFieldsMixin
+from review.selectors import LAYOUTS
+
+
+class ReviewItemSerializer(serializers.Serializer):
+    """A task as the reviewer sees it, named by its item's UUID; `version` goes back with a decision."""
+
+    item = serializers.UUIDField(source="item.uuid", read_only=True)
+    key = serializers.CharField(source="item.key", read_only=True)
+    state = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    labels = serializers.SerializerMethodField()
+    labeled_by = serializers.CharField(source="labeled_by.get_username", read_only=True, default=None)
+    labeled_at = serializers.DateTimeField(read_only=True)
+    rejected_before = serializers.BooleanField(read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+
+    def get_labels(self, task) -> list[str]:
+        return [label.name for label in task.tags]
+
+    def _media(self, task, name):
+        access = self.context["view"].access
+        url = reverse(name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": task.item.uuid})
+        return self.context["request"].build_absolute_uri(url)
+
+    def get_thumbnail_url(self, task) -> str:
+        return self._media(task, "item_thumbnail")
+
+    def get_image_url(self, task) -> str:
+        return self._media(task, "item_image")
+
+
+class HistoryEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["annotation", "review"], read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    who = serializers.CharField(source="who.get_username", read_only=True, default=None)
+    labels = serializers.SerializerMethodField()
+    source = serializers.CharField(read_only=True, default=None)
+    current = serializers.BooleanField(read_only=True, default=None)
+    decision = serializers.CharField(source="review.decision", read_only=True, default=None)
+    reason = serializers.CharField(read_only=True, default=None)
+    version = serializers.IntegerField(read_only=True, default=None)
+
+    def get_labels(self, event) -> list[str] | None:
+        return [label.name for label in event["labels"]] if "labels" in event else None
+
+
+class ReviewItemDetailSerializer(ReviewItemSerializer):
+    history = HistoryEventSerializer(many=True, read_only=True)
+
+
+class DecisionItemSerializer(StrictFieldsMixin, serializers.Serializer):
+    item = serializers.UUIDField()
+    version = serializers.IntegerField(min_value=0)
+
+
+class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject", "correct"])
+    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    labels = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                   help_text="Class names, for decision=correct.")
+
+
+class DecidedItemSerializer(serializers.Serializer):
+    item = serializers.UUIDField(source="item.uuid")
+    state = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class DecisionResultSerializer(serializers.Serializer):
+    decision = serializers.CharField()
+    decided = DecidedItemSerializer(many=True)
+    unchanged = DecidedItemSerializer(many=True, help_text="Already decided the same way by you (a retried request).")
+
+
+class QueueClaimSerializer(StrictFieldsMixin, serializers.Serializer):
+    size = serializers.ChoiceField(choices=list(LAYOUTS), default=12)
+
+
+class SkippedActionSerializer(StrictFieldsMixin, serializers.Serializer):
+    action = serializers.ChoiceField(choices=["requeue", "remove"])
+    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)
+
+
+class SkippedResultSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    changed = serializers.IntegerField(help_text="Items changed by this request (0 when retried).")

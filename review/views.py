@@ -1,0 +1,209 @@
+"""Review pages: labeled-data browser, review queue, item history, bulk decisions and skipped items."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling.models import Task
+from projects.access import workspace_view
+from projects.models import LabelingProject
+from review import selectors, services
+from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, form_errors
+from review.models import Review
+from review.selectors import LAYOUTS, LabeledFilters
+
+REVIEW = "review.review_annotation"
+MANAGE = "projects.change_labelingproject"
+
+
+def _project(access, project):
+    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=project)
+
+
+def _render(request, template, context, partial="results", status=200):
+    """The whole page, or only the `partial` fragment for htmx (but a history restore needs the page)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        template = f"{template}#{partial}"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _push_canonical(request, response, query):
+    """Filters and pages live in the URL: an htmx swap pushes the canonical query string to history."""
+    if request.htmx:
+        response["HX-Push-Url"] = f"{request.path}?{query}" if query else request.path
+    return response
+
+
+def _back(access, project, name, query=""):
+    url = reverse(f"review:{name}", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid})
+    return f"{url}?{query}" if query else url
+
+
+def _browser_context(access, project, query, *, manage=False):
+    classes = list(project.label_classes.all())
+    form = LabeledFilterForm(query, classes=classes, labelers=selectors.project_labelers(project))
+    filters = LabeledFilters(state="skipped") if manage else form.filters
+    tasks, has_next = selectors.labeled_page(project=project, filters=filters, classes=classes, page=form.page_number, size=form.page_size)
+    return {
+        "access": access, "project": project, "form": form, "tasks": tasks, "layout": form.page_size, "layouts": LAYOUTS,
+        "page": form.page_number, "query": form.query(), "has_next": has_next,
+        "prev_query": form.query(page=form.page_number - 1) if form.page_number > 1 else None,
+        "next_query": form.query(page=form.page_number + 1) if has_next else None,
+        "nav": "skipped" if manage else "labeled",
+    }
+
+
+@require_GET
+@workspace_view(REVIEW)
+def labeled(request, access, project):
+    project = _project(access, project)
+    context = _browser_context(access, project, request.GET)
+    context["labeler_rates"] = selectors.labeler_rates(project)
+    return _push_canonical(request, _render(request, "review/labeled.html", context), context["query"])
+
+
+def _queue_context(access, project, reviewer, layout):
+    held = selectors.queue_held(project=project, reviewer=reviewer, size=layout)
+    tasks = selectors.queue_tasks(project=project, task_ids=held, classes=list(project.label_classes.all()))
+    return {"access": access, "project": project, "tasks": tasks, "layout": layout, "layouts": LAYOUTS, "mode": "queue", "nav": "queue"}
+
+
+def _layout(data):
+    try:
+        layout = int(data.get("layout", selectors.DEFAULT_LAYOUT))
+    except ValueError:
+        return selectors.DEFAULT_LAYOUT
+    return layout if layout in LAYOUTS else selectors.DEFAULT_LAYOUT
+
+
+@require_GET
+@workspace_view(REVIEW)
+def queue(request, access, project):
+    project = _project(access, project)
+    return _render(request, "review/queue.html", _queue_context(access, project, request.user, _layout(request.GET)))
+
+
+@require_POST
+@workspace_view(REVIEW)
+def queue_claim(request, access, project):
+    project = _project(access, project)
+    layout = _layout(request.POST)
+    services.review_queue_claim(project=project, reviewer=request.user, size=layout)
+    if request.htmx:
+        return _render(request, "review/queue.html", _queue_context(access, project, request.user, layout))
+    return redirect(_back(access, project, "queue", f"layout={layout}"))
+
+
+@require_POST
+@workspace_view(REVIEW)
+def queue_release(request, access, project):
+    project = _project(access, project)
+    services.review_queue_release(project=project, reviewer=request.user)
+    messages.info(request, "Your review page went back to the queue.")
+    return redirect(_back(access, project, "labeled"))
+
+
+def _decide(request, project, form):
+    """Run the decision; (status, message)."""
+    if not form.is_valid():
+        return 422, form_errors(form)
+    data = form.cleaned_data
+    try:
+        result = services.review_decide(
+            project=project, reviewer=request.user, decisions=data["items"], decision=data["decision"],
+            reason=data["reason"], corrected_labels=list(data["labels"] or []),
+        )
+    except services.VersionConflict as error:
+        return 409, str(error.detail)
+    except services.SelfReviewRefused as error:
+        return 403, str(error)
+    except ValidationError as error:
+        return 422, " ".join(error.messages)
+    done = len(result.decided) + len(result.unchanged)
+    return 200, f"{Review.Decision(result.decision).label}: {done} image{'s' if done != 1 else ''}."
+
+
+@require_POST
+@workspace_view(REVIEW)
+def decide(request, access, project):
+    """Bulk or single decision. htmx gets the re-rendered fragment; plain HTTP a redirect, or the page with the error."""
+    project = _project(access, project)
+    form = DecisionForm(request.POST, project=project)
+    status, message = _decide(request, project, form)
+    mode, query = form.cleaned_data.get("mode") or "labeled", form.cleaned_data.get("next", "")
+    items = form.cleaned_data.get("items") or []
+    if status == 200 and (mode == "item" or not request.htmx):
+        messages.success(request, message)
+        return _after_plain_decision(access, project, items, mode, query)
+    notice = {"status_message": message, "status": status}
+    if mode == "item" and len(items) == 1:
+        context = _item_context(request, access, project, items[0][0])
+        return render(request, "review/item.html", {**context, **notice}, status=status)
+    if mode == "queue":
+        context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
+        return _render(request, "review/queue.html", {**context, **notice}, status=status)
+    context = _browser_context(access, project, QueryDict(query))
+    return _render(request, "review/labeled.html", {**context, **notice}, status=status)
+
+
+def _after_plain_decision(access, project, items, mode, query):
+    if mode == "item" and len(items) == 1:
+        kwargs = {"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid, "item": items[0][0]}
+        return redirect(reverse("review:item", kwargs=kwargs))
+    return redirect(_back(access, project, "queue" if mode == "queue" else "labeled", query))
+
+
+def _item_context(request, access, project, item):
+    tasks = Task.objects.filter(project=project).select_related("item", "labeled_by")
+    task = selectors.tasks_decorate([get_object_or_404(tasks, item__uuid=item)], list(project.label_classes.all()))[0]
+    return {
+        "access": access, "project": project, "task": task, "history": selectors.item_history(task),
+        "lease": selectors.active_lease(task), "classes": project.label_classes.all(),
+        "can_decide": task.state == Task.State.LABELED, "own": task.labeled_by_id == request.user.pk,
+        "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled",
+    }
+
+
+@require_GET
+@workspace_view(REVIEW)
+def item(request, access, project, item):
+    project = _project(access, project)
+    return render(request, "review/item.html", _item_context(request, access, project, item))
+
+
+@require_GET
+@workspace_view(MANAGE)
+def skipped(request, access, project):
+    project = _project(access, project)
+    context = _browser_context(access, project, request.GET, manage=True)
+    return _push_canonical(request, _render(request, "review/skipped.html", context), context["query"])
+
+
+@require_POST
+@workspace_view(MANAGE)
+def skipped_action(request, access, project):
+    project = _project(access, project)
+    form = SkippedActionForm(request.POST)
+    status, message = 422, ""
+    if form.is_valid():
+        action = services.skipped_requeue if form.cleaned_data["action"] == "requeue" else services.skipped_remove
+        try:
+            done = action(project=project, actor=request.user, items=form.cleaned_data["items"])
+            verb = "Re-queued" if form.cleaned_data["action"] == "requeue" else "Removed from the project"
+            status, message = 200, f"{verb}: {done} image{'s' if done != 1 else ''}."
+        except services.VersionConflict as error:
+            status, message = 409, str(error.detail)
+    else:
+        message = form_errors(form)
+    query = form.cleaned_data.get("next", "")
+    if not request.htmx and status == 200:
+        messages.success(request, message)
+        return redirect(_back(access, project, "skipped", query))
+    context = _browser_context(access, project, QueryDict(query), manage=True)
+    return _render(request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status)

@@ -1,0 +1,44 @@
+"""The labeled-data page costs the same number of queries at 10,000+ items, whatever the filters or page."""
+
+import pytest
+
+from labeling.models import Task
+from tests.review.data import add_tasks
+
+# Access (session, user, workspace, membership, org admin, permissions), project, classes, labelers,
+# tasks, tags, earlier rejections, labeler rates, the workspace menu.
+MAX_QUERIES = 16
+# Claiming adds the short transaction: held leases, candidates, take-over, insert, the page.
+MAX_CLAIM_QUERIES = 24
+
+
+@pytest.fixture
+def big_project(project, labeler, labeler2, classes):
+    add_tasks(project, 6000, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    add_tasks(project, 4100, state=Task.State.APPROVED, labeler=labeler2, label=classes[1])
+    return project
+
+
+QUERIES = [
+    {}, {"page": 400}, {"class": "Dog", "sort": "oldest"}, {"labeler": "labeler", "state": "awaiting", "layout": 20},
+    {"state": "rejected"}, {"from": "2000-01-01", "to": "2100-01-01", "page": 3},
+]
+
+
+def test_labeled_page_query_count_is_flat(big_project, review_url, reviewer_client, django_assert_max_num_queries):
+    assert Task.objects.filter(project=big_project).count() == 10100
+    for query in QUERIES:
+        with django_assert_max_num_queries(MAX_QUERIES):
+            response = reviewer_client.get(review_url("labeled"), query)
+        assert response.status_code == 200
+        if query.get("state") != "rejected":
+            assert response.content.decode().count('name="items"') == query.get("layout", 12), query
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = reviewer_client.get(review_url("labeled"), {"layout": 20}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+
+
+def test_queue_claim_query_count_is_flat(big_project, review_url, reviewer_client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(MAX_CLAIM_QUERIES):
+        response = reviewer_client.post(review_url("queue_claim"), {"layout": 20}, headers={"HX-Request": "true"})
+    assert response.content.decode().count('name="items"') == 20
