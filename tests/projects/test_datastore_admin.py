@@ -151,3 +151,11 @@ def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspac
     assert response.status_code == 302, response.content.decode()[:2000]
     store = Datastore.objects.get(name="tutorial")
     assert (store.endpoint, store.container) == (azurite, "openimagescontainer")
+
+
+def test_error_reports_hide_the_posted_secret(org_admin_client, workspace):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = org_admin_client.post(reverse(ADD), _form(workspace=workspace.pk, name="x", kind="s3", secret=CANARY))
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert shown["secret"] != CANARY and shown["name"] == "x"
