@@ -12,7 +12,9 @@ from django.shortcuts import render
 from django.urls import path as url_path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
+from django.views.decorators.debug import sensitive_post_parameters
 
 from projects import services
 from projects import storage as ds
@@ -251,6 +253,11 @@ class DatastoreAdmin(OrganizationScopedAdmin):
         if obj is None or not obj.pk:
             return "Save the datastore first."
         return format_html('<a href="{}">Browse folders</a>', reverse("admin:projects_datastore_browse", args=[obj.pk]))
+
+    @method_decorator(sensitive_post_parameters("secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Error reports (e-mails to ADMINS) then never carry the posted secret.
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         services.datastore_secret_set(datastore=obj, secret=form.cleaned_data.get("secret", ""))

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
 
 from projects.access import Access
 from projects.models import ApiToken, Invitation, Membership, Organization, OrganizationMember, Workspace
@@ -185,6 +186,7 @@ def api_token_revoke(*, user, token: ApiToken) -> None:
 
 # --- datastores and datasets ---------------------------------------------------------------------
 
+@sensitive_variables("secret")
 def datastore_secret_set(*, datastore, secret: str) -> None:
     """Store a new secret, encrypted; an empty value keeps the current one."""
     from projects import crypto

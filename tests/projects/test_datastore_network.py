@@ -25,7 +25,6 @@ class _Redirect(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def redirect_server(settings):
-    # Port 0: the system picks a free port, so parallel runs never collide.
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
     port = server.server_address[1]
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
