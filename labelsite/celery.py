@@ -11,4 +11,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic work is added here by the apps that own it (refresh, lease expiry, export reaper).
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "exports-reap": {"task": "exports.tasks.exports_reap_task", "schedule": 60.0},
+}

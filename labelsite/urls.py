@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("labelsite.api_urls")),
     path("", include("projects.urls")),
+    path("", include("exports.urls")),
 ]
 
 handler403 = "projects.views.permission_denied"

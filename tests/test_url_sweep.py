@@ -51,8 +51,20 @@ def samples(org, workspace, labeler, org_admin):
     return {"org": org.slug, "ws": workspace.slug, "member": Membership.objects.get(user=labeler).uuid, "invitation": invitation.uuid, **extra}
 
 
+def _export_samples(*, org, workspace, labeler, manager):
+    """A project of Acme with a finished export (export panel, status, download, retry, delete, import)."""
+    from exports.models import Export
+    from projects.models import Datastore, Dataset, LabelingProject
+
+    datastore = Datastore.objects.create(workspace=workspace, name="sweep-store", kind="local", local_path="/nonexistent")
+    dataset = Dataset.objects.create(workspace=workspace, name="sweep-exports", datastore=datastore)
+    project = LabelingProject.objects.create(workspace=workspace, name="sweep-exports", task_type="multiclass", dataset=dataset)
+    export = Export.objects.create(project=project, format="csv", state="done", file="exports/sweep.csv", created_by=manager)
+    return {"project": project.uuid, "export": export.uuid}
+
+
 # Feature tests register builders of further samples: callables(org, workspace, labeler, manager) -> dict.
-SAMPLE_HOOKS: list = []
+SAMPLE_HOOKS: list = [_export_samples]
 
 
 def _url(route, samples):
