@@ -144,12 +144,16 @@ def candidates(ref: str) -> list[str]:
     `AmlDatastore://store/a/b.jpg`, `azureml://.../paths/a/b.jpg` and `a/b.jpg` all reach key `a/b.jpg`.
     """
     text = ref.strip()
-    if "%" in text:
-        text = unquote(text)
-    if "://" in text:
-        text = text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
-    parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")][-MAX_SEGMENTS:]
-    return ["/".join(parts[i:]) for i in range(len(parts))]
+    if "://" in text:  # a URL: drop scheme, query (a SAS token...) and fragment before decoding %xx
+        path = text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
+        variants = [unquote(path), path]
+    else:
+        variants = [text, unquote(text)]
+    found: list[str] = []
+    for variant in variants:
+        parts = [p for p in variant.replace("\\", "/").split("/") if p not in ("", ".")][-MAX_SEGMENTS:]
+        found += ["/".join(parts[i:]) for i in range(len(parts))]
+    return list(dict.fromkeys(found))
 
 
 def match_items(dataset_id: int, refs: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
