@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from exports import api as exports_api
 from projects import api as projects_api
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -24,6 +25,8 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 workspace_router = SimpleRouter(use_regex_path=False)
 workspace_router.register("members", projects_api.MembershipViewSet, basename="api-member")
 workspace_router.register("invitations", projects_api.InvitationViewSet, basename="api-invitation")
+workspace_router.register("projects/<uuid:project>/exports", exports_api.ExportViewSet, basename="api-export")
+workspace_router.register("projects/<uuid:project>/imports", exports_api.LabelImportViewSet, basename="api-import")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
