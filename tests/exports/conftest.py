@@ -34,6 +34,15 @@ def _media_and_eager(settings, tmp_path):
 
 
 @pytest.fixture
+def transactional_roles(transactional_db):
+    """Role groups for transactional tests: a flush between them runs projects' post_migrate before the
+    exports permissions exist, so the groups are not re-created by it. Request this before any persona."""
+    from projects.roles import sync_roles
+
+    sync_roles()
+
+
+@pytest.fixture
 def image_folder(tmp_path):
     root = tmp_path / "store"
     for key, (size, colour) in IMAGES.items():

@@ -99,7 +99,7 @@ def test_deleted_exports_are_never_run(project, manager):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_labels_changed_during_an_export_do_not_mix_into_it(make_project, labeler, manager, monkeypatch, settings):
+def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles, make_project, labeler, manager, monkeypatch, settings):
     """PostgreSQL: the export reads one REPEATABLE READ snapshot while a labeler keeps working."""
     require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
     from tests.exports.conftest import label_task
