@@ -86,13 +86,16 @@ def run_one(project_id: int, fmt: str) -> dict:
     from exports.runner import export_run
 
     export = Export.objects.create(project_id=project_id, format=fmt)
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    baseline = before.ru_maxrss
     started = time.perf_counter()
     ok = export_run(export_id=export.pk)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     export.refresh_from_db()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = {"format": fmt, "ok": ok and export.state == "done", "seconds": round(seconds, 2),
+    result = {"format": fmt, "ok": ok and export.state == "done", "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 1),
               "images": export.item_count, "size_mb": round((export.size or 0) / 1e6, 1),
               "peak_rss_mb": round(peak / 1024, 1), "rss_before_mb": round(baseline / 1024, 1), "error": export.error}
     if export.file:
@@ -113,15 +116,18 @@ def main() -> None:
         print(json.dumps(run_one(args.project, args.run)))
         return
     project_id = seed(args.n, args.task_type)
-    print(f"| format | tasks | seconds | images/s | file MB | peak RSS MB (Django alone) |")
-    print(f"|---|---:|---:|---:|---:|---:|")
+    print("| format | tasks | seconds | worker CPU s | images/s | file MB | peak RSS MB (Django alone) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for fmt in args.formats.split(","):
         child = subprocess.run([sys.executable, __file__, "--run", fmt, "--project", str(project_id)],
-                               capture_output=True, text=True, check=True)
+                               capture_output=True, text=True)
+        if child.returncode:
+            print(f"| {fmt} | {args.n:,} | child failed: {child.stderr.strip().splitlines()[-1:]} |", flush=True)
+            continue
         r = json.loads(child.stdout.strip().splitlines()[-1])
         rate = r["images"] / r["seconds"] if r["seconds"] else 0
         flag = "" if r["ok"] else f" FAILED: {r['error']}"
-        print(f"| {fmt} | {args.n:,} | {r['seconds']} | {rate:,.0f} | {r['size_mb']} | {r['peak_rss_mb']} ({r['rss_before_mb']}) |{flag}",
+        print(f"| {fmt} | {args.n:,} | {r['seconds']} | {r['cpu_seconds']} | {rate:,.0f} | {r['size_mb']} | {r['peak_rss_mb']} ({r['rss_before_mb']}) |{flag}",
               flush=True)
 
 
