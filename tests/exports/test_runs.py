@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,45 @@ def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles,
         coco = json.load(fh)
     assert changed and {a["category_id"] for a in coco["annotations"]} == {classes["cat"].pk, classes["dog"].pk}
     assert Annotation.objects.get(task=tasks["dogs/b.png"], is_current=True).labels.get().name == "bird"
+
+
+def _in_another_connection(work):
+    """Run ORM work in a thread (its own connection), seeing only committed data."""
+    result = []
+
+    def run():
+        try:
+            result.append(work())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(transactional_roles, project, monkeypatch, settings):
+    """PostgreSQL: a step that blocks (a huge sort, a slow datastore) still beats; once reaped, the run gives up."""
+    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
+    settings.EXPORT_HEARTBEAT_INTERVAL = 0.1
+    export = Export.objects.create(project=project, format="coco")
+    beats = []
+
+    def slow_write(self, row):
+        def heartbeat():
+            return Export.objects.values_list("heartbeat_at", flat=True).get(pk=export.pk)
+
+        beats.append(_in_another_connection(heartbeat))
+        time.sleep(0.5)
+        beats.append(_in_another_connection(heartbeat))
+        _in_another_connection(lambda: exports_reap(stale_after=0))  # as if the reaper judged it dead
+        time.sleep(0.3)
+        return 1
+
+    monkeypatch.setattr(writers.CocoWriter, "write", slow_write)
+    assert runner.export_run(export_id=export.pk) is False
+    export.refresh_from_db()
+    assert beats[1] > beats[0], "no heartbeat while the writer was blocked"
+    assert export.state == "failed" and export.file == "" and files_of(export) == []
