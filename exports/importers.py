@@ -162,7 +162,9 @@ def match_items(dataset_id: int, refs: Iterable[tuple[str, ...]]) -> dict[tuple[
 
     wanted = {}
     for ref in refs:
-        wanted[ref] = [c for r in ref for c in candidates(r)]
+        # Longest paths first across all of the row's references: a bare file name never wins over a full path.
+        found_all = dict.fromkeys(c for r in ref for c in candidates(r))
+        wanted[ref] = sorted(found_all, key=lambda c: -c.count("/"))
     keys = sorted({c for cands in wanted.values() for c in cands})
     found: dict[str, int] = {}
     for start in range(0, len(keys), 2000):
@@ -170,7 +172,7 @@ def match_items(dataset_id: int, refs: Iterable[tuple[str, ...]]) -> dict[tuple[
         found.update(DataItem.objects.filter(dataset_id=dataset_id, key__in=batch).values_list("key", "pk"))
     result = {}
     for ref, cands in wanted.items():
-        for candidate in cands:  # the file's own order: longest suffix of the best ref first
+        for candidate in cands:
             if candidate in found:
                 result[ref] = found[candidate]
                 break

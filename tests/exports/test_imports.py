@@ -135,3 +135,16 @@ def test_coco_annotations_pointing_nowhere_are_reported(make_project, manager):
                             {"id": 3, "image_id": 1, "category_id": 99}]}
     report = labels_import(project=project, actor=manager, file=upload(json.dumps(coco).encode()), format="coco", as_final=True)
     assert report.applied == 1 and [line for line, _ in report.invalid] == ["annotation 2", "annotation 3"]
+
+
+def test_a_coco_file_name_without_folders_does_not_beat_the_full_url(make_project, manager):
+    project = make_project("Azure coco")
+    from projects.models import DataItem
+    from labeling.models import Task
+
+    root_a = DataItem.objects.create(dataset=project.dataset, key="a.jpg", state="ready")
+    Task.objects.create(project=project, item=root_a)
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "coco_url": "AmlDatastore://store/cats/sub/a.jpg"}],
+            "categories": [{"id": 1, "name": "bird"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1}]}
+    labels_import(project=project, actor=manager, file=upload(json.dumps(coco).encode()), format="coco", as_final=True)
+    assert current_labels(project) == {"cats/sub/a.jpg": ["bird"]}
