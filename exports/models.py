@@ -36,8 +36,39 @@ class Export(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Images written to the file (tasks in scope; a multi-label image counts once).
+    item_count = models.PositiveIntegerField(default=0)
+    # The run that holds the job: a fresh lease per claim, refreshed by the heartbeat while it runs.
+    # The reaper fails running jobs whose heartbeat went stale (the worker died).
+    lease = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    celery_task_id = models.CharField(max_length=255, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = tenant_manager("project__workspace")
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="export_project_recent"),
+            models.Index(fields=["state", "heartbeat_at"], name="export_state_heartbeat"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_format_display()} export of {self.project}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return min(100, int(self.progress * 100 / self.total)) if self.total else 0
+
+    @property
+    def extension(self) -> str:
+        return {"coco": "json", "csv": "csv", "jsonl": "jsonl", "imagefolder": "zip"}[self.format]

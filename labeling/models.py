@@ -55,6 +55,26 @@ class Annotation(models.Model):
         indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]
 
 
+class PreLabel(models.Model):
+    """Suggested tags for an unlabeled task (from an import); labelers see them pre-applied and confirm.
+
+    One per task. It never counts as a label: the task stays unlabeled until a labeler submits,
+    and the submit (or a later import) removes it.
+    """
+
+    class Source(models.TextChoices):
+        IMPORT = "import", "Imported"
+        MODEL = "model", "ML assisted"
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="prelabel")
+    labels = models.ManyToManyField(LabelClass, related_name="+")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.IMPORT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = tenant_manager("task__project__workspace")
+
+
 class TaskStateCount(models.Model):
     """Maintained count of a project's tasks per state, so the dashboard never counts rows."""
 

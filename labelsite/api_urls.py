@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from exports import api as exports_api
 from projects import api as projects_api
 from review import api as review_api
 
@@ -29,6 +30,8 @@ workspace_router.register("projects/<uuid:project>/review/items", review_api.Rev
 workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
 workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")
 workspace_router.register("projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped")
+workspace_router.register("projects/<uuid:project>/exports", exports_api.ExportViewSet, basename="api-export")
+workspace_router.register("projects/<uuid:project>/imports", exports_api.LabelImportViewSet, basename="api-import")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -19,4 +19,5 @@ app.conf.beat_schedule = {
         "task": "projects.tasks.datasets_refresh_due_task",
         "schedule": float(env_int("LABELSITE_REFRESH_INTERVAL", 300)),
     },
+    "exports-reap": {"task": "exports.tasks.exports_reap_task", "schedule": 60.0},
 }

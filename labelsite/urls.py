@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("labelsite.api_urls")),
     path("", include("projects.urls")),
     path("o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/", include("review.urls")),
+    path("", include("exports.urls")),
 ]
 
 handler403 = "projects.views.permission_denied"

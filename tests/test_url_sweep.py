@@ -55,28 +55,23 @@ def samples(org, workspace, labeler, org_admin):
 SAMPLE_HOOKS: list = []
 
 
-def _storage_samples(org, workspace, labeler, manager):
-    """A local datastore, a dataset on it and one item: the keywords datastore, dataset, item."""
-    from projects.models import DataItem, Dataset, Datastore
-
-    datastore = Datastore.objects.create(workspace=workspace, name="sweep-store", kind=Datastore.Kind.LOCAL, local_path="sweep")
-    dataset = Dataset.objects.create(workspace=workspace, name="sweep-set", datastore=datastore, path="")
-    item = DataItem.objects.create(dataset=dataset, key="a.jpg", state=DataItem.State.READY, image_format="JPEG")
-    return {"datastore": datastore.uuid, "dataset": dataset.uuid, "item": item.uuid}
-
-
-SAMPLE_HOOKS.append(_storage_samples)
-def _review_samples(org, workspace, labeler, manager):
-    """A project with one labeled task: `project` and `item` (the task's item) UUIDs."""
+def _feature_samples(*, org, workspace, labeler, manager):
+    """One consistent Acme world: a local datastore and dataset, a project with a labeled task, a finished export."""
+    from exports.models import Export
     from labeling.models import Task
     from tests.review.data import add_tasks, make_project
 
     project = make_project(workspace, name="Sweep pets")
     task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
-    return {"project": project.uuid, "item": task.item.uuid}
+    export = Export.objects.create(project=project, format="csv", state="done", file="exports/sweep.csv", created_by=manager)
+    dataset = project.dataset
+    return {
+        "project": project.uuid, "item": task.item.uuid, "export": export.uuid,
+        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid,
+    }
 
 
-SAMPLE_HOOKS.append(_review_samples)
+SAMPLE_HOOKS.append(_feature_samples)
 
 
 def _url(route, samples):

@@ -1,0 +1,220 @@
+"""Running one export: claim the job, read one consistent snapshot, stream it to a temp file, save in one step.
+
+- Claim: a conditional UPDATE gives the run a fresh lease; a job that is done, failed, deleted or
+  held by a live worker is left alone, so a redelivered or duplicate task does nothing.
+- Snapshot: on PostgreSQL the rows are read in one REPEATABLE READ, READ ONLY transaction, so labels
+  changed meanwhile never mix in. On SQLite (development) reads are short chunks instead.
+- Heartbeat: progress and a heartbeat timestamp are written every few seconds, on PostgreSQL over a
+  second connection (the snapshot transaction cannot write). The reaper fails jobs whose heartbeat
+  went stale: a worker killed mid-export never leaves a job "running".
+- Finish: the temp file is saved to the media storage under a name derived from the export uuid,
+  then the job is marked done under its lease. Until then nothing is downloadable.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from exports.models import Export
+from exports.selectors import export_chunks, export_scope
+from exports.writers import WRITERS
+
+logger = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another run (or the reaper) took the job over; this run stops without touching it."""
+
+
+class Heartbeat:
+    """Writes progress and a heartbeat timestamp under the run's lease; raises LeaseLost once the lease is gone.
+
+    On PostgreSQL (outside tests) it owns a second connection and a small thread that beats every
+    interval, so slow steps (the server sorting a million rows, copying a large image, saving the
+    file to remote media storage) never look like a dead worker. Elsewhere the export loop beats inline.
+    """
+
+    def __init__(self, export_id: int, lease: uuid.UUID):
+        self.export_id, self.lease = export_id, lease
+        self.interval = settings.EXPORT_HEARTBEAT_INTERVAL
+        self.last = time.monotonic()
+        self.progress, self.total, self.lost = 0, None, False
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = None
+        self.conn = None
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.conn = connections.create_connection(DEFAULT_DB_ALIAS)
+            self.conn.inc_thread_sharing()
+            self.thread = threading.Thread(target=self._beat_forever, name=f"export-{export_id}-heartbeat", daemon=True)
+            self.thread.start()
+
+    def __call__(self, progress: int, *, total: int | None = None, force: bool = False) -> None:
+        self.progress = progress
+        if total is not None:
+            self.total = total
+        if self.lost:
+            raise LeaseLost
+        if force or (self.thread is None and time.monotonic() - self.last >= self.interval):
+            self._write()
+
+    def _beat_forever(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self._write()
+            except LeaseLost:
+                return
+            except Exception:  # a blip of the database: try again at the next beat
+                logger.warning("Export %s: heartbeat failed", self.export_id, exc_info=True)
+
+    def _write(self) -> None:
+        with self.lock:
+            self.last = time.monotonic()
+            fields = {"progress": self.progress, "heartbeat_at": timezone.now()}
+            if self.total is not None:
+                fields["total"] = self.total
+            if self.conn is None:
+                changed = Export.objects.filter(pk=self.export_id, lease=self.lease, state=Export.State.RUNNING).update(**fields)
+            else:
+                sets = ", ".join(f"{name} = %s" for name in fields)
+                with self.conn.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {Export._meta.db_table} SET {sets} WHERE id = %s AND lease = %s AND state = %s",
+                        [*fields.values(), self.export_id, self.lease, Export.State.RUNNING],
+                    )
+                    changed = cursor.rowcount
+            if not changed:
+                self.lost = True
+                raise LeaseLost
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+        if self.conn is not None:
+            self.conn.dec_thread_sharing()
+            self.conn.close()
+
+
+@contextmanager
+def snapshot():
+    """One consistent view of the project for the whole export (see the module docstring)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        if not outer:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                # Sort the export's streams in memory on the server instead of spilling to disk.
+                cursor.execute("SET LOCAL work_mem = %s", [settings.EXPORT_DB_WORK_MEM])
+        yield
+
+
+def claim(export_id: int) -> uuid.UUID | None:
+    lease = uuid.uuid4()
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.EXPORT_STALE_AFTER)
+    claimed = (
+        Export.objects.filter(pk=export_id, deleted_at=None)
+        .filter(Q(state=Export.State.QUEUED) | Q(state=Export.State.RUNNING, heartbeat_at__lt=stale))
+        .update(state=Export.State.RUNNING, lease=lease, heartbeat_at=now, started_at=now,
+                attempts=F("attempts") + 1, progress=0, error="")
+    )
+    return lease if claimed else None
+
+
+def file_name(export: Export) -> str:
+    return f"exports/{export.project.uuid}/{export.uuid}.{export.extension}"
+
+
+def write_export(export: Export, fh, beat: Heartbeat) -> tuple[int, int]:
+    """Write the whole export to `fh`; returns (images written, images missing from the datastore)."""
+    project = export.project
+    classes = list(project.label_classes.order_by("position", "pk"))
+    writer_class = WRITERS[export.format]
+    storage = None
+    if export.format == Export.Format.IMAGEFOLDER:
+        from projects.storage import storage_for
+
+        storage = storage_for(project.dataset.datastore)
+    writer = writer_class(fh, project=project, classes=classes, created_at=export.created_at, storage=storage)
+    with snapshot():
+        total = export_scope(export).count()
+        beat(0, total=total, force=True)
+        written = done = 0
+        writer.begin()
+        for chunk in export_chunks(export, classes={c.pk: c for c in classes},
+                                   chunk_size=settings.EXPORT_CHUNK_SIZE, with_reviews=writer_class.needs_reviews):
+            for row in chunk:
+                written += writer.write(row)
+                done += 1
+                beat(done)
+        writer.end()
+    return written, writer.missing
+
+
+def export_run(*, export_id: int) -> bool:
+    """Run the export if this call may claim it; True when it finished here."""
+    lease = claim(export_id)
+    if lease is None:
+        return False
+    export = Export.objects.select_related("project__dataset__datastore").get(pk=export_id)
+    beat = Heartbeat(export_id, lease)
+    saved = ""
+    try:
+        with tempfile.TemporaryFile(dir=settings.EXPORT_TEMP_DIR or None) as tmp:
+            written, missing = write_export(export, tmp, beat)
+            size = tmp.seek(0, 2)
+            tmp.seek(0)
+            beat(beat.progress, force=True)  # still ours? (LeaseLost before saving a file nobody wants)
+            name = file_name(export)
+            if default_storage.exists(name):  # left by a run that died between saving and finishing
+                default_storage.delete(name)
+            saved = default_storage.save(name, File(tmp, name=name))
+        note = f"{missing} image(s) could not be read from the datastore and are not in the file." if missing else ""
+        finished = Export.objects.filter(pk=export_id, lease=lease, state=Export.State.RUNNING).update(
+            state=Export.State.DONE, file=saved, size=size, item_count=written, progress=F("total"),
+            error=note, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+        )
+        if not finished:
+            raise LeaseLost
+        return True
+    except LeaseLost:
+        current = Export.objects.filter(pk=export_id).values_list("file", flat=True).first()
+        if saved and saved != current:
+            default_storage.delete(saved)
+        logger.warning("Export %s was taken over by another run; this run stopped.", export_id)
+        return False
+    except Exception as error:
+        logger.exception("Export %s failed", export_id)
+        if saved:
+            default_storage.delete(saved)
+        Export.objects.filter(pk=export_id, lease=lease).update(
+            state=Export.State.FAILED, error=_safe_message(error), finished_at=timezone.now()
+        )
+        return False
+    finally:
+        beat.close()
+
+
+def _safe_message(error: Exception) -> str:
+    """Messages users see: datastore errors carry safe text; anything else is named, never dumped."""
+    text = getattr(error, "message_text", None)
+    if text:
+        return f"The export failed: {text}"
+    return f"The export failed ({type(error).__name__}). Retry it; if it fails again, tell your administrator."

@@ -1,0 +1,213 @@
+"""Writes for exports and imports: create, retry, delete and reap export jobs; import labels."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from exports import importers
+from exports.models import Export
+from labeling import stats
+from labeling.models import Annotation, PreLabel, Task
+from projects.models import LabelingProject
+from review.models import Review
+
+
+def _enqueue(export: Export) -> None:
+    from exports.tasks import export_run_task
+
+    def send():
+        result = export_run_task.delay(export.pk)
+        Export.objects.filter(pk=export.pk, celery_task_id="").update(celery_task_id=result.id or "")
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def export_create(*, project, actor, format: str, only_approved: bool = False, include_unlabeled: bool = False) -> Export:
+    """Queue an export of `project`; the file is written by a Celery worker."""
+    if format not in Export.Format.values:
+        raise ValidationError({"format": "Choose one of the export formats."})
+    export = Export.objects.create(
+        project=project, format=format, only_approved=only_approved,
+        # Unlabeled images only mean something in COCO (images without annotations).
+        include_unlabeled=include_unlabeled and format == Export.Format.COCO,
+        created_by=actor,
+    )
+    _enqueue(export)
+    return export
+
+
+@transaction.atomic
+def export_retry(*, export: Export, actor) -> Export:
+    """Queue a failed export again; the new run writes a complete file from a fresh snapshot."""
+    changed = Export.objects.filter(pk=export.pk, state=Export.State.FAILED, deleted_at=None).update(
+        state=Export.State.QUEUED, progress=0, error="", lease=None, heartbeat_at=None,
+        started_at=None, finished_at=None, celery_task_id="",
+    )
+    if not changed:
+        raise ValidationError("Only a failed export can be retried.")
+    export.refresh_from_db()
+    _enqueue(export)
+    return export
+
+
+@transaction.atomic
+def export_delete(*, export: Export, actor) -> None:
+    """Remove the file and hide the export; a queued or running one must finish (or fail) first."""
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    if export.is_active:
+        raise ValidationError("This export is still running; delete it when it has finished.")
+    name = export.file
+    Export.objects.filter(pk=export.pk).update(deleted_at=timezone.now(), deleted_by=actor, file="")
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def exports_reap(*, stale_after: int | None = None) -> int:
+    """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.EXPORT_STALE_AFTER)
+    forgotten = now - timedelta(seconds=settings.EXPORT_QUEUED_TIMEOUT)
+    return Export.objects.filter(
+        Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
+    ).update(
+        state=Export.State.FAILED, finished_at=now, lease=None,
+        error="The export stopped (its worker went away). Retry it to produce a complete file.",
+    )
+
+
+# --- label import ------------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    as_final: bool
+    rows: int = 0
+    matched: int = 0
+    applied: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # pre-labels for images that are already labeled
+    unmatched: list[str] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)
+
+    SHOWN = 200
+
+    @property
+    def unmatched_shown(self):
+        return self.unmatched[: self.SHOWN]
+
+    @property
+    def invalid_shown(self):
+        return self.invalid[: self.SHOWN]
+
+    def as_dict(self) -> dict:
+        return {
+            "as_final": self.as_final, "rows": self.rows, "matched": self.matched, "applied": self.applied,
+            "unchanged": self.unchanged, "skipped": self.skipped,
+            "unmatched": self.unmatched_shown, "unmatched_count": len(self.unmatched),
+            "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
+            "invalid_count": len(self.invalid),
+        }
+
+
+def _resolve_rows(project, parsed, report) -> dict[int, list]:
+    """Label classes per matched task id; unmatched and invalid rows go to the report."""
+    classes = {c.name: c for c in project.label_classes.all()}
+    folded = {name.casefold(): c for name, c in classes.items()}
+    multi = project.task_type == LabelingProject.TaskType.MULTI_LABEL
+    items = importers.match_items(project.dataset_id, {row.refs for row in parsed.rows})
+    tasks = dict(Task.objects.filter(project=project, item_id__in=set(items.values())).values_list("item_id", "pk"))
+    wanted: dict[int, list] = {}
+    for row in parsed.rows:
+        chosen = [classes.get(name) or folded.get(name.casefold()) for name in row.labels]
+        unknown = [name for name, c in zip(row.labels, chosen) if c is None]
+        task_id = tasks.get(items.get(row.refs))
+        if task_id is None:
+            report.unmatched.append(row.refs[0])
+        elif not row.labels:
+            report.invalid.append((row.line, "has no label"))
+        elif unknown:
+            report.invalid.append((row.line, f"unknown label {unknown[0]!r} (not a class of this project)"))
+        else:
+            merged = wanted.get(task_id, [])
+            merged = merged + [c for c in chosen if c not in merged]
+            if not multi and len(merged) > 1:
+                report.invalid.append((row.line, "more than one label in a multi-class project"))
+                continue
+            wanted[task_id] = merged
+    return wanted
+
+
+def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
+    now = timezone.now()
+    moves, class_delta = Counter(), Counter()
+    for start in range(0, len(wanted), 1000):
+        ids = list(wanted)[start:start + 1000]
+        tasks = {t.pk: t for t in Task.objects.select_for_update().filter(pk__in=ids)}
+        current = Annotation.objects.filter(task_id__in=ids, is_current=True)
+        old: dict[int, set] = {}
+        for task_id, class_id in Annotation.labels.through.objects.filter(annotation__in=current).values_list(
+                "annotation__task_id", "labelclass_id"):
+            old.setdefault(task_id, set()).add(class_id)
+        changed = [pk for pk in ids if not (tasks[pk].state == Task.State.APPROVED
+                                            and old.get(pk, set()) == {c.pk for c in wanted[pk]})]
+        report.unchanged += len(ids) - len(changed)
+        if not changed:
+            continue
+        Annotation.objects.filter(task_id__in=changed, is_current=True).update(is_current=False)
+        created = Annotation.objects.bulk_create(
+            [Annotation(task_id=pk, source=Annotation.Source.IMPORT, created_by=actor) for pk in changed])
+        Annotation.labels.through.objects.bulk_create([
+            Annotation.labels.through(annotation_id=a.pk, labelclass_id=c.pk) for a in created for c in wanted[a.task_id]])
+        Task.objects.filter(pk__in=changed).update(state=Task.State.APPROVED, version=F("version") + 1,
+                                                    labeled_by=actor, labeled_at=now, leased_to=None, lease_expires=None)
+        Review.objects.bulk_create([
+            Review(task_id=a.task_id, annotation=a, decision=Review.Decision.APPROVED, reason="Imported",
+                   task_version=tasks[a.task_id].version + 1, reviewer=actor) for a in created])
+        PreLabel.objects.filter(task_id__in=changed).delete()
+        for pk in changed:
+            moves[(tasks[pk].state, Task.State.APPROVED)] += 1
+            class_delta.update({c: -1 for c in old.get(pk, ())})
+            class_delta.update({c.pk: 1 for c in wanted[pk]})
+        report.applied += len(changed)
+    moves = Counter({k: n for k, n in moves.items() if k[0] != k[1]})
+    stats.tasks_moved(project_id=project.pk, moves=moves)
+    stats.labels_changed(project_id=project.pk, classes=Counter({k: n for k, n in class_delta.items() if n}))
+    stats.labeler_counted(project_id=project.pk, user_id=actor.pk, labeled=report.applied)
+    stats.activity_counted(project_id=project.pk, labeled=report.applied, when=now)
+
+
+def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:
+    open_ids = set(Task.objects.filter(pk__in=list(wanted), state=Task.State.UNLABELED).values_list("pk", flat=True))
+    report.skipped += len(wanted) - len(open_ids)
+    ids = [pk for pk in wanted if pk in open_ids]
+    PreLabel.objects.filter(task_id__in=ids).delete()
+    for start in range(0, len(ids), 1000):
+        created = PreLabel.objects.bulk_create(
+            [PreLabel(task_id=pk, source=PreLabel.Source.IMPORT, created_by=actor) for pk in ids[start:start + 1000]])
+        PreLabel.labels.through.objects.bulk_create([
+            PreLabel.labels.through(prelabel_id=p.pk, labelclass_id=c.pk) for p in created for c in wanted[p.task_id]])
+    report.applied += len(ids)
+
+
+@transaction.atomic
+def labels_import(*, project, actor, file, format: str, as_final: bool) -> ImportReport:
+    """Import labels from a COCO, Azure ML JSON Lines or CSV file: all of it, or (on a fatal error) nothing."""
+    if format not in importers.PARSERS:
+        raise ValidationError("Choose COCO, JSON Lines or CSV.")
+    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
+        raise ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+    parsed = importers.PARSERS[format](file)
+    report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid))
+    wanted = _resolve_rows(project, parsed, report)
+    report.matched = len(wanted)
+    (_apply_final if as_final else _apply_prelabels)(project, actor, wanted, report)
+    return report

@@ -1,0 +1,111 @@
+"""Each export format against a golden file, and read back the way users' training code reads it."""
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from pycocotools.coco import COCO
+
+from exports.models import Export
+from exports.services import export_create
+from tests.exports.conftest import classes_of, label_task, tasks_by_key
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def run_export(django_capture_on_commit_callbacks, manager):
+    def run(project, format, **options):
+        with django_capture_on_commit_callbacks(execute=True):
+            export = export_create(project=project, actor=manager, format=format, **options)
+        export.refresh_from_db()
+        assert export.state == Export.State.DONE, export.error
+        with default_storage.open(export.file, "rb") as fh:
+            return export, fh.read()
+
+    return run
+
+
+def golden(name, project):
+    """The golden file with {item:<key>} / {class:<name>} placeholders filled with this run's ids."""
+    text = (GOLDEN / name).read_text()
+    for key, task in tasks_by_key(project).items():
+        text = text.replace("{item:%s}" % key, str(task.item_id))
+    for label, cls in classes_of(project).items():
+        text = text.replace("{class:%s}" % label, str(cls.pk))
+    return text
+
+
+def test_coco_matches_golden_and_loads_with_pycocotools(project, run_export, tmp_path):
+    export, data = run_export(project, "coco")
+    produced = json.loads(data)
+    assert produced["info"].pop("date_created")
+    assert produced == json.loads(golden("coco.json", project))
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    coco = COCO(str(path))
+    cat = classes_of(project)["cat"].pk
+    keys = {img["file_name"] for img in coco.loadImgs(coco.getImgIds(catIds=[cat]))}
+    assert keys == {"cats/a.jpg", "dogs/b.png"}
+    assert export.item_count == 3 and export.size == len(data) and export.total == 3
+
+
+def test_coco_can_include_unlabeled_images_without_annotations(project, run_export, tmp_path):
+    _, data = run_export(project, "coco", include_unlabeled=True)
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    coco = COCO(str(path))
+    unlabeled = tasks_by_key(project)["cats/sub/a.jpg"].item_id
+    assert len(coco.getImgIds()) == 4 and coco.getAnnIds(imgIds=[unlabeled]) == []
+
+
+def test_only_approved_leaves_out_labels_awaiting_review(project, run_export, tmp_path):
+    _, data = run_export(project, "coco", only_approved=True)
+    images = {img["file_name"] for img in json.loads(data)["images"]}
+    assert images == {"cats/a.jpg", "misc/b c#?.png"}
+    _, data = run_export(project, "csv", only_approved=True)
+    assert [row["image_url"] for row in csv.DictReader(io.StringIO(data.decode()))] == ["cats/a.jpg", "misc/b c#?.png"]
+
+
+def test_csv_matches_golden_with_labeler_reviewer_and_state(project, run_export):
+    _, data = run_export(project, "csv")
+    assert data.decode() == golden("labels.csv", project)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert rows[1]["label"].split("|") == ["cat", "dog"]
+    assert rows[0]["reviewer"] == "manager" and rows[1]["reviewer"] == ""
+
+
+def test_jsonl_matches_golden_in_azure_ml_schema(project, run_export):
+    _, data = run_export(project, "jsonl")
+    assert data.decode() == golden("dataset.jsonl", project)
+    lines = [json.loads(line) for line in data.decode().splitlines()]
+    assert all(set(line) == {"image_url", "image_details", "label"} for line in lines)
+    assert lines[1]["label"] == ["cat", "dog"]
+
+
+def test_jsonl_label_is_a_string_in_multiclass_projects(make_project, run_export, labeler):
+    project = make_project("Single", task_type="multiclass")
+    label_task(tasks_by_key(project)["dogs/b.png"], [classes_of(project)["dog"]], state="labeled", user=labeler)
+    _, data = run_export(project, "jsonl")
+    assert json.loads(data)["label"] == "dog"
+
+
+def test_imagefolder_zip_holds_class_folders_with_the_real_images(project, run_export, image_folder):
+    _, data = run_export(project, "imagefolder")
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(archive.namelist())
+    assert "\n".join(names) + "\n" == golden("imagefolder.txt", project)
+    # What torchvision's ImageFolder does: one class per top folder, every file below is a sample of it.
+    samples = {}
+    for name in names:
+        folder, file = name.split("/")
+        samples.setdefault(folder, []).append(file)
+        assert not name.startswith("/") and ".." not in name.split("/")
+    assert sorted(samples) == ["cat", "dog"]
+    tasks = tasks_by_key(project)
+    entry = f"dog/{tasks['misc/b c#?.png'].item_id}_b_c_.png"
+    assert archive.read(entry) == (image_folder / "misc" / "b c#?.png").read_bytes()

@@ -1,0 +1,152 @@
+"""The export panel, its live status fragment, downloads, retry/delete and the import page, for every role."""
+
+import pytest
+from django.urls import reverse
+
+from exports.models import Export
+from labeling.models import Task
+
+
+@pytest.fixture
+def urls(org, workspace, project):
+    def build(name, export=None):
+        kwargs = {"org": org.slug, "ws": workspace.slug, "project": project.uuid}
+        if export is not None:
+            kwargs["export"] = export.uuid
+        return reverse(f"exports:{name}", kwargs=kwargs)
+
+    return build
+
+
+@pytest.fixture
+def done_export(project, manager, manager_client, urls, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(urls("create"), {"format": "csv", "only_approved": "labeled"})
+    return Export.objects.get(project=project)
+
+
+def test_manager_exports_from_the_panel_and_downloads_the_file(manager_client, urls, done_export):
+    assert done_export.state == "done" and done_export.created_by.username == "manager"
+    page = manager_client.get(urls("list")).content.decode()
+    assert "Past exports" in page and "CSV" in page and urls("download", done_export) in page
+    response = manager_client.get(urls("download", done_export))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="pets-csv-')
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0] == "image_url,label,labeler,labeled_at,reviewer,reviewed_at,state"
+    assert len(body.splitlines()) == 4
+
+
+@pytest.mark.parametrize("persona", ["labeler_client", "reviewer_client"])
+def test_labelers_and_reviewers_get_403_everywhere(request, persona, urls, done_export):
+    client = request.getfixturevalue(persona)
+    assert client.get(urls("list")).status_code == 403
+    assert client.post(urls("create"), {"format": "coco", "only_approved": "labeled"}).status_code == 403
+    assert client.get(urls("status", done_export), headers={"HX-Request": "true"}).status_code == 403
+    assert client.get(urls("download", done_export)).status_code == 403
+    assert client.post(urls("delete", done_export)).status_code == 403
+    assert client.get(urls("import")).status_code == 403
+    assert Export.objects.count() == 1
+
+
+def test_a_reviewer_granted_export_rights_may_export(reviewer, reviewer_client, urls, done_export):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.create(name="Reviewer who exports")
+    group.permissions.set(Group.objects.get(name="Reviewer").permissions.all())
+    group.permissions.add(*Permission.objects.filter(content_type__app_label="exports", codename__in=["view_export", "add_export"]))
+    reviewer.memberships.update(group=group)
+    assert reviewer_client.get(urls("list")).status_code == 200
+    assert reviewer_client.get(urls("download", done_export)).status_code == 200
+    assert reviewer_client.post(urls("delete", done_export)).status_code == 403
+
+
+def test_outsider_gets_404_and_anonymous_goes_to_login(outsider_client, anon_client, urls, done_export):
+    for url in (urls("list"), urls("status", done_export), urls("download", done_export), urls("import")):
+        assert outsider_client.get(url).status_code == 404
+        response = anon_client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_an_export_of_another_project_is_404_under_this_one(manager_client, make_project, manager, urls, done_export, org, workspace):
+    other = make_project("Other")
+    url = reverse("exports:download", kwargs={"org": org.slug, "ws": workspace.slug, "project": other.uuid, "export": done_export.uuid})
+    assert manager_client.get(url).status_code == 404
+
+
+def test_status_fragment_polls_while_running_and_stops_when_done(manager_client, urls, project, manager):
+    export = Export.objects.create(project=project, format="coco", created_by=manager, state="running", progress=1, total=4)
+    fragment = manager_client.get(urls("status", export), headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200 and 'hx-trigger="every 1s"' in html and 'value="25"' in html
+    assert "<html" not in html and "1 of 4 images" in html
+    Export.objects.filter(pk=export.pk).update(state="done", progress=4, item_count=4, size=1234, file="exports/x.json")
+    finished = manager_client.get(urls("status", export), headers={"HX-Request": "true"})
+    html = finished.content.decode()
+    assert finished.status_code == 286 and "hx-trigger" not in html and urls("download", export) in html
+    assert "exports-changed" in finished["HX-Trigger"]
+
+
+def test_htmx_export_button_answers_with_the_status_fragment(manager_client, urls, project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as queued:  # the worker has not started yet
+        response = manager_client.post(urls("create"), {"format": "jsonl", "only_approved": "approved"},
+                                       headers={"HX-Request": "true"})
+    assert len(queued) == 1
+    export = Export.objects.get()
+    assert response.status_code == 200 and "exports-changed" in response["HX-Trigger"]
+    assert 'id="export-status"' in response.content.decode() and "every 1s" in response.content.decode()
+    assert export.state == "queued" and export.only_approved and export.format == "jsonl"
+
+
+def test_invalid_export_form_answers_422(manager_client, urls):
+    response = manager_client.post(urls("create"), {"format": "xml", "only_approved": "labeled"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422 and response["HX-Retarget"] == "#export-form"
+    assert Export.objects.count() == 0
+    assert manager_client.get(urls("create")).status_code == 405
+
+
+def test_failed_export_can_be_retried_into_a_complete_file(manager_client, urls, project, manager, django_capture_on_commit_callbacks):
+    export = Export.objects.create(project=project, format="coco", created_by=manager, state="failed", error="worker died")
+    page = manager_client.get(urls("list")).content.decode()
+    assert urls("retry", export) in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(urls("retry", export))
+    assert response.status_code == 302
+    export.refresh_from_db()
+    assert export.state == "done" and export.item_count == 3 and export.error == ""
+
+
+def test_deleting_an_export_removes_the_file_and_the_row_from_the_list(manager_client, urls, done_export, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    assert default_storage.exists(done_export.file)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert manager_client.post(urls("delete", done_export)).status_code == 302
+    assert not default_storage.exists(done_export.file)
+    assert urls("download", done_export) not in manager_client.get(urls("list")).content.decode()
+    assert manager_client.get(urls("download", done_export)).status_code == 404
+
+
+def test_pages_send_no_inline_script_or_style(manager_client, urls, done_export):
+    for url in (urls("list"), urls("import")):
+        html = manager_client.get(url).content.decode()
+        assert "<script>" not in html and "style=" not in html and " onclick" not in html
+
+
+def test_import_page_shows_a_report(manager_client, urls, project):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("labels.csv", b"Url,Label\ncats/sub/a.jpg,bird\nnowhere.jpg,cat\ncats/a.jpg,zebra\n")
+    response = manager_client.post(urls("import"), {"file": upload, "format": "csv", "as_final": "prelabels"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Import report" in html
+    assert "nowhere.jpg" in html and "zebra" in html
+    assert Task.objects.get(project=project, item__key="cats/sub/a.jpg").prelabel.labels.get().name == "bird"
+
+
+def test_import_page_refuses_an_unreadable_file_with_422(manager_client, urls):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("labels.json", b"{not json")
+    response = manager_client.post(urls("import"), {"file": upload, "format": "coco", "as_final": "final"})
+    assert response.status_code == 422 and "not a COCO file" in response.content.decode()
