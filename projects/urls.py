@@ -1,16 +1,25 @@
 from django.urls import path
 
-from projects import views
+from projects import project_views, views
+
+W = "o/<slug:org>/<slug:ws>/"
+P = W + "projects/<uuid:project>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("o/<slug:org>/", views.organization, name="organization"),
-    path("o/<slug:org>/<slug:ws>/", views.workspace, name="workspace"),
-    path("o/<slug:org>/<slug:ws>/members/", views.members, name="members"),
-    path("o/<slug:org>/<slug:ws>/members/invite/", views.invite, name="invite"),
-    path("o/<slug:org>/<slug:ws>/members/<str:username>/role/", views.member_role, name="member_role"),
-    path("o/<slug:org>/<slug:ws>/members/<str:username>/revoke/", views.member_revoke, name="member_revoke"),
-    path("o/<slug:org>/<slug:ws>/invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path(W, views.workspace, name="workspace"),
+    path(W + "members/", views.members, name="members"),
+    path(W + "members/invite/", views.invite, name="invite"),
+    path(W + "members/<str:username>/role/", views.member_role, name="member_role"),
+    path(W + "members/<str:username>/revoke/", views.member_revoke, name="member_revoke"),
+    path(W + "invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path(W + "projects/new/", project_views.wizard_start, name="project_wizard"),
+    path(W + "projects/new/<slug:step>/", project_views.wizard_step, name="project_wizard_step"),
+    path(P + "settings/", project_views.project_settings, name="project_settings"),
+    path(P + "state/", project_views.project_state, name="project_state"),
+    path(P + "labels/add/", project_views.label_add, name="project_label_add"),
+    path(P + "labels/<uuid:label>/move/", project_views.label_move, name="project_label_move"),
 ]
