@@ -27,7 +27,7 @@ def dashboard(request, access, project):
 def label_remove(request, access, project, label):
     project = project_or_404(access, project)
     label_class = label_class_or_404(project, label)
-    form = LabelRemoveForm(request.POST or None)
+    form = LabelRemoveForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         requeue = form.cleaned_data["tags"] == LabelRemoveForm.REQUEUE
         try:
