@@ -5,9 +5,19 @@ class ProjectsConfig(AppConfig):
     name = "projects"
 
     def ready(self):
+        from django.apps import apps
         from django.db.models.signals import post_migrate
 
         from projects import roles
 
-        # Keep the role groups' permissions in step with roles.ROLE_PERMISSIONS after every migrate.
-        post_migrate.connect(roles.sync_roles_after_migrate, sender=self)
+        # Keep the role groups' permissions in step with roles.ROLE_PERMISSIONS after every migrate
+        # (and every test flush). post_migrate is sent once per app; every app's permissions exist
+        # only after the last app's signal, so sync then.
+        last_app = [config for config in apps.get_app_configs() if config.models_module][-1]
+
+        def after_migrate(sender, **kwargs):
+            if sender is last_app:
+                roles.sync_roles_after_migrate(sender, **kwargs)
+
+        self._sync_roles_after_migrate = after_migrate  # post_migrate keeps weak references
+        post_migrate.connect(after_migrate, dispatch_uid="projects.sync_roles")
