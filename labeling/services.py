@@ -3,11 +3,10 @@ items, and removing a label class from a running project."""
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,37 +15,75 @@ from labeling.models import Annotation, Task
 from projects.models import DataItem, LabelClass, LabelingProject
 from projects.services import label_classes_renumber
 
-SYNC_BATCH_SIZE = 5000
+SYNC_BATCH_SIZE = 10_000
 ORDER_KEY_MAX = 2**31 - 1
 
 
+def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
+    """Columns, SQL expressions and parameters for INSERT … SELECT of new tasks from data items.
+
+    Built from the model so a field added later is filled with its default (or NULL) without
+    touching this code. The expression `i.id` is the item; order_key is random per row.
+    """
+    if connection.vendor == "postgresql":
+        random_expr = f"floor(random() * {ORDER_KEY_MAX})::integer"
+    else:  # SQLite; "%%" is a literal % once the parameters are substituted
+        random_expr = f"abs(random() %% {ORDER_KEY_MAX})"
+    columns, exprs, params = [], [], []
+    for field in Task._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.name == "project":
+            expr, values = "%s", [project_id]
+        elif field.name == "item":
+            expr, values = "i.id", []
+        elif field.name == "state":
+            expr, values = "%s", [Task.State.UNLABELED.value]
+        elif field.name == "order_key":
+            expr, values = random_expr, []
+        elif field.name == "created_at":
+            expr, values = "%s", [field.get_db_prep_save(timezone.now(), connection)]
+        elif field.null:
+            expr, values = "NULL", []
+        elif field.has_default():
+            expr, values = "%s", [field.get_db_prep_save(field.get_default(), connection)]
+        else:
+            continue  # a database default fills it
+        columns.append(connection.ops.quote_name(field.column))
+        exprs.append(expr)
+        params.extend(values)
+    return columns, exprs, params
+
+
 def _sync_batch(project_id: int, after_item_id: int) -> tuple[int, int | None]:
-    """Create the missing tasks for the next batch of READY items; (created, last item id or None)."""
+    """Create the missing tasks for the next batch of READY items; (created, last item id or None).
+
+    One INSERT … SELECT … ON CONFLICT DO NOTHING per batch: the database skips (project, item)
+    pairs that already have a task and tells how many rows it really inserted.
+    """
     with transaction.atomic():
-        # The project row lock serializes syncs of one project, so "missing" below stays true
-        # until our insert and the counters move by exactly what was created.
+        # The project row lock serializes syncs of one project (and archiving), so counters move
+        # by exactly the rows this batch inserted.
         project = LabelingProject.objects.select_for_update().filter(pk=project_id).first()
         if project is None or project.state == LabelingProject.State.ARCHIVED:
             return 0, None
-        item_ids = list(
-            DataItem.objects.filter(dataset_id=project.dataset_id, state=DataItem.State.READY, pk__gt=after_item_id)
-            .order_by("pk").values_list("pk", flat=True)[:SYNC_BATCH_SIZE]
+        ready = DataItem.objects.filter(dataset_id=project.dataset_id, state=DataItem.State.READY, pk__gt=after_item_id)
+        upper = ready.order_by("pk").values_list("pk", flat=True)[SYNC_BATCH_SIZE - 1:SYNC_BATCH_SIZE].first()
+        columns, exprs, params = _task_insert_columns(project_id)
+        sql = (
+            f"INSERT INTO {connection.ops.quote_name(Task._meta.db_table)} ({', '.join(columns)}) "
+            f"SELECT {', '.join(exprs)} FROM {connection.ops.quote_name(DataItem._meta.db_table)} i "
+            f"WHERE i.dataset_id = %s AND i.state = %s AND i.id > %s"
+            + (" AND i.id <= %s" if upper is not None else "")
+            + " ON CONFLICT DO NOTHING"
         )
-        if not item_ids:
-            return 0, None
-        existing = set(
-            Task.objects.filter(project_id=project_id, item_id__gte=item_ids[0], item_id__lte=item_ids[-1])
-            .values_list("item_id", flat=True)
-        )
-        rng = random.SystemRandom()
-        new = [
-            Task(project_id=project_id, item_id=item_id, order_key=rng.randint(0, ORDER_KEY_MAX))
-            for item_id in item_ids if item_id not in existing
-        ]
-        Task.objects.bulk_create(new, batch_size=SYNC_BATCH_SIZE, ignore_conflicts=True)
-        if new:
-            stats.tasks_moved(project_id=project_id, moves=Counter({(None, Task.State.UNLABELED.value): len(new)}))
-        return len(new), item_ids[-1]
+        params += [project.dataset_id, DataItem.State.READY.value, after_item_id] + ([upper] if upper is not None else [])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            created = max(cursor.rowcount, 0)
+        if created:
+            stats.tasks_moved(project_id=project_id, moves=Counter({(None, Task.State.UNLABELED.value): created}))
+        return created, upper
 
 
 def project_tasks_sync(*, project: LabelingProject) -> int:
