@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from labelsite.env import env_int
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 
 app = Celery("labelsite")
@@ -11,4 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic work is added here by the apps that own it (refresh, lease expiry, export reaper).
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Incremental refresh of datasets whose projects ask for it (LABELSITE_REFRESH_INTERVAL seconds).
+    "datasets-refresh": {
+        "task": "projects.tasks.datasets_refresh_due_task",
+        "schedule": float(env_int("LABELSITE_REFRESH_INTERVAL", 300)),
+    },
+}

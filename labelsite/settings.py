@@ -210,5 +210,36 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Storage SDKs log request details at INFO; datastore errors are reported by projects.storage instead.
+        "azure": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "boto3": {"level": "WARNING"},
+    },
 }
+
+# Datastores (projects/storage.py). Local folders must sit inside one of these roots (real paths).
+LABELSITE_LOCAL_DATASTORE_ROOTS = [
+    str(Path(p).expanduser().resolve())
+    for p in env_list("LABELSITE_LOCAL_DATASTORE_ROOTS", [str(DATA_DIR / "datastores")])
+]
+# host or host:port that may resolve to private/loopback addresses (a local emulator); empty by default.
+LABELSITE_DATASTORE_ALLOWED_HOSTS = [h.lower() for h in env_list("LABELSITE_DATASTORE_ALLOWED_HOSTS")]
+# Fernet keys for datastore secrets: the first encrypts, all decrypt (rotate by putting a new key first).
+LABELSITE_ENCRYPTION_KEYS = env_list("LABELSITE_ENCRYPTION_KEYS")
+if not LABELSITE_ENCRYPTION_KEYS:
+    # Derived from SECRET_KEY when unset; production should set its own keys so SECRET_KEY can rotate alone.
+    import base64
+    import hashlib
+
+    LABELSITE_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"labelsite-datastore-secrets:{SECRET_KEY}".encode()).digest()).decode()
+    ]
+LABELSITE_REFRESH_INTERVAL = env_int("LABELSITE_REFRESH_INTERVAL", 300)  # seconds between incremental refreshes
+LABELSITE_MAX_IMAGE_BYTES = env_int("LABELSITE_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+LABELSITE_MAX_IMAGE_PIXELS = env_int("LABELSITE_MAX_IMAGE_PIXELS", 80_000_000)
+LABELSITE_THUMBNAIL_SIZE = env_int("LABELSITE_THUMBNAIL_SIZE", 256)
+LABELSITE_STORAGE_TIMEOUT = env_int("LABELSITE_STORAGE_TIMEOUT", 15)  # seconds, every datastore call
+LABELSITE_SIGNED_URL_TTL = env_int("LABELSITE_SIGNED_URL_TTL", 300)  # seconds a signed image URL lives
+LABELSITE_SCAN_BATCH = env_int("LABELSITE_SCAN_BATCH", 1000)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from projects.models import Invitation, Membership, Organization, OrganizationMember, Workspace
 from projects.roles import ROLE_NAMES
@@ -126,3 +127,204 @@ class InvitationAdmin(OrganizationScopedAdmin):
     def has_add_permission(self, request):
         # Invitations are sent from the Members page, which emails the signed link.
         return False
+
+
+# --- datastores and datasets ---------------------------------------------------------------------
+
+from django import forms  # noqa: E402
+from django.contrib import messages  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.shortcuts import render  # noqa: E402
+from django.urls import path as url_path, reverse  # noqa: E402
+from django.utils.formats import date_format  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+from django.utils.http import urlencode  # noqa: E402
+
+from projects import services  # noqa: E402
+from projects import storage as ds  # noqa: E402
+from projects.models import Dataset, Datastore  # noqa: E402
+
+Kind, Auth = Datastore.Kind, Datastore.Auth
+
+
+class DatastoreAdminForm(forms.ModelForm):
+    """The secret is write-only: never rendered back; blank keeps the stored one."""
+
+    secret = forms.CharField(
+        label="Secret (SAS token, account key or secret access key)", required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Datastore
+        fields = ["workspace", "name", "kind", "endpoint", "container", "local_path", "region", "auth_type", "access_key_id"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Admin renders help texts as HTML: spell the placeholder so it shows.
+        self.fields["endpoint"].help_text = (
+            "Azure: https://ACCOUNT.blob.core.windows.net — S3: leave blank for AWS, or give the endpoint URL."
+        )
+        changed = self.instance.secret_changed_at if self.instance.pk else None
+        if changed:
+            self.fields["secret"].help_text = (
+                f"Set, last changed {date_format(changed, 'DATETIME_FORMAT')}. Leave blank to keep it; type a new value to replace it."
+            )
+        else:
+            self.fields["secret"].help_text = "Not set. Local folders need none."
+
+    def clean(self):
+        data = super().clean()
+        kind, auth = data.get("kind"), data.get("auth_type")
+        has_secret = bool(data.get("secret")) or (bool(self.instance.secret_encrypted) and auth == self.instance.auth_type)
+        if kind == Kind.LOCAL:
+            data["auth_type"] = Auth.NONE
+            self._check(ds.local_root, data.get("local_path", ""), "local_path")
+        elif kind in (Kind.AZURE_BLOB, Kind.S3):
+            if not data.get("container"):
+                self.add_error("container", "Give the container or bucket name.")
+            if kind == Kind.AZURE_BLOB and not data.get("endpoint"):
+                self.add_error("endpoint", "Give the account URL, such as https://<account>.blob.core.windows.net.")
+            if data.get("endpoint"):
+                self._check(ds.check_endpoint, data["endpoint"].strip().rstrip("/"), "endpoint")
+            allowed = (Auth.SAS_TOKEN, Auth.ACCOUNT_KEY) if kind == Kind.AZURE_BLOB else (Auth.ACCESS_KEY,)
+            if auth not in allowed:
+                self.add_error("auth_type", f"Choose {' or '.join(str(a.label) for a in allowed)}.")
+            elif not has_secret:
+                self.add_error("secret", "Enter the secret for this authentication.")
+            if kind == Kind.S3 and not data.get("access_key_id"):
+                self.add_error("access_key_id", "Give the access key ID.")
+        return data
+
+    def _check(self, check, value, field):
+        try:
+            check(value)
+        except ds.DatastoreError as error:
+            self.add_error(field, error.message_text)
+
+
+@admin.register(Datastore)
+class DatastoreAdmin(OrganizationScopedAdmin):
+    org_path = "workspace__organization"
+    form = DatastoreAdminForm
+    list_display = ["name", "workspace", "kind", "container", "auth_type", "secret_state", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "container"]
+    readonly_fields = ["browse_link"]
+    actions = ["test_connection"]
+    fieldsets = [
+        (None, {"fields": ["workspace", "name", "kind"]}),
+        ("Where", {"fields": ["endpoint", "container", "region", "local_path"]}),
+        ("Authentication", {"fields": ["auth_type", "access_key_id", "secret"]}),
+        ("Folders", {"fields": ["browse_link"]}),
+    ]
+
+    @admin.display(description="secret")
+    def secret_state(self, obj):
+        if obj is None or not obj.secret_encrypted:
+            return "not set"
+        return f"set, last changed {date_format(obj.secret_changed_at, 'DATETIME_FORMAT')}" if obj.secret_changed_at else "set"
+
+    @admin.display(description="browse")
+    def browse_link(self, obj):
+        if obj is None or not obj.pk:
+            return "Save the datastore first."
+        return format_html('<a href="{}">Browse folders</a>', reverse("admin:projects_datastore_browse", args=[obj.pk]))
+
+    def save_model(self, request, obj, form, change):
+        services.datastore_secret_set(datastore=obj, secret=form.cleaned_data.get("secret", ""))
+        obj.created_by = obj.created_by or request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Test connection", permissions=["view"])
+    def test_connection(self, request, queryset):
+        for datastore in queryset:
+            try:
+                folders, files = ds.datastore_list(datastore, "")
+            except ds.DatastoreError as error:
+                self.message_user(request, f"Connection to {datastore.name} failed: {error.message_text}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"Connection to {datastore.name} works ({len(folders)} folders, {len(files)} files at the top).",
+                    messages.SUCCESS,
+                )
+
+    def get_urls(self):
+        return [
+            url_path("<path:object_id>/browse/", self.admin_site.admin_view(self.browse_view), name="projects_datastore_browse"),
+        ] + super().get_urls()
+
+    def browse_view(self, request, object_id):
+        datastore = self.get_object(request, object_id)
+        if datastore is None or not self.has_view_permission(request, datastore):
+            raise Http404
+        path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
+        error, folders, n_files = "", [], 0
+        try:
+            names, files = ds.datastore_list(datastore, path)
+            folders = [(name, f"{path}/{name}" if path else name) for name in names]
+            n_files = len(files)
+        except ds.DatastoreError as failure:
+            error = failure.message_text
+        create = reverse("admin:projects_dataset_add") + "?" + urlencode(
+            {"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path}
+        )
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "original": datastore,
+            "title": f"Browse {datastore.name}", "datastore": datastore, "path": path, "folders": folders,
+            "n_files": n_files, "error": error, "create_url": create,
+            "parent": "/".join(path.split("/")[:-1]) if path else None,
+        }
+        return render(request, "admin/projects/datastore/browse.html", context)
+
+
+class DatasetAdminForm(forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = ["workspace", "name", "description", "datastore", "path", "include_subfolders"]
+        help_texts = {"path": "A folder of the datastore, e.g. “MultiClass - DogsCats”. Use Browse folders on the datastore to find it."}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
+            self.add_error("datastore", "Choose a datastore of the same workspace.")
+        try:
+            data["path"] = services._clean_dataset_path(data.get("path", ""))
+        except ValidationError as error:
+            self.add_error("path", error.message_dict["path"])
+        return data
+
+
+@admin.register(Dataset)
+class DatasetAdmin(OrganizationScopedAdmin):
+    org_path = "workspace__organization"
+    form = DatasetAdminForm
+    list_display = ["name", "workspace", "datastore", "path", "scan_state", "scan_registered", "last_refresh_at"]
+    list_filter = ["scan_state"]
+    search_fields = ["name", "path"]
+    readonly_fields = ["scan_state", "scan_found", "scan_registered", "scan_skipped", "scan_error",
+                       "last_refresh_at", "last_refresh_added", "last_refresh_error"]
+    actions = ["scan_again", "refresh_now"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "datastore" and not request.user.is_superuser:
+            kwargs["queryset"] = Datastore.objects.filter(workspace__organization__in=admin_organizations(request.user))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = obj.created_by or request.user
+        super().save_model(request, obj, form, change)
+        if not change or {"path", "include_subfolders", "datastore"} & set(form.changed_data):
+            services.dataset_scan(dataset=obj, actor=request.user)
+
+    @admin.action(description="Scan again", permissions=["change"])
+    def scan_again(self, request, queryset):
+        for dataset in queryset:
+            services.dataset_scan(dataset=dataset, actor=request.user)
+        self.message_user(request, "Scan started.", messages.SUCCESS)
+
+    @admin.action(description="Refresh now (add new files)", permissions=["change"])
+    def refresh_now(self, request, queryset):
+        for dataset in queryset:
+            services.dataset_refresh(dataset=dataset, actor=request.user)
+        self.message_user(request, "Refresh started.", messages.SUCCESS)

@@ -21,3 +21,9 @@ class ProjectsConfig(AppConfig):
 
         self._sync_roles_after_migrate = after_migrate  # post_migrate keeps weak references
         post_migrate.connect(after_migrate, dispatch_uid="projects.sync_roles")
+
+        from labelsite.management.commands.demo import demo_hooks
+        from projects.demo import demo_datastore
+
+        if demo_datastore not in demo_hooks:
+            demo_hooks.append(demo_datastore)

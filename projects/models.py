@@ -206,6 +206,8 @@ class Dataset(models.Model):
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     last_refresh_added = models.PositiveIntegerField(default=0)
     last_refresh_error = models.TextField(blank=True)
+    # Lease held by the one scan/refresh running now (None: free); expires if its worker died.
+    busy_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

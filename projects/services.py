@@ -312,3 +312,58 @@ def label_class_move(*, project: LabelingProject, actor, label_class: LabelClass
     target = max(0, min(len(ordered) - 1, index + offset))
     ordered.insert(target, ordered.pop(index))
     label_classes_renumber(project=project, ordered=ordered)
+# --- datastores and datasets ---------------------------------------------------------------------
+
+def datastore_secret_set(*, datastore, secret: str) -> None:
+    """Store a new secret, encrypted; an empty value keeps the current one."""
+    from projects import crypto
+
+    if not secret:
+        return
+    datastore.secret_encrypted = crypto.encrypt(secret.strip())
+    datastore.secret_changed_at = timezone.now()
+    if datastore.pk:
+        datastore.save(update_fields=["secret_encrypted", "secret_changed_at"])
+
+
+def _clean_dataset_path(path: str) -> str:
+    parts = [p for p in (path or "").replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValidationError({"path": "The path may not contain '..'."})
+    return "/".join(parts)
+
+
+@transaction.atomic
+def dataset_create(*, workspace, name: str, description: str = "", datastore, path: str,
+                   include_subfolders: bool = True, actor=None):
+    """A dataset on a folder of a datastore of the same workspace; its scan starts after commit."""
+    from projects.models import Dataset
+
+    if datastore.workspace_id != workspace.pk:
+        raise ValidationError({"datastore": "Choose a datastore of this workspace."})
+    if Dataset.objects.filter(workspace=workspace, name=name).exists():
+        raise ValidationError({"name": "A dataset with this name already exists in the workspace."})
+    dataset = Dataset.objects.create(
+        workspace=workspace, name=name, description=description, datastore=datastore,
+        path=_clean_dataset_path(path), include_subfolders=include_subfolders, created_by=actor,
+    )
+    dataset_scan(dataset=dataset, actor=actor)
+    return dataset
+
+
+def dataset_scan(*, dataset, actor=None) -> None:
+    """(Re)scan the whole path in the background; the page shows progress."""
+    from projects.models import Dataset
+    from projects.tasks import dataset_scan_task
+
+    Dataset.objects.filter(pk=dataset.pk).exclude(scan_state=Dataset.ScanState.SCANNING).update(
+        scan_state=Dataset.ScanState.PENDING
+    )
+    transaction.on_commit(lambda: dataset_scan_task.delay(dataset.pk))
+
+
+def dataset_refresh(*, dataset, actor=None) -> None:
+    """Add the files that appeared since the last scan, in the background ("Refresh now")."""
+    from projects.tasks import dataset_refresh_task
+
+    transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects import project_views, views
+from projects import data_views, project_views, views
 
 W = "o/<slug:org>/<slug:ws>/"
 P = W + "projects/<uuid:project>/"
@@ -22,4 +22,11 @@ urlpatterns = [
     path(P + "state/", project_views.project_state, name="project_state"),
     path(P + "labels/add/", project_views.label_add, name="project_label_add"),
     path(P + "labels/<uuid:label>/move/", project_views.label_move, name="project_label_move"),
+    path(W + "datasets/", data_views.datasets, name="datasets"),
+    path(W + "datasets/<uuid:dataset>/", data_views.dataset_detail, name="dataset"),
+    path(W + "datasets/<uuid:dataset>/progress/", data_views.dataset_progress, name="dataset_progress"),
+    path(W + "datasets/<uuid:dataset>/refresh/", data_views.dataset_refresh, name="dataset_refresh"),
+    path(W + "datastores/<uuid:datastore>/browse/", data_views.datastore_browse, name="datastore_browse"),
+    path(W + "items/<uuid:item>/thumbnail/", data_views.item_thumbnail, name="item_thumbnail"),
+    path(W + "items/<uuid:item>/image/", data_views.item_image, name="item_image"),
 ]

@@ -52,6 +52,19 @@ def _project_samples(*, org, workspace, labeler, manager):
 SAMPLE_HOOKS: list = [_project_samples]
 
 
+def _storage_samples(org, workspace, labeler, manager):
+    """A local datastore, a dataset on it and one item: the keywords datastore, dataset, item."""
+    from projects.models import DataItem, Dataset, Datastore
+
+    datastore = Datastore.objects.create(workspace=workspace, name="sweep-store", kind=Datastore.Kind.LOCAL, local_path="sweep")
+    dataset = Dataset.objects.create(workspace=workspace, name="sweep-set", datastore=datastore, path="")
+    item = DataItem.objects.create(dataset=dataset, key="a.jpg", state=DataItem.State.READY, image_format="JPEG")
+    return {"datastore": datastore.uuid, "dataset": dataset.uuid, "item": item.uuid}
+
+
+SAMPLE_HOOKS.append(_storage_samples)
+
+
 def _url(route, samples):
     import re
 

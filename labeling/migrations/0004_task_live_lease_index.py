@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('labeling', '0003_counters'),
-        ('projects', '0003_label_class_uuid_and_removal'),
+        ('projects', '0004_label_class_uuid_and_removal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

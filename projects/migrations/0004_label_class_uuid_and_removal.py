@@ -12,7 +12,7 @@ def fill_uuids(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("projects", "0002_roles"),
+        ("projects", "0003_dataset_busy_until"),
     ]
 
     operations = [

@@ -1,0 +1,394 @@
+"""Storage access for datastores: one factory from a Datastore row to a django-storages backend, plus
+listing, reading and signed URLs that treat object keys as data.
+
+Every network call has a timeout, follows no redirect, and goes only to endpoints that passed the
+SSRF check (public addresses, or hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS) at save time and again
+at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path.
+Errors leave this module as DatastoreError, whose message is safe to show: it never holds a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone as dt_timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.core.files.storage import FileSystemStorage
+
+from projects import crypto
+from projects.models import Datastore
+
+logger = logging.getLogger(__name__)
+LIST_PAGE = 1000
+BROWSE_LIMIT = 2000
+
+
+class DatastoreError(ValidationError):
+    """A datastore problem with a message that is safe to show to its admins (never a secret)."""
+
+    @property
+    def message_text(self) -> str:
+        return self.messages[0] if self.messages else "Datastore error."
+
+
+# --- endpoint and path checks ------------------------------------------------------------------
+
+def _host_allowed(host: str, port: int | None) -> bool:
+    allowed = settings.LABELSITE_DATASTORE_ALLOWED_HOSTS
+    host = host.lower()
+    return host in allowed or (port is not None and f"{host}:{port}" in allowed)
+
+
+def _is_public(ip: ipaddress._BaseAddress) -> bool:
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast and not ip.is_reserved
+
+
+def check_endpoint(url: str) -> None:
+    """Refuse endpoints that are not http(s), carry credentials, or resolve to non-public addresses."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise DatastoreError("The endpoint is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DatastoreError("The endpoint must be an http(s) URL such as https://account.blob.core.windows.net.")
+    if parts.username or parts.password:
+        raise DatastoreError("Put credentials in the authentication fields, not in the endpoint URL.")
+    host = parts.hostname
+    if _host_allowed(host, port):
+        return
+    if parts.scheme != "https":
+        raise DatastoreError("The endpoint must use https.")
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise DatastoreError(f"The endpoint host {host!r} cannot be resolved.") from None
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not _is_public(ip):
+            raise DatastoreError(
+                f"The endpoint host {host!r} resolves to a private, loopback, link-local or metadata address, "
+                "which datastores may not use."
+            )
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def local_root(local_path: str) -> str:
+    """The real path of a local datastore folder, if it is inside an allowed root (symlinks resolved)."""
+    roots = [os.path.realpath(r) for r in settings.LABELSITE_LOCAL_DATASTORE_ROOTS]
+    if not local_path:
+        raise DatastoreError("Give the folder of a local datastore.")
+    candidate = local_path if os.path.isabs(local_path) else os.path.join(roots[0] if roots else "/", local_path)
+    real = os.path.realpath(candidate)
+    if not any(_inside(real, root) for root in roots):
+        raise DatastoreError("Local folders must be inside one of the allowed datastore roots (LABELSITE_LOCAL_DATASTORE_ROOTS).")
+    if not os.path.isdir(real):
+        raise DatastoreError("The folder does not exist on the server.")
+    return real
+
+
+class ConfinedFileSystemStorage(FileSystemStorage):
+    """FileSystemStorage that refuses any name whose real path (symlinks resolved) leaves its folder."""
+
+    def path(self, name):
+        joined = super().path(name)
+        real = os.path.realpath(joined)
+        if not _inside(real, os.path.realpath(self.location)):
+            raise SuspiciousFileOperation("The path leaves the datastore folder.")
+        return real
+
+
+# --- the factory -------------------------------------------------------------------------------
+
+def _secret(datastore: Datastore) -> str:
+    try:
+        return crypto.decrypt(datastore.secret_encrypted)
+    except ValueError as error:
+        raise DatastoreError(str(error)) from None
+
+
+def _azure_storage(datastore: Datastore):
+    from azure.storage.blob import BlobServiceClient, LinearRetry
+    from storages.backends.azure_storage import AzureStorage
+
+    class _Azure(AzureStorage):
+        # django-storages ignores client options with a connection string; we need them for timeouts/redirects.
+        def _get_service_client(self):
+            return BlobServiceClient.from_connection_string(self.connection_string, **self.client_options)
+
+    endpoint = datastore.endpoint.strip().rstrip("/")
+    check_endpoint(endpoint)
+    secret = _secret(datastore)
+    if datastore.auth_type == Datastore.Auth.SAS_TOKEN:
+        if not secret:
+            raise DatastoreError("Set the SAS token of this datastore.")
+        connection = f"BlobEndpoint={endpoint};SharedAccessSignature={secret.lstrip('?')}"
+    elif datastore.auth_type == Datastore.Auth.ACCOUNT_KEY:
+        if not secret:
+            raise DatastoreError("Set the account key of this datastore.")
+        parts = urlsplit(endpoint)
+        account = datastore.access_key_id.strip() or (parts.hostname or "").split(".")[0]
+        connection = (
+            f"DefaultEndpointsProtocol={parts.scheme};AccountName={account};AccountKey={secret};BlobEndpoint={endpoint}"
+        )
+    else:
+        raise DatastoreError("Azure datastores authenticate with a SAS token or an account key.")
+    timeout = settings.LABELSITE_STORAGE_TIMEOUT
+    return _Azure(
+        connection_string=connection,
+        azure_container=datastore.container,
+        expiration_secs=settings.LABELSITE_SIGNED_URL_TTL,
+        timeout=timeout,
+        client_options={
+            "connection_timeout": timeout, "read_timeout": timeout,
+            "permit_redirects": False,
+            # The SDK's default retry waits 15 s and more between tries; keep failures quick and bounded.
+            "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
+        },
+    )
+
+
+def _s3_storage(datastore: Datastore):
+    from botocore.config import Config
+    from storages.backends.s3 import S3Storage
+
+    endpoint = datastore.endpoint.strip().rstrip("/") or None
+    if endpoint:
+        check_endpoint(endpoint)
+    secret = _secret(datastore)
+    # Never fall back to the server's own AWS credentials: a datastore brings its own.
+    if datastore.auth_type != Datastore.Auth.ACCESS_KEY or not datastore.access_key_id or not secret:
+        raise DatastoreError("S3 datastores need an access key ID and its secret.")
+    timeout = settings.LABELSITE_STORAGE_TIMEOUT
+    config = Config(
+        s3={"addressing_style": "path" if endpoint else "auto"},
+        signature_version="s3v4",
+        connect_timeout=timeout, read_timeout=timeout,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+    return S3Storage(
+        bucket_name=datastore.container, endpoint_url=endpoint,
+        access_key=datastore.access_key_id, secret_key=secret,
+        region_name=datastore.region or "us-east-1", client_config=config,
+        querystring_expire=settings.LABELSITE_SIGNED_URL_TTL, file_overwrite=False,
+    )
+
+
+def storage_for(datastore: Datastore):
+    """A django-storages (or FileSystemStorage) object reaching the datastore; checks run at connect time."""
+    if datastore.kind == Datastore.Kind.LOCAL:
+        return ConfinedFileSystemStorage(location=local_root(datastore.local_path), base_url=None)
+    if not datastore.container:
+        raise DatastoreError("Give the container or bucket name.")
+    if datastore.kind == Datastore.Kind.AZURE_BLOB:
+        return _azure_storage(datastore)
+    if datastore.kind == Datastore.Kind.S3:
+        return _s3_storage(datastore)
+    raise DatastoreError("Unknown datastore type.")
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+def _safe_error(error: Exception) -> DatastoreError:
+    """Turn a client exception into a message built from status codes and error codes only."""
+    if isinstance(error, DatastoreError):
+        return error
+    name = type(error).__name__
+    status = getattr(error, "status_code", None)
+    code = getattr(error, "error_code", None)
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:  # botocore ClientError
+        code = response["Error"].get("Code")
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+        return DatastoreError("The folder or file does not exist.")
+    if isinstance(error, (SuspiciousFileOperation, PermissionError)):
+        return DatastoreError("Access to that path is refused.")
+    if status in (401, 403) or code in {"AuthenticationFailed", "AuthorizationFailure", "InvalidAccessKeyId",
+                                         "SignatureDoesNotMatch", "AccessDenied", "AuthorizationPermissionMismatch"}:
+        return DatastoreError(f"The datastore refused the credentials ({code or status}).")
+    if status == 404 or code in {"ContainerNotFound", "NoSuchBucket", "BlobNotFound", "NoSuchKey"}:
+        return DatastoreError(f"The container, bucket or object was not found ({code or status}).")
+    if status and 300 <= int(status) < 400:
+        return DatastoreError(f"The datastore answered with a redirect ({status}); redirects are not followed.")
+    if status:
+        return DatastoreError(f"The datastore answered with an error ({code or status}).")
+    if "Timeout" in name or "timeout" in str(type(error)):
+        return DatastoreError("The datastore did not answer in time.")
+    return DatastoreError(f"Could not reach the datastore ({name}).")
+
+
+class _wrap:
+    """Context manager: any exception inside becomes a safe DatastoreError."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if error is None or isinstance(error, DatastoreError):
+            return False
+        if isinstance(error, Exception):
+            logger.warning("datastore call failed: %s", type(error).__name__)
+            raise _safe_error(error) from None
+        return False
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+def _prefix(path: str) -> str:
+    path = (path or "").strip("/")
+    return f"{path}/" if path else ""
+
+
+def _s3_client(storage):
+    return storage.connection.meta.client
+
+
+def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], list[str]]:
+    """Immediate sub-folder names and file names under `path` (for Browse), sorted, capped at BROWSE_LIMIT."""
+    prefix = _prefix(path)
+    folders, files = [], []
+    with _wrap():
+        storage = storage_for(datastore)
+        if datastore.kind == Datastore.Kind.LOCAL:
+            base = storage.path(prefix.rstrip("/")) if prefix else storage.location
+            root = os.path.realpath(storage.location)
+            with os.scandir(base) as entries:
+                for entry in entries:
+                    if not _inside(os.path.realpath(entry.path), root):
+                        continue  # a symlink out of the datastore: invisible
+                    (folders if entry.is_dir() else files).append(entry.name)
+                    if len(folders) + len(files) >= BROWSE_LIMIT:
+                        break
+        elif datastore.kind == Datastore.Kind.AZURE_BLOB:
+            for item in storage.client.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
+                name = item.name[len(prefix):]
+                if name.endswith("/"):
+                    folders.append(name.rstrip("/"))
+                elif name:
+                    files.append(name)
+                if len(folders) + len(files) >= BROWSE_LIMIT:
+                    break
+        else:
+            pages = _s3_client(storage).get_paginator("list_objects_v2").paginate(
+                Bucket=datastore.container, Prefix=prefix, Delimiter="/", PaginationConfig={"PageSize": LIST_PAGE}
+            )
+            for page in pages:
+                folders += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", ())]
+                files += [o["Key"][len(prefix):] for o in page.get("Contents", ()) if o["Key"] != prefix]
+                if len(folders) + len(files) >= BROWSE_LIMIT:
+                    break
+    return sorted(folders), sorted(files)
+
+
+def datastore_check(datastore: Datastore) -> None:
+    """Connect and list the top level; DatastoreError with a safe message when that fails."""
+    datastore_list(datastore, "")
+
+
+def iter_objects(datastore: Datastore, path: str, *, recursive: bool, storage=None) -> Iterator[tuple[str, int]]:
+    """(key, size) of every file under `path`, streamed page by page; keys are full object keys."""
+    prefix = _prefix(path)
+    storage = storage or storage_for(datastore)
+    with _wrap():
+        if datastore.kind == Datastore.Kind.LOCAL:
+            yield from _walk_local(storage, prefix, recursive)
+        elif datastore.kind == Datastore.Kind.AZURE_BLOB:
+            if recursive:
+                blobs = storage.client.list_blobs(name_starts_with=prefix or None, results_per_page=5000)
+            else:
+                blobs = storage.client.walk_blobs(name_starts_with=prefix or None, delimiter="/")
+            for blob in blobs:
+                if not blob.name.endswith("/") and getattr(blob, "size", None) is not None:
+                    yield blob.name, blob.size
+        else:
+            options = {"Bucket": datastore.container, "Prefix": prefix}
+            if not recursive:
+                options["Delimiter"] = "/"
+            for page in _s3_client(storage).get_paginator("list_objects_v2").paginate(**options):
+                for entry in page.get("Contents", ()):
+                    if not entry["Key"].endswith("/"):
+                        yield entry["Key"], entry["Size"]
+
+
+def _walk_local(storage, prefix: str, recursive: bool) -> Iterator[tuple[str, int]]:
+    root = os.path.realpath(storage.location)
+    start = storage.path(prefix.rstrip("/")) if prefix else root
+    stack = [(start, prefix)]
+    while stack:
+        folder, key_prefix = stack.pop()
+        subfolders = []
+        with os.scandir(folder) as entries:
+            for entry in entries:  # streamed: a folder of 100,000 files is never held in memory
+                if entry.is_symlink():
+                    # Symlinks are followed only when they stay inside the datastore, and never for folders.
+                    real = os.path.realpath(entry.path)
+                    if not _inside(real, root) or not os.path.isfile(real):
+                        continue
+                    yield key_prefix + entry.name, os.stat(real).st_size
+                elif entry.is_dir(follow_symlinks=False):
+                    subfolders.append((entry.path, f"{key_prefix}{entry.name}/"))
+                elif entry.is_file(follow_symlinks=False):
+                    yield key_prefix + entry.name, entry.stat(follow_symlinks=False).st_size
+        if recursive:
+            stack.extend(sorted(subfolders, reverse=True))
+
+
+# --- reading and signed URLs ---------------------------------------------------------------------
+
+def read_object(datastore: Datastore, storage, key: str, *, length: int | None = None) -> bytes:
+    """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched."""
+    with _wrap():
+        if datastore.kind == Datastore.Kind.LOCAL:
+            with open(storage.path(key), "rb") as handle:
+                return handle.read(length if length is not None else -1)
+        if datastore.kind == Datastore.Kind.AZURE_BLOB:
+            blob = storage.client.get_blob_client(key)
+            return blob.download_blob(offset=0, length=length).readall() if length else blob.download_blob().readall()
+        options = {"Bucket": datastore.container, "Key": key}
+        if length:
+            options["Range"] = f"bytes=0-{length - 1}"
+        return _s3_client(storage).get_object(**options)["Body"].read()
+
+
+def local_file_path(datastore: Datastore, key: str) -> Path:
+    """The confined real path of a key in a local datastore (SuspiciousFileOperation if it escapes)."""
+    storage = storage_for(datastore)
+    return Path(storage.path(key))
+
+
+def signed_url(datastore: Datastore, key: str) -> str:
+    """A short-lived, read-only URL for exactly one object (Azure/S3 only)."""
+    ttl = settings.LABELSITE_SIGNED_URL_TTL
+    with _wrap():
+        storage = storage_for(datastore)
+        if datastore.kind == Datastore.Kind.AZURE_BLOB:
+            blob = storage.client.get_blob_client(key)
+            if datastore.auth_type != Datastore.Auth.ACCOUNT_KEY:
+                return blob.url  # SAS-only: the configured SAS is the only credential there is
+            from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+            now = datetime.now(dt_timezone.utc)
+            sas = generate_blob_sas(
+                storage.account_name, datastore.container, key, account_key=storage.account_key,
+                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=1),
+                expiry=now + timedelta(seconds=ttl),
+            )
+            return f"{blob.url}?{sas}"
+        if datastore.kind == Datastore.Kind.S3:
+            return _s3_client(storage).generate_presigned_url(
+                "get_object", Params={"Bucket": datastore.container, "Key": key}, ExpiresIn=ttl
+            )
+    raise DatastoreError("Local folders are served through the item image view.")

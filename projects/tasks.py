@@ -1,0 +1,48 @@
+"""Celery tasks for datasets: scan, refresh, the periodic refresh and thumbnails. Ids in, idempotent."""
+
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from projects import scanning
+from projects.models import DataItem, Dataset
+
+THUMBNAIL_BATCH = 100
+
+
+@shared_task(ignore_result=True)
+def dataset_scan_task(dataset_id: int) -> None:
+    if Dataset.objects.filter(pk=dataset_id).exists():
+        scanning.dataset_sync(dataset_id, mode="scan")
+
+
+@shared_task(ignore_result=True)
+def dataset_refresh_task(dataset_id: int) -> None:
+    if Dataset.objects.filter(pk=dataset_id).exists():
+        scanning.dataset_sync(dataset_id, mode="refresh")
+
+
+@shared_task(ignore_result=True)
+def datasets_refresh_due_task() -> int:
+    """Beat: re-list every dataset used by a project with incremental refresh on."""
+    free = Q(busy_until__isnull=True) | Q(busy_until__lt=timezone.now())  # a dead worker's lease expires
+    ids = list(
+        Dataset.objects.filter(free, projects__incremental_refresh=True).values_list("pk", flat=True).distinct()
+    )
+    for dataset_id in ids:
+        dataset_refresh_task.delay(dataset_id)
+    return len(ids)
+
+
+@shared_task(ignore_result=True)
+def dataset_thumbnails_task(dataset_id: int) -> None:
+    """Thumbnails for a batch of a dataset's items; queues itself again while some remain."""
+    if scanning.thumbnails_batch(dataset_id, limit=THUMBNAIL_BATCH) == THUMBNAIL_BATCH:
+        dataset_thumbnails_task.delay(dataset_id)
+
+
+@shared_task(ignore_result=True)
+def item_thumbnail_task(item_id: int) -> None:
+    item = DataItem.objects.select_related("dataset__datastore").filter(pk=item_id, state=DataItem.State.READY).first()
+    if item is not None:
+        scanning.make_thumbnail(item)

@@ -1,0 +1,146 @@
+"""Dataset pages, the Browse fragment and the item media views, for every role."""
+
+import pytest
+from django.urls import reverse
+
+from projects import scanning
+from projects.models import DataItem, Dataset
+from tests.projects.conftest import png_bytes
+
+FOLDER = "MultiClass - DogsCats"
+
+
+@pytest.fixture
+def dataset(workspace, local_datastore, pets_folder):
+    found = Dataset.objects.create(workspace=workspace, name="cats-n-dogs", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(found.pk, mode="scan", thumbnails=False)
+    found.refresh_from_db()
+    return found
+
+
+def _item(dataset, name):
+    return DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/{name}")
+
+
+def test_manager_sees_the_list_and_the_detail_with_reasons(manager_client, ws_url, dataset):
+    listing = manager_client.get(ws_url("datasets"))
+    assert listing.status_code == 200
+    assert "cats-n-dogs" in listing.content.decode()
+    page = manager_client.get(ws_url("dataset", dataset=dataset.uuid))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "MultiClass - DogsCats" in body and "Refresh now" in body
+    assert "readme.txt" in body and "Not an image (extension .txt)." in body
+    assert "broken.jpg" in body and "Empty file (0 bytes)." in body
+    assert 'hx-trigger="every 2s"' not in body  # scan finished: no polling
+
+
+def test_lower_roles_are_refused_and_outsiders_see_nothing(labeler_client, reviewer_client, outsider_client,
+                                                            anon_client, ws_url, dataset):
+    for url in (ws_url("datasets"), ws_url("dataset", dataset=dataset.uuid)):
+        assert labeler_client.get(url).status_code == 403
+        assert reviewer_client.get(url).status_code == 403
+        assert outsider_client.get(url).status_code == 404
+        assert anon_client.get(url).status_code == 302
+
+
+def test_workspace_page_links_datasets_for_managers_only(manager_client, labeler_client, ws_url):
+    link = ws_url("datasets")
+    assert link in manager_client.get(ws_url("workspace")).content.decode()
+    assert link not in labeler_client.get(ws_url("workspace")).content.decode()
+
+
+def test_progress_fragment_polls_while_scanning_and_stops_when_done(manager_client, ws_url, dataset):
+    url = ws_url("dataset_progress", dataset=dataset.uuid)
+    done = manager_client.get(url, headers={"HX-Request": "true"})
+    assert done.status_code == 286
+    assert "Found <span data-count=\"found\">8</span>" in done.content.decode()
+    assert "<th>Ready</th><td>4</td>" in done.content.decode()
+    assert "<html" not in done.content.decode()
+    Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING, scan_found=3)
+    running = manager_client.get(url, headers={"HX-Request": "true"})
+    assert running.status_code == 200
+    assert 'hx-trigger="every 2s"' in running.content.decode()
+    assert manager_client.get(ws_url("dataset", dataset=dataset.uuid)).content.decode().count("every 2s") == 1
+
+
+def test_problem_list_is_paged(manager_client, ws_url, dataset):
+    DataItem.objects.bulk_create(
+        DataItem(dataset=dataset, key=f"junk/{n:03}.txt", state=DataItem.State.SKIPPED, reason="Not an image") for n in range(60)
+    )
+    url = ws_url("dataset", dataset=dataset.uuid)
+    first = manager_client.get(url).content.decode()
+    assert "Page 1 of 2" in first
+    second = manager_client.get(url + "?page=2", headers={"HX-Request": "true"})
+    assert "Page 2 of 2" in second.content.decode() and "<html" not in second.content.decode()
+
+
+def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_url, dataset, pets_folder,
+                                            eager_celery, django_capture_on_commit_callbacks):
+    url = ws_url("dataset_refresh", dataset=dataset.uuid)
+    assert manager_client.get(url).status_code == 405
+    assert labeler_client.post(url).status_code == 403
+    (pets_folder / "new.png").write_bytes(png_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_client.post(url)
+    assert response.status_code == 302
+    page = manager_client.get(response["Location"]).content.decode()
+    assert "1 added" in page
+
+
+def test_browse_fragment_lists_folders(manager_client, labeler_client, ws_url, local_datastore, pets_folder):
+    url = ws_url("datastore_browse", datastore=local_datastore.uuid)
+    full = manager_client.get(url)
+    assert full.status_code == 200 and "<html" in full.content.decode()
+    fragment = manager_client.get(url, {"path": FOLDER}, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment
+    assert "more cats/" in fragment and 'data-path="MultiClass - DogsCats/more cats"' in fragment
+    assert "7 files directly" in fragment
+    assert labeler_client.get(url).status_code == 403
+
+
+def test_browse_cannot_climb_out(manager_client, ws_url, local_datastore, pets_folder):
+    response = manager_client.get(ws_url("datastore_browse", datastore=local_datastore.uuid), {"path": "../../.."})
+    assert response.status_code == 200
+    assert "MultiClass - DogsCats/" in response.content.decode()  # ".." is dropped: the top of the datastore
+
+
+def test_thumbnail_placeholder_then_cached_image(labeler_client, ws_url, dataset):
+    item = _item(dataset, "cat 1.jpg")
+    url = ws_url("item_thumbnail", item=item.uuid)
+    waiting = labeler_client.get(url)
+    assert waiting.status_code == 200 and waiting["Content-Type"] == "image/svg+xml"
+    assert waiting["Cache-Control"] == "no-store"
+    scanning.thumbnails_batch(dataset.pk)
+    ready = labeler_client.get(url)
+    assert ready["Content-Type"] == "image/jpeg"
+    assert ready["Cache-Control"].startswith("private, max-age=")
+    assert b"".join(ready.streaming_content)[:3] == b"\xff\xd8\xff"
+
+
+def test_local_image_is_streamed_with_safe_headers(labeler_client, ws_url, dataset, pets_folder):
+    item = _item(dataset, "dog #2.png")
+    response = labeler_client.get(ws_url("item_image", item=item.uuid))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"].startswith("inline;") and "dog #2.png" in response["Content-Disposition"]
+    assert b"".join(response.streaming_content) == (pets_folder / "dog #2.png").read_bytes()
+    unicode_item = _item(dataset, "chat é?.jpeg")
+    got = labeler_client.get(ws_url("item_image", item=unicode_item.uuid))
+    assert b"".join(got.streaming_content) == (pets_folder / "chat é?.jpeg").read_bytes()
+
+
+def test_non_images_are_never_served(labeler_client, ws_url, dataset):
+    for name in ("fake.jpg", "readme.txt"):
+        assert labeler_client.get(ws_url("item_image", item=_item(dataset, name).uuid)).status_code == 404
+
+
+def test_outsiders_get_404_on_thumbnails_and_images(outsider_client, anon_client, ws_url, dataset, outsider):
+    item = _item(dataset, "cat 1.jpg")
+    for name in ("item_thumbnail", "item_image"):
+        assert outsider_client.get(ws_url(name, item=item.uuid)).status_code == 404
+        assert anon_client.get(ws_url(name, item=item.uuid)).status_code == 302
+    # Through their own workspace's URL the foreign item does not match either.
+    own = reverse("item_image", kwargs={"org": "globex", "ws": "secret", "item": item.uuid})
+    assert outsider_client.get(own).status_code == 404

@@ -1,0 +1,277 @@
+"""Scanning local folders: classification, thumbnails, incremental refresh, concurrency and missing files."""
+
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from PIL import Image
+
+from projects import scanning, services
+from projects import storage as ds
+from projects.models import DataItem, Dataset, LabelingProject
+from projects.signals import items_missing, items_registered
+from projects.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
+from tests.projects.conftest import bomb_png, jpeg_bytes
+
+State = DataItem.State
+FOLDER = "MultiClass - DogsCats"
+
+
+def _create(workspace, datastore, *, subfolders=True, capture, name="cats-n-dogs"):
+    with capture(execute=True):
+        return services.dataset_create(
+            workspace=workspace, name=name, description="", datastore=datastore, path=FOLDER,
+            include_subfolders=subfolders, actor=None,
+        )
+
+
+def _states(dataset):
+    return dict(DataItem.objects.filter(dataset=dataset).values_list("key", "state"))
+
+
+def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, pets_folder, eager_celery,
+                                                    django_capture_on_commit_callbacks):
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    dataset.refresh_from_db()
+    states = _states(dataset)
+    assert states == {
+        f"{FOLDER}/cat 1.jpg": State.READY,
+        f"{FOLDER}/dog #2.png": State.READY,
+        f"{FOLDER}/chat é?.jpeg": State.READY,
+        f"{FOLDER}/more cats/cat 3.jpg": State.READY,
+        f"{FOLDER}/readme.txt": State.SKIPPED,
+        f"{FOLDER}/fake.jpg": State.SKIPPED,
+        f"{FOLDER}/broken.jpg": State.UNREADABLE,
+        f"{FOLDER}/empty.png": State.UNREADABLE,
+    }
+    assert dataset.scan_state == Dataset.ScanState.DONE
+    assert (dataset.scan_found, dataset.scan_registered, dataset.scan_skipped) == (8, 4, 4)
+    cat = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg")
+    assert (cat.width, cat.height, cat.image_format, cat.size) == (64, 48, "JPEG", len(jpeg_bytes()))
+
+
+def test_scan_without_subfolders_stays_in_the_folder(workspace, local_datastore, pets_folder, eager_celery,
+                                                     django_capture_on_commit_callbacks):
+    dataset = _create(workspace, local_datastore, subfolders=False, capture=django_capture_on_commit_callbacks)
+    states = _states(dataset)
+    assert f"{FOLDER}/more cats/cat 3.jpg" not in states
+    assert len(states) == 7
+
+
+def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_datastore, pets_folder, eager_celery,
+                                                            django_capture_on_commit_callbacks, settings):
+    settings.LABELSITE_THUMBNAIL_SIZE = 32
+    (pets_folder / "rotated.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    rotated = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/rotated.jpg")
+    with default_storage.open(rotated.thumbnail) as handle:
+        thumb = Image.open(handle)
+        assert thumb.format == "JPEG" and thumb.mode == "RGB"
+        assert thumb.size == (24, 32)  # portrait after applying the EXIF rotation
+    # Thumbnail files are named by ids, never by the object key.
+    assert rotated.thumbnail == f"thumbnails/{dataset.uuid}/{rotated.uuid}.jpg"
+    assert not DataItem.objects.filter(dataset=dataset, state=State.READY, thumbnail="").exists()
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I;16", "LA", "P", "1", "F"])
+def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_folder, eager_celery,
+                                        django_capture_on_commit_callbacks):
+    out = io.BytesIO()
+    image = Image.new(mode, (20, 10))
+    image.save(out, "TIFF" if mode in ("CMYK", "F") else "PNG")
+    (pets_folder / f"odd.{'tif' if mode in ('CMYK', 'F') else 'png'}").write_bytes(out.getvalue())
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    item = DataItem.objects.get(dataset=dataset, key__startswith=f"{FOLDER}/odd.")
+    assert item.state == State.READY, item.reason
+    assert item.thumbnail
+
+
+def test_bombs_and_truncated_files_end_in_clear_states(workspace, local_datastore, pets_folder, eager_celery,
+                                                       django_capture_on_commit_callbacks, settings):
+    settings.LABELSITE_MAX_IMAGE_PIXELS = 4_000_000
+    (pets_folder / "bomb.png").write_bytes(bomb_png(3000))  # 9 Mpx in a few kB
+    whole = jpeg_bytes((400, 300))
+    (pets_folder / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    bomb = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/bomb.png")
+    truncated = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/truncated.jpg")
+    assert bomb.state == State.TOO_LARGE and "pixels" in bomb.reason
+    # The header of a truncated JPEG is fine; decoding it for the thumbnail finds the damage.
+    assert truncated.state == State.UNREADABLE and truncated.reason
+    # The worker carried on: every other image got its thumbnail.
+    assert DataItem.objects.filter(dataset=dataset, state=State.READY).exclude(thumbnail="").count() == 4
+
+
+def test_bomb_found_only_when_decoding_is_too_large(workspace, local_datastore, pets_folder, settings):
+    (pets_folder / "bomb.png").write_bytes(bomb_png(3000))
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    bomb = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/bomb.png")
+    assert bomb.state == State.READY
+    settings.LABELSITE_MAX_IMAGE_PIXELS = 1_000_000
+    scanning.thumbnails_batch(dataset.pk)
+    bomb.refresh_from_db()
+    assert bomb.state == State.TOO_LARGE and not bomb.thumbnail
+
+
+def test_byte_limit_marks_too_large(workspace, local_datastore, pets_folder, settings):
+    settings.LABELSITE_MAX_IMAGE_BYTES = 300
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    assert DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg").state == State.TOO_LARGE
+
+
+def test_items_registered_is_sent_after_new_ready_items(workspace, local_datastore, pets_folder):
+    received = []
+
+    def receiver(sender, dataset, **kwargs):
+        received.append(dataset.pk)
+
+    items_registered.connect(receiver)
+    try:
+        dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+        scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+        scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)  # nothing new: no signal
+    finally:
+        items_registered.disconnect(receiver)
+    assert received == [dataset.pk]
+
+
+def test_refresh_picks_up_a_new_file_once(workspace, local_datastore, pets_folder, eager_celery,
+                                          django_capture_on_commit_callbacks):
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    before = DataItem.objects.filter(dataset=dataset).count()
+    (pets_folder / "new cat.jpg").write_bytes(jpeg_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dataset_refresh(dataset=dataset)
+    dataset.refresh_from_db()
+    assert dataset.last_refresh_added == 1 and dataset.last_refresh_at and not dataset.last_refresh_error
+    new = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/new cat.jpg")
+    assert new.state == State.READY and new.thumbnail
+    dataset_refresh_task(dataset.pk)
+    dataset.refresh_from_db()
+    assert dataset.last_refresh_added == 0
+    assert DataItem.objects.filter(dataset=dataset).count() == before + 1
+
+
+def test_a_refresh_while_another_runs_adds_nothing_twice(workspace, local_datastore, pets_folder, monkeypatch):
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    real = ds.iter_objects
+    nested = []
+
+    def listing(*args, **kwargs):
+        # Halfway through the listing a second refresh starts (beat and "Refresh now" together).
+        nested.append(scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False))
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(ds, "iter_objects", listing)
+    first = scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+    assert nested == [None]  # the second one saw the lease and left
+    assert first["found"] == 8
+    assert DataItem.objects.filter(dataset=dataset).count() == 8
+    dataset.refresh_from_db()
+    assert dataset.busy_until is None
+
+
+def test_registering_the_same_files_twice_keeps_one_row(workspace, local_datastore, pets_folder):
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    storage = ds.storage_for(local_datastore)
+    entries = list(ds.iter_objects(local_datastore, FOLDER, recursive=True, storage=storage))
+    assert scanning.register_batch(dataset, storage, entries) == (4, 4)
+    assert scanning.register_batch(dataset, storage, entries) == (0, 0)
+    assert DataItem.objects.filter(dataset=dataset).count() == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, local_datastore, pets_folder):
+    from django.db import connection
+
+    for n in range(200):
+        (pets_folder / f"bulk {n}.jpg").write_bytes(jpeg_bytes((8, 8)))
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    barrier = threading.Barrier(3)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    keys = list(DataItem.objects.filter(dataset=dataset).values_list("key", flat=True))
+    assert len(keys) == len(set(keys)) == 208
+
+
+def test_missing_files_are_marked_and_come_back(workspace, local_datastore, pets_folder, eager_celery,
+                                                django_capture_on_commit_callbacks, manager_client, ws_url):
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    gone = []
+    items_missing.connect(lambda sender, dataset, **kw: gone.append(dataset.pk), weak=False, dispatch_uid="t-missing")
+    try:
+        (pets_folder / "cat 1.jpg").unlink()
+        dataset_refresh_task(dataset.pk)
+    finally:
+        items_missing.disconnect(dispatch_uid="t-missing")
+    assert gone == [dataset.pk]
+    item = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg")
+    assert item.state == State.MISSING
+    assert manager_client.get(ws_url("dataset", dataset=dataset.uuid)).status_code == 200
+    assert manager_client.get(ws_url("item_image", item=item.uuid)).status_code == 404
+    (pets_folder / "cat 1.jpg").write_bytes(jpeg_bytes())
+    dataset_refresh_task(dataset.pk)
+    item.refresh_from_db()
+    assert item.state == State.READY
+    assert DataItem.objects.filter(dataset=dataset, key=f"{FOLDER}/cat 1.jpg").count() == 1
+
+
+def test_scan_of_a_vanished_folder_fails_cleanly(workspace, local_datastore, local_root):
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="nowhere")
+    dataset_scan_task(dataset.pk)
+    dataset.refresh_from_db()
+    assert dataset.scan_state == Dataset.ScanState.FAILED
+    assert dataset.scan_error == "The folder or file does not exist."
+    assert dataset.busy_until is None
+
+
+def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_datastore, pets_folder, eager_celery):
+    wanted = Dataset.objects.create(workspace=workspace, name="wanted", datastore=local_datastore, path=FOLDER)
+    other = Dataset.objects.create(workspace=workspace, name="other", datastore=local_datastore, path=FOLDER)
+    LabelingProject.objects.create(workspace=workspace, name="p1", task_type="multiclass", dataset=wanted,
+                                   incremental_refresh=True)
+    LabelingProject.objects.create(workspace=workspace, name="p2", task_type="multiclass", dataset=other)
+    Dataset.objects.filter(pk=wanted.pk).update(busy_until=timezone.now() - timedelta(minutes=1))  # a dead worker's lease
+    assert datasets_refresh_due_task() == 1
+    wanted.refresh_from_db()
+    other.refresh_from_db()
+    assert wanted.last_refresh_at and DataItem.objects.filter(dataset=wanted).count() == 8
+    assert other.last_refresh_at is None
+
+
+def test_beat_schedule_uses_the_refresh_interval():
+    from labelsite.celery import app
+
+    entry = app.conf.beat_schedule["datasets-refresh"]
+    assert entry["task"] == "projects.tasks.datasets_refresh_due_task"
+    assert entry["schedule"] == 300
+
+
+def test_dataset_create_checks_workspace_and_path(workspace, other_workspace, local_datastore):
+    with pytest.raises(ValidationError):
+        services.dataset_create(workspace=other_workspace, name="x", description="", datastore=local_datastore,
+                                path="", include_subfolders=True, actor=None)
+    with pytest.raises(ValidationError):
+        services.dataset_create(workspace=workspace, name="x", description="", datastore=local_datastore,
+                                path="a/../../etc", include_subfolders=True, actor=None)
