@@ -75,9 +75,14 @@ def _sync_batch(project_id: int, after_item_id: int) -> tuple[int, int | None]:
             f"SELECT {', '.join(exprs)} FROM {connection.ops.quote_name(DataItem._meta.db_table)} i "
             f"WHERE i.dataset_id = %s AND i.state = %s AND i.id > %s"
             + (" AND i.id <= %s" if upper is not None else "")
-            + " ON CONFLICT DO NOTHING"
+            # The anti-join lets a re-sync of a big project skip existing pairs in bulk; ON CONFLICT
+            # still covers a pair inserted concurrently (so the rowcount stays exact).
+            + f" AND NOT EXISTS (SELECT 1 FROM {connection.ops.quote_name(Task._meta.db_table)} t"
+            " WHERE t.project_id = %s AND t.item_id = i.id)"
+            " ON CONFLICT DO NOTHING"
         )
-        params += [project.dataset_id, DataItem.State.READY.value, after_item_id] + ([upper] if upper is not None else [])
+        params += [project.dataset_id, DataItem.State.READY.value, after_item_id]
+        params += ([upper] if upper is not None else []) + [project_id]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             created = max(cursor.rowcount, 0)

@@ -12,7 +12,7 @@ from projects import services
 from projects.access import label_class_or_404, project_or_404, workspace_view
 from projects.models import LabelClass
 from projects.project_forms import LabelAddForm, LabelMoveForm, ProjectSettingsForm, ProjectStateForm
-from projects.wizard import BY_SLUG, STEPS, WizardState, labels_edit
+from projects.wizard import BY_SLUG, STEPS, DatasetCreateForm, Step, WizardState, labels_edit
 
 SLUGS = [step.slug for step in STEPS]
 
@@ -25,7 +25,7 @@ def _redirect(request, url):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _render_step(request, access, state, slug, form, *, status=200, error=None):
+def _render_step(request, access, state, slug, form, *, status=200, error=None, substep=None, extra=None):
     index = SLUGS.index(slug)
     done = [state.done(s) for s in SLUGS]
     steps = [
@@ -34,8 +34,9 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None):
         for i, s in enumerate(STEPS)
     ]
     context = {
-        "access": access, "steps": steps, "step": BY_SLUG[slug], "form": form, "error": error,
+        "access": access, "steps": steps, "step": substep or BY_SLUG[slug], "form": form, "error": error,
         "step_url": _step_url(access, slug), "first": index == 0, "last": index == len(STEPS) - 1,
+        "step_template": f"projects/wizard/{(substep or BY_SLUG[slug]).slug}.html", **(extra or {}),
         "label_rows": _label_rows(getattr(form, "names", [])),
     }
     if slug == "ml":
@@ -115,6 +116,48 @@ def _labels_post(request, access, state, action):
     state.put("labels", {"labels": names, "new_label": [new_label if error else ""]})
     form = state.unbound("labels")
     return _render_step(request, access, state, "labels", form, status=422 if error else 200, error=error)
+
+
+DATASET_CREATE = Step("dataset_create", "Create a dataset from datastore", DatasetCreateForm)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view("projects.add_labelingproject")
+def wizard_dataset_create(request, access):
+    """+ Create a dataset → From datastore without leaving the wizard; Browse folders shows inline."""
+    access.require("projects.add_dataset")
+    state = WizardState(request.session, access.workspace)
+    if state.first_incomplete() == "details":
+        return _go(request, access, state, "details")
+    action = request.POST.get("action", "next")
+    if request.method == "POST" and action == "back":
+        return _go(request, access, state, "dataset")
+    form = DatasetCreateForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
+    if request.method == "POST" and action in ("next", "enter") and form.is_valid():
+        try:
+            dataset = services.dataset_create(workspace=access.workspace, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            state.put("dataset", {"dataset": [str(dataset.uuid)]})
+            if not request.htmx:  # htmx shows it selected with its scan state right away
+                messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
+            return _go(request, access, state, "dataset")
+    browse = action == "browse" and form.is_bound and form["datastore"].data and form.fields["datastore"].queryset.filter(uuid=form["datastore"].data).first()
+    status = 422 if form.is_bound and form.errors and action != "browse" else 200
+    return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
+        "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
+        "first": False, "last": False, "browse": browse or None,
+        "browse_path": "/".join(p for p in str(form["path"].value() or "").split("/") if p),
+    })
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 def _create(request, access, state):

@@ -17,6 +17,7 @@ urlpatterns = [
     path(W + "members/<str:username>/revoke/", views.member_revoke, name="member_revoke"),
     path(W + "invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path(W + "projects/new/", project_views.wizard_start, name="project_wizard"),
+    path(W + "projects/new/dataset/create/", project_views.wizard_dataset_create, name="project_wizard_dataset_create"),
     path(W + "projects/new/<slug:step>/", project_views.wizard_step, name="project_wizard_step"),
     path(P + "settings/", project_views.project_settings, name="project_settings"),
     path(P + "state/", project_views.project_state, name="project_state"),

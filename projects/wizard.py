@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
-from projects.models import Dataset, LabelingProject
+from projects.models import Dataset, Datastore, LabelingProject
 from projects.services import label_names_clean, project_name_taken
 
 
@@ -47,6 +47,28 @@ class DatasetForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = Dataset.objects.for_workspace(workspace).select_related("datastore")
+
+
+class DatastoreChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({obj.get_kind_display()})"
+
+
+class DatasetCreateForm(forms.Form):
+    """+ Create a dataset → From datastore, inside the wizard (dataset_create does the work)."""
+
+    name = forms.CharField(label="Dataset name", max_length=120)
+    description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    datastore = DatastoreChoiceField(queryset=Datastore.objects.none(), to_field_name="uuid", empty_label=None)
+    path = forms.CharField(
+        label="Path", required=False, max_length=1000,
+        help_text="The folder inside the datastore; Browse folders to pick it. Empty means the whole datastore.",
+    )
+    include_subfolders = forms.BooleanField(label="Include subfolders", required=False, initial=True)
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["datastore"].queryset = Datastore.objects.for_workspace(workspace)
 
 
 class RefreshForm(forms.Form):

@@ -12,8 +12,26 @@ from tests.project_fixtures import make_dataset
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, celery_eager):
-    dataset = make_dataset(workspace, name="cats-n-dogs", items=20)
+@pytest.fixture
+def pets_datastore(workspace, settings, tmp_path):
+    """A local datastore with the tutorial's folder of images (and a folder beside it)."""
+    from PIL import Image
+
+    from projects.models import Datastore
+
+    root = tmp_path / "roots"
+    folder = root / "pets" / "MultiClass - DogsCats"
+    folder.mkdir(parents=True)
+    (root / "pets" / "Other").mkdir()
+    for i in range(20):
+        Image.new("RGB", (32, 24), (10 * i, 100, 200)).save(folder / f"{'cat' if i % 2 else 'dog'} {i}.jpg", "JPEG")
+    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(root.resolve())]
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return Datastore.objects.create(workspace=workspace, name="pets", kind=Datastore.Kind.LOCAL, local_path=str((root / "pets").resolve()))
+
+
+def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, celery_eager, pets_datastore):
+    make_dataset(workspace, name="older-dataset", items=3)
     page = browser_as(manager)
     page.goto("/o/acme/vision/")
     page.get_by_role("link", name="+ Add project").click()
@@ -26,9 +44,20 @@ def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, ce
     page.get_by_label("Image Classification Multi-class").check()
     page.get_by_role("button", name="Next").click()
 
-    # 2. Dataset.
+    # 2. + Create a dataset → From datastore, browsing to the folder, without leaving the wizard.
     expect(page).to_have_url(re.compile(r"/dataset/$"))
-    page.get_by_label(re.compile("cats-n-dogs")).check()
+    page.get_by_role("link", name="From datastore").click()
+    expect(page.locator("#wizard h2")).to_have_text("Create a dataset from datastore")
+    page.get_by_label("Dataset name").fill("cat-n-dogs")
+    page.get_by_label("Datastore").select_option(label="pets (Local folder)")
+    page.get_by_role("button", name="Browse folders").click()
+    page.locator("#browse").get_by_role("link", name="MultiClass - DogsCats/").click()
+    expect(page.locator("#browse")).to_contain_text("20 files directly in this folder")
+    page.locator("#browse").get_by_role("button", name="Use this folder").click()
+    expect(page.get_by_label("Path")).to_have_value("MultiClass - DogsCats")
+    page.get_by_role("button", name="Create dataset").click()
+    expect(page.locator("#wizard h2")).to_have_text("Select or create a dataset")
+    expect(page.get_by_role("radio", name=re.compile("cat-n-dogs"))).to_be_checked()
     page.get_by_role("button", name="Next").click()
     expect(page).to_have_url(re.compile(r"/refresh/$"))
 

@@ -227,3 +227,61 @@ def test_anonymous_goes_to_login(anon_client, step):
 
 def test_wrong_method_is_405(manager_client, ws_url):
     assert manager_client.post(ws_url("project_wizard")).status_code == 405
+
+
+def test_create_a_dataset_from_a_datastore_inside_the_wizard(
+    manager_client, step, ws_url, workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks,
+):
+    create = ws_url("project_wizard_dataset_create")
+    manager_client.post(step("details"), {"name": "multi-class-cats-n-dogs", "media_type": "image", "task_type": "multiclass", "action": "next"})
+    page = manager_client.get(step("dataset"))
+    assert create.encode() in page.content and b"From datastore" in page.content
+    form = manager_client.get(create, headers={"HX-Request": "true"})
+    assert form.status_code == 200 and b"Create a dataset from datastore" in form.content and b"<html" not in form.content
+    # Browse folders shows the datastore's folders inline (the fragment is loaded from the browse view).
+    data = {"name": "cat-n-dogs", "description": "", "datastore": str(local_datastore.uuid), "path": "", "include_subfolders": "on"}
+    browse = manager_client.post(create, {**data, "action": "browse"}, headers={"HX-Request": "true"})
+    assert browse.status_code == 200
+    browse_url = ws_url("datastore_browse", datastore=local_datastore.uuid)
+    assert f'hx-get="{browse_url}?path="'.encode() in browse.content
+    listing = manager_client.get(browse_url, {"path": ""}, headers={"HX-Request": "true"})
+    assert b"MultiClass - DogsCats/" in listing.content
+    # Errors: a missing name answers 422 with the sub-step form.
+    bad = manager_client.post(create, {**data, "name": "", "action": "next"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and b"This field is required" in bad.content
+    with django_capture_on_commit_callbacks(execute=True):
+        done = manager_client.post(create, {**data, "path": "MultiClass - DogsCats", "action": "next"})
+    assert done.url == step("dataset")
+    dataset = workspace.datasets.get(name="cat-n-dogs")
+    assert dataset.path == "MultiClass - DogsCats" and dataset.items.filter(state="ready").count() >= 3
+    page = manager_client.get(step("dataset"))
+    assert page.context["form"]["dataset"].value() == str(dataset.uuid)  # selected for the user
+    assert b"Dataset cat-n-dogs created" in page.content
+    manager_client.post(step("dataset"), {"dataset": str(dataset.uuid), "action": "next"})
+    manager_client.post(step("refresh"), {"action": "next"})
+    manager_client.post(step("labels"), {"labels": ["Cat", "Dog", "Uncertain"], "action": "next"})
+    manager_client.post(step("instructions"), {"action": "next"})
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(step("ml"), {"action": "next"})
+    project = LabelingProject.objects.get(name="multi-class-cats-n-dogs")
+    project.refresh_from_db()
+    assert project.state == "running" and project.tasks.count() == dataset.items.filter(state="ready").count()
+
+
+def test_dataset_creation_in_the_wizard_refuses_a_duplicate_name_and_foreign_datastores(
+    manager_client, step, ws_url, workspace, local_datastore, other_workspace, dataset,
+):
+    from projects.models import Datastore
+
+    create = ws_url("project_wizard_dataset_create")
+    manager_client.post(step("details"), {"name": "p", "media_type": "image", "task_type": "multiclass", "action": "next"})
+    dup = manager_client.post(create, {"name": dataset.name, "datastore": str(local_datastore.uuid), "action": "next"})
+    assert dup.status_code == 422 and b"already exists" in dup.content
+    foreign = Datastore.objects.create(workspace=other_workspace, name="theirs", kind="local", local_path="/x")
+    bad = manager_client.post(create, {"name": "x", "datastore": str(foreign.uuid), "action": "next"})
+    assert bad.status_code == 422 and b"theirs" not in bad.content
+
+
+@pytest.mark.parametrize("who, status", [("labeler_client", 403), ("reviewer_client", 403), ("outsider_client", 404)])
+def test_only_managers_create_datasets_in_the_wizard(request, who, status, ws_url):
+    assert request.getfixturevalue(who).get(ws_url("project_wizard_dataset_create")).status_code == status
