@@ -1,12 +1,24 @@
 """Django admin, scoped by tenant: organization admins see and change only their own organizations."""
 
-from django.contrib import admin
+import re
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.shortcuts import render
+from django.urls import path as url_path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
+from django.views.decorators.debug import sensitive_post_parameters
 
-from projects.models import Invitation, Membership, Organization, OrganizationMember, Workspace
+from projects import services
+from projects import storage as ds
+from projects.models import Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace
 from projects.roles import ROLE_NAMES
 
 User = get_user_model()
@@ -131,20 +143,23 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 # --- datastores and datasets ---------------------------------------------------------------------
 
-from django import forms  # noqa: E402
-from django.contrib import messages  # noqa: E402
-from django.core.exceptions import ValidationError  # noqa: E402
-from django.shortcuts import render  # noqa: E402
-from django.urls import path as url_path, reverse  # noqa: E402
-from django.utils.formats import date_format  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-from django.utils.http import urlencode  # noqa: E402
-
-from projects import services  # noqa: E402
-from projects import storage as ds  # noqa: E402
-from projects.models import Dataset, Datastore  # noqa: E402
-
 Kind, Auth = Datastore.Kind, Datastore.Auth
+
+
+def split_container_url(url: str) -> tuple[str, str]:
+    """Azure portals hand out container URLs (https://ACCOUNT.blob.core.windows.net/CONTAINER): split them.
+
+    Emulators put the account in the path (http://127.0.0.1:10000/ACCOUNT/CONTAINER), so the container
+    is the last segment only when the host is Azure's or the path has two segments."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    segments = [p for p in parts.path.split("/") if p]
+    azure_host = (parts.hostname or "").endswith(".blob.core.windows.net")
+    if (azure_host and len(segments) == 1) or len(segments) >= 2:
+        endpoint = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]), "", "")).rstrip("/")
+        return endpoint, segments[-1]
+    return url.strip(), ""
 
 
 class DatastoreAdminForm(forms.ModelForm):
@@ -181,6 +196,8 @@ class DatastoreAdminForm(forms.ModelForm):
             data["auth_type"] = Auth.NONE
             self._check(ds.local_root, data.get("local_path", ""), "local_path")
         elif kind in (Kind.AZURE_BLOB, Kind.S3):
+            if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
+                data["endpoint"], data["container"] = split_container_url(data["endpoint"])
             if not data.get("container"):
                 self.add_error("container", "Give the container or bucket name.")
             if kind == Kind.AZURE_BLOB and not data.get("endpoint"):
@@ -194,6 +211,8 @@ class DatastoreAdminForm(forms.ModelForm):
                 self.add_error("secret", "Enter the secret for this authentication.")
             if kind == Kind.S3 and not data.get("access_key_id"):
                 self.add_error("access_key_id", "Give the access key ID.")
+            if data.get("region") and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}[a-z0-9]", data["region"]):
+                self.add_error("region", "A region looks like eu-west-1.")
         return data
 
     def _check(self, check, value, field):
@@ -212,6 +231,10 @@ class DatastoreAdmin(OrganizationScopedAdmin):
     search_fields = ["name", "container"]
     readonly_fields = ["browse_link"]
     actions = ["test_connection"]
+
+    class Media:
+        js = ["labelsite/datastore-admin.js"]
+
     fieldsets = [
         (None, {"fields": ["workspace", "name", "kind"]}),
         ("Where", {"fields": ["endpoint", "container", "region", "local_path"]}),
@@ -230,6 +253,11 @@ class DatastoreAdmin(OrganizationScopedAdmin):
         if obj is None or not obj.pk:
             return "Save the datastore first."
         return format_html('<a href="{}">Browse folders</a>', reverse("admin:projects_datastore_browse", args=[obj.pk]))
+
+    @method_decorator(sensitive_post_parameters("secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Error reports (e-mails to ADMINS) then never carry the posted secret.
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         services.datastore_secret_set(datastore=obj, secret=form.cleaned_data.get("secret", ""))

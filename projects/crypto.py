@@ -2,12 +2,14 @@
 
 from cryptography.fernet import InvalidToken, MultiFernet, Fernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 
 def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in settings.LABELSITE_ENCRYPTION_KEYS])
 
 
+@sensitive_variables("value")
 def encrypt(value: str) -> str:
     return _fernet().encrypt(value.encode()).decode()
 

@@ -12,6 +12,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from projects import services
@@ -43,6 +44,7 @@ def datasets(request, access):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @workspace_view("projects.view_dataset")
 def dataset_detail(request, access, dataset):
     found = _dataset_or_404(access, dataset)
@@ -78,6 +80,7 @@ def dataset_refresh(request, access, dataset):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 @workspace_view("projects.view_datastore")
 def datastore_browse(request, access, datastore):
     found = get_object_or_404(Datastore.objects.for_workspace(access.workspace), uuid=datastore)

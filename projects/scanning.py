@@ -174,10 +174,6 @@ def _acquire(dataset_id: int) -> bool:
     )
 
 
-def _release(dataset_id: int) -> None:
-    Dataset.objects.filter(pk=dataset_id).update(busy_until=None)
-
-
 # --- registration --------------------------------------------------------------------------------
 
 def _batches(iterable, size):
@@ -302,7 +298,8 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             items_registered.send(sender=Dataset, dataset=dataset)
         if counters["missing"]:
             items_missing.send(sender=Dataset, dataset=dataset)
-    if thumbnails and counters["ready"]:
+    # Also picks up thumbnails an earlier run could not make (datastore briefly unreachable).
+    if thumbnails and DataItem.objects.filter(dataset_id=dataset_id, state=State.READY, thumbnail="").exists():
         from projects.tasks import dataset_thumbnails_task
 
         transaction.on_commit(lambda: dataset_thumbnails_task.delay(dataset_id))

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
 
 from projects.access import Access
 from projects.models import (
@@ -314,6 +315,7 @@ def label_class_move(*, project: LabelingProject, actor, label_class: LabelClass
     label_classes_renumber(project=project, ordered=ordered)
 # --- datastores and datasets ---------------------------------------------------------------------
 
+@sensitive_variables("secret")
 def datastore_secret_set(*, datastore, secret: str) -> None:
     """Store a new secret, encrypted; an empty value keeps the current one."""
     from projects import crypto

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.storage import FileSystemStorage
+from django.views.decorators.debug import sensitive_variables
 
 from projects import crypto
 from projects.models import Datastore
@@ -112,6 +113,7 @@ class ConfinedFileSystemStorage(FileSystemStorage):
 
 # --- the factory -------------------------------------------------------------------------------
 
+@sensitive_variables("secret")
 def _secret(datastore: Datastore) -> str:
     try:
         return crypto.decrypt(datastore.secret_encrypted)
@@ -119,6 +121,7 @@ def _secret(datastore: Datastore) -> str:
         raise DatastoreError(str(error)) from None
 
 
+@sensitive_variables("secret", "connection")
 def _azure_storage(datastore: Datastore):
     from azure.storage.blob import BlobServiceClient, LinearRetry
     from storages.backends.azure_storage import AzureStorage
@@ -160,6 +163,7 @@ def _azure_storage(datastore: Datastore):
     )
 
 
+@sensitive_variables("secret")
 def _s3_storage(datastore: Datastore):
     from botocore.config import Config
     from storages.backends.s3 import S3Storage

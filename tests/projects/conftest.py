@@ -60,6 +60,8 @@ def datastore_settings(settings, tmp_path):
     settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(root)]
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{AZURITE_PORT}", f"127.0.0.1:{MOTO_PORT}"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    # The personas' passwords are never typed here: a fast hasher keeps fixtures quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return settings
 
 

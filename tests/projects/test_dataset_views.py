@@ -144,3 +144,13 @@ def test_outsiders_get_404_on_thumbnails_and_images(outsider_client, anon_client
     # Through their own workspace's URL the foreign item does not match either.
     own = reverse("item_image", kwargs={"org": "globex", "ws": "secret", "item": item.uuid})
     assert outsider_client.get(own).status_code == 404
+
+
+def test_pages_answer_only_their_methods(manager_client, ws_url, dataset, local_datastore):
+    item = _item(dataset, "cat 1.jpg")
+    for url in (ws_url("datasets"), ws_url("dataset", dataset=dataset.uuid), ws_url("dataset_progress", dataset=dataset.uuid),
+                ws_url("datastore_browse", datastore=local_datastore.uuid), ws_url("item_thumbnail", item=item.uuid),
+                ws_url("item_image", item=item.uuid)):
+        assert manager_client.post(url).status_code == 405, url
+    page = manager_client.get(ws_url("dataset", dataset=dataset.uuid))
+    assert "HX-Request" in page["Vary"]

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from projects import crypto, scanning
 from projects.models import Datastore, Dataset
-from tests.projects.conftest import AZURITE_PORT, CANARY, make_datastore
+from tests.projects.conftest import CANARY, make_datastore
 
 ADD = "admin:projects_datastore_add"
 
@@ -137,4 +137,25 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
             assert form not in body and form not in headers, f"secret leaked in {response.request['PATH_INFO']}"
     for form in _forms_of(CANARY):
         assert form not in caplog.text
-    assert AZURITE_PORT
+
+
+def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspace, azurite):
+    from projects.admin import split_container_url
+
+    assert split_container_url("https://azureopendatastorage.blob.core.windows.net/openimagescontainer") == (
+        "https://azureopendatastorage.blob.core.windows.net", "openimagescontainer")
+    assert split_container_url("https://acct.blob.core.windows.net") == ("https://acct.blob.core.windows.net", "")
+    response = org_admin_client.post(reverse(ADD), _form(
+        workspace=workspace.pk, name="tutorial", kind="azure_blob", endpoint=f"{azurite}/openimagescontainer",
+        auth_type="sas_token", secret="?sv=2019-02-02&sp=rl&sig=abc"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    store = Datastore.objects.get(name="tutorial")
+    assert (store.endpoint, store.container) == (azurite, "openimagescontainer")
+
+
+def test_error_reports_hide_the_posted_secret(org_admin_client, workspace):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = org_admin_client.post(reverse(ADD), _form(workspace=workspace.pk, name="x", kind="s3", secret=CANARY))
+    shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert shown["secret"] != CANARY and shown["name"] == "x"
