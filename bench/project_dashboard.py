@@ -60,7 +60,8 @@ def main():
             [DataItem(dataset=dataset, key=f"i/{i:08d}.jpg", state=DataItem.State.READY) for i in range(s, min(n, s + 10_000))]
         ) for s in range(0, n, 10_000)])
         project = LabelingProject.objects.create(workspace=ws, name="bench", task_type="multiclass", dataset=dataset)
-        classes = [LabelClass.objects.create(project=project, name=f"c{i}", position=i, color=i) for i in range(3)]
+        for i in range(3):
+            LabelClass.objects.create(project=project, name=f"c{i}", position=i, color=i)
         created, t_sync = timed(lambda: project_tasks_sync(project=project))
         _, t_resync = timed(lambda: project_tasks_sync(project=project))
         cut = Task.objects.filter(project=project).order_by("order_key").values_list("order_key", flat=True)[int(n * 0.3)]
@@ -77,7 +78,6 @@ def main():
         _, t_list = timed(lambda: projects_progress([project]), repeat=7)
         print(f"| {connection.vendor} | {n:,} | {t_items:.1f} s | {t_sync:.1f} s ({created:,} created) | "
               f"{t_resync:.1f} s | {len(ctx)} | {t_dash * 1000:.1f} ms | {t_list * 1000:.1f} ms |")
-        del classes
     finally:
         if not args.keep:
             LabelingProject.objects.filter(workspace__organization=org).delete()

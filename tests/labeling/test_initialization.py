@@ -41,13 +41,31 @@ def test_thousands_of_items_become_tasks_once(workspace, celery_eager, monkeypat
 
 @pytest.mark.django_db
 def test_items_registered_later_become_tasks(workspace, project, dataset, celery_eager, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
     archived = make_project(workspace, dataset, name="old", state=LabelingProject.State.ARCHIVED)
+    refreshing = make_project(workspace, dataset, name="fresh", incremental_refresh=True)
+    # A (re)scan registered 5 new items: every live project gets them.
     add_items(dataset, 5)
+    dataset.scan_finished_at = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         items_registered.send(sender=None, dataset=dataset)
     assert Task.objects.filter(project=project).count() == 17
     assert state_counts(project)["unlabeled"] == 17
+    assert Task.objects.filter(project=refreshing).count() == 17
     assert not Task.objects.filter(project=archived).exists()
+    # An incremental refresh found 3 more: only the project with incremental refresh on takes them.
+    add_items(dataset, 3)
+    dataset.last_refresh_at = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        items_registered.send(sender=None, dataset=dataset)
+    assert Task.objects.filter(project=refreshing).count() == 20
+    assert Task.objects.filter(project=project).count() == 17
+    # Turning incremental refresh on later brings the project up to date at the next refresh.
+    LabelingProject.objects.filter(pk=project.pk).update(incremental_refresh=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        items_registered.send(sender=None, dataset=dataset)
+    assert Task.objects.filter(project=project).count() == 20 and state_counts(project)["unlabeled"] == 20
 
 
 @pytest.mark.django_db
