@@ -235,3 +235,10 @@ def test_label_of_another_project_is_404(manager_client, project, workspace, dat
     other = make_project(workspace, dataset, name="other")
     url = ws_url("labeling:label_remove", project=project.uuid, label=other.label_classes.first().uuid)
     assert manager_client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("page, method", [
+    ("dashboard", "post"), ("settings", "put"), ("state", "get"), ("label_add", "get"), ("label_move", "get"), ("list", "post"),
+])
+def test_wrong_method_is_405(manager_client, urls, page, method):
+    assert getattr(manager_client, method)(urls[page]).status_code == 405
