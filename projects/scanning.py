@@ -298,6 +298,11 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             items_registered.send(sender=Dataset, dataset=dataset)
         if counters["missing"]:
             items_missing.send(sender=Dataset, dataset=dataset)
+    if not scan and dataset.scan_state == Dataset.ScanState.PENDING:
+        # A scan asked for while this refresh held the lease found it busy and left: run it now.
+        from projects.tasks import dataset_scan_task
+
+        transaction.on_commit(lambda: dataset_scan_task.delay(dataset_id))
     # Also picks up thumbnails an earlier run could not make (datastore briefly unreachable).
     if thumbnails and DataItem.objects.filter(dataset_id=dataset_id, state=State.READY, thumbnail="").exists():
         from projects.tasks import dataset_thumbnails_task

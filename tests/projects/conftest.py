@@ -117,7 +117,15 @@ def _wait_port(port: int, process: subprocess.Popen, name: str, seconds: float =
     raise RuntimeError(f"{name} did not answer on port {port}")
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
 def _start(command, port, name, log):
+    if not _port_free(port):
+        # Another run's emulator would answer in our place and vanish when that run ends.
+        raise RuntimeError(f"port {port} for {name} is taken; set LABELSITE_TEST_AZURITE_PORT / LABELSITE_TEST_MOTO_PORT")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_port(port, process, name)

@@ -2,6 +2,7 @@
 tenant scoping, and the canary: a secret never appears in any response or log."""
 
 import base64
+import socket
 import urllib.parse
 
 import pytest
@@ -96,14 +97,17 @@ def _forms_of(secret):
 @pytest.mark.integration
 def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, ws_url, workspace, azurite, caplog,
                                               settings, eager_celery, django_capture_on_commit_callbacks):
-    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS += ["127.0.0.1:8109"]
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS += [f"127.0.0.1:{closed}"]
     sas = f"sv=2023-11-03&sp=rl&sig={CANARY}"
     failing = make_datastore(workspace, name="azure-canary", kind="azure_blob", endpoint=azurite, container="nope",
                              auth_type="sas_token", secret=sas)
     key_store = make_datastore(workspace, name="key-canary", kind="azure_blob", endpoint=azurite, container="nope",
                                auth_type="account_key", access_key_id="devstoreaccount1",
                                secret=base64.b64encode(CANARY.encode()).decode())
-    unreachable = make_datastore(workspace, name="s3-canary", kind="s3", endpoint="http://127.0.0.1:8109",
+    unreachable = make_datastore(workspace, name="s3-canary", kind="s3", endpoint=f"http://127.0.0.1:{closed}",
                                  container="b", auth_type="access_key", access_key_id="AK", secret=CANARY)
     pages = [reverse("admin:projects_datastore_changelist")]
     for store in (failing, key_store, unreachable):

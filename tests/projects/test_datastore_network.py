@@ -11,8 +11,6 @@ from projects import storage as ds
 from projects.models import Datastore
 from tests.projects.conftest import make_datastore
 
-PORT = 8105
-
 
 class _Redirect(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
@@ -27,11 +25,12 @@ class _Redirect(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def redirect_server(settings):
-    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{PORT}"]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), _Redirect)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    port = server.server_address[1]
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{PORT}"
+    yield f"http://127.0.0.1:{port}"
     server.shutdown()
     server.server_close()
 
@@ -39,11 +38,11 @@ def redirect_server(settings):
 @pytest.fixture
 def silent_server(settings):
     """Accepts connections and never answers."""
-    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{PORT + 1}"]
     settings.LABELSITE_STORAGE_TIMEOUT = 1
     listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", PORT + 1))
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
     listener.listen(16)
     held, stop = [], threading.Event()
 
@@ -57,7 +56,7 @@ def silent_server(settings):
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{PORT + 1}"
+    yield f"http://127.0.0.1:{port}"
     stop.set()
     thread.join(2)
     for conn in held:

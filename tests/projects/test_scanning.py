@@ -275,3 +275,21 @@ def test_dataset_create_checks_workspace_and_path(workspace, other_workspace, lo
     with pytest.raises(ValidationError):
         services.dataset_create(workspace=workspace, name="x", description="", datastore=local_datastore,
                                 path="a/../../etc", include_subfolders=True, actor=None)
+
+
+def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datastore, pets_folder, monkeypatch,
+                                                         eager_celery, django_capture_on_commit_callbacks):
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    real = ds.iter_objects
+
+    def listing(*args, **kwargs):
+        monkeypatch.setattr(ds, "iter_objects", real)
+        Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.PENDING)  # "Scan again" clicked
+        assert dataset_scan_task(dataset.pk) is None  # the worker picks it up at once and finds the dataset busy
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(ds, "iter_objects", listing)
+    with django_capture_on_commit_callbacks(execute=True):
+        scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+    dataset.refresh_from_db()
+    assert dataset.scan_state == Dataset.ScanState.DONE and dataset.scan_found == 8
