@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class LabelingConfig(AppConfig):
     name = "labeling"
+
+    def ready(self):
+        from labeling import receivers
+        from projects import signals
+
+        signals.project_created.connect(receivers.on_project_created, dispatch_uid="labeling.project_created")
+        signals.items_registered.connect(receivers.on_items_registered, dispatch_uid="labeling.items_registered")
+        signals.items_missing.connect(receivers.on_items_missing, dispatch_uid="labeling.items_missing")
+        signals.projects_listed.connect(receivers.on_projects_listed, dispatch_uid="labeling.projects_listed")

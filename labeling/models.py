@@ -30,7 +30,15 @@ class Task(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "item"], name="uniq_task_item")]
-        indexes = [models.Index(fields=["project", "state", "order_key"], name="task_claim")]
+        indexes = [
+            models.Index(fields=["project", "state", "order_key"], name="task_claim"),
+            # "In progress" on the dashboard: only unlabeled tasks that carry a lease are in this
+            # index, so counting the unexpired ones costs the number of live leases, not of tasks.
+            models.Index(
+                fields=["project", "lease_expires"], name="task_live_lease",
+                condition=models.Q(state="unlabeled", lease_expires__isnull=False),
+            ),
+        ]
         permissions = [("label_task", "Can label tasks")]
 
 

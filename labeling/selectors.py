@@ -1,10 +1,171 @@
-"""Reads for the labeling pages."""
+"""Reads for project pages: progress of many projects at once and the dashboard, all from the
+maintained counters (labeling.stats) so their cost does not grow with the number of tasks."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from labeling.models import PreLabel
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+
+from labeling.models import ActivityCount, ClassCount, LabelerCount, PreLabel, Task, TaskStateCount
+from projects.models import LabelClass, LabelingProject
+
+S = Task.State
+
+
+@dataclass
+class Progress:
+    labeled: int = 0  # labeled (awaiting review) + approved
+    total: int = 0
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.labeled / self.total) if self.total else 0
+
+
+def _progress(counts: dict[str, int]) -> Progress:
+    return Progress(labeled=counts.get(S.LABELED, 0) + counts.get(S.APPROVED, 0), total=sum(counts.values()))
+
+
+def projects_progress(projects) -> dict[int, Progress]:
+    """Progress of every given project in one query."""
+    ids = [p.pk for p in projects]
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    if ids:
+        rows = TaskStateCount.objects.filter(project_id__in=ids).values_list("project_id", "state", "count")
+        for project_id, state, count in rows:
+            counts[project_id][state] = count
+    return {pk: _progress(c) for pk, c in counts.items()}
+
+
+def live_leases_count(project: LabelingProject) -> int:
+    """Unlabeled tasks someone holds right now.
+
+    Served by the partial index `task_live_lease` (only unlabeled tasks with a lease are in it),
+    so the count walks the live leases — at most labelers × page size — whatever the project size.
+    """
+    return Task.objects.filter(
+        Q(lease_expires__gt=timezone.now()), project=project, state=S.UNLABELED, lease_expires__isnull=False,
+    ).count()
+
+
+@dataclass
+class Bar:
+    key: str
+    label: str
+    count: int
+    x: float = 0.0
+    width: float = 0.0
+    y: float = 0.0
+    height: float = 0.0
+    css: str = ""
+    note: str = ""
+
+
+@dataclass
+class Dashboard:
+    states: list[Bar]
+    total: int
+    progress: Progress
+    classes: list[Bar]
+    labelers: list[dict]
+    activity: list[Bar]
+    activity_unit: str
+    activity_max: int
+    chart: dict = field(default_factory=dict)
+
+
+STATE_ROWS = [
+    ("unlabeled", "Unlabeled", "s-unlabeled"),
+    ("in_progress", "In progress", "s-progress"),
+    ("labeled", "Labeled, awaiting review", "s-labeled"),
+    ("approved", "Approved", "s-approved"),
+    ("skipped", "Skipped", "s-skipped"),
+]
+ACTIVITY_SPAN = {"hour": 48, "day": 30}
+CHART_W, CHART_H = 600, 120
+
+
+def _state_bars(counts: dict[str, int], leased: int) -> list[Bar]:
+    leased = min(leased, counts.get(S.UNLABELED, 0))
+    values = {**counts, "in_progress": leased, "unlabeled": counts.get(S.UNLABELED, 0) - leased}
+    total = sum(values.values())
+    bars, x = [], 0.0
+    for key, label, css in STATE_ROWS:
+        width = 100 * values.get(key, 0) / total if total else 0
+        bars.append(Bar(key, label, values.get(key, 0), x=round(x, 3), width=round(width, 3), css=css))
+        x += width
+    return bars
+
+
+def _class_bars(project: LabelingProject) -> list[Bar]:
+    counts = dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    classes = [c for c in LabelClass.objects.filter(project=project) if c.removed_at is None or counts.get(c.pk)]
+    top = max([counts.get(c.pk, 0) for c in classes] + [1])
+    return [
+        Bar(str(c.pk), c.name, counts.get(c.pk, 0), width=round(100 * counts.get(c.pk, 0) / top, 3),
+            css=f"c{c.color}", note="removed" if c.removed_at else "")
+        for c in classes
+    ]
+
+
+def _labeler_rows(project: LabelingProject) -> list[dict]:
+    rows = []
+    for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("-labeled", "user__username"):
+        reviewed = row.approved + row.rejected
+        rows.append({
+            "user": row.user.get_username(), "labeled": row.labeled, "skipped": row.skipped,
+            "approved": row.approved, "rejected": row.rejected,
+            "approval_rate": round(100 * row.approved / reviewed) if reviewed else None,
+            "rejection_rate": round(100 * row.rejected / reviewed) if reviewed else None,
+        })
+    return rows
+
+
+def _activity_bars(project: LabelingProject, unit: str) -> list[Bar]:
+    now = timezone.localtime()
+    span = ACTIVITY_SPAN[unit]
+    if unit == "hour":
+        end = now.replace(minute=0, second=0, microsecond=0)
+        starts = [end - timedelta(hours=i) for i in range(span - 1, -1, -1)]
+    else:
+        end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        starts = [end - timedelta(days=i) for i in range(span - 1, -1, -1)]
+    totals = dict.fromkeys(starts, 0)
+    for hour, labeled in ActivityCount.objects.filter(project=project, hour__gte=starts[0]).values_list("hour", "labeled"):
+        local = timezone.localtime(hour)
+        bucket = local.replace(minute=0, second=0, microsecond=0) if unit == "hour" else local.replace(
+            hour=0, minute=0, second=0, microsecond=0)
+        if bucket in totals:
+            totals[bucket] += labeled
+    top = max(list(totals.values()) + [1])
+    step = CHART_W / span
+    bars = []
+    for i, start in enumerate(starts):
+        height = round((CHART_H - 4) * totals[start] / top, 2)
+        label = start.strftime("%d %b %H:00") if unit == "hour" else start.strftime("%a %d %b")
+        bars.append(Bar(start.isoformat(), label, totals[start], x=round(i * step + 1, 2), width=round(step - 2, 2),
+                        y=round(CHART_H - height, 2), height=height))
+    return bars
+
+
+def dashboard_stats_get(*, project: LabelingProject, activity: str = "hour") -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of queries (6) at any project size."""
+    unit = activity if activity in ACTIVITY_SPAN else "hour"
+    counts = {state: 0 for state in S.values}
+    counts.update(TaskStateCount.objects.filter(project=project).values_list("state", "count"))
+    states = _state_bars(counts, live_leases_count(project))
+    bars = _activity_bars(project, unit)
+    return Dashboard(
+        states=states, total=sum(counts.values()), progress=_progress(counts),
+        classes=_class_bars(project), labelers=_labeler_rows(project),
+        activity=bars, activity_unit=unit, activity_max=max([b.count for b in bars] + [0]),
+        chart={"w": CHART_W, "h": CHART_H},
+    )
 
 
 def prelabels_for(task_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/", include("review.urls")),
     path("", include("exports.urls")),
+    path("", include("labeling.urls")),
 ]
 
 handler403 = "projects.views.permission_denied"

@@ -103,3 +103,19 @@ def workspace_view(perm: str | None = None):
         return wrapper
 
     return decorator
+
+
+def project_or_404(access: Access, project_uuid, *, related=("dataset",)):
+    """A labeling project of the request's workspace, looked up through it (foreign uuid → 404)."""
+    from projects.models import LabelingProject
+
+    return get_object_or_404(
+        LabelingProject.objects.for_workspace(access.workspace).select_related(*related), uuid=project_uuid
+    )
+
+
+def label_class_or_404(project, label_uuid):
+    """A label class of that project (and so of the same workspace), or 404."""
+    from projects.models import LabelClass
+
+    return get_object_or_404(LabelClass.objects.filter(project=project), uuid=label_uuid)

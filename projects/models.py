@@ -296,14 +296,28 @@ class LabelingProject(models.Model):
         return self.name
 
 
+class LabelClassQuerySet(TenantQuerySet):
+    workspace_path = "project__workspace"
+
+    def active(self):
+        """The classes labelers can apply now (removed ones stay for the tags they still carry)."""
+        return self.filter(removed_at=None)
+
+
 class LabelClass(models.Model):
+    # A removed class keeps its row (and position REMOVED_POSITION) so the tags it carries survive.
+    REMOVED_POSITION = 32767
+    PALETTE_SIZE = 12
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="label_classes")
     name = models.CharField(max_length=100)
     position = models.PositiveSmallIntegerField(default=0)
     color = models.PositiveSmallIntegerField(default=0, help_text="Index into the palette of chip colours.")
+    removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("project__workspace")
+    objects = LabelClassQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -315,7 +329,7 @@ class LabelClass(models.Model):
     @property
     def shortcut(self) -> str:
         """Number keys 1–9 for the first nine classes."""
-        return str(self.position + 1) if self.position < 9 else ""
+        return str(self.position + 1) if self.position < 9 and self.removed_at is None else ""
 
 
 class ApiToken(models.Model):

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from projects import data_views, views
+from projects import data_views, project_views, views
+
+W = "o/<slug:org>/<slug:ws>/"
+P = W + "projects/<uuid:project>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,17 +12,24 @@ urlpatterns = [
     path("accounts/tokens/<str:prefix>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("accounts/invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("o/<slug:org>/", views.organization, name="organization"),
-    path("o/<slug:org>/<slug:ws>/", views.workspace, name="workspace"),
-    path("o/<slug:org>/<slug:ws>/members/", views.members, name="members"),
-    path("o/<slug:org>/<slug:ws>/members/invite/", views.invite, name="invite"),
-    path("o/<slug:org>/<slug:ws>/members/<uuid:member>/role/", views.member_role, name="member_role"),
-    path("o/<slug:org>/<slug:ws>/members/<uuid:member>/revoke/", views.member_revoke, name="member_revoke"),
-    path("o/<slug:org>/<slug:ws>/invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path("o/<slug:org>/<slug:ws>/datasets/", data_views.datasets, name="datasets"),
-    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/", data_views.dataset_detail, name="dataset"),
-    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/progress/", data_views.dataset_progress, name="dataset_progress"),
-    path("o/<slug:org>/<slug:ws>/datasets/<uuid:dataset>/refresh/", data_views.dataset_refresh, name="dataset_refresh"),
-    path("o/<slug:org>/<slug:ws>/datastores/<uuid:datastore>/browse/", data_views.datastore_browse, name="datastore_browse"),
-    path("o/<slug:org>/<slug:ws>/items/<uuid:item>/thumbnail/", data_views.item_thumbnail, name="item_thumbnail"),
-    path("o/<slug:org>/<slug:ws>/items/<uuid:item>/image/", data_views.item_image, name="item_image"),
+    path(W, views.workspace, name="workspace"),
+    path(W + "members/", views.members, name="members"),
+    path(W + "members/invite/", views.invite, name="invite"),
+    path(W + "members/<uuid:member>/role/", views.member_role, name="member_role"),
+    path(W + "members/<uuid:member>/revoke/", views.member_revoke, name="member_revoke"),
+    path(W + "invitations/<uuid:invitation>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path(W + "projects/new/", project_views.wizard_start, name="project_wizard"),
+    path(W + "projects/new/dataset/create/", project_views.wizard_dataset_create, name="project_wizard_dataset_create"),
+    path(W + "projects/new/<slug:step>/", project_views.wizard_step, name="project_wizard_step"),
+    path(P + "settings/", project_views.project_settings, name="project_settings"),
+    path(P + "state/", project_views.project_state, name="project_state"),
+    path(P + "labels/add/", project_views.label_add, name="project_label_add"),
+    path(P + "labels/<uuid:label>/move/", project_views.label_move, name="project_label_move"),
+    path(W + "datasets/", data_views.datasets, name="datasets"),
+    path(W + "datasets/<uuid:dataset>/", data_views.dataset_detail, name="dataset"),
+    path(W + "datasets/<uuid:dataset>/progress/", data_views.dataset_progress, name="dataset_progress"),
+    path(W + "datasets/<uuid:dataset>/refresh/", data_views.dataset_refresh, name="dataset_refresh"),
+    path(W + "datastores/<uuid:datastore>/browse/", data_views.datastore_browse, name="datastore_browse"),
+    path(W + "items/<uuid:item>/thumbnail/", data_views.item_thumbnail, name="item_thumbnail"),
+    path(W + "items/<uuid:item>/image/", data_views.item_image, name="item_image"),
 ]

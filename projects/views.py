@@ -13,6 +13,7 @@ from projects import services
 from projects.access import organization_admin_or_404, visible_workspaces, workspace_view
 from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, LabelingProject, Membership
+from projects.signals import projects_listed
 
 
 @require_GET
@@ -87,8 +88,15 @@ def organization(request, org):
 @require_GET
 @workspace_view("projects.view_workspace")
 def workspace(request, access):
-    projects = LabelingProject.objects.for_workspace(access.workspace).select_related("dataset")
-    return render(request, "projects/workspace.html", {"access": access, "projects": projects})
+    projects = LabelingProject.objects.for_workspace(access.workspace)
+    if not access.can("projects.change_labelingproject"):
+        projects = projects.exclude(state=LabelingProject.State.ARCHIVED)
+    projects = list(projects)
+    projects_listed.send(sender=LabelingProject, projects=projects)  # labeling attaches `progress`
+    return render(request, "projects/workspace.html", {
+        "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
+        "can_dashboard": access.can("projects.view_dashboard"), "can_manage": access.can("projects.change_labelingproject"),
+    })
 
 
 @require_GET

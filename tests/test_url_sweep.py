@@ -51,8 +51,16 @@ def samples(org, workspace, labeler, org_admin):
     return {"org": org.slug, "ws": workspace.slug, "member": Membership.objects.get(user=labeler).uuid, "invitation": invitation.uuid, **extra}
 
 
+def _project_samples(*, org, workspace, labeler, manager):
+    """A project of Acme with a label class (project pages, label editing) and a wizard step."""
+    from tests.project_fixtures import make_dataset, make_project
+
+    project = make_project(workspace, make_dataset(workspace, name="sweep-data", items=3), name="sweep")
+    return {"project": project.uuid, "label": project.label_classes.first().uuid, "step": "details"}
+
+
 # Feature tests register builders of further samples: callables(org, workspace, labeler, manager) -> dict.
-SAMPLE_HOOKS: list = []
+SAMPLE_HOOKS: list = [_project_samples]
 
 
 def _feature_samples(*, org, workspace, labeler, manager):

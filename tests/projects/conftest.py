@@ -15,6 +15,7 @@ from PIL import Image
 from projects import crypto
 from projects.models import Datastore
 from tests.conftest import require
+from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 AZURITE_PORT = int(os.environ.get("LABELSITE_TEST_AZURITE_PORT", "10100"))

@@ -1,0 +1,59 @@
+"""Reactions to what projects announces: new projects and new or missing items get their tasks
+(re)synced after the sending transaction commits. No business logic here, only scheduling."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import transaction
+
+from projects.models import LabelingProject
+
+
+def _live_projects(dataset):
+    return LabelingProject.objects.filter(dataset=dataset).exclude(state=LabelingProject.State.ARCHIVED)
+
+
+def on_project_created(sender, project, **kwargs):
+    from labeling.tasks import project_tasks_sync_task
+
+    transaction.on_commit(partial(project_tasks_sync_task.delay, project.pk))
+
+
+def _from_refresh(dataset, mode=None) -> bool:
+    """Whether the new items came from an incremental refresh rather than a (re)scan.
+
+    The scanner stamps last_refresh_at or scan_finished_at just before sending the signal.
+    """
+    if mode:
+        return mode == "refresh"
+    refreshed, scanned = dataset.last_refresh_at, dataset.scan_finished_at
+    return refreshed is not None and (scanned is None or refreshed > scanned)
+
+
+def on_items_registered(sender, dataset, **kwargs):
+    """Items from a scan join every live project of the dataset; items found by an incremental
+    refresh join only the projects that have incremental refresh on."""
+    from labeling.tasks import project_tasks_sync_task
+
+    projects = _live_projects(dataset)
+    if _from_refresh(dataset, kwargs.get("mode")):
+        projects = projects.filter(incremental_refresh=True)
+    for project_id in projects.values_list("pk", flat=True):
+        transaction.on_commit(partial(project_tasks_sync_task.delay, project_id))
+
+
+def on_items_missing(sender, dataset, **kwargs):
+    from labeling.tasks import project_missing_items_withdraw_task
+
+    for project_id in _live_projects(dataset).values_list("pk", flat=True):
+        transaction.on_commit(partial(project_missing_items_withdraw_task.delay, project_id))
+
+
+def on_projects_listed(sender, projects, **kwargs):
+    """Attach `progress` to every listed project with one query for the whole list."""
+    from labeling.selectors import projects_progress
+
+    progress = projects_progress(projects)
+    for project in projects:
+        project.progress = progress[project.pk]

@@ -1,0 +1,39 @@
+"""Forms of the project settings page (the wizard's forms live in projects/wizard.py)."""
+
+from django import forms
+
+from projects.models import LabelingProject
+from projects.services import project_name_taken
+from projects.wizard import InstructionsForm
+
+
+class ProjectSettingsForm(InstructionsForm):
+    name = forms.CharField(label="Project name", max_length=120)
+    incremental_refresh = forms.BooleanField(
+        label="Incremental refresh", required=False,
+        help_text="Periodically checks the dataset's folder for new images and adds them to this project.",
+    )
+    ml_assisted = forms.BooleanField(label="ML assisted labeling", required=False)
+    field_order = ["name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted"]
+
+    def __init__(self, *args, project: LabelingProject, **kwargs):
+        super().__init__(*args, workspace=project.workspace, **kwargs)
+        self.project = project
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if project_name_taken(workspace=self.project.workspace, name=name, exclude=self.project):
+            raise forms.ValidationError(f"A project named “{name}” already exists in this workspace.")
+        return name
+
+
+class LabelAddForm(forms.Form):
+    name = forms.CharField(label="New label class", max_length=100)
+
+
+class LabelMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+
+class ProjectStateForm(forms.Form):
+    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")])

@@ -1,0 +1,267 @@
+"""Labeling project pages owned by projects: the creation wizard and the settings page."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url
+
+from projects import services
+from projects.access import label_class_or_404, project_or_404, workspace_view
+from projects.models import LabelClass
+from projects.project_forms import LabelAddForm, LabelMoveForm, ProjectSettingsForm, ProjectStateForm
+from projects.wizard import BY_SLUG, STEPS, DatasetCreateForm, Step, WizardState, labels_edit
+
+SLUGS = [step.slug for step in STEPS]
+
+
+def _step_url(access, slug):
+    return reverse("project_wizard_step", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "step": slug})
+
+
+def _redirect(request, url):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _render_step(request, access, state, slug, form, *, status=200, error=None, substep=None, extra=None):
+    index = SLUGS.index(slug)
+    done = [state.done(s) for s in SLUGS]
+    steps = [
+        {"slug": s.slug, "title": s.title, "url": _step_url(access, s.slug), "current": s.slug == slug,
+         "done": done[i], "reachable": all(done[:i])}
+        for i, s in enumerate(STEPS)
+    ]
+    context = {
+        "access": access, "steps": steps, "step": substep or BY_SLUG[slug], "form": form, "error": error,
+        "step_url": _step_url(access, slug), "first": index == 0, "last": index == len(STEPS) - 1,
+        "step_template": f"projects/wizard/{(substep or BY_SLUG[slug]).slug}.html", **(extra or {}),
+        "label_rows": _label_rows(getattr(form, "names", [])),
+    }
+    if slug == "ml":
+        context["summary"] = _summary(state)
+        context["summary_labels"] = _label_rows(context["summary"]["label_names"] if context["summary"] else [])
+    template = "projects/wizard.html#wizard" if request.htmx else "projects/wizard.html"
+    response = render(request, template, context, status=status)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _label_rows(names):
+    """Each class with the chip colour and key it will get (the same rule as project_create)."""
+    return [{"name": n, "color": i % LabelClass.PALETTE_SIZE, "key": i + 1 if i < 9 else None} for i, n in enumerate(names)]
+
+
+def _summary(state):
+    try:
+        return state.cleaned()
+    except ValidationError:
+        return None
+
+
+def _go(request, access, state, slug):
+    """Show another step: the fragment (and its URL in the address bar) for htmx, a redirect otherwise."""
+    if request.htmx:
+        return push_url(_render_step(request, access, state, slug, state.for_display(slug)), _step_url(access, slug))
+    return redirect(_step_url(access, slug))
+
+
+@require_GET
+@workspace_view("projects.add_labelingproject")
+def wizard_start(request, access):
+    state = WizardState(request.session, access.workspace)
+    if "restart" in request.GET:
+        state.clear()
+    return redirect(_step_url(access, state.first_incomplete() or SLUGS[-1]))
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view("projects.add_labelingproject")
+def wizard_step(request, access, step):
+    if step not in BY_SLUG:
+        raise Http404("No such step.")
+    state = WizardState(request.session, access.workspace)
+    blocker = state.first_incomplete()
+    if blocker is not None and SLUGS.index(blocker) < SLUGS.index(step):
+        return _go(request, access, state, blocker)
+    if request.method == "GET":
+        return _render_step(request, access, state, step, state.for_display(step))
+    action = request.POST.get("action", "next")
+    if step == "labels" and action != "back":
+        return _labels_post(request, access, state, action)
+    state.save(step, request.POST)
+    if action == "back":
+        return _go(request, access, state, SLUGS[max(0, SLUGS.index(step) - 1)])
+    form = state.bound(step)
+    if not form.is_valid():
+        return _render_step(request, access, state, step, form, status=422)
+    if step == SLUGS[-1]:
+        return _create(request, access, state)
+    return _go(request, access, state, SLUGS[SLUGS.index(step) + 1])
+
+
+def _labels_post(request, access, state, action):
+    names, new_label = request.POST.getlist("labels"), request.POST.get("new_label", "")
+    if action == "enter":
+        action = "add" if new_label.strip() else "next"
+    if action == "next":
+        state.save("labels", request.POST)
+        form = state.bound("labels")
+        if not form.is_valid():
+            return _render_step(request, access, state, "labels", form, status=422)
+        state.put("labels", {"labels": form.cleaned_data["label_names"], "new_label": [""]})
+        return _go(request, access, state, "instructions")
+    names, error = labels_edit(names, action, new_label)
+    state.put("labels", {"labels": names, "new_label": [new_label if error else ""]})
+    form = state.unbound("labels")
+    return _render_step(request, access, state, "labels", form, status=422 if error else 200, error=error)
+
+
+DATASET_CREATE = Step("dataset_create", "Create a dataset from datastore", DatasetCreateForm)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view("projects.add_labelingproject")
+def wizard_dataset_create(request, access):
+    """+ Create a dataset → From datastore without leaving the wizard; Browse folders shows inline."""
+    access.require("projects.add_dataset")
+    state = WizardState(request.session, access.workspace)
+    if state.first_incomplete() == "details":
+        return _go(request, access, state, "details")
+    action = request.POST.get("action", "next")
+    if request.method == "POST" and action == "back":
+        return _go(request, access, state, "dataset")
+    form = DatasetCreateForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
+    if request.method == "POST" and action in ("next", "enter") and form.is_valid():
+        try:
+            dataset = services.dataset_create(workspace=access.workspace, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            state.put("dataset", {"dataset": [str(dataset.uuid)]})
+            if not request.htmx:  # htmx shows it selected with its scan state right away
+                messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
+            return _go(request, access, state, "dataset")
+    browse = action == "browse" and form.is_bound and form["datastore"].data and form.fields["datastore"].queryset.filter(uuid=form["datastore"].data).first()
+    status = 422 if form.is_bound and form.errors and action != "browse" else 200
+    return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
+        "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
+        "first": False, "last": False, "browse": browse or None,
+        "browse_path": "/".join(p for p in str(form["path"].value() or "").split("/") if p),
+    })
+
+
+def _add_errors(form, error):
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _create(request, access, state):
+    try:
+        data = state.cleaned()
+    except ValidationError as error:
+        slug = error.messages[0]
+        return _render_step(request, access, state, slug, state.bound(slug), status=422)
+    try:
+        project = services.project_create(
+            workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
+            dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
+            label_names=data["label_names"], instructions_url=data["instructions_url"],
+            instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"],
+        )
+    except ValidationError as error:
+        return _render_step(request, access, state, "ml", state.bound("ml"), status=422, error=error.messages[0])
+    state.clear()
+    messages.success(request, f"Project {project.name} created. Its tasks are being created now.")
+    return _redirect(request, reverse("labeling:dashboard", kwargs={
+        "org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid}))
+
+
+# ---- Settings ----------------------------------------------------------------------------------
+
+def _settings_url(access, project):
+    return reverse("project_settings", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid})
+
+
+def _settings_page(request, access, project, *, form=None, label_form=None, status=200, partial=None):
+    context = {
+        "access": access, "project": project, "current": "settings",
+        "form": form or ProjectSettingsForm(project=project, initial={
+            f: getattr(project, f) for f in ProjectSettingsForm.base_fields}),
+        "label_form": label_form or LabelAddForm(),
+        "label_classes": list(project.label_classes.active()),
+        "removed_classes": list(project.label_classes.exclude(removed_at=None)),
+        "state_form": ProjectStateForm(),
+    }
+    template = f"projects/project_settings.html#{partial}" if (request.htmx and partial) else "projects/project_settings.html"
+    response = render(request, template, context, status=status)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view("projects.change_labelingproject")
+def project_settings(request, access, project):
+    project = project_or_404(access, project)
+    if request.method == "GET":
+        return _settings_page(request, access, project)
+    form = ProjectSettingsForm(request.POST, project=project)
+    if not form.is_valid():
+        return _settings_page(request, access, project, form=form, status=422, partial="settings-form")
+    services.project_update(project=project, actor=request.user, **form.cleaned_data)
+    messages.success(request, "Project settings saved.")
+    return _redirect(request, _settings_url(access, project))
+
+
+@require_POST
+@workspace_view("projects.change_labelingproject")
+def project_state(request, access, project):
+    project = project_or_404(access, project)
+    form = ProjectStateForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Choose pause, resume or archive.")
+        services.project_state_set(project=project, actor=request.user, action=form.cleaned_data["action"])
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, f"Project {project.name} is now {project.get_state_display().lower()}.")
+    return _redirect(request, _settings_url(access, project))
+
+
+@require_POST
+@workspace_view("projects.add_labelclass")
+def label_add(request, access, project):
+    project = project_or_404(access, project)
+    form = LabelAddForm(request.POST)
+    if form.is_valid():
+        try:
+            services.label_class_add(project=project, actor=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error("name", error)
+    if form.errors:
+        return _settings_page(request, access, project, label_form=form, status=422, partial="labels")
+    if request.htmx:
+        return _settings_page(request, access, project, partial="labels")
+    return redirect(_settings_url(access, project))
+
+
+@require_POST
+@workspace_view("projects.change_labelclass")
+def label_move(request, access, project, label):
+    project = project_or_404(access, project)
+    label_class = label_class_or_404(project, label)
+    form = LabelMoveForm(request.POST)
+    if form.is_valid():
+        offset = -1 if form.cleaned_data["direction"] == "up" else 1
+        try:
+            services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+    if request.htmx:
+        return _settings_page(request, access, project, partial="labels")
+    return redirect(_settings_url(access, project))

@@ -1,0 +1,1 @@
+from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
