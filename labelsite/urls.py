@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("projects.urls")),
+    path("", include("labeling.urls")),
 ]
 
 handler403 = "projects.views.permission_denied"

@@ -272,6 +272,12 @@ class LabelingProject(models.Model):
     instructions_url = models.URLField("instructions link", blank=True)
     instructions_text = models.TextField("instructions", blank=True)
     ml_assisted = models.BooleanField("ML assisted labeling", default=False)
+
+    class TaskOrder(models.TextChoices):
+        RANDOM = "random", "Random (stable shuffle, reduces bias)"
+        OLDEST = "oldest", "Oldest first"
+
+    task_order = models.CharField("order of tasks", max_length=10, choices=TaskOrder.choices, default=TaskOrder.RANDOM)
     state = models.CharField(max_length=20, choices=State.choices, default=State.INITIALIZING)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

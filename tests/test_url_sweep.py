@@ -43,6 +43,10 @@ def samples(org, workspace, labeler, org_admin):
 # Feature tests register builders of further samples: callables(org, workspace, labeler, manager) -> dict.
 SAMPLE_HOOKS: list = []
 
+from tests.labeling.factories import url_samples as _labeling_samples  # noqa: E402
+
+SAMPLE_HOOKS.append(_labeling_samples)
+
 
 def _url(route, samples):
     import re

@@ -1,0 +1,128 @@
+"""The labeling pages: instructions, the htmx grid, and its small POST endpoints (tags, submit, skip, layout)."""
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling import selectors, services
+from labeling.markup import render_instructions
+from projects.access import workspace_view
+from projects.models import LabelingProject
+
+PERM = "labeling.label_task"
+
+
+def _project(access, uuid):
+    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=uuid)
+
+
+def _grid_response(request, access, project, *, alert="", status=200):
+    """The labeler's (possibly new) page: `#grid` for htmx, the whole screen otherwise."""
+    page = selectors.grid_page_get(project=project, user=request.user)
+    context = {"access": access, "project": project, "page": page, "alert": alert}
+    template = "labeling/grid.html#grid" if request.htmx else "labeling/grid.html"
+    response = render(request, template, context, status=status)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _refused(request, access, project, error, status):
+    """Explain why an action was refused; htmx shows it above the grid and keeps the page as it is."""
+    if not request.htmx:
+        return _grid_response(request, access, project, alert=str(error), status=status)
+    context = {"access": access, "project": project, "alert": str(error), "fresh_page": status == 409}
+    response = render(request, "labeling/grid.html#alert", context, status=status)
+    response["HX-Retarget"] = "#grid-alert"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _after_post(request, access, project):
+    if request.htmx:
+        return _grid_response(request, access, project)
+    return redirect("labeling:grid", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
+
+
+@require_GET
+@workspace_view(PERM)
+def start(request, access, project):
+    project = _project(access, project)
+    instructions = render_instructions(project.instructions_text)
+    return render(request, "labeling/start.html", {"access": access, "project": project, "instructions": instructions})
+
+
+@require_GET
+@workspace_view(PERM)
+def grid(request, access, project):
+    return _grid_response(request, access, _project(access, project))
+
+
+@require_POST
+@workspace_view(PERM)
+def tag(request, access, project):
+    project = _project(access, project)
+    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    labels = [value for value in request.POST.getlist("label") if value.isdigit()][-1:]
+    mode = "remove" if request.POST.get("op") == "remove" else "apply"
+    try:
+        changed = services.draft_set(project=project, user=request.user, task_ids=[t.id for t in tasks.values()],
+                                     label_ids=labels, mode=mode)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except (ValidationError, services.ProjectNotOpen) as error:
+        return _refused(request, access, project, _message(error), 422)
+    if not request.htmx:
+        return _after_post(request, access, project)
+    drafts = {t.id: t.draft for t in changed}
+    shown = [t for t in tasks.values() if t.id in drafts]
+    for task in shown:
+        task.draft = drafts[task.id]
+    tiles = selectors.tiles_build(shown, selectors.label_classes_get(project))
+    return render(request, "labeling/grid.html#chips-oob", {"access": access, "project": project, "tiles": tiles})
+
+
+def _message(error):
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+@require_POST
+@workspace_view(PERM)
+def submit(request, access, project):
+    project = _project(access, project)
+    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    labels = {t.id: [int(v) for v in request.POST.getlist(f"labels-{uuid}") if v.isdigit()] for uuid, t in tasks.items()}
+    try:
+        services.page_submit(project=project, user=request.user, labels=labels)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except (ValidationError, services.ProjectNotOpen) as error:
+        return _refused(request, access, project, _message(error), 422)
+    return _after_post(request, access, project)
+
+
+@require_POST
+@workspace_view(PERM)
+def skip(request, access, project, item):
+    project = _project(access, project)
+    task = selectors.tasks_by_item(project=project, item_uuids=[item]).get(str(item))
+    if task is None:
+        return _refused(request, access, project, "That image is not part of this project.", 404)
+    try:
+        services.task_skip(project=project, user=request.user, task=task)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except services.ProjectNotOpen as error:
+        return _refused(request, access, project, error, 422)
+    return _after_post(request, access, project)
+
+
+@require_POST
+@workspace_view(PERM)
+def layout(request, access, project):
+    project = _project(access, project)
+    size = request.POST.get("size", "")
+    try:
+        services.grid_layout_set(project=project, user=request.user, page_size=int(size) if size.isdigit() else 0)
+    except ValidationError as error:
+        return _refused(request, access, project, _message(error), 422)
+    return _after_post(request, access, project)
