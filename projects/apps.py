@@ -10,4 +10,5 @@ class ProjectsConfig(AppConfig):
         from projects import roles
 
         # Keep the role groups' permissions in step with roles.ROLE_PERMISSIONS after every migrate.
-        post_migrate.connect(roles.sync_roles_after_migrate, sender=self)
+        # Every app's signal, not only ours: after a test flush the later apps' permissions come back last.
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="labelsite_sync_roles")
