@@ -15,6 +15,7 @@ class Tile:
     task: Task
     number: int
     chips: list[LabelClass]
+    urls: dict = field(default_factory=dict)  # thumbnail, image, skip: filled in by the view
 
     @property
     def uuid(self):

@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling import selectors, services
@@ -10,6 +12,27 @@ from projects.access import workspace_view
 from projects.models import LabelingProject
 
 PERM = "labeling.label_task"
+_ANY = "00000000-0000-0000-0000-000000000000"
+
+
+def _urls(access, project) -> dict:
+    """Every URL the grid needs, reversed once per request (per-item ones by filling in the item's uuid)."""
+    org, ws = access.organization.slug, access.workspace.slug
+    mine = {"org": org, "ws": ws, "project": project.uuid}
+    urls = {name: reverse(f"labeling:{name}", kwargs=mine) for name in ("start", "grid", "tag", "submit", "layout")}
+    urls["workspace"] = reverse("workspace", kwargs={"org": org, "ws": ws})
+    urls["skip"] = reverse("labeling:skip", kwargs={**mine, "item": _ANY})
+    urls["thumbnail"] = reverse("item_thumbnail", kwargs={"org": org, "ws": ws, "item": _ANY})
+    urls["image"] = reverse("item_image", kwargs={"org": org, "ws": ws, "item": _ANY})
+    return urls
+
+
+def _context(access, project, urls=None, **extra) -> dict:
+    urls = urls or _urls(access, project)
+    for tile in getattr(extra.get("page"), "tiles", extra.get("tiles", [])):
+        item = str(tile.uuid)
+        tile.urls = {key: urls[key].replace(_ANY, item) for key in ("skip", "thumbnail", "image")}
+    return {"access": access, "project": project, "urls": urls, **extra}
 
 
 def _project(access, uuid):
@@ -19,10 +42,10 @@ def _project(access, uuid):
 def _grid_response(request, access, project, *, alert="", status=200):
     """The labeler's (possibly new) page: `#grid` for htmx, the whole screen otherwise."""
     page = selectors.grid_page_get(project=project, user=request.user)
-    context = {"access": access, "project": project, "page": page, "alert": alert}
+    context = _context(access, project, page=page, alert=alert)
     template = "labeling/grid.html#grid" if request.htmx else "labeling/grid.html"
     response = render(request, template, context, status=status)
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
@@ -30,7 +53,7 @@ def _refused(request, access, project, error, status):
     """Explain why an action was refused; htmx shows it above the grid and keeps the page as it is."""
     if not request.htmx:
         return _grid_response(request, access, project, alert=str(error), status=status)
-    context = {"access": access, "project": project, "alert": str(error), "fresh_page": status == 409}
+    context = _context(access, project, alert=str(error), fresh_page=status == 409)
     response = render(request, "labeling/grid.html#alert", context, status=status)
     response["HX-Retarget"] = "#grid-alert"
     response["HX-Reswap"] = "innerHTML"
@@ -78,7 +101,7 @@ def tag(request, access, project):
     for task in shown:
         task.draft = drafts[task.id]
     tiles = selectors.tiles_build(shown, selectors.label_classes_get(project))
-    return render(request, "labeling/grid.html#chips-oob", {"access": access, "project": project, "tiles": tiles})
+    return render(request, "labeling/grid.html#chips-oob", _context(access, project, tiles=tiles))
 
 
 def _message(error):

@@ -49,9 +49,15 @@ def labeler_page(chromium, live_server, labeler_client):
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.set_default_timeout(10_000)
+    ALLOWED[id(page)] = []
     yield page
     context.close()
+    allowed = ALLOWED.pop(id(page))
+    problems = [p for p in problems if not any(a in p for a in allowed)]
     assert problems == [], problems
+
+
+ALLOWED: dict[int, list[str]] = {}  # per page: console messages a test expects (e.g. a deliberate 409)
 
 
 def _tiles(page):
@@ -194,3 +200,29 @@ def test_label_a_page_with_the_keyboard_only(labeler_page, workspace, org):
     from labeling.models import Annotation
 
     assert Annotation.objects.filter(task__project=project).count() == 6
+
+
+def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, workspace, org, labeler):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling.models import Task
+
+    page = labeler_page
+    project = labeling_project(workspace, items=4)
+    response = page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    expect(_tiles(page)).to_have_count(4)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    ALLOWED[id(page)].append("status of 409 (Conflict)")  # the browser logs every 4xx; this one is the point
+    page.get_by_role("button", name="Select all").click()
+    page.locator("#tag-form .tag-button", has_text="dog").click()
+    alert = page.locator("#grid-alert [role=alert]")
+    expect(alert).to_contain_text("ran out")
+    assert page.locator("#tiles .chip").count() == 0
+    page.get_by_role("link", name="Load a fresh page").click()
+    expect(page.locator("#grid-alert [role=alert]")).to_have_count(0)
+    expect(_tiles(page)).to_have_count(4)
+    assert Task.objects.filter(leased_to=labeler, lease_expires__gt=timezone.now()).count() == 4
