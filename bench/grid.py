@@ -96,10 +96,14 @@ def labeler(ws, name):
 def measure(fn):
     connection.queries_log.clear()  # the log is capped at 9,000 entries: keep counting from an empty one
     with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = fn()
         elapsed = (time.perf_counter() - started) * 1000
+        CPU.append((time.process_time() - cpu) * 1000)
     return elapsed, len(queries), result
+
+
+CPU: list[float] = []  # Python CPU time of each measured call (the rest is waiting: database, scheduler)
 
 
 def percentile(values, q):
@@ -108,9 +112,10 @@ def percentile(values, q):
 
 
 def reset(project, user, ids):
-    """Untimed: put the submitted tasks back and give back the next page, so every run does the same work."""
+    """Untimed: put the submitted tasks back as never labeled and give back the next page, so every run
+    does the same work (a first labeling, the common case)."""
     Annotation.objects.filter(task_id__in=ids).update(is_current=False)
-    Task.objects.filter(id__in=ids).update(state="unlabeled", labeled_by=None, labeled_at=None)
+    Task.objects.filter(id__in=ids).update(state="unlabeled", labeled_by=None, labeled_at=None, version=0)
     services.tasks_release(project=project, user=user)
 
 
@@ -130,36 +135,61 @@ def claim_plan(project, user) -> str:
     return "\n".join(plans)
 
 
-def bench(size: int, runs: int) -> dict:
-    project = ensure_project(size)
-    ws = project.workspace
-    user = labeler(ws, "bench-labeler")
-    for n in range(OTHERS):
-        services.tasks_claim(project=project, user=labeler(ws, f"bench-other-{n}"), size=PAGE)
-    services.tasks_release(project=project, user=user)
-    client = Client()
-    client.force_login(user)
-    kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
-    grid_url, submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
-    cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
-    results = {"claim": [], "render": [], "submit": []}
-    queries = {}
-    for run in range(runs + 5):  # the first 5 warm caches and connections
+class Scenario:
+    """One project size: a labeler who claims 9, renders the grid fragment and submits, over and over."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.project = project = ensure_project(size)
+        ws = project.workspace
+        self.user = labeler(ws, "bench-labeler")
+        for n in range(OTHERS):
+            services.tasks_claim(project=project, user=labeler(ws, f"bench-other-{n}"), size=PAGE)
+        services.tasks_release(project=project, user=self.user)
+        self.client = Client()
+        self.client.force_login(self.user)
+        kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
+        self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
+        self.cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
+        self.results = {"claim": [], "render": [], "submit": []}
+        self.cpu = {"claim": [], "render": [], "submit": []}
+        self.queries = {}
+
+    def step(self, record: bool) -> None:
+        project, user, htmx = self.project, self.user, {"HX-Request": "true"}
         ms_claim, q_claim, page = measure(lambda: services.tasks_claim(project=project, user=user, size=PAGE))
         assert len(page) == PAGE
-        ms_render, q_render, response = measure(lambda: client.get(grid_url, headers={"HX-Request": "true"}))
+        ms_render, q_render, response = measure(lambda: self.client.get(self.grid_url, headers=htmx))
         assert response.status_code == 200
-        data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [cat] for t in page}}
-        ms_submit, q_submit, response = measure(lambda: client.post(submit_url, data, headers={"HX-Request": "true"}))
+        data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}}
+        ms_submit, q_submit, response = measure(lambda: self.client.post(self.submit_url, data, headers=htmx))
         assert response.status_code == 200, response.content[:300]
         reset(project, user, [t.id for t in page])
-        if run >= 5:
-            for key, ms in (("claim", ms_claim), ("render", ms_render), ("submit", ms_submit)):
-                results[key].append(ms)
-            queries = {"claim": q_claim, "render": q_render, "submit": q_submit}
-    plan = claim_plan(project, user)
-    summary = {key: (statistics.median(v), percentile(v, 0.95)) for key, v in results.items()}
-    return {"size": size, "summary": summary, "queries": queries, "plan": plan}
+        if record:
+            for key, ms, used in zip(("claim", "render", "submit"), (ms_claim, ms_render, ms_submit), CPU[-3:]):
+                self.results[key].append(ms)
+                self.cpu[key].append(used)
+            self.queries = {"claim": q_claim, "render": q_render, "submit": q_submit}
+
+    def summary(self) -> dict:
+        summary = {key: (statistics.median(v), percentile(v, 0.95), statistics.median(self.cpu[key]))
+                   for key, v in self.results.items()}
+        return {"size": self.size, "summary": summary, "queries": self.queries,
+                "plan": claim_plan(self.project, self.user)}
+
+
+def bench(sizes, runs: int) -> list[dict]:
+    """Sizes take turns run by run, so a busy moment on the machine hits every size alike."""
+    scenarios = []
+    for size in sizes:
+        print(f"{size:,} tasks ...", flush=True)
+        scenarios.append(Scenario(size))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE labeling_task")
+    for run in range(runs + 5):  # the first 5 warm caches and connections
+        for scenario in scenarios:
+            scenario.step(record=run >= 5)
+    return [scenario.summary() for scenario in scenarios]
 
 
 def machine() -> str:
@@ -186,17 +216,15 @@ def main():
     if connection.vendor != "postgresql":
         raise SystemExit("Set DATABASE_URL=postgres://.../ls_grid_bench: this benchmark is about PostgreSQL.")
     call_command("migrate", verbosity=0)
-    rows = []
-    for size in args.tasks:
-        print(f"{size:,} tasks ...", flush=True)
-        rows.append(bench(size, args.runs))
-    print(f"\nMachine: {machine()}\nRuns per size: {args.runs} (after 5 warm-up runs); page of {PAGE}; "
+    rows = bench(args.tasks, args.runs)
+    print(f"\nMachine: {machine()}\nRuns per size: {args.runs} (after 5 warm-up runs), sizes taking turns; page of {PAGE}; "
           f"{OTHERS} other labelers hold a page each; 30 % of tasks already labeled.\n")
-    print("| tasks | claim 9: median / p95 ms (queries) | grid fragment: median / p95 ms (queries) "
-          "| submit + next page: median / p95 ms (queries) |")
+    print(f"1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work shared the machine)\n")
+    print("Cells: wall-clock median / p95 ms [median Python CPU ms] (queries per call)\n")
+    print("| tasks | claim 9 | grid fragment (htmx GET) | submit 9 + next page |")
     print("|---:|---|---|---|")
     for row in rows:
-        cells = [f"{row['summary'][k][0]:.1f} / {row['summary'][k][1]:.1f} ({row['queries'][k]})"
+        cells = [f"{row['summary'][k][0]:.1f} / {row['summary'][k][1]:.1f} [{row['summary'][k][2]:.1f}] ({row['queries'][k]})"
                  for k in ("claim", "render", "submit")]
         print(f"| {row['size']:,} | " + " | ".join(cells) + " |")
     print(f"\nClaim query plan at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")

@@ -205,14 +205,16 @@ def page_submit(*, project, user, labels: dict[int, list[int]]) -> int:
         if multiclass and len(set(chosen)) != 1:
             raise ValidationError("A multi-class image takes exactly one tag.")
     ids = [t.id for t in todo]
-    # A task back from review may still carry current tags: retire them and their counts.
+    # A task back from review may still carry current tags: retire them and their counts. Only tasks
+    # that were ever changed can have any, so a first labeling pays no query for this.
     through = Annotation.labels.through
     retired: Counter = Counter()
-    current = through.objects.filter(annotation__task_id__in=ids, annotation__is_current=True)
-    for class_id in current.values_list("labelclass_id", flat=True):
-        retired[class_id] -= 1
-    if retired:
-        Annotation.objects.filter(task_id__in=ids, is_current=True).update(is_current=False)
+    touched = [t.id for t in todo if t.version > 0 or t.labeled_at is not None]
+    current = list(Annotation.objects.filter(task_id__in=touched, is_current=True).values_list("id", flat=True)) if touched else []
+    if current:
+        for class_id in through.objects.filter(annotation_id__in=current).values_list("labelclass_id", flat=True):
+            retired[class_id] -= 1
+        Annotation.objects.filter(id__in=current).update(is_current=False)
     annotations = Annotation.objects.bulk_create(
         [Annotation(task=t, source=Annotation.Source.LABELER, created_by=user) for t in todo]
     )
