@@ -38,6 +38,12 @@ def labeler_page(chromium, live_server, labeler_client):
     context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     session = labeler_client.cookies["sessionid"].value
     context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    # Record Content-Security-Policy violations explicitly (Chromium also logs them as console errors).
+    context.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
     page = context.new_page()
     problems = []
 
@@ -51,6 +57,7 @@ def labeler_page(chromium, live_server, labeler_client):
     page.set_default_timeout(10_000)
     ALLOWED[id(page)] = []
     yield page
+    problems.extend(f"CSP violation: {v}" for v in page.evaluate("window.__cspViolations || []"))
     context.close()
     allowed = ALLOWED.pop(id(page))
     problems = [p for p in problems if not any(a in p for a in allowed)]
