@@ -33,6 +33,7 @@ class GridPage:
     page_size: int
     tiles: list[Tile] = field(default_factory=list)
     closed: str = ""  # why the project takes no labels now, if it does not
+    notice: str = ""  # e.g. an earlier page whose hold ran out
 
     @property
     def complete(self) -> bool:
@@ -79,6 +80,12 @@ def grid_page_get(*, project, user) -> GridPage:
         page.closed = str(error)
         return page
     page.tiles = tiles_build(tasks, classes)
+    if tasks.expired:
+        n = tasks.expired
+        page.notice = (
+            f"Your hold on {n} image{'s' if n != 1 else ''} ran out (leases last {services.lease_minutes()} minutes), "
+            "so they went back to the pool and their unsaved tags were discarded. Here is a fresh page."
+        )
     return page
 
 

@@ -78,36 +78,57 @@ def tasks_held(*, project, user, now=None):
     return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user, lease_expires__gt=now)
 
 
-def tasks_claim(*, project, user, size: int) -> list[Task]:
+class ClaimedPage(list):
+    """The tasks of a labeler's page; `expired` says how many of their earlier holds ran out meanwhile."""
+
+    expired = 0
+
+
+def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
     _require_open(project)
     now = timezone.now()
     order = _claim_order(project)
-    held = list(tasks_held(project=project, user=user, now=now).select_related("item").order_by(order, "id")[:size])
+    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user)
+    mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
+    held = [t for t in mine if t.lease_expires and t.lease_expires > now][:size]
+    expired = [t.id for t in mine if not (t.lease_expires and t.lease_expires > now)]
     missing = size - len(held)
-    if missing <= 0:
-        return held
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        _ephemeral(outermost)
-        # PostgreSQL: rows another labeler is claiming right now are skipped, never waited for.
-        # SQLite: the IMMEDIATE transaction already serializes writers.
-        free = (
-            Task.objects.filter(project=project, state=State.UNLABELED)
-            .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
-            .order_by(order)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:missing]
+    ids = []
+    if missing > 0 or expired:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            _ephemeral(outermost)
+            if expired:  # back to the pool, unless someone took them already
+                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=now).update(
+                    leased_to=None, lease_expires=None, draft=[]
+                )
+            if missing > 0:
+                ids = _take_free(project=project, user=user, order=order, count=missing, now=now)
+    page = ClaimedPage(held)
+    page.expired = len(expired)
+    if ids:
+        page.extend(Task.objects.filter(id__in=ids).select_related("item"))
+        page.sort(key=lambda task: (getattr(task, order), task.id))
+    return page
+
+
+def _take_free(*, project, user, order, count, now) -> list[int]:
+    # PostgreSQL: rows another labeler is claiming right now are skipped, never waited for.
+    # SQLite: the IMMEDIATE transaction already serializes writers.
+    free = (
+        Task.objects.filter(project=project, state=State.UNLABELED)
+        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
+        .order_by(order)
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:count]
+    )
+    ids = list(free)
+    if ids:
+        Task.objects.filter(id__in=ids).update(
+            leased_to=user, lease_expires=now + timedelta(minutes=lease_minutes()), draft=[]
         )
-        ids = list(free)
-        if ids:
-            Task.objects.filter(id__in=ids).update(
-                leased_to=user, lease_expires=now + timedelta(minutes=lease_minutes()), draft=[]
-            )
-    if not ids:
-        return held
-    fresh = list(Task.objects.filter(id__in=ids).select_related("item").order_by(order, "id"))
-    return sorted(held + fresh, key=lambda task: (getattr(task, order), task.id))
+    return ids
 
 
 def tasks_release(*, project, user) -> int:

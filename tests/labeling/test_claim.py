@@ -99,3 +99,14 @@ def test_claim_costs_the_same_number_of_queries_whatever_the_page_or_project_siz
     services.tasks_release(project=project, user=labeler)
     with django_assert_max_num_queries(6):  # 4 + savepoint pair inside the test transaction
         assert len(services.tasks_claim(project=project, user=labeler, size=size)) == size
+
+
+def test_expired_holds_are_released_and_reported(project, labeler, manager):
+    page = services.tasks_claim(project=project, user=labeler, size=3)
+    Task.objects.filter(id__in=[t.id for t in page]).update(lease_expires=timezone.now() - timedelta(seconds=1))
+    services.tasks_claim(project=project, user=manager, size=1)  # someone takes one of them meanwhile
+    again = services.tasks_claim(project=project, user=labeler, size=3)
+    assert again.expired == 2  # the one the manager took is no longer ours to report
+    assert len(again) == 3
+    assert services.tasks_claim(project=project, user=labeler, size=3).expired == 0
+    assert not set(t.id for t in again) & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))

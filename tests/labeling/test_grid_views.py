@@ -203,3 +203,15 @@ def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, 
     with django_assert_max_num_queries(14):
         response = labeler_client.get(grid_url("grid", project), headers=HTMX)
     assert response.content.decode().count('class="tile"') == size
+
+
+def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    cat = class_ids(project)[0]
+    items = _page_items(project, labeler)
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": cat}, headers=HTMX)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    html = labeler_client.get(grid_url("grid", project)).content.decode()
+    assert "ran out" in html and "fresh page" in html
+    assert html.count('class="tile"') == 9 and 'name="labels-' not in html  # a fresh page: drafts discarded
+    assert "ran out" not in labeler_client.get(grid_url("grid", project)).content.decode()
