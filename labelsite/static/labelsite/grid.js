@@ -27,6 +27,11 @@
     var untagged = document.querySelectorAll('#tiles .chips[data-count="0"]').length;
     var submit = $("#submit-page");
     if (submit) submit.disabled = all.length === 0 || untagged > 0;
+    // Switching layout gives the page back, so it is only offered while nothing is tagged.
+    var tagged = all.length - untagged;
+    var layout = $("#layout-form"), note = $("#layout-note");
+    if (layout) layout.hidden = tagged > 0;
+    if (note) note.hidden = tagged === 0;
     var hint = $("#submit-hint");
     if (hint) {
       hint.textContent = untagged === 0 ? "Every image is tagged: ready to submit." :
