@@ -24,6 +24,8 @@ class Task(models.Model):
     version = models.PositiveIntegerField(default=0)
     labeled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     labeled_at = models.DateTimeField(null=True, blank=True)
+    # In-progress tags (label class ids) of the current lease holder; cleared whenever the lease changes.
+    draft = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = tenant_manager("project__workspace")
@@ -38,6 +40,8 @@ class Task(models.Model):
                 fields=["project", "lease_expires"], name="task_live_lease",
                 condition=models.Q(state="unlabeled", lease_expires__isnull=False),
             ),
+            # Oldest-first claiming walks unlabeled tasks by id without sorting the project.
+            models.Index(fields=["project", "id"], condition=models.Q(state="unlabeled"), name="task_claim_oldest"),
         ]
         permissions = [("label_task", "Can label tasks")]
 
@@ -81,6 +85,16 @@ class PreLabel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = tenant_manager("task__project__workspace")
+
+
+class GridPreference(models.Model):
+    """What a labeler chose for the grid, remembered across projects and sessions."""
+
+    PAGE_SIZES = (1, 4, 6, 9, 12, 20)
+    DEFAULT_PAGE_SIZE = 9
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_preference")
+    page_size = models.PositiveSmallIntegerField(default=DEFAULT_PAGE_SIZE)
 
 
 class TaskStateCount(models.Model):

@@ -1,19 +1,286 @@
-"""Writes to tasks that belong to project setup: creating a project's tasks, reacting to missing
-items, and removing a label class from a running project."""
+"""Writes to tasks: the grid (claiming pages under a lease, draft tags, submit, skip), task creation, label removal.
+
+Every function runs in one short transaction and keeps the dashboard counters (`labeling.stats`)
+in step. The number of queries each one makes does not depend on the page size or project size.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling import stats
-from labeling.models import Annotation, Task
+from labeling.models import Annotation, GridPreference, Task
 from projects.models import DataItem, LabelClass, LabelingProject
 from projects.services import label_classes_renumber
+
+
+State = Task.State
+
+
+class ProjectNotOpen(Exception):
+    """The project does not take labels right now (initializing, paused or archived)."""
+
+    def __init__(self, project):
+        self.project = project
+        reasons = {
+            LabelingProject.State.INITIALIZING: "is still being prepared; its tasks are not ready yet",
+            LabelingProject.State.PAUSED: "is paused by a manager; labeling resumes when it is restarted",
+            LabelingProject.State.ARCHIVED: "is archived and takes no more labels",
+        }
+        super().__init__(f"“{project.name}” {reasons.get(project.state, 'is not open for labeling')}.")
+
+
+class LeaseLost(Exception):
+    """Some tasks are no longer held by this labeler (lease expired or taken by someone else)."""
+
+    def __init__(self, task_ids):
+        self.task_ids = sorted(task_ids)
+        n = len(self.task_ids)
+        super().__init__(
+            f"Your hold on {n} image{'s' if n != 1 else ''} of this page ran out "
+            f"(leases last {lease_minutes()} minutes), so they went back to the pool. "
+            "Nothing was saved from this page; your tags on the images you still hold are kept. "
+            "Load a fresh page to continue."
+        )
+
+
+def lease_minutes() -> int:
+    return int(getattr(settings, "LABELSITE_LEASE_MINUTES", 30))
+
+
+def _require_open(project) -> None:
+    if project.state != LabelingProject.State.RUNNING:
+        raise ProjectNotOpen(project)
+
+
+def _ephemeral(outermost: bool) -> None:
+    """Leases and drafts are cheap to lose in a crash, so their commits need not wait for the disk flush.
+
+    Only when this transaction is our own: never relax the durability of a caller's transaction.
+    """
+    if outermost and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _claim_order(project) -> str:
+    return "id" if project.task_order == LabelingProject.TaskOrder.OLDEST else "order_key"
+
+
+def tasks_held(*, project, user, now=None):
+    """The labeler's tasks in this project whose lease is still valid."""
+    now = now or timezone.now()
+    return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user, lease_expires__gt=now)
+
+
+class ClaimedPage(list):
+    """The tasks of a labeler's page; `expired` says how many of their earlier holds ran out meanwhile."""
+
+    expired = 0
+
+
+def tasks_claim(*, project, user, size: int) -> ClaimedPage:
+    """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
+    _require_open(project)
+    now = timezone.now()
+    order = _claim_order(project)
+    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user)
+    mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
+    held = [t for t in mine if t.lease_expires and t.lease_expires > now][:size]
+    expired = [t.id for t in mine if not (t.lease_expires and t.lease_expires > now)]
+    missing = size - len(held)
+    ids = []
+    if missing > 0 or expired:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            _ephemeral(outermost)
+            if expired:  # back to the pool, unless someone took them already
+                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=now).update(
+                    leased_to=None, lease_expires=None, draft=[]
+                )
+            if missing > 0:
+                ids = _take_free(project=project, user=user, order=order, count=missing, now=now)
+    page = ClaimedPage(held)
+    page.expired = len(expired)
+    if ids:
+        page.extend(Task.objects.filter(id__in=ids).select_related("item"))
+        page.sort(key=lambda task: (getattr(task, order), task.id))
+    return page
+
+
+def _take_free(*, project, user, order, count, now) -> list[int]:
+    # PostgreSQL: rows another labeler is claiming right now are skipped, never waited for.
+    # SQLite: the IMMEDIATE transaction already serializes writers.
+    free = (
+        Task.objects.filter(project=project, state=State.UNLABELED)
+        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
+        .order_by(order)
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:count]
+    )
+    ids = list(free)
+    if ids:
+        Task.objects.filter(id__in=ids).update(
+            leased_to=user, lease_expires=now + timedelta(minutes=lease_minutes()), draft=[]
+        )
+    return ids
+
+
+def tasks_release(*, project, user) -> int:
+    """Give back every task the labeler holds in this project (their draft tags are discarded)."""
+    return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).update(
+        leased_to=None, lease_expires=None, draft=[]
+    )
+
+
+def _held_for_update(*, project, user, task_ids) -> list[Task]:
+    """Lock the given tasks; raise LeaseLost unless this labeler holds every one of them."""
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).order_by("id"))
+    now = timezone.now()
+    held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.lease_expires and t.lease_expires > now}
+    lost = set(task_ids) - held
+    if lost:
+        raise LeaseLost(lost)
+    return tasks
+
+
+def _class_ids(project) -> dict[int, LabelClass]:
+    return {c.id: c for c in LabelClass.objects.filter(project=project).active()}
+
+
+def draft_set(*, project, user, task_ids, label_ids, mode: str = "apply") -> list[Task]:
+    """Change the in-progress tags of held tasks; nothing becomes a label before `page_submit`.
+
+    mode "apply": multi-class replaces the tag; multi-label adds it, or removes it when every
+    selected task already has it. mode "remove": takes the tags off.
+    """
+    _require_open(project)
+    task_ids = {int(t) for t in task_ids}
+    label_ids = [int(label) for label in label_ids]
+    if not task_ids or not label_ids:
+        raise ValidationError("Select at least one image and one tag.")
+    if mode not in ("apply", "remove"):
+        raise ValidationError(f"Unknown mode {mode!r}.")
+    if project.task_type == LabelingProject.TaskType.MULTI_CLASS and mode == "apply" and len(label_ids) != 1:
+        raise ValidationError("A multi-class image takes exactly one tag.")
+    if not set(label_ids) <= set(LabelClass.objects.filter(project=project, id__in=label_ids).values_list("id", flat=True)):
+        raise ValidationError("That tag does not belong to this project.")
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        _ephemeral(outermost)
+        tasks = _held_for_update(project=project, user=user, task_ids=task_ids)
+        _draft_change(project, tasks, label_ids, mode)
+        Task.objects.bulk_update(tasks, ["draft"])
+    return tasks
+
+
+def _draft_change(project, tasks, label_ids, mode) -> None:
+    if mode == "remove":
+        for task in tasks:
+            task.draft = [i for i in task.draft if i not in label_ids]
+    elif project.task_type == LabelingProject.TaskType.MULTI_CLASS:
+        for task in tasks:
+            task.draft = list(label_ids)
+    elif all(set(label_ids) <= set(task.draft) for task in tasks):
+        for task in tasks:
+            task.draft = [i for i in task.draft if i not in label_ids]
+    else:
+        for task in tasks:
+            task.draft = task.draft + [i for i in label_ids if i not in task.draft]
+
+
+@transaction.atomic
+def page_submit(*, project, user, labels: dict[int, list[int]]) -> int:
+    """Save the page's tags as Annotations and move the tasks to LABELED; returns how many were saved.
+
+    Idempotent: tasks this labeler already submitted are left alone, so a repeated POST changes
+    nothing. Tasks the labeler no longer holds refuse the whole page with LeaseLost.
+    """
+    _require_open(project)
+    labels = {int(t): [int(i) for i in ids] for t, ids in labels.items()}
+    if not labels:
+        raise ValidationError("There is nothing to submit on this page.")
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).order_by("id"))
+    now = timezone.now()
+    done = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
+    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id
+            and t.lease_expires and t.lease_expires > now]
+    lost = set(labels) - done - {t.id for t in todo}
+    if lost:
+        raise LeaseLost(lost)
+    if not todo:
+        return 0
+    classes = _class_ids(project)
+    multiclass = project.task_type == LabelingProject.TaskType.MULTI_CLASS
+    for task in todo:
+        chosen = labels[task.id]
+        if not chosen:
+            raise ValidationError("Every image on the page needs a tag before you submit.")
+        if not set(chosen) <= set(classes):
+            raise ValidationError("A tag does not belong to this project.")
+        if multiclass and len(set(chosen)) != 1:
+            raise ValidationError("A multi-class image takes exactly one tag.")
+    ids = [t.id for t in todo]
+    # A task back from review may still carry current tags: retire them and their counts. Only tasks
+    # that were ever changed can have any, so a first labeling pays no query for this.
+    through = Annotation.labels.through
+    retired: Counter = Counter()
+    touched = [t.id for t in todo if t.version > 0 or t.labeled_at is not None]
+    current = list(Annotation.objects.filter(task_id__in=touched, is_current=True).values_list("id", flat=True)) if touched else []
+    if current:
+        for class_id in through.objects.filter(annotation_id__in=current).values_list("labelclass_id", flat=True):
+            retired[class_id] -= 1
+        Annotation.objects.filter(id__in=current).update(is_current=False)
+    annotations = Annotation.objects.bulk_create(
+        [Annotation(task=t, source=Annotation.Source.LABELER, created_by=user) for t in todo]
+    )
+    added: Counter = Counter()
+    rows = []
+    for annotation in annotations:
+        for class_id in dict.fromkeys(labels[annotation.task_id]):
+            rows.append(through(annotation_id=annotation.id, labelclass_id=class_id))
+            added[class_id] += 1
+    through.objects.bulk_create(rows)
+    Task.objects.filter(id__in=ids).update(
+        state=State.LABELED, labeled_by=user, labeled_at=now, version=F("version") + 1,
+        leased_to=None, lease_expires=None, draft=[],
+    )
+    added.update(retired)
+    stats.tasks_moved(project_id=project.id, moves=Counter({(State.UNLABELED, State.LABELED): len(ids)}))
+    stats.labels_changed(project_id=project.id, classes=Counter({k: v for k, v in added.items() if v}))
+    stats.labeler_counted(project_id=project.id, user_id=user.id, labeled=len(ids))
+    stats.activity_counted(project_id=project.id, labeled=len(ids), when=now)
+    return len(ids)
+
+
+@transaction.atomic
+def task_skip(*, project, user, task) -> None:
+    """Set a held task aside for a manager; it leaves the labeling pool."""
+    _require_open(project)
+    (task,) = _held_for_update(project=project, user=user, task_ids={task.id})
+    Task.objects.filter(id=task.id).update(
+        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1,
+        labeled_by=user, labeled_at=timezone.now(),
+    )
+    stats.tasks_moved(project_id=project.id, moves=Counter({(State.UNLABELED, State.SKIPPED): 1}))
+    stats.labeler_counted(project_id=project.id, user_id=user.id, skipped=1)
+
+
+@transaction.atomic
+def grid_layout_set(*, project, user, page_size: int) -> None:
+    """Remember the labeler's page size and give back their current page (its draft tags go too)."""
+    if page_size not in GridPreference.PAGE_SIZES:
+        raise ValidationError(f"Choose one of {', '.join(map(str, GridPreference.PAGE_SIZES))} images per page.")
+    GridPreference.objects.update_or_create(user=user, defaults={"page_size": page_size})
+    tasks_release(project=project, user=user)
+
 
 SYNC_BATCH_SIZE = 10_000
 ORDER_KEY_MAX = 2**31 - 1

@@ -1,41 +1,151 @@
-"""Project pages that read or change tasks: the progress dashboard and removing a label class."""
+"""The labeling pages: instructions, the htmx grid, and its small POST endpoints (tags, submit, skip, layout)."""
 
-from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
 
 from labeling import selectors, services
-from labeling.forms import LabelRemoveForm
-from projects.access import label_class_or_404, project_or_404, workspace_view
+from labeling.markup import render_instructions
+from projects.access import workspace_view
+from projects.models import LabelingProject
+
+PERM = "labeling.label_task"
+_ANY = "00000000-0000-0000-0000-000000000000"
 
 
-@require_GET
-@workspace_view("projects.view_dashboard")
-def dashboard(request, access, project):
-    project = project_or_404(access, project, related=("dataset", "dataset__datastore"))
-    stats = selectors.dashboard_stats_get(project=project, activity=request.GET.get("activity", "hour"))
-    context = {"access": access, "project": project, "stats": stats}
-    template = "labeling/dashboard.html#activity" if request.htmx else "labeling/dashboard.html"
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
+def _urls(access, project) -> dict:
+    """Every URL the grid needs, reversed once per request (per-item ones by filling in the item's uuid)."""
+    org, ws = access.organization.slug, access.workspace.slug
+    mine = {"org": org, "ws": ws, "project": project.uuid}
+    urls = {name: reverse(f"labeling:{name}", kwargs=mine) for name in ("start", "grid", "tag", "submit", "layout")}
+    urls["workspace"] = reverse("workspace", kwargs={"org": org, "ws": ws})
+    urls["skip"] = reverse("labeling:skip", kwargs={**mine, "item": _ANY})
+    urls["thumbnail"] = reverse("item_thumbnail", kwargs={"org": org, "ws": ws, "item": _ANY})
+    urls["image"] = reverse("item_image", kwargs={"org": org, "ws": ws, "item": _ANY})
+    return urls
+
+
+def _context(access, project, urls=None, **extra) -> dict:
+    urls = urls or _urls(access, project)
+    for tile in getattr(extra.get("page"), "tiles", extra.get("tiles", [])):
+        item = str(tile.uuid)
+        tile.urls = {key: urls[key].replace(_ANY, item) for key in ("skip", "thumbnail", "image")}
+    return {"access": access, "project": project, "urls": urls, **extra}
+
+
+def _project(access, uuid):
+    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=uuid)
+
+
+def _grid_response(request, access, project, *, alert="", status=200):
+    """The labeler's (possibly new) page: `#grid` for htmx, the whole screen otherwise."""
+    page = selectors.grid_page_get(project=project, user=request.user)
+    context = _context(access, project, page=page, alert=alert)
+    template = "labeling/grid.html#grid" if request.htmx else "labeling/grid.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 
-@require_http_methods(["GET", "POST"])
-@workspace_view("projects.delete_labelclass")
-def label_remove(request, access, project, label):
-    project = project_or_404(access, project)
-    label_class = label_class_or_404(project, label)
-    form = LabelRemoveForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        requeue = form.cleaned_data["tags"] == LabelRemoveForm.REQUEUE
-        try:
-            n = services.label_class_remove(project=project, label_class=label_class, requeue=requeue, actor=request.user)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Label class {label_class.name} removed." + (f" {n} items went back to the queue." if requeue else ""))
-            return redirect("project_settings", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
-    status = 422 if form.errors else 200
-    return render(request, "labeling/label_remove.html", {"access": access, "project": project, "label_class": label_class, "form": form}, status=status)
+def _refused(request, access, project, error, status):
+    """Explain why an action was refused; htmx shows it above the grid and keeps the page as it is."""
+    if not request.htmx:
+        return _grid_response(request, access, project, alert=str(error), status=status)
+    context = _context(access, project, alert=str(error), fresh_page=status == 409)
+    response = render(request, "labeling/grid.html#alert", context, status=status)
+    response["HX-Retarget"] = "#grid-alert"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _after_post(request, access, project):
+    if request.htmx:
+        return _grid_response(request, access, project)
+    return redirect("labeling:grid", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
+
+
+@require_GET
+@workspace_view(PERM)
+def start(request, access, project):
+    project = _project(access, project)
+    instructions = render_instructions(project.instructions_text)
+    return render(request, "labeling/start.html", {"access": access, "project": project, "instructions": instructions})
+
+
+@require_GET
+@workspace_view(PERM)
+def grid(request, access, project):
+    return _grid_response(request, access, _project(access, project))
+
+
+@require_POST
+@workspace_view(PERM)
+def tag(request, access, project):
+    project = _project(access, project)
+    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    labels = [value for value in request.POST.getlist("label") if value.isdigit()][-1:]
+    mode = "remove" if request.POST.get("op") == "remove" else "apply"
+    try:
+        changed = services.draft_set(project=project, user=request.user, task_ids=[t.id for t in tasks.values()],
+                                     label_ids=labels, mode=mode)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except (ValidationError, services.ProjectNotOpen) as error:
+        return _refused(request, access, project, _message(error), 422)
+    if not request.htmx:
+        return _after_post(request, access, project)
+    drafts = {t.id: t.draft for t in changed}
+    shown = [t for t in tasks.values() if t.id in drafts]
+    for task in shown:
+        task.draft = drafts[task.id]
+    tiles = selectors.tiles_build(shown, selectors.label_classes_get(project))
+    return render(request, "labeling/grid.html#chips-oob", _context(access, project, tiles=tiles))
+
+
+def _message(error):
+    return " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+@require_POST
+@workspace_view(PERM)
+def submit(request, access, project):
+    project = _project(access, project)
+    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    labels = {t.id: [int(v) for v in request.POST.getlist(f"labels-{uuid}") if v.isdigit()] for uuid, t in tasks.items()}
+    try:
+        services.page_submit(project=project, user=request.user, labels=labels)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except (ValidationError, services.ProjectNotOpen) as error:
+        return _refused(request, access, project, _message(error), 422)
+    return _after_post(request, access, project)
+
+
+@require_POST
+@workspace_view(PERM)
+def skip(request, access, project, item):
+    project = _project(access, project)
+    task = selectors.tasks_by_item(project=project, item_uuids=[item]).get(str(item))
+    if task is None:
+        return _refused(request, access, project, "That image is not part of this project.", 404)
+    try:
+        services.task_skip(project=project, user=request.user, task=task)
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except services.ProjectNotOpen as error:
+        return _refused(request, access, project, error, 422)
+    return _after_post(request, access, project)
+
+
+@require_POST
+@workspace_view(PERM)
+def layout(request, access, project):
+    project = _project(access, project)
+    size = request.POST.get("size", "")
+    try:
+        services.grid_layout_set(project=project, user=request.user, page_size=int(size) if size.isdigit() else 0)
+    except ValidationError as error:
+        return _refused(request, access, project, _message(error), 422)
+    return _after_post(request, access, project)

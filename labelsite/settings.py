@@ -122,6 +122,9 @@ CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
 # Review queue: how long a page of tasks stays with one reviewer.
 REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
 
+# Labeling: how long a claimed page of tasks stays with a labeler before it returns to the pool.
+LABELSITE_LEASE_MINUTES = env_int("LABELSITE_LEASE_MINUTES", 30)
+
 OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", DEBUG)
 INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
 

@@ -278,6 +278,12 @@ class LabelingProject(models.Model):
     # Review rules: a reject must say why; a labeler may review their own labels.
     require_reject_reason = models.BooleanField("reviewers must give a reason to reject", default=False)
     allow_self_review = models.BooleanField("labelers may review their own labels", default=False)
+
+    class TaskOrder(models.TextChoices):
+        RANDOM = "random", "Random (stable shuffle, reduces bias)"
+        OLDEST = "oldest", "Oldest first"
+
+    task_order = models.CharField("order of tasks", max_length=10, choices=TaskOrder.choices, default=TaskOrder.RANDOM)
     state = models.CharField(max_length=20, choices=State.choices, default=State.INITIALIZING)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

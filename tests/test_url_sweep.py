@@ -81,6 +81,10 @@ def _feature_samples(*, org, workspace, labeler, manager):
 
 SAMPLE_HOOKS.append(_feature_samples)
 
+from tests.labeling.factories import url_samples as _labeling_samples  # noqa: E402
+
+SAMPLE_HOOKS.append(_labeling_samples)
+
 
 def _url(route, samples):
     def fill(match):

@@ -12,6 +12,7 @@ from labeling.models import Task
 from labeling.selectors import dashboard_stats_get, live_leases_count
 from projects.models import LabelingProject
 from tests.project_fixtures import add_items, label_tasks, make_dataset, make_project
+from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures; they shadow the grid's `project`)
 
 pytestmark = pytest.mark.django_db
 

@@ -20,6 +20,7 @@ from projects.models import DataItem, LabelingProject
 from projects.signals import items_missing, items_registered
 from tests.conftest import require
 from tests.project_fixtures import add_items, label_tasks, make_dataset, make_project
+from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures; they shadow the grid's `project`)
 
 
 @pytest.mark.django_db

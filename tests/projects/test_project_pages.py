@@ -58,7 +58,7 @@ def test_project_list_costs_the_same_queries_for_many_projects(manager_client, u
 def test_labeler_sees_label_data_only(labeler_client, urls, project):
     page = labeler_client.get(urls["list"]).content.decode()
     assert project.name in page
-    assert urls["dashboard"] not in page and urls["settings"] not in page and "+ Add project" not in page
+    assert f'href="{urls["dashboard"]}"' not in page and f'href="{urls["settings"]}"' not in page and "+ Add project" not in page
     if label_data_url(project):
         assert label_data_url(project) in page
 

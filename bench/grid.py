@@ -1,0 +1,234 @@
+"""Benchmark of the labeling grid on PostgreSQL: claim a page of 9, render the grid fragment, submit it.
+
+Usage (from the repository root):
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ls_grid_bench .venv/bin/python bench/grid.py \
+        --tasks 1000 10000 100000 1000000 --runs 200
+
+Data is generated with bulk SQL (generate_series) into one project per size, of which 30 % is
+already labeled, and 20 other labelers hold a page each (so the claim walks past leased rows as
+in real life). Timings are in-process server time (Django test client through every middleware,
+session and permission checks included); the script prints a Markdown table and the PostgreSQL
+plan of the claim query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
+os.environ.setdefault("LABELSITE_DATA_DIR", str(ROOT / "data" / "bench"))
+os.environ.setdefault("DEBUG", "true")
+
+import warnings  # noqa: E402
+
+import django  # noqa: E402
+
+warnings.filterwarnings("ignore", message="Limit for query logging exceeded")
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from labeling import services  # noqa: E402
+from labeling.models import Annotation, Task  # noqa: E402
+from projects.models import (  # noqa: E402
+    Datastore, Dataset, LabelClass, LabelingProject, Membership, Organization, Workspace,
+)
+from projects.roles import LABELER  # noqa: E402
+
+PAGE = 9
+OTHERS = 20
+
+
+def ensure_project(size: int) -> LabelingProject:
+    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    ws, _ = Workspace.objects.get_or_create(organization=org, slug="grid", defaults={"name": "Grid"})
+    name = f"bench-{size}"
+    project = LabelingProject.objects.filter(workspace=ws, name=name).first()
+    if project and Task.objects.filter(project=project).count() == size:
+        return project
+    if project:
+        raise SystemExit(f"{name} exists with the wrong number of tasks; drop the bench database and rerun")
+    store, _ = Datastore.objects.get_or_create(workspace=ws, name="bench", defaults={"kind": "local", "local_path": "b"})
+    dataset = Dataset.objects.create(workspace=ws, name=name, datastore=store, path="")
+    project = LabelingProject.objects.create(workspace=ws, name=name, task_type="multiclass", dataset=dataset,
+                                             state="running")
+    LabelClass.objects.bulk_create([LabelClass(project=project, name=n, position=i, color=i)
+                                    for i, n in enumerate(["cat", "dog", "bird"])])
+    started = time.perf_counter()
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(
+            """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
+               SELECT gen_random_uuid(), %s, 'img/' || g || '.jpg', 'ready', '', 'jpeg', '', now()
+               FROM generate_series(1, %s) AS g""", [dataset.id, size])
+        cursor.execute(
+            """INSERT INTO labeling_task (project_id, item_id, state, order_key, version, draft, created_at)
+               SELECT %s, id, CASE WHEN random() < 0.3 THEN 'labeled' ELSE 'unlabeled' END,
+                      floor(random() * 2147483647)::int, 0, '[]'::jsonb, now()
+               FROM projects_dataitem WHERE dataset_id = %s""", [project.id, dataset.id])
+        cursor.execute("ANALYZE labeling_task")
+        cursor.execute("ANALYZE projects_dataitem")
+    print(f"  generated {size:,} tasks in {time.perf_counter() - started:.1f} s", flush=True)
+    return project
+
+
+def labeler(ws, name):
+    user, created = get_user_model().objects.get_or_create(username=name)
+    if created:
+        Membership.objects.create(workspace=ws, user=user, group=Group.objects.get(name=LABELER))
+    return user
+
+
+def measure(fn):
+    connection.queries_log.clear()  # the log is capped at 9,000 entries: keep counting from an empty one
+    with CaptureQueriesContext(connection) as queries:
+        started, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        elapsed = (time.perf_counter() - started) * 1000
+        CPU.append((time.process_time() - cpu) * 1000)
+    return elapsed, len(queries), result
+
+
+CPU: list[float] = []  # Python CPU time of each measured call (the rest is waiting: database, scheduler)
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def reset(project, user, ids):
+    """Untimed: put the submitted tasks back as never labeled and give back the next page, so every run
+    does the same work (a first labeling, the common case)."""
+    Annotation.objects.filter(task_id__in=ids).update(is_current=False)
+    Task.objects.filter(id__in=ids).update(state="unlabeled", labeled_by=None, labeled_at=None, version=0)
+    services.tasks_release(project=project, user=user)
+
+
+def claim_plan(project, user) -> str:
+    """PostgreSQL's plans for the two queries of a claim: the labeler's held tasks, and the free ones."""
+    plans = []
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        services.tasks_claim(project=project, user=user, size=PAGE)
+        held = next(q["sql"] for q in queries if q["sql"].startswith("SELECT"))  # the claim's first query
+        free = next(q["sql"] for q in queries if "SKIP LOCKED" in q["sql"])
+        with connection.cursor() as cursor:
+            for title, sql in (("held by the labeler", held), ("free tasks (FOR UPDATE SKIP LOCKED)", free)):
+                cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql)
+                plans.append(f"-- {title}\n" + "\n".join(row[0] for row in cursor.fetchall()))
+        transaction.set_rollback(True)
+    return "\n".join(plans)
+
+
+class Scenario:
+    """One project size: a labeler who claims 9, renders the grid fragment and submits, over and over."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.project = project = ensure_project(size)
+        ws = project.workspace
+        self.user = labeler(ws, "bench-labeler")
+        for n in range(OTHERS):
+            services.tasks_claim(project=project, user=labeler(ws, f"bench-other-{n}"), size=PAGE)
+        services.tasks_release(project=project, user=self.user)
+        self.client = Client()
+        self.client.force_login(self.user)
+        kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
+        self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
+        self.cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
+        self.results = {"claim": [], "render": [], "submit": []}
+        self.cpu = {"claim": [], "render": [], "submit": []}
+        self.queries = {}
+
+    def step(self, record: bool) -> None:
+        project, user, htmx = self.project, self.user, {"HX-Request": "true"}
+        ms_claim, q_claim, page = measure(lambda: services.tasks_claim(project=project, user=user, size=PAGE))
+        assert len(page) == PAGE
+        ms_render, q_render, response = measure(lambda: self.client.get(self.grid_url, headers=htmx))
+        assert response.status_code == 200
+        data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}}
+        ms_submit, q_submit, response = measure(lambda: self.client.post(self.submit_url, data, headers=htmx))
+        assert response.status_code == 200, response.content[:300]
+        reset(project, user, [t.id for t in page])
+        if record:
+            for key, ms, used in zip(("claim", "render", "submit"), (ms_claim, ms_render, ms_submit), CPU[-3:]):
+                self.results[key].append(ms)
+                self.cpu[key].append(used)
+            self.queries = {"claim": q_claim, "render": q_render, "submit": q_submit}
+
+    def summary(self) -> dict:
+        summary = {key: (statistics.median(v), percentile(v, 0.95), statistics.median(self.cpu[key]))
+                   for key, v in self.results.items()}
+        return {"size": self.size, "summary": summary, "queries": self.queries,
+                "plan": claim_plan(self.project, self.user)}
+
+
+def bench(sizes, runs: int) -> list[dict]:
+    """Sizes take turns run by run, so a busy moment on the machine hits every size alike."""
+    scenarios = []
+    for size in sizes:
+        print(f"{size:,} tasks ...", flush=True)
+        scenarios.append(Scenario(size))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE labeling_task")
+    for run in range(runs + 5):  # the first 5 warm caches and connections
+        for scenario in scenarios:
+            scenario.step(record=run >= 5)
+    return [scenario.summary() for scenario in scenarios]
+
+
+def machine() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+            f"Django {django.get_version()}, PostgreSQL {pg} on the same machine")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("Set DATABASE_URL=postgres://.../ls_grid_bench: this benchmark is about PostgreSQL.")
+    call_command("migrate", verbosity=0)
+    rows = bench(args.tasks, args.runs)
+    print(f"\nMachine: {machine()}\nRuns per size: {args.runs} (after 5 warm-up runs), sizes taking turns; page of {PAGE}; "
+          f"{OTHERS} other labelers hold a page each; 30 % of tasks already labeled.\n")
+    print(f"1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work shared the machine)\n")
+    print("Cells: wall-clock median / p95 ms [median Python CPU ms] (queries per call)\n")
+    print("| tasks | claim 9 | grid fragment (htmx GET) | submit 9 + next page |")
+    print("|---:|---|---|---|")
+    for row in rows:
+        cells = [f"{row['summary'][k][0]:.1f} / {row['summary'][k][1]:.1f} [{row['summary'][k][2]:.1f}] ({row['queries'][k]})"
+                 for k in ("claim", "render", "submit")]
+        print(f"| {row['size']:,} | " + " | ".join(cells) + " |")
+    print(f"\nClaim query plan at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Project pages that read or change tasks: the progress dashboard and removing a label class."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from labeling import selectors, services
+from labeling.forms import LabelRemoveForm
+from projects.access import label_class_or_404, project_or_404, workspace_view
+
+
+@require_GET
+@workspace_view("projects.view_dashboard")
+def dashboard(request, access, project):
+    project = project_or_404(access, project, related=("dataset", "dataset__datastore"))
+    stats = selectors.dashboard_stats_get(project=project, activity=request.GET.get("activity", "hour"))
+    context = {"access": access, "project": project, "stats": stats}
+    template = "labeling/dashboard.html#activity" if request.htmx else "labeling/dashboard.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view("projects.delete_labelclass")
+def label_remove(request, access, project, label):
+    project = project_or_404(access, project)
+    label_class = label_class_or_404(project, label)
+    form = LabelRemoveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        requeue = form.cleaned_data["tags"] == LabelRemoveForm.REQUEUE
+        try:
+            n = services.label_class_remove(project=project, label_class=label_class, requeue=requeue, actor=request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Label class {label_class.name} removed." + (f" {n} items went back to the queue." if requeue else ""))
+            return redirect("project_settings", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
+    status = 422 if form.errors else 200
+    return render(request, "labeling/label_remove.html", {"access": access, "project": project, "label_class": label_class, "form": form}, status=status)

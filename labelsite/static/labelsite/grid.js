@@ -1,0 +1,200 @@
+// Labelsite labeling grid: selection, keyboard, full-size viewer. Tags go to the server through htmx
+// (the server keeps the page's draft), so this file only holds what is selected and focused.
+(function () {
+  "use strict";
+  var selected = new Set();   // item uuids
+  var anchor = null;          // index of the last plain click, for shift-click ranges
+  var zoom = 1;
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function tiles() { return Array.prototype.slice.call(document.querySelectorAll("#tiles .tile")); }
+  function pickOf(tile) { return tile.querySelector(".tile-pick"); }
+  function tileOf(el) { return el && el.closest ? el.closest(".tile") : null; }
+  function indexOf(tile) { return tiles().indexOf(tile); }
+
+  function render() {
+    var all = tiles();
+    var present = new Set(all.map(function (t) { return t.dataset.item; }));
+    selected.forEach(function (id) { if (!present.has(id)) selected.delete(id); });
+    all.forEach(function (tile) {
+      var on = selected.has(tile.dataset.item);
+      pickOf(tile).setAttribute("aria-pressed", on ? "true" : "false");
+      tile.classList.toggle("is-selected", on);
+    });
+    var count = $("#selection-count");
+    if (count) count.textContent = selected.size + " of " + all.length + " selected";
+    document.querySelectorAll("#tag-form .tag-button").forEach(function (b) { b.disabled = selected.size === 0; });
+    var untagged = document.querySelectorAll('#tiles .chips[data-count="0"]').length;
+    var submit = $("#submit-page");
+    if (submit) submit.disabled = all.length === 0 || untagged > 0;
+    // Switching layout gives the page back, so it is only offered while nothing is tagged.
+    var tagged = all.length - untagged;
+    var layout = $("#layout-form"), note = $("#layout-note");
+    if (layout) layout.hidden = tagged > 0;
+    if (note) note.hidden = tagged === 0;
+    var hint = $("#submit-hint");
+    if (hint) {
+      hint.textContent = untagged === 0 ? "Every image is tagged: ready to submit." :
+        untagged + " image" + (untagged === 1 ? "" : "s") + " still need" + (untagged === 1 ? "s" : "") + " a tag.";
+    }
+  }
+
+  function focusTile(i) {
+    var all = tiles();
+    if (!all.length) return;
+    i = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach(function (t, n) { pickOf(t).tabIndex = n === i ? 0 : -1; });
+    pickOf(all[i]).focus();
+  }
+
+  function focusedIndex() {
+    var tile = tileOf(document.activeElement);
+    if (tile) return indexOf(tile);
+    var current = $('#tiles .tile-pick[tabindex="0"]');
+    return current ? indexOf(tileOf(current)) : 0;
+  }
+
+  function columns() {
+    var all = tiles();
+    if (!all.length) return 1;
+    var top = all[0].offsetTop, n = 0;
+    while (n < all.length && all[n].offsetTop === top) n++;
+    return Math.max(1, n);
+  }
+
+  function toggle(tile, shift) {
+    var i = indexOf(tile);
+    if (shift && anchor !== null) {
+      var lo = Math.min(anchor, i), hi = Math.max(anchor, i);
+      tiles().slice(lo, hi + 1).forEach(function (t) { selected.add(t.dataset.item); });
+    } else {
+      var id = tile.dataset.item;
+      if (selected.has(id)) selected.delete(id); else selected.add(id);
+      anchor = i;
+    }
+    render();
+  }
+
+  function selectAll(on) {
+    selected.clear();
+    if (on) tiles().forEach(function (t) { selected.add(t.dataset.item); });
+    anchor = null;
+    render();
+  }
+
+  function say(text) {
+    var alert = $("#grid-alert");
+    if (alert) alert.textContent = text;
+  }
+
+  function applyTag(labelId) {
+    var form = $("#tag-form");
+    if (!form) return;
+    if (selected.size === 0) { say("Select at least one image first (click it, or press Space)."); return; }
+    say("");
+    form.querySelectorAll("input[data-dynamic]").forEach(function (el) { el.remove(); });
+    function hidden(name, value) {
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = value; input.dataset.dynamic = "1";
+      form.appendChild(input);
+    }
+    hidden("label", labelId);
+    selected.forEach(function (id) { hidden("items", id); });
+    form.requestSubmit();
+  }
+
+  function openViewer(tile) {
+    var dialog = $("#viewer"), img = $("#viewer-img");
+    if (!dialog || !tile) return;
+    img.src = tile.dataset.full;
+    img.alt = "Full size: " + (tile.querySelector(".tile-name") || {}).textContent;
+    $("#viewer-title").textContent = (tile.querySelector(".tile-name") || {}).textContent || "Image";
+    setZoom(1);
+    dialog.showModal();
+  }
+
+  function setZoom(level) {
+    zoom = Math.max(1, Math.min(4, level));
+    var img = $("#viewer-img");
+    if (img) img.className = "zoom-" + zoom;
+  }
+
+  function openShortcuts() {
+    var dialog = $("#shortcuts");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    var pick = target.closest(".tile-pick");
+    if (pick) { toggle(tileOf(pick), event.shiftKey); return; }
+    var tagButton = target.closest("#tag-form .tag-button");
+    if (tagButton) { event.preventDefault(); applyTag(tagButton.value); return; }
+    if (target.closest("#select-all")) { selectAll(true); return; }
+    if (target.closest("#select-none")) { selectAll(false); return; }
+    var zoomButton = target.closest(".tile-zoom");
+    if (zoomButton) { openViewer(tileOf(zoomButton)); return; }
+    if (target.closest("#viewer-close")) { $("#viewer").close(); return; }
+    if (target.closest("#zoom-in")) { setZoom(zoom + 1); return; }
+    if (target.closest("#zoom-out")) { setZoom(zoom - 1); return; }
+    if (target.id === "viewer-img") { setZoom(zoom >= 4 ? 1 : zoom + 1); return; }
+    if (target.closest("#shortcuts-open")) { openShortcuts(); return; }
+    if (target.closest("#shortcuts-close")) { $("#shortcuts").close(); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var viewer = $("#viewer");
+    if (viewer && viewer.open) {
+      if (event.key === "+" || event.key === "=") { setZoom(zoom + 1); event.preventDefault(); }
+      if (event.key === "-") { setZoom(zoom - 1); event.preventDefault(); }
+      return;  // Esc closes the dialog natively
+    }
+    if ($("#shortcuts") && $("#shortcuts").open) return;
+    var el = document.activeElement;
+    if (el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable)) return;
+    if (event.key === "?") { openShortcuts(); event.preventDefault(); return; }
+    if (!$("#tiles")) return;
+    var onTile = !!tileOf(el);
+    var moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() };
+    if (moves[event.key] !== undefined) {
+      focusTile(onTile ? focusedIndex() + moves[event.key] : focusedIndex());
+      event.preventDefault();
+      return;
+    }
+    if (event.key === "Enter" && onTile) { openViewer(tileOf(el)); event.preventDefault(); return; }
+    if (event.key === " " && onTile && el.classList.contains("tile-pick")) {
+      toggle(tileOf(el), event.shiftKey); event.preventDefault(); return;
+    }
+    if (/^[1-9]$/.test(event.key)) {
+      var button = document.querySelector('#tag-form .tag-button[data-shortcut="' + event.key + '"]');
+      if (button) { applyTag(button.value); event.preventDefault(); }
+      return;
+    }
+    if (event.key === "a") { selectAll(true); event.preventDefault(); }
+    if (event.key === "n") { selectAll(false); event.preventDefault(); }
+  });
+
+  // Refused actions (409 lease lost, 422 invalid) carry an explanation worth showing.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 409 || status === 422 || status === 404) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  var shownTiles = null;  // the #tiles list last seen: a different one means a new page arrived
+  document.addEventListener("htmx:afterSettle", function () {
+    var list = $("#tiles");
+    var newPage = list !== shownTiles;
+    shownTiles = list;
+    if (newPage) { selected.clear(); anchor = null; }
+    render();
+    if (newPage && list && tiles().length) focusTile(0);
+  });
+  // Chips swapped out of band change whether the page can be submitted.
+  document.addEventListener("htmx:oobAfterSwap", render);
+
+  document.addEventListener("DOMContentLoaded", function () { shownTiles = $("#tiles"); render(); });
+})();

@@ -1,0 +1,246 @@
+"""The labeling grid in Debian's Chromium: mouse only, keyboard only, layouts, next page, empty queue, strict CSP."""
+
+import os
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import require
+from tests.labeling.factories import labeling_project
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def real_images(tmp_path, settings, monkeypatch):
+    """Items get real files in an allowed local root, so the full-size viewer loads them."""
+    from tests.labeling import factories
+
+    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
+    monkeypatch.setattr(factories, "LOCAL_PATH", str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    require(os.path.exists(CHROMIUM), "Chromium", "run .ci/setup-chromium (apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright", "pip install -r requirements-dev.txt")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def labeler_page(chromium, live_server, labeler_client):
+    """A browser tab logged in as the labeler, failing the test on any console error or page error."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    session = labeler_client.cookies["sessionid"].value
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    # Record Content-Security-Policy violations explicitly (Chromium also logs them as console errors).
+    context.add_init_script(
+        "window.__cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    page = context.new_page()
+    problems = []
+
+    def on_console(msg):
+        # Browsers ask for /favicon.ico on their own; that 404 is not the page's doing.
+        if msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico"):
+            problems.append(f"console {msg.type}: {msg.text} at {msg.location}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.set_default_timeout(10_000)
+    ALLOWED[id(page)] = []
+    yield page
+    problems.extend(f"CSP violation: {v}" for v in page.evaluate("window.__cspViolations || []"))
+    context.close()
+    allowed = ALLOWED.pop(id(page))
+    problems = [p for p in problems if not any(a in p for a in allowed)]
+    assert problems == [], problems
+
+
+ALLOWED: dict[int, list[str]] = {}  # per page: console messages a test expects (e.g. a deliberate 409)
+
+
+def _tiles(page):
+    return page.locator("#tiles .tile")
+
+
+def _tile_ids(page):
+    return [t.get_attribute("data-item") for t in _tiles(page).all()]
+
+
+def _no_reload_marker(page):
+    page.evaluate("window.__sameDocument = true")
+
+
+def _still_same_document(page):
+    return page.evaluate("window.__sameDocument === true")
+
+
+def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(labeler_page, workspace, org):
+    page = labeler_page
+    labeling_project(workspace, items=13, instructions_text="Tag **every** pet.")
+    page.goto(f"/o/{org.slug}/{workspace.slug}/")
+    page.get_by_role("link", name="Label data").click()
+    assert page.locator("strong", has_text="every").is_visible()
+    page.get_by_role("link", name="Tasks").click()
+    assert _tiles(page).count() == 9
+    csp = page.evaluate("document.querySelector('meta[http-equiv]') === null")
+    assert csp  # the policy arrives as a header, and the page ran under it (no violations reported)
+
+    # Switch layout on a fresh page: 4 per page.
+    page.locator(".layout-picker").get_by_role("button", name="4", exact=True).click()
+    expect(_tiles(page)).to_have_count(4)
+    _no_reload_marker(page)
+
+    picks = page.locator("#tiles .tile-pick")
+    cat = page.locator("#tag-form .tag-button", has_text="cat")
+    dog = page.locator("#tag-form .tag-button", has_text="dog")
+    assert cat.is_disabled()  # nothing selected yet
+    picks.nth(0).click()
+    picks.nth(2).click(modifiers=["Shift"])  # range 1..3
+    assert [picks.nth(i).get_attribute("aria-pressed") for i in range(4)] == ["true", "true", "true", "false"]
+    cat.click()
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(3)
+    assert page.locator("#submit-page").is_disabled()
+    # The layout picker is only offered on a fresh page.
+    expect(page.locator("#layout-form")).to_be_hidden()
+    expect(page.locator("#layout-note")).to_contain_text("discard")
+    page.get_by_role("button", name="Select none").click()
+    picks.nth(3).click()
+    dog.click()
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(4)
+    # Multi-class: a new tag replaces the old one; a chip's × removes it.
+    picks.nth(3).click()
+    picks.nth(0).click()
+    dog.click()
+    expect(page.locator("#tiles .tile").first.locator(".chip")).to_have_text(re.compile("dog"))
+    page.get_by_role("button", name=re.compile(r"^Remove tag dog from")).first.click()
+    expect(page.locator('#tiles .chips[data-count="0"]')).to_have_count(1)
+    assert page.locator("#submit-page").is_disabled()
+    page.get_by_role("button", name="Select none").click()
+    picks.nth(0).click()
+    cat.click()
+    expect(page.locator("#submit-page")).to_be_enabled()
+
+    # Reload: the in-progress tags are still there (kept server-side).
+    first_page = _tile_ids(page)
+    page.reload()
+    assert _tile_ids(page) == first_page
+    assert page.locator("#tiles .chip").count() == 4
+    _no_reload_marker(page)
+
+    page.locator("#submit-page").click()
+    expect(page.locator(f"#tile-{first_page[0]}")).to_have_count(0)
+    expect(_tiles(page)).to_have_count(4)
+    assert _still_same_document(page)
+    assert not set(_tile_ids(page)) & set(first_page)
+
+    # Label the remaining 9 (4 + 4 + 1) with Select all, then the queue is empty.
+    for expected in (4, 4, 1):
+        expect(_tiles(page)).to_have_count(expected)
+        shown = _tile_ids(page)
+        page.get_by_role("button", name="Select all").click()
+        cat.click()
+        expect(page.locator("#submit-page")).to_be_enabled()
+        page.locator("#submit-page").click()
+        expect(page.locator(f"#tile-{shown[0]}")).to_have_count(0)
+    page.get_by_text("nothing is left to label").wait_for()
+    assert page.get_by_role("link", name=re.compile("Back to")).is_visible()
+    assert _still_same_document(page)
+
+
+def test_label_a_page_with_the_keyboard_only(labeler_page, workspace, org):
+    page = labeler_page
+    project = labeling_project(workspace, items=6, task_type="multilabel", classes=["sky", "tree", "car"])
+    page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
+    assert _tiles(page).count() == 6
+    _no_reload_marker(page)
+    keys = page.keyboard
+
+    keys.press("?")
+    assert page.locator("#shortcuts").is_visible()
+    keys.press("Escape")
+    assert not page.locator("#shortcuts").is_visible()
+
+    keys.press("ArrowRight")  # focus lands on the first image
+    assert page.evaluate("document.activeElement.classList.contains('tile-pick')")
+    keys.press("Enter")
+    assert page.locator("#viewer").is_visible()
+    keys.press("+")
+    assert page.locator("#viewer-img.zoom-2").count() == 1
+    keys.press("Escape")
+    assert not page.locator("#viewer").is_visible()
+
+    # Images 1-3: sky (key 1). Then 4-6: tree (key 2). Then all: car (3), and car again removes it from all.
+    for _ in range(3):
+        keys.press("Space")
+        keys.press("ArrowRight")
+    keys.press("1")
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(3)
+    keys.press("n")
+    for _ in range(3):
+        keys.press("Space")
+        keys.press("ArrowRight")
+    keys.press("2")
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(6)
+    keys.press("a")
+    keys.press("3")
+    expect(page.locator('#tiles .chips[data-count="2"]')).to_have_count(6)
+    keys.press("3")
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(6)
+    assert page.locator("#submit-page").is_enabled()
+
+    # Reach Submit with Tab and press Enter.
+    for _ in range(80):
+        if page.evaluate("document.activeElement.id") == "submit-page":
+            break
+        keys.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "submit-page"
+    keys.press("Enter")
+    page.get_by_text("nothing is left to label").wait_for()
+    assert _still_same_document(page)
+    from labeling.models import Annotation
+
+    assert Annotation.objects.filter(task__project=project).count() == 6
+
+
+def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, workspace, org, labeler):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling.models import Task
+
+    page = labeler_page
+    project = labeling_project(workspace, items=4)
+    response = page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    expect(_tiles(page)).to_have_count(4)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    ALLOWED[id(page)].append("status of 409 (Conflict)")  # the browser logs every 4xx; this one is the point
+    page.get_by_role("button", name="Select all").click()
+    page.locator("#tag-form .tag-button", has_text="dog").click()
+    alert = page.locator("#grid-alert [role=alert]")
+    expect(alert).to_contain_text("ran out")
+    assert page.locator("#tiles .chip").count() == 0
+    page.get_by_role("link", name="Load a fresh page").click()
+    expect(page.locator("#grid-alert [role=alert]")).to_have_count(0)
+    expect(_tiles(page)).to_have_count(4)
+    assert Task.objects.filter(leased_to=labeler, lease_expires__gt=timezone.now()).count() == 4

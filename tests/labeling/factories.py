@@ -1,0 +1,70 @@
+"""Build labeling projects with items and tasks straight through the ORM (the product makes them in Celery)."""
+
+import random
+
+from projects.models import Datastore, Dataset, DataItem, LabelClass, LabelingProject
+from labeling.models import Task
+
+CLASSES = ["cat", "dog", "bird"]
+# Where the test datastore points; browser tests set a real folder so the images can be served.
+LOCAL_PATH = "images"
+
+
+def labeling_project(workspace, *, items=12, task_type="multiclass", state="running", classes=CLASSES,
+                     name="Pets", task_order="random", instructions_text="", instructions_url=""):
+    datastore, _ = Datastore.objects.get_or_create(
+        workspace=workspace, name="Local images", defaults={"kind": Datastore.Kind.LOCAL, "local_path": LOCAL_PATH}
+    )
+    dataset = Dataset.objects.create(workspace=workspace, name=f"{name} images", datastore=datastore, path="pets/")
+    project = LabelingProject.objects.create(
+        workspace=workspace, name=name, task_type=task_type, dataset=dataset, state=state, task_order=task_order,
+        instructions_text=instructions_text, instructions_url=instructions_url,
+    )
+    LabelClass.objects.bulk_create(
+        [LabelClass(project=project, name=c, position=i, color=i % 12) for i, c in enumerate(classes)]
+    )
+    tasks_add(project, items)
+    return project
+
+
+def tasks_add(project, n, *, start=0):
+    found = DataItem.objects.bulk_create(
+        [DataItem(dataset=project.dataset, key=f"pets/img{i:05d}.jpg", state=DataItem.State.READY,
+                  image_format="JPEG", width=64, height=48)
+         for i in range(start, start + n)]
+    )
+    _write_images(project, found)
+    Task.objects.bulk_create(
+        [Task(project=project, item=item, order_key=random.randint(0, 2**31 - 1)) for item in found]
+    )
+    return found
+
+
+def class_ids(project):
+    return list(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True))
+
+
+def url_samples(*, org, workspace, labeler, manager):
+    """URL keyword samples for tests/test_url_sweep.py."""
+    project = labeling_project(workspace, items=2, name="Sweep")
+    task = Task.objects.filter(project=project).select_related("item").first()
+    return {"project": project.uuid, "item": task.item.uuid}
+
+
+def _write_images(project, items) -> None:
+    """Real JPEG files behind the items when the datastore folder exists (browser tests open them)."""
+    import io
+    import os
+
+    from PIL import Image
+
+    root = project.dataset.datastore.local_path
+    if not os.path.isdir(root):
+        return
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 160, 120)).save(buffer, "JPEG")
+    for item in items:
+        path = os.path.join(root, item.key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(buffer.getvalue())

@@ -1,0 +1,116 @@
+"""Many labelers claiming and submitting at once on PostgreSQL: no task held twice, no submit lost."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, connections
+
+from labeling import services
+from labeling.models import Annotation, ClassCount, Task, TaskStateCount
+from labeling.stats import tasks_moved
+from projects.models import Membership
+from projects.roles import LABELER
+from tests.conftest import require
+from tests.labeling.factories import class_ids, labeling_project
+
+LABELERS = 16
+TASKS = 400
+PAGE = 5
+
+
+@pytest.fixture
+def postgres():
+    require(connection.vendor == "postgresql", "PostgreSQL",
+            "set DATABASE_URL=postgres://... to run the concurrency tests (SQLite serializes writers)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
+    project = labeling_project(workspace, items=TASKS)
+    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
+    labels = class_ids(project)
+    group = Group.objects.get(name=LABELER)
+    users = [make_user(f"crowd{i}") for i in range(LABELERS)]
+    Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=group) for u in users])
+
+    start = threading.Barrier(LABELERS)
+    submitted: dict[int, list[int]] = {}
+    claimed_now: dict[int, set[int]] = {}
+    overlaps, errors = [], []
+    guard = threading.Lock()
+
+    def work(n, user):
+        mine = submitted.setdefault(user.id, [])
+        try:
+            start.wait()
+            while True:
+                page = services.tasks_claim(project=project, user=user, size=PAGE)
+                if not page:
+                    break
+                ids = {t.id for t in page}
+                with guard:  # nobody else may hold any of these right now
+                    for other, held in claimed_now.items():
+                        if held & ids:
+                            overlaps.append((user.id, other, held & ids))
+                    claimed_now[user.id] = ids
+                choice = {t.id: [labels[(t.id + n) % len(labels)]] for t in page}
+                services.page_submit(project=project, user=user, labels=choice)
+                with guard:
+                    claimed_now[user.id] = set()
+                mine.extend(ids)
+        except Exception as error:  # noqa: BLE001 - reported by the assertions below
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(n, u)) for n, u in enumerate(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+
+    assert errors == []
+    assert overlaps == []
+    every = [t for ids in submitted.values() for t in ids]
+    assert len(every) == len(set(every)) == TASKS
+    assert sum(1 for ids in submitted.values() if ids) > 1  # the work really was shared
+    # The database agrees: each task labeled once, by the labeler who submitted it, no lease left over.
+    assert Task.objects.filter(project=project, state=Task.State.LABELED).count() == TASKS
+    assert not Task.objects.filter(project=project, leased_to__isnull=False).exists()
+    per_task = Counter(Annotation.objects.filter(task__project=project).values_list("task_id", flat=True))
+    assert set(per_task.values()) == {1} and len(per_task) == TASKS
+    owner = dict(Task.objects.filter(project=project).values_list("id", "labeled_by_id"))
+    assert all(owner[t] == uid for uid, ids in submitted.items() for t in ids)
+    counts = dict(TaskStateCount.objects.filter(project=project).values_list("state", "count"))
+    assert counts == {"unlabeled": 0, "labeled": TASKS}
+    assert sum(ClassCount.objects.filter(project=project).values_list("count", flat=True)) == TASKS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspace, labeler):
+    project = labeling_project(workspace, items=20)
+    cat = class_ids(project)[0]
+    page = services.tasks_claim(project=project, user=labeler, size=9)
+    choice = {t.id: [cat] for t in page}
+    start = threading.Barrier(8)
+    results, errors = [], []
+
+    def again():
+        try:
+            start.wait()
+            results.append(services.page_submit(project=project, user=labeler, labels=choice))
+        except Exception as error:  # noqa: BLE001
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=again) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(results) == [0] * 7 + [9]
+    assert Annotation.objects.filter(task__project=project).count() == 9

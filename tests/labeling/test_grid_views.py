@@ -1,0 +1,217 @@
+"""The labeling pages as a labeler, reviewer, outsider and anonymous visitor see them."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from labeling import services
+from labeling.models import Annotation, Task
+from tests.labeling.factories import class_ids, labeling_project, tasks_add
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def _page_items(project, user):
+    return [str(t.item.uuid) for t in services.tasks_held(project=project, user=user).select_related("item").order_by("order_key")]
+
+
+def _tiles(response):
+    import re
+
+    return re.findall(r'id="tile-([0-9a-f-]+)"', response.content.decode())
+
+
+def test_workspace_lists_label_data_for_labelers(labeler_client, reviewer_client, project, ws_url, grid_url):
+    link = grid_url("start", project)
+    assert link in labeler_client.get(ws_url("workspace")).content.decode()
+    assert link not in reviewer_client.get(ws_url("workspace")).content.decode()
+
+
+def test_instructions_page_renders_safe_markdown_and_link(labeler_client, workspace, grid_url):
+    project = labeling_project(
+        workspace, items=1, instructions_url="https://example.com/guide",
+        instructions_text="Tag **every** animal.\n\n- *cats* first\n- see [guide](https://example.com/g)\n\n"
+                          "<script>alert(1)</script> [bad](javascript:alert(1))",
+    )
+    page = labeler_client.get(grid_url("start", project)).content.decode()
+    assert "<strong>every</strong>" in page and "<em>cats</em>" in page
+    assert '<a href="https://example.com/g" rel="noopener noreferrer" target="_blank">guide</a>' in page
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+    assert 'href="javascript:' not in page
+    assert 'href="https://example.com/guide"' in page
+    assert grid_url("grid", project) in page
+
+
+def test_grid_shows_a_claimed_page_with_tag_buttons(labeler_client, labeler, project, grid_url):
+    response = labeler_client.get(grid_url("grid", project))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="tile"') == 9
+    assert 'data-shortcut="1"' in html and ">cat</button>" in html.replace("\n", "").replace("  ", "")
+    assert "labelsite/grid.js" in html
+    assert 'id="submit-page" class="primary" disabled' in html
+    assert Task.objects.filter(leased_to=labeler).count() == 9
+
+
+def test_grid_fragment_for_htmx(labeler_client, project, grid_url):
+    response = labeler_client.get(grid_url("grid", project), headers=HTMX)
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="grid"')
+    assert "<html" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_apply_tag_updates_draft_and_returns_changed_chips(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    cat = class_ids(project)[0]
+    response = labeler_client.post(grid_url("tag", project), {"items": items[:2], "label": cat}, headers=HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('hx-swap-oob="true"') == 2 and "cat" in html
+    assert sorted(Task.objects.filter(draft=[cat]).values_list("item__uuid", flat=True).order_by()) \
+        == sorted(map(__import__("uuid").UUID, items[:2]))
+    # Remove the chip again.
+    labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": cat, "op": "remove"}, headers=HTMX)
+    assert Task.objects.filter(draft=[cat]).count() == 1
+
+
+def test_draft_tags_survive_a_reload(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    dog = class_ids(project)[1]
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": dog}, headers=HTMX)
+    html = labeler_client.get(grid_url("grid", project)).content.decode()
+    assert html.count(f'name="labels-') == 9
+    assert 'id="submit-page" class="primary">' in html  # enabled: every image is tagged
+    assert '<p id="layout-note" class="muted">' in html and 'hx-swap="outerHTML" class="row" hidden>' in html  # no layout switch now
+
+
+def test_submit_saves_and_swaps_in_the_next_page(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    cat = class_ids(project)[0]
+    data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
+    response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
+    assert response.status_code == 200
+    assert response.content.decode().count('class="tile"') == 3
+    assert Annotation.objects.count() == 9
+    again = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
+    assert _tiles(again) == _tiles(response)  # idempotent: same next page, nothing new saved
+    assert Annotation.objects.count() == 9
+
+
+def test_plain_submit_redirects_to_the_grid(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    cat = class_ids(project)[0]
+    response = labeler_client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}})
+    assert response.status_code == 302 and response["Location"] == grid_url("grid", project)
+
+
+def test_submit_with_lost_lease_is_409_with_an_explanation(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    cat = class_ids(project)[0]
+    data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
+    response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
+    assert response.status_code == 409
+    assert response["HX-Retarget"] == "#grid-alert"
+    html = response.content.decode()
+    assert "ran out" in html and "Load a fresh page" in html
+    assert not Annotation.objects.exists()
+    plain = labeler_client.post(grid_url("submit", project), data)
+    assert plain.status_code == 409 and "ran out" in plain.content.decode()
+
+
+def test_submit_incomplete_page_is_422(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    response = labeler_client.post(grid_url("submit", project), {"items": items}, headers=HTMX)
+    assert response.status_code == 422 and "needs a tag" in response.content.decode()
+
+
+def test_skip_removes_the_image_and_tops_up(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    first = _page_items(project, labeler)[0]
+    response = labeler_client.post(grid_url("skip", project, item=first), headers=HTMX)
+    assert response.status_code == 200
+    assert first not in response.content.decode()
+    assert response.content.decode().count('class="tile"') == 9
+    assert Task.objects.get(item__uuid=first).state == Task.State.SKIPPED
+
+
+def test_layout_switch_is_remembered(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    response = labeler_client.post(grid_url("layout", project), {"size": 4}, headers=HTMX)
+    assert response.content.decode().count('class="tile"') == 4
+    assert labeler_client.get(grid_url("grid", project)).content.decode().count('class="tile"') == 4
+    assert labeler_client.post(grid_url("layout", project), {"size": 7}, headers=HTMX).status_code == 422
+
+
+def test_empty_queue_says_so_and_links_back(labeler_client, workspace, ws_url, grid_url):
+    project = labeling_project(workspace, items=0)
+    html = labeler_client.get(grid_url("grid", project)).content.decode()
+    assert "nothing is left to label" in html
+    assert f'href="{ws_url("workspace")}"' in html
+
+
+def test_paused_project_says_so(labeler_client, workspace, grid_url):
+    project = labeling_project(workspace, items=3, state="paused")
+    html = labeler_client.get(grid_url("grid", project)).content.decode()
+    assert "is paused" in html and 'class="tile"' not in html
+    assert labeler_client.post(grid_url("skip", project, item=project.tasks.first().item.uuid), headers=HTMX).status_code == 422
+
+
+@pytest.mark.parametrize("name", ["start", "grid"])
+def test_reviewer_without_labeling_right_gets_403(reviewer_client, project, grid_url, name):
+    assert reviewer_client.get(grid_url(name, project)).status_code == 403
+    assert reviewer_client.post(grid_url("submit", project)).status_code == 403
+
+
+def test_outsider_gets_404_and_anonymous_goes_to_login(outsider_client, anon_client, project, grid_url):
+    assert outsider_client.get(grid_url("grid", project)).status_code == 404
+    response = anon_client.get(grid_url("grid", project))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_project_of_another_workspace_is_404(labeler_client, other_workspace, org, workspace):
+    from django.urls import reverse
+
+    foreign = labeling_project(other_workspace, items=1)
+    url = reverse("labeling:grid", kwargs={"org": org.slug, "ws": workspace.slug, "project": foreign.uuid})
+    assert labeler_client.get(url).status_code == 404
+
+
+def test_wrong_methods_are_405(labeler_client, project, grid_url):
+    assert labeler_client.post(grid_url("grid", project)).status_code == 405
+    assert labeler_client.get(grid_url("submit", project)).status_code == 405
+    assert labeler_client.get(grid_url("tag", project)).status_code == 405
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, grid_url, size, django_assert_max_num_queries):
+    project = labeling_project(workspace, items=25)
+    labeler_client.post(grid_url("layout", project), {"size": size})
+    labeler_client.get(grid_url("grid", project))  # claim
+    items = _page_items(project, labeler)
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": class_ids(project)[0]}, headers=HTMX)
+    tasks_add(project, 200, start=25)
+    with django_assert_max_num_queries(14):
+        response = labeler_client.get(grid_url("grid", project), headers=HTMX)
+    assert response.content.decode().count('class="tile"') == size
+
+
+def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    cat = class_ids(project)[0]
+    items = _page_items(project, labeler)
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": cat}, headers=HTMX)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    html = labeler_client.get(grid_url("grid", project)).content.decode()
+    assert "ran out" in html and "fresh page" in html
+    assert html.count('class="tile"') == 9 and 'name="labels-' not in html  # a fresh page: drafts discarded
+    assert "ran out" not in labeler_client.get(grid_url("grid", project)).content.decode()
