@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from labeling import stats
-from labeling.models import Annotation, GridPreference, Task
+from labeling.models import Annotation, GridPreference, PreLabel, Task
 from projects.models import DataItem, LabelClass, LabelingProject
 from projects.services import label_classes_renumber
 
@@ -130,7 +130,24 @@ def _take_free(*, project, user, order, count, now) -> list[int]:
         Task.objects.filter(id__in=ids).update(
             leased_to=user, lease_expires=now + timedelta(minutes=lease_minutes()), draft=[]
         )
+        _prelabels_to_drafts(project, ids)
     return ids
+
+
+def _prelabels_to_drafts(project, task_ids) -> None:
+    """Imported pre-labels arrive pre-applied as draft tags; the labeler confirms them by submitting."""
+    rows = (
+        PreLabel.labels.through.objects.filter(prelabel__task_id__in=task_ids, labelclass__removed_at=None)
+        .order_by("labelclass__position", "labelclass_id")
+        .values_list("prelabel__task_id", "labelclass_id")
+    )
+    drafts: dict[int, list[int]] = {}
+    for task_id, class_id in rows:
+        drafts.setdefault(task_id, []).append(class_id)
+    if project.task_type == LabelingProject.TaskType.MULTI_CLASS:
+        drafts = {task_id: classes[:1] for task_id, classes in drafts.items()}
+    if drafts:
+        Task.objects.bulk_update([Task(id=task_id, draft=classes) for task_id, classes in drafts.items()], ["draft"])
 
 
 def tasks_release(*, project, user) -> int:
@@ -253,6 +270,8 @@ def page_submit(*, project, user, labels: dict[int, list[int]]) -> int:
         leased_to=None, lease_expires=None, draft=[],
     )
     added.update(retired)
+    # A submitted label replaces any imported suggestion.
+    PreLabel.objects.filter(task_id__in=ids).delete()
     stats.tasks_moved(project_id=project.id, moves=Counter({(State.UNLABELED, State.LABELED): len(ids)}))
     stats.labels_changed(project_id=project.id, classes=Counter({k: v for k, v in added.items() if v}))
     stats.labeler_counted(project_id=project.id, user_id=user.id, labeled=len(ids))

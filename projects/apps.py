@@ -23,7 +23,8 @@ class ProjectsConfig(AppConfig):
         post_migrate.connect(after_migrate, dispatch_uid="projects.sync_roles")
 
         from labelsite.management.commands.demo import demo_hooks
-        from projects.demo import demo_datastore
+        from projects.demo import demo_datastore, demo_project
 
-        if demo_datastore not in demo_hooks:
-            demo_hooks.append(demo_datastore)
+        for hook in (demo_datastore, demo_project):
+            if hook not in demo_hooks:
+                demo_hooks.append(hook)

@@ -79,3 +79,27 @@ def demo_datastore(*, workspace, stdout=None) -> Dataset:
     if stdout is not None:
         stdout.write(f"Demo dataset cats-n-dogs: {dataset.scan_registered} images on datastore demo-images.")
     return dataset
+
+
+DEMO_PROJECT = "multi-class-cats-n-dogs"
+
+
+def demo_project(*, workspace, stdout=None):
+    """The tutorial's project on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
+    from django.contrib.auth import get_user_model
+
+    from projects import services
+    from projects.models import LabelingProject
+
+    if LabelingProject.objects.filter(workspace=workspace, name=DEMO_PROJECT).exists():
+        return None
+    dataset = Dataset.objects.get(workspace=workspace, name="cats-n-dogs")
+    manager = get_user_model().objects.get(username="manager")
+    project = services.project_create(
+        workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,
+        dataset=dataset, incremental_refresh=False, label_names=["Cat", "Dog", "Uncertain"],
+        instructions_text="Labeling tutorial - Cats & Dogs. Pick **Cat** or **Dog**; use *Uncertain* when you cannot tell.",
+    )
+    if stdout is not None:
+        stdout.write(f"Demo project {DEMO_PROJECT}: its tasks are created by the worker once `make run` starts it.")
+    return project

@@ -19,9 +19,9 @@ def bulk_label(*, project, labeler, n: int, prefix: str = "bulk") -> None:
             SELECT gen_random_uuid(), %(ds)s, %(pre)s || '/' || lpad(g::text, 8, '0') || '.jpg', 'ready', '', 20000, 640, 480, 'JPEG', '', now()
             FROM generate_series(1, %(n)s) AS g""", params)
         cursor.execute("""
-            INSERT INTO labeling_task (project_id, item_id, state, order_key, version, labeled_by_id, labeled_at, created_at)
+            INSERT INTO labeling_task (project_id, item_id, state, order_key, version, labeled_by_id, labeled_at, draft, created_at)
             SELECT %(p)s, i.id, CASE WHEN i.id %% 10 = 0 THEN 'labeled' ELSE 'approved' END, (random() * 2000000000)::int,
-                   1, %(u)s, now(), now()
+                   1, %(u)s, now(), '[]'::jsonb, now()
             FROM projects_dataitem i WHERE i.dataset_id = %(ds)s AND i.key LIKE %(prefix)s""", params)
         cursor.execute("""
             INSERT INTO labeling_annotation (task_id, source, is_current, created_by_id, created_at)

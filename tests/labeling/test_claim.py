@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Task
-from tests.labeling.factories import labeling_project, tasks_add
+from tests.labeling.factories import class_ids, labeling_project, tasks_add
 
 pytestmark = pytest.mark.django_db
 
@@ -93,11 +93,11 @@ def test_claim_costs_the_same_number_of_queries_whatever_the_page_or_project_siz
     workspace, labeler, size, django_assert_max_num_queries
 ):
     project = labeling_project(workspace, items=30)
-    with django_assert_max_num_queries(6):  # 4 + savepoint pair inside the test transaction
+    with django_assert_max_num_queries(7):  # 4 + pre-label lookup + savepoint pair inside the test transaction
         assert len(services.tasks_claim(project=project, user=labeler, size=size)) == size
     tasks_add(project, 300, start=30)
     services.tasks_release(project=project, user=labeler)
-    with django_assert_max_num_queries(6):  # 4 + savepoint pair inside the test transaction
+    with django_assert_max_num_queries(7):  # 4 + pre-label lookup + savepoint pair inside the test transaction
         assert len(services.tasks_claim(project=project, user=labeler, size=size)) == size
 
 
@@ -110,3 +110,18 @@ def test_expired_holds_are_released_and_reported(project, labeler, manager):
     assert len(again) == 3
     assert services.tasks_claim(project=project, user=labeler, size=3).expired == 0
     assert not set(t.id for t in again) & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))
+
+
+def test_imported_prelabels_arrive_pre_applied_and_go_away_on_submit(workspace, labeler):
+    from labeling.models import PreLabel
+
+    project = labeling_project(workspace, items=2)
+    cat, dog, _ = class_ids(project)
+    first, second = Task.objects.filter(project=project).order_by("order_key")
+    PreLabel.objects.create(task=first).labels.set([dog])
+    page = services.tasks_claim(project=project, user=labeler, size=2)
+    drafts = {t.id: list(Task.objects.get(pk=t.id).draft) for t in page}
+    assert drafts == {first.id: [dog], second.id: []}
+    services.page_submit(project=project, user=labeler, labels={first.id: [dog], second.id: [cat]})
+    assert not PreLabel.objects.filter(task=first).exists()
+    assert Task.objects.get(pk=first.id).state == Task.State.LABELED
