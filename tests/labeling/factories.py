@@ -4,6 +4,7 @@ import random
 
 from projects.models import Datastore, Dataset, DataItem, LabelClass, LabelingProject
 from labeling.models import Task
+from tests.images import write_item_files
 
 CLASSES = ["cat", "dog", "bird"]
 # Where the test datastore points; browser tests set a real folder so the images can be served.
@@ -33,7 +34,7 @@ def tasks_add(project, n, *, start=0):
                   image_format="JPEG", width=64, height=48)
          for i in range(start, start + n)]
     )
-    _write_images(project, found)
+    write_item_files(project, found)
     Task.objects.bulk_create(
         [Task(project=project, item=item, order_key=random.randint(0, 2**31 - 1)) for item in found]
     )
@@ -49,22 +50,3 @@ def url_samples(*, org, workspace, labeler, manager):
     project = labeling_project(workspace, items=2, name="Sweep")
     task = Task.objects.filter(project=project).select_related("item").first()
     return {"project": project.uuid, "item": task.item.uuid}
-
-
-def _write_images(project, items) -> None:
-    """Real JPEG files behind the items when the datastore folder exists (browser tests open them)."""
-    import io
-    import os
-
-    from PIL import Image
-
-    root = project.dataset.datastore.local_path
-    if not os.path.isdir(root):
-        return
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (200, 160, 120)).save(buffer, "JPEG")
-    for item in items:
-        path = os.path.join(root, item.key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(buffer.getvalue())

@@ -11,6 +11,7 @@ from django.utils import timezone
 from labeling import stats
 from labeling.models import Annotation, Task
 from projects.models import Datastore, Dataset, DataItem, LabelClass, LabelingProject
+from tests.images import write_item_files
 
 _seq = itertools.count(1)
 # Where test datastores point; browser tests set it to a real folder so images can be served.
@@ -38,7 +39,7 @@ def add_tasks(project, count, *, state=Task.State.UNLABELED, labeler=None, label
                  image_format="JPEG", width=64, height=48)
         for i in range(count)
     ])
-    _write_images(project, items)
+    write_item_files(project, items)
     start = start or timezone.now() - step * count
     labeled = state in (Task.State.LABELED, Task.State.APPROVED)
     tasks = Task.objects.bulk_create([
@@ -72,22 +73,3 @@ def relabel(task, labeler, label):
     )
     task.refresh_from_db()
     return task
-
-
-def _write_images(project, items) -> None:
-    """Real JPEG files behind the items when the datastore folder exists (browser tests open them)."""
-    import io
-    import os
-
-    from PIL import Image
-
-    root = project.dataset.datastore.local_path
-    if not os.path.isdir(root):
-        return
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 160, 200)).save(buffer, "JPEG")
-    for item in items:
-        path = os.path.join(root, item.key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(buffer.getvalue())
