@@ -151,7 +151,7 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def perform_create(self, serializer):
         try:
             serializer.instance = services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
-                                                          **serializer.validated_data)
+                                                          **{"path": "", **serializer.validated_data})
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
 

@@ -77,6 +77,8 @@ def test_manager_creates_a_dataset_that_scans_and_lists_items(manager_client, da
     skipped = manager_client.get(f"{BASE}datasets/{dataset}/items/?state=skipped").json()
     assert skipped["count"] == 1 and skipped["results"][0]["image_url"] is None
     with django_capture_on_commit_callbacks(execute=True):
+        whole = manager_client.post(BASE + "datasets/", {"name": "Everything", "datastore": str(datastore.uuid)}, **J)
+        assert whole.status_code == 201 and whole.json()["path"] == ""
         assert manager_client.post(f"{BASE}datasets/{dataset}/refresh/").status_code == 202
         assert manager_client.post(f"{BASE}datasets/{dataset}/scan/").status_code == 202
 
