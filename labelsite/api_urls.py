@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from exports import api as exports_api
+from labeling import api as labeling_api
 from projects import api as projects_api
 from review import api as review_api
 
@@ -26,6 +27,10 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 workspace_router = SimpleRouter(use_regex_path=False)
 workspace_router.register("members", projects_api.MembershipViewSet, basename="api-member")
 workspace_router.register("invitations", projects_api.InvitationViewSet, basename="api-invitation")
+workspace_router.register("datastores", projects_api.DatastoreViewSet, basename="api-datastore")
+workspace_router.register("datasets", projects_api.DatasetViewSet, basename="api-dataset")
+workspace_router.register("projects", labeling_api.ProjectViewSet, basename="api-project")
+workspace_router.register("projects/<uuid:project>/tasks", labeling_api.LabelingTaskViewSet, basename="api-task")
 workspace_router.register("projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item")
 workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
 workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")

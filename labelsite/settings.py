@@ -237,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStateEnum": "projects.models.LabelingProject.State",
+        "ExportStateEnum": "exports.models.Export.State",
+    },
 }
 
 LOGGING = {

@@ -1,14 +1,21 @@
 """API endpoints for the caller's workspaces, members and invitations."""
 
-from drf_spectacular.utils import extend_schema
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from labelsite.api import WorkspaceAPIMixin
-from projects import services
+from projects import services, storage
 from projects.access import visible_workspaces
-from projects.models import Invitation, Membership
-from projects.serializers import InvitationSerializer, MembershipSerializer, WorkspaceSerializer
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
+from projects.serializers import (
+    CheckResultSerializer, DataItemSerializer, DatasetSerializer, DatastoreSerializer, InvitationSerializer,
+    MembershipSerializer, WorkspaceSerializer,
+)
 
 
 class WorkspaceList(generics.ListAPIView):
@@ -70,3 +77,107 @@ class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateM
 
     def perform_destroy(self, instance):
         services.invitation_revoke(access=self.access, invitation=instance)
+
+
+class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Datastores of the workspace; the secret is write-only and never returned (only `secret_set`)."""
+
+    serializer_class = DatastoreSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "datastore"
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_perms = {"GET": "projects.view_datastore", "POST": "projects.add_datastore", "PATCH": "projects.change_datastore"}
+
+    def initial(self, request, *args, **kwargs):
+        if self.action == "test":
+            self.required_perms = {"POST": "projects.view_datastore"}
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return Datastore.objects.for_workspace(self.access.workspace).order_by("name", "id")
+
+    def perform_create(self, serializer):
+        self._save(serializer, Datastore(workspace=self.access.workspace, created_by=self.request.user))
+
+    def perform_update(self, serializer):
+        self._save(serializer, serializer.instance)
+
+    @transaction.atomic
+    def _save(self, serializer, datastore):
+        data = dict(serializer.validated_data)
+        secret = data.pop("secret", "")
+        for field, value in data.items():
+            setattr(datastore, field, value)
+        services.datastore_secret_set(datastore=datastore, secret=secret)
+        datastore.save()
+        serializer.instance = datastore
+
+    @extend_schema(request=None, responses=CheckResultSerializer)
+    @action(detail=True, methods=["post"])
+    def test(self, request, *args, **kwargs):
+        try:
+            storage.datastore_check(self.get_object())
+        except storage.DatastoreError as error:
+            return Response({"ok": False, "message": error.message_text})
+        return Response({"ok": True, "message": "Connection works."})
+
+
+_STATE = OpenApiParameter("state", str, enum=list(DataItem.State.values), description="Only items in this state.")
+
+
+class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     viewsets.GenericViewSet):
+    """Datasets with scan progress; creating one starts its scan. Actions: scan, refresh, items."""
+
+    serializer_class = DatasetSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "dataset"
+    lookup_value_converter = "uuid"
+    required_perms = {"GET": "projects.view_dataset", "POST": "projects.add_dataset"}
+
+    def initial(self, request, *args, **kwargs):
+        if self.action in ("scan", "refresh"):
+            self.required_perms = {"POST": "projects.change_dataset"}
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return Dataset.objects.for_workspace(self.access.workspace).select_related("datastore").order_by("name", "id")
+
+    def get_serializer_class(self):
+        return DataItemSerializer if self.action == "items" else DatasetSerializer
+
+    def perform_create(self, serializer):
+        try:
+            serializer.instance = services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
+                                                          **{"path": "", **serializer.validated_data})
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+
+    def _started(self, service):
+        dataset = self.get_object()
+        service(dataset=dataset, actor=self.request.user)
+        return Response(DatasetSerializer(dataset, context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: DatasetSerializer})
+    @action(detail=True, methods=["post"])
+    def scan(self, request, *args, **kwargs):
+        return self._started(services.dataset_scan)
+
+    @extend_schema(request=None, responses={202: DatasetSerializer})
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, *args, **kwargs):
+        return self._started(services.dataset_refresh)
+
+    @extend_schema(parameters=[_STATE], responses=DataItemSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def items(self, request, *args, **kwargs):
+        items = DataItem.objects.filter(dataset=self.get_object()).order_by("key", "id")
+        state = request.query_params.get("state")
+        if state:
+            if state not in DataItem.State.values:
+                raise ValidationError({"state": [f"Choose one of {', '.join(DataItem.State.values)}."]})
+            items = items.filter(state=state)
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(DataItemSerializer(page, many=True, context=self.get_serializer_context()).data)

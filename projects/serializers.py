@@ -1,10 +1,11 @@
 """API representations of workspaces, members and invitations."""
 
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from rest_framework import serializers
 
 from labelsite.api import StrictFieldsMixin
-from projects.models import Invitation, Membership, Workspace
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
 from projects.roles import ROLE_NAMES
 
 
@@ -42,3 +43,85 @@ class InvitationSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         model = Invitation
         fields = ["id", "email", "role", "created_at", "accepted_at"]
         read_only_fields = ["created_at", "accepted_at"]
+
+
+class DatastoreSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A datastore; `secret` is write-only (blank keeps the stored one) and never comes back."""
+
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True,
+                                   style={"input_type": "password"})
+    secret_set = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Datastore
+        fields = ["id", "name", "kind", "endpoint", "container", "local_path", "region", "auth_type",
+                  "access_key_id", "secret", "secret_set", "secret_changed_at", "created_at"]
+        read_only_fields = ["secret_changed_at", "created_at"]
+
+    def get_secret_set(self, datastore) -> bool:
+        return bool(datastore.secret_encrypted)
+
+    def validate(self, attrs):
+        """The same rules as the admin form (kinds, auth, local roots, endpoint safety)."""
+        from projects.admin import DatastoreAdminForm
+
+        instance = self.instance
+        fields = DatastoreAdminForm.Meta.fields
+        data = {f: getattr(instance, f) for f in fields if instance is not None and f != "workspace"}
+        data.update(attrs)
+        data.setdefault("auth_type", Datastore.Auth.NONE)
+        data["workspace"] = self.context["view"].access.workspace.pk
+        form = DatastoreAdminForm(data=data, instance=instance)
+        if not form.is_valid():
+            raise serializers.ValidationError({f: list(e) for f, e in form.errors.items()})
+        cleaned = {f: form.cleaned_data[f] for f in fields if f != "workspace" and f in form.cleaned_data}
+        cleaned["secret"] = form.cleaned_data.get("secret", "")
+        return cleaned
+
+
+class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A dataset on a datastore folder, with its scan progress (read-only)."""
+
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    datastore = serializers.SlugRelatedField(slug_field="uuid", queryset=Datastore.objects.none())
+
+    class Meta:
+        model = Dataset
+        fields = ["id", "name", "description", "datastore", "path", "include_subfolders", "scan_state",
+                  "scan_found", "scan_registered", "scan_skipped", "scan_error", "scan_started_at",
+                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error", "created_at"]
+        read_only_fields = [f for f in fields if f not in ("name", "description", "datastore", "path", "include_subfolders")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        view = self.context.get("view")
+        if view is not None and hasattr(view, "access"):
+            self.fields["datastore"].queryset = Datastore.objects.for_workspace(view.access.workspace)
+
+
+class DataItemSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    image_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DataItem
+        fields = ["id", "key", "state", "reason", "size", "width", "height", "image_format", "image_url", "thumbnail_url"]
+        read_only_fields = fields
+
+    def _media(self, item, name):
+        access = self.context["view"].access
+        url = reverse(name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": item.uuid})
+        return self.context["request"].build_absolute_uri(url)
+
+    def get_image_url(self, item) -> str | None:
+        return self._media(item, "item_image") if item.state == DataItem.State.READY else None
+
+    def get_thumbnail_url(self, item) -> str | None:
+        return self._media(item, "item_thumbnail") if item.state == DataItem.State.READY else None
+
+
+class CheckResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()

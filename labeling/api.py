@@ -1,0 +1,217 @@
+"""Labeling projects and the labeler's page over the API (projects need labeling's progress counters)."""
+
+import uuid as uuidlib
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from labeling import selectors, services
+from labeling.models import Task
+from labeling.serializers import (
+    ClaimSerializer, DashboardSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer, SkipSerializer,
+    SubmitResultSerializer, SubmitSerializer, TagsSerializer,
+)
+from labelsite.api import Conflict, WorkspaceAPIMixin
+from projects import services as project_services
+from projects.models import LabelClass, LabelingProject
+
+VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"
+LABEL = "labeling.label_task"
+
+
+def _drf(error: DjangoValidationError) -> ValidationError:
+    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages})
+
+
+class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Labeling projects of the workspace with their progress; create, rename, pause, resume, archive."""
+
+    serializer_class = ProjectSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "project"
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    required_perms = {"GET": VIEW, "POST": "projects.add_labelingproject", "PATCH": CHANGE}
+
+    def initial(self, request, *args, **kwargs):
+        if self.action in ("pause", "resume", "archive"):
+            self.required_perms = {**self.required_perms, "POST": CHANGE}
+        elif self.action == "stats":
+            self.required_perms = {"GET": "projects.view_dashboard"}
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return (LabelingProject.objects.for_workspace(self.access.workspace)
+                .select_related("dataset").prefetch_related("label_classes").order_by("name", "id"))
+
+    def get_serializer_class(self):
+        return ProjectUpdateSerializer if self.action == "partial_update" else ProjectSerializer
+
+    def _data(self, projects, many=False):
+        items = projects if many else [projects]
+        context = {**self.get_serializer_context(), "progress": selectors.projects_progress(items)}
+        return ProjectSerializer(projects, many=many, context=context).data
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self._data(page, many=True))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._data(self.get_object()))
+
+    @extend_schema(responses={201: ProjectSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            project = project_services.project_create(
+                workspace=self.access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
+                dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
+                label_names=data["label_classes"], instructions_url=data.get("instructions_url", ""),
+                instructions_text=data.get("instructions_text", ""), ml_assisted=data.get("ml_assisted", False),
+            )
+        except DjangoValidationError as error:
+            raise _drf(error) from None
+        return Response(self._data(self.get_queryset().get(pk=project.pk)), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        project = self.get_object()
+        serializer = self.get_serializer(project, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = {f: serializer.validated_data.get(f, getattr(project, f)) for f in
+                  ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted")}
+        try:
+            project_services.project_update(project=project, actor=request.user, **fields)
+        except DjangoValidationError as error:
+            raise _drf(error) from None
+        return Response(self._data(project))
+
+    def _state(self, request, verb):
+        project = self.get_object()
+        try:
+            project_services.project_state_set(project=project, actor=request.user, action=verb)
+        except DjangoValidationError as error:
+            raise Conflict(error.messages[0]) from None
+        return Response(self._data(project))
+
+    _STATE_SCHEMA = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
+
+    @extend_schema(**_STATE_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, *args, **kwargs):
+        return self._state(request, "pause")
+
+    @extend_schema(**_STATE_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, *args, **kwargs):
+        return self._state(request, "resume")
+
+    @extend_schema(**_STATE_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, *args, **kwargs):
+        return self._state(request, "archive")
+
+    @extend_schema(responses=DashboardSerializer)
+    @action(detail=True, methods=["get"])
+    def stats(self, request, *args, **kwargs):
+        dashboard = selectors.dashboard_stats_get(project=self.get_object(), activity=request.query_params.get("activity", "hour"))
+        return Response(DashboardSerializer(dashboard).data)
+
+
+class LabelingTaskViewSet(WorkspaceAPIMixin, viewsets.GenericViewSet):
+    """The labeler's page: claim it, tag drafts, submit (idempotent; 409 when a hold ran out), skip one task."""
+
+    serializer_class = ClaimSerializer
+    required_perms = {"POST": LABEL, "GET": LABEL}
+
+    @property
+    def project(self):
+        if not hasattr(self, "_project"):
+            projects = LabelingProject.objects.for_workspace(self.access.workspace)
+            self._project = get_object_or_404(projects, uuid=self.kwargs["project"])
+        return self._project
+
+    def _classes(self):
+        return list(LabelClass.objects.filter(project=self.project).active().order_by("position"))
+
+    def _class_ids(self, refs) -> list[int]:
+        by_ref = {}
+        for c in self._classes():
+            by_ref[c.name] = by_ref[str(c.uuid)] = c.pk
+        unknown = [r for r in refs if r not in by_ref]
+        if unknown:
+            raise ValidationError({"labels": [f"Unknown label class {unknown[0]!r}."]})
+        return list(dict.fromkeys(by_ref[r] for r in refs))
+
+    def _task_ids(self, item_uuids) -> dict[str, int]:
+        rows = Task.objects.filter(project=self.project, item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
+        found = {str(u): pk for u, pk in rows}
+        missing = [str(u) for u in item_uuids if str(u) not in found]
+        if missing:
+            raise ValidationError({"tasks": [f"No task for item {missing[0]} in this project."]})
+        return found
+
+    def _call(self, fn, **kwargs):
+        try:
+            return fn(project=self.project, user=self.request.user, **kwargs)
+        except services.LeaseLost as error:
+            raise Conflict(str(error)) from None
+        except services.ProjectNotOpen as error:
+            raise Conflict(str(error)) from None
+        except DjangoValidationError as error:
+            raise _drf(error) from None
+
+    def _page(self, tasks, expired=0):
+        classes = self._classes()
+        context = {**self.get_serializer_context(), "class_names": {c.pk: c.name for c in classes}}
+        return Response(PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data)
+
+    @extend_schema(request=ClaimSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="The project is not running.")})
+    @action(detail=False, methods=["post"])
+    def claim(self, request, *args, **kwargs):
+        serializer = ClaimSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        page = self._call(services.tasks_claim, size=serializer.validated_data["size"])
+        return self._page(list(page), page.expired)
+
+    @extend_schema(request=TagsSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @action(detail=False, methods=["post"])
+    def tags(self, request, *args, **kwargs):
+        serializer = TagsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ids = self._task_ids(data["tasks"])
+        tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
+        tasks = list(Task.objects.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
+        return self._page(tasks)
+
+    @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})
+    @action(detail=False, methods=["post"])
+    def submit(self, request, *args, **kwargs):
+        serializer = SubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        labels = serializer.validated_data["labels"]
+        try:
+            keys = {key: str(uuidlib.UUID(key)) for key in labels}
+        except ValueError:
+            raise ValidationError({"labels": ["Keys must be item UUIDs."]}) from None
+        ids = self._task_ids(list(keys.values()))
+        chosen = {ids[keys[key]]: self._class_ids(refs) for key, refs in labels.items()}
+        return Response({"submitted": self._call(services.page_submit, labels=chosen)})
+
+    @extend_schema(request=SkipSerializer, responses={204: None, 409: OpenApiResponse(description="A hold ran out.")})
+    @action(detail=False, methods=["post"])
+    def skip(self, request, *args, **kwargs):
+        serializer = SkipSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task_id = self._task_ids([serializer.validated_data["task"]])[str(serializer.validated_data["task"])]
+        self._call(services.task_skip, task=Task.objects.get(pk=task_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

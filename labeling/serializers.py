@@ -1,0 +1,146 @@
+"""API representations of labeling projects, their dashboard numbers and the labeler's page."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from labelsite.api import StrictFieldsMixin
+from projects.models import Dataset, LabelClass, LabelingProject
+
+
+class LabelClassSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "position", "color"]
+
+
+class ProgressSerializer(serializers.Serializer):
+    labeled = serializers.IntegerField(read_only=True)
+    total = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+
+
+class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A labeling project; `dataset` is a dataset UUID of the same workspace; `label_classes` names on create."""
+
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    dataset = serializers.SlugRelatedField(slug_field="uuid", queryset=Dataset.objects.none())
+    label_classes = serializers.ListField(child=serializers.CharField(max_length=100), write_only=True, min_length=2)
+    classes = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabelingProject
+        fields = ["id", "name", "task_type", "dataset", "incremental_refresh", "label_classes", "classes",
+                  "instructions_url", "instructions_text", "ml_assisted", "state", "progress", "created_at"]
+        read_only_fields = ["state", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        view = self.context.get("view")
+        if view is not None and hasattr(view, "access"):
+            self.fields["dataset"].queryset = Dataset.objects.for_workspace(view.access.workspace)
+
+    def get_classes(self, project) -> list[str]:
+        return [c.name for c in project.label_classes.all() if c.removed_at is None]
+
+    def get_progress(self, project) -> ProgressSerializer:
+        progress = self.context.get("progress", {}).get(project.pk)
+        return ProgressSerializer(progress).data if progress else None
+
+
+class ProjectUpdateSerializer(ProjectSerializer):
+    """What a manager may change after creation."""
+
+    class Meta(ProjectSerializer.Meta):
+        read_only_fields = ["state", "created_at", "task_type", "dataset", "label_classes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("task_type", "dataset", "label_classes"):
+            self.fields[name].read_only = True
+
+
+class BarSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    note = serializers.CharField()
+
+
+class LabelerRowSerializer(serializers.Serializer):
+    user = serializers.CharField()
+    labeled = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    approval_rate = serializers.IntegerField(allow_null=True)
+    rejection_rate = serializers.IntegerField(allow_null=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    progress = ProgressSerializer()
+    states = BarSerializer(many=True)
+    classes = BarSerializer(many=True)
+    labelers = LabelerRowSerializer(many=True)
+    activity_unit = serializers.CharField()
+    activity = BarSerializer(many=True)
+
+
+class ClaimSerializer(StrictFieldsMixin, serializers.Serializer):
+    size = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class PageTaskSerializer(serializers.Serializer):
+    """A held task, named by its item's UUID, with its draft tags (class names)."""
+
+    id = serializers.UUIDField(source="item.uuid", read_only=True)
+    key = serializers.CharField(source="item.key", read_only=True)
+    draft = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    image_url = serializers.SerializerMethodField()
+    lease_expires = serializers.DateTimeField(read_only=True)
+
+    def get_draft(self, task) -> list[str]:
+        names = self.context["class_names"]
+        return [names[i] for i in task.draft if i in names]
+
+    def _media(self, task, name):
+        access = self.context["view"].access
+        url = reverse(name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": task.item.uuid})
+        return self.context["request"].build_absolute_uri(url)
+
+    def get_thumbnail_url(self, task) -> str:
+        return self._media(task, "item_thumbnail")
+
+    def get_image_url(self, task) -> str:
+        return self._media(task, "item_image")
+
+
+class PageSerializer(serializers.Serializer):
+    tasks = PageTaskSerializer(many=True)
+    label_classes = LabelClassSerializer(many=True)
+    expired = serializers.IntegerField(help_text="How many of your earlier holds ran out meanwhile.")
+
+
+class TagsSerializer(StrictFieldsMixin, serializers.Serializer):
+    tasks = serializers.ListField(child=serializers.UUIDField(), min_length=1)
+    labels = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="Label class UUIDs or names.")
+    mode = serializers.ChoiceField(choices=["apply", "remove"], default="apply")
+
+
+class SubmitSerializer(StrictFieldsMixin, serializers.Serializer):
+    labels = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=1), allow_empty=False,
+        help_text="{item UUID: [label class UUID or name, ...]}",
+    )
+
+
+class SubmitResultSerializer(serializers.Serializer):
+    submitted = serializers.IntegerField()
+
+
+class SkipSerializer(StrictFieldsMixin, serializers.Serializer):
+    task = serializers.UUIDField()
