@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test demo check-deploy clean
+.PHONY: run test demo check-deploy clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,10 @@ check-deploy: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV)
+
+# Benchmarks on PostgreSQL (never SQLite): BENCH_SIZES="1000 1000000" for the million-task run.
+BENCH_SIZES ?= 1000 10000 100000
+BENCH_RUNS ?= 100
+bench: $(VENV)/.runtime
+	@test -n "$(DATABASE_URL)" || { echo "make bench needs DATABASE_URL=postgres://user@host:5432/<bench db> (PostgreSQL only)"; exit 2; }
+	$(PY) bench/run.py --tasks $(BENCH_SIZES) --runs $(BENCH_RUNS)

@@ -54,10 +54,10 @@ PAGE = 9
 OTHERS = 20
 
 
-def ensure_project(size: int) -> LabelingProject:
+def ensure_project(size: int, name: str = "", ws_slug: str = "grid") -> LabelingProject:
     org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
-    ws, _ = Workspace.objects.get_or_create(organization=org, slug="grid", defaults={"name": "Grid"})
-    name = f"bench-{size}"
+    ws, _ = Workspace.objects.get_or_create(organization=org, slug=ws_slug, defaults={"name": ws_slug.title()})
+    name = name or f"bench-{size}"
     project = LabelingProject.objects.filter(workspace=ws, name=name).first()
     if project and Task.objects.filter(project=project).count() == size:
         return project

@@ -91,7 +91,11 @@ def tasks_decorate(tasks: list, classes: list) -> list:
 def labeled_page(*, project, filters: LabeledFilters, classes: list, page: int, size: int):
     """(tasks on the page, whether a next page exists); no COUNT over the project."""
     start = (page - 1) * size
-    rows = list(labeled_tasks(project=project, filters=filters)[start:start + size + 1])
+    tasks = labeled_tasks(project=project, filters=filters)
+    # Step over the OFFSET on task ids alone, then join items and labelers for this page only:
+    # with the joins in the same query PostgreSQL joins and sorts every row before the offset.
+    ids = list(tasks.values_list("pk", flat=True)[start:start + size + 1])
+    rows = list(tasks.filter(pk__in=ids)) if ids else []
     return tasks_decorate(rows[:size], classes), len(rows) > size
 
 

@@ -256,3 +256,11 @@ def test_labeler_approval_and_rejection_rates(review_url, project, labeled, revi
     assert row["approval_rate"] == 0.75 and row["rejection_rate"] == 0.25
     page = reviewer_client.get(review_url("labeled")).content.decode()
     assert "<td>75 %</td>" in page and "<td>25 %</td>" in page
+
+
+def test_paging_through_labeled_data_shows_every_task_once_in_order(review_url, project, labeled, labeler, classes, reviewer_client):
+    add_tasks(project, 7, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    url = review_url("labeled")
+    everything = tiles(reviewer_client.get(url, {"layout": 20}))
+    paged = [tile for n in range(1, 5) for tile in tiles(reviewer_client.get(url, {"layout": 4, "page": n}))]
+    assert len(everything) == 12 and paged == everything  # deep pages keep the newest-first order

@@ -1,0 +1,181 @@
+"""`make bench`: the labeling benchmarks at several project sizes, one table, written into BENCHMARKS.md.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ls_bench .venv/bin/python bench/run.py \
+        --tasks 1000 10000 100000 [--runs 100] [--no-write]
+
+Reuses `bench/grid.py` (one project per size generated with bulk SQL, 20 other labelers holding a
+page, claim → grid fragment → submit). On top of that data this adds what a manager and a reviewer
+look at: the labeled tasks get a labeler, a labeling time spread over 30 days, a current annotation
+with one class, and half of them are approved (counters rebuilt). Then, per size and run, it times
+through the Django test client (every middleware, session and permission check included):
+the labeled-data review page (first page and a deep page halfway down), the workspace's project
+list, and the project dashboard. Sizes take turns run by run so a busy moment hits every size alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import grid  # noqa: E402  (sets Django up)
+from django.contrib.auth.models import Group  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from labeling.models import Annotation, Task  # noqa: E402
+from labeling.stats import stats_rebuild  # noqa: E402
+from projects.models import LabelClass, Membership  # noqa: E402
+from projects.roles import MANAGER  # noqa: E402
+from review.selectors import DEFAULT_LAYOUT  # noqa: E402
+
+OPERATIONS = [
+    ("claim", "claim 9 (service)", 30), ("render", "grid fragment", 30), ("submit", "submit 9", 30),
+    ("labeled", "labeled data, page 1", 50), ("labeled_deep", "labeled data, deep page", 50),
+    ("projects", "project list", 50), ("dashboard", "dashboard", 50),
+]
+START, END = "<!-- make bench: start -->", "<!-- make bench: end -->"
+
+
+def enrich(project, labeler) -> None:
+    """Give the generated labeled tasks what real ones have: labeler, time, annotation, approvals."""
+    if Annotation.objects.filter(task__project=project).exists():
+        return
+    cat = LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True)[0]
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(
+            """UPDATE labeling_task SET labeled_by_id = %s, labeled_at = now() - random() * interval '30 days',
+                      state = CASE WHEN random() < 0.5 THEN 'approved' ELSE 'labeled' END
+               WHERE project_id = %s AND state = 'labeled'""", [labeler.id, project.id])
+        cursor.execute(
+            """INSERT INTO labeling_annotation (task_id, source, is_current, created_by_id, created_at)
+               SELECT id, 'labeler', true, labeled_by_id, labeled_at FROM labeling_task
+               WHERE project_id = %s AND state IN ('labeled', 'approved')""", [project.id])
+        cursor.execute(
+            """INSERT INTO labeling_annotation_labels (annotation_id, labelclass_id)
+               SELECT a.id, %s FROM labeling_annotation a JOIN labeling_task t ON t.id = a.task_id
+               WHERE t.project_id = %s""", [cat, project.id])
+        stats_rebuild(project=project)
+    with connection.cursor() as cursor:
+        for table in ("labeling_task", "labeling_annotation", "labeling_annotation_labels"):
+            cursor.execute(f"ANALYZE {table}")
+
+
+class Suite(grid.Scenario):
+    """grid.Scenario plus the manager's and reviewer's pages on the same project."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        ws = self.project.workspace
+        enrich(self.project, grid.labeler(ws, "bench-labeler-history"))
+        manager = grid.labeler(ws, "bench-manager")
+        Membership.objects.filter(workspace=ws, user=manager).update(group=Group.objects.get(name=MANAGER))
+        self.manager = Client()
+        self.manager.force_login(manager)
+        kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": self.project.uuid}
+        labeled = Task.objects.filter(project=self.project, labeled_at__isnull=False).count()
+        deep = max(1, labeled // DEFAULT_LAYOUT // 2)
+        review = reverse("review:labeled", kwargs=kwargs)
+        self.pages = {
+            "labeled": review, "labeled_deep": f"{review}?page={deep}",
+            "projects": reverse("workspace", kwargs={"org": ws.organization.slug, "ws": ws.slug}),
+            "dashboard": reverse("labeling:dashboard", kwargs=kwargs),
+        }
+        for key in self.pages:
+            self.results[key], self.cpu[key] = [], []
+
+    def step(self, record: bool) -> None:
+        super().step(record)
+        for key, url in self.pages.items():
+            ms, used, response = grid.measure(lambda: self.manager.get(url))
+            assert response.status_code == 200, (url, response.status_code)
+            if record:
+                self.results[key].append(ms)
+                self.cpu[key].append(grid.CPU[-1])
+                self.queries[key] = used
+
+
+def run(sizes, runs: int) -> list[dict]:
+    suites = []
+    for size in sizes:
+        print(f"{size:,} tasks ...", flush=True)
+        suites.append(Suite(size))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE labeling_task")
+    for n in range(runs + 5):  # the first 5 warm caches and connections
+        for suite in suites:
+            suite.step(record=n >= 5)
+    return [{"size": s.size, "results": s.results, "queries": s.queries} for s in suites]
+
+
+def table(rows) -> str:
+    sizes = [row["size"] for row in rows]
+    head = "| operation (target) | " + " | ".join(f"{s:,} tasks" for s in sizes) + f" | {sizes[-1]:,} / {sizes[0]:,} |"
+    lines = [head, "|---|" + "---|" * (len(sizes) + 1)]
+    for key, title, target in OPERATIONS:
+        cells, medians = [], []
+        for row in rows:
+            values = row["results"][key]
+            median, p95 = statistics.median(values), grid.percentile(values, 0.95)
+            medians.append(median)
+            cells.append(f"{median:.1f} / {p95:.1f} ({row['queries'][key]} q)")
+        ratio = medians[-1] / medians[0] if medians[0] else float("nan")
+        missed = [s for s, m in zip(sizes, medians) if m > target]
+        verdict = "" if not missed and ratio <= 1.5 else " ✗"
+        lines.append(f"| {title} (≤ {target} ms) | " + " | ".join(cells) + f" | {ratio:.2f}×{verdict} |")
+    return "\n".join(lines)
+
+
+def report(rows, runs: int, seconds: float) -> str:
+    memory = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, AttributeError):
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"Machine: {grid.machine()}{memory}. Load average (1/5/15 min) at the end: {load}.\n"
+            f"Runs per size: {runs} after 5 warm-up runs, sizes taking turns; {seconds:.0f} s in all.\n"
+            "Cells: server time median / p95 in ms (queries per request). ✗ = a target missed "
+            "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + table(rows))
+
+
+def write(text: str) -> None:
+    path = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+    doc = path.read_text()
+    block = f"{START}\n{text}\n{END}"
+    if START in doc:
+        doc = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, doc, flags=re.S)
+    else:
+        doc += f"\n## Summary (make bench)\n\nRerun with `make bench` (see README, *Benchmarks*).\n\n{block}\n"
+    path.write_text(doc)
+    print(f"Results written to {path.name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/ls_bench")
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    rows = run(sorted(args.tasks), args.runs)
+    text = report(rows, args.runs, time.perf_counter() - started)
+    print("\n" + text)
+    if not args.no_write:
+        write(text)
+
+
+if __name__ == "__main__":
+    main()
