@@ -93,19 +93,11 @@ class ClaimSerializer(StrictFieldsMixin, serializers.Serializer):
     size = serializers.IntegerField(min_value=1, max_value=100, default=20)
 
 
-class PageTaskSerializer(serializers.Serializer):
-    """A held task, named by its item's UUID, with its draft tags (class names)."""
+class TaskMediaSerializer(serializers.Serializer):
+    """Absolute URLs of a task's image and thumbnail, through the permission-checked item views."""
 
-    id = serializers.UUIDField(source="item.uuid", read_only=True)
-    key = serializers.CharField(source="item.key", read_only=True)
-    draft = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     image_url = serializers.SerializerMethodField()
-    lease_expires = serializers.DateTimeField(read_only=True)
-
-    def get_draft(self, task) -> list[str]:
-        names = self.context["class_names"]
-        return [names[i] for i in task.draft if i in names]
 
     def _media(self, task, name):
         access = self.context["view"].access
@@ -117,6 +109,19 @@ class PageTaskSerializer(serializers.Serializer):
 
     def get_image_url(self, task) -> str:
         return self._media(task, "item_image")
+
+
+class PageTaskSerializer(TaskMediaSerializer):
+    """A held task, named by its item's UUID, with its draft tags (class names)."""
+
+    id = serializers.UUIDField(source="item.uuid", read_only=True)
+    key = serializers.CharField(source="item.key", read_only=True)
+    draft = serializers.SerializerMethodField()
+    lease_expires = serializers.DateTimeField(read_only=True)
+
+    def get_draft(self, task) -> list[str]:
+        names = self.context["class_names"]
+        return [names[i] for i in task.draft if i in names]
 
 
 class PageSerializer(serializers.Serializer):

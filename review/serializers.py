@@ -1,13 +1,13 @@
 """API representations of labeled items, their history, and review decisions."""
 
-from django.urls import reverse
 from rest_framework import serializers
 
+from labeling.serializers import TaskMediaSerializer
 from labelsite.api import StrictFieldsMixin
 from review.selectors import LAYOUTS
 
 
-class ReviewItemSerializer(serializers.Serializer):
+class ReviewItemSerializer(TaskMediaSerializer):
     """A task as the reviewer sees it, named by its item's UUID; `version` goes back with a decision."""
 
     item = serializers.UUIDField(source="item.uuid", read_only=True)
@@ -18,22 +18,9 @@ class ReviewItemSerializer(serializers.Serializer):
     labeled_by = serializers.CharField(source="labeled_by.get_username", read_only=True, default=None)
     labeled_at = serializers.DateTimeField(read_only=True)
     rejected_before = serializers.BooleanField(read_only=True)
-    thumbnail_url = serializers.SerializerMethodField()
-    image_url = serializers.SerializerMethodField()
 
     def get_labels(self, task) -> list[str]:
         return [label.name for label in task.tags]
-
-    def _media(self, task, name):
-        access = self.context["view"].access
-        url = reverse(name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": task.item.uuid})
-        return self.context["request"].build_absolute_uri(url)
-
-    def get_thumbnail_url(self, task) -> str:
-        return self._media(task, "item_thumbnail")
-
-    def get_image_url(self, task) -> str:
-        return self._media(task, "item_image")
 
 
 class HistoryEventSerializer(serializers.Serializer):
