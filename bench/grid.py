@@ -178,18 +178,23 @@ class Scenario:
                 "plan": claim_plan(self.project, self.user)}
 
 
-def bench(sizes, runs: int) -> list[dict]:
-    """Sizes take turns run by run, so a busy moment on the machine hits every size alike."""
+def take_turns(make, sizes, runs: int) -> list:
+    """Build one scenario per size, then let them take turns run by run, so a busy moment on the
+    machine hits every size alike. The first 5 rounds warm caches and connections."""
     scenarios = []
     for size in sizes:
         print(f"{size:,} tasks ...", flush=True)
-        scenarios.append(Scenario(size))
+        scenarios.append(make(size))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE labeling_task")
-    for run in range(runs + 5):  # the first 5 warm caches and connections
+    for run in range(runs + 5):
         for scenario in scenarios:
             scenario.step(record=run >= 5)
-    return [scenario.summary() for scenario in scenarios]
+    return scenarios
+
+
+def bench(sizes, runs: int) -> list[dict]:
+    return [scenario.summary() for scenario in take_turns(Scenario, sizes, runs)]
 
 
 def machine() -> str:

@@ -104,15 +104,7 @@ class Suite(grid.Scenario):
 
 
 def run(sizes, runs: int) -> list[dict]:
-    suites = []
-    for size in sizes:
-        print(f"{size:,} tasks ...", flush=True)
-        suites.append(Suite(size))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE labeling_task")
-    for n in range(runs + 5):  # the first 5 warm caches and connections
-        for suite in suites:
-            suite.step(record=n >= 5)
+    suites = grid.take_turns(Suite, sizes, runs)
     return [{"size": s.size, "results": s.results, "queries": s.queries} for s in suites]
 
 
