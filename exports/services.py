@@ -179,10 +179,8 @@ def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
             class_delta.update({c.pk: 1 for c in wanted[pk]})
         report.applied += len(changed)
     moves = Counter({k: n for k, n in moves.items() if k[0] != k[1]})
-    stats.tasks_moved(project_id=project.pk, moves=moves)
-    stats.labels_changed(project_id=project.pk, classes=Counter({k: n for k, n in class_delta.items() if n}))
-    stats.labeler_counted(project_id=project.pk, user_id=actor.pk, labeled=report.applied)
-    stats.activity_counted(project_id=project.pk, labeled=report.applied, when=now)
+    (stats.Tally(project.pk).tasks_moved(moves).labels_changed(class_delta)
+     .labeler_counted(actor.pk, labeled=report.applied).activity_counted(report.applied, now).save())
 
 
 def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:

@@ -104,10 +104,10 @@ def _valid_uuids(values) -> list[str]:
     return found
 
 
-def held_tasks_by_item(*, project, user, item_uuids) -> dict:
-    """Map item uuids the labeler holds on this project to their tasks (one query)."""
-    tasks = services.tasks_held(project=project, user=user).filter(item__uuid__in=_valid_uuids(item_uuids)).select_related("item")
-    return {str(t.item.uuid): t for t in tasks}
+def task_ids_by_item(*, project, item_uuids) -> dict[str, int]:
+    """Task ids of this project for the given item uuids, whoever holds them (one query)."""
+    rows = Task.objects.filter(project=project, item__uuid__in=_valid_uuids(item_uuids)).values_list("item__uuid", "id")
+    return {str(item): task_id for item, task_id in rows}
 
 
 def tasks_by_item(*, project, item_uuids) -> dict:

@@ -116,22 +116,34 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
 
 
 def _take_free(*, project, user, order, count, now) -> list[int]:
-    # PostgreSQL: rows another labeler is claiming right now are skipped, never waited for.
-    # SQLite: the IMMEDIATE transaction already serializes writers.
+    """Lease up to `count` free tasks to the labeler in one statement; returns their ids.
+
+    `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING`: on PostgreSQL rows
+    another labeler is claiming right now are skipped, never waited for; on SQLite the IMMEDIATE
+    transaction already serializes writers. Each row also says whether it carries imported pre-labels.
+    """
     free = (
         Task.objects.filter(project=project, state=State.UNLABELED)
         .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
         .order_by(order)
         .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:count]
+        .values("id")[:count]
     )
-    ids = list(free)
-    if ids:
-        Task.objects.filter(id__in=ids).update(
-            leased_to=user, lease_expires=now + timedelta(minutes=lease_minutes()), draft=[]
+    free_sql, free_params = free.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table, prelabels = quote(Task._meta.db_table), quote(PreLabel._meta.db_table)
+    expires = Task._meta.get_field("lease_expires").get_db_prep_save(now + timedelta(minutes=lease_minutes()), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET leased_to_id = %s, lease_expires = %s, draft = '[]' WHERE id IN ({free_sql}) "
+            f"RETURNING id, EXISTS (SELECT 1 FROM {prelabels} p WHERE p.task_id = {table}.id)",
+            [user.id, expires, *free_params],
         )
-        _prelabels_to_drafts(project, ids)
-    return ids
+        rows = cursor.fetchall()
+    suggested = [task_id for task_id, has_prelabel in rows if has_prelabel]
+    if suggested:
+        _prelabels_to_drafts(project, suggested)
+    return [task_id for task_id, _ in rows]
 
 
 def _prelabels_to_drafts(project, task_ids) -> None:
@@ -168,8 +180,8 @@ def _held_for_update(*, project, user, task_ids) -> list[Task]:
     return tasks
 
 
-def _class_ids(project) -> dict[int, LabelClass]:
-    return {c.id: c for c in LabelClass.objects.filter(project=project).active()}
+def _class_ids(project) -> set[int]:
+    return set(LabelClass.objects.filter(project=project).active().values_list("id", flat=True))
 
 
 def draft_set(*, project, user, task_ids, label_ids, mode: str = "apply") -> list[Task]:
@@ -272,10 +284,8 @@ def page_submit(*, project, user, labels: dict[int, list[int]]) -> int:
     added.update(retired)
     # A submitted label replaces any imported suggestion.
     PreLabel.objects.filter(task_id__in=ids).delete()
-    stats.tasks_moved(project_id=project.id, moves=Counter({(State.UNLABELED, State.LABELED): len(ids)}))
-    stats.labels_changed(project_id=project.id, classes=Counter({k: v for k, v in added.items() if v}))
-    stats.labeler_counted(project_id=project.id, user_id=user.id, labeled=len(ids))
-    stats.activity_counted(project_id=project.id, labeled=len(ids), when=now)
+    (stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.LABELED): len(ids)})).labels_changed(added)
+     .labeler_counted(user.id, labeled=len(ids)).activity_counted(len(ids), now).save())
     return len(ids)
 
 
@@ -288,8 +298,7 @@ def task_skip(*, project, user, task) -> None:
         state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1,
         labeled_by=user, labeled_at=timezone.now(),
     )
-    stats.tasks_moved(project_id=project.id, moves=Counter({(State.UNLABELED, State.SKIPPED): 1}))
-    stats.labeler_counted(project_id=project.id, user_id=user.id, skipped=1)
+    stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.SKIPPED): 1})).labeler_counted(user.id, skipped=1).save()
 
 
 @transaction.atomic
@@ -460,6 +469,5 @@ def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass)
         version=F("version") + 1,
     )
     moves.pop((Task.State.UNLABELED.value, Task.State.UNLABELED.value), None)
-    stats.tasks_moved(project_id=project.pk, moves=moves)
-    stats.labels_changed(project_id=project.pk, classes=Counter({k: -n for k, n in class_counts.items()}))
+    stats.Tally(project.pk).tasks_moved(moves).labels_changed(Counter({k: -n for k, n in class_counts.items()})).save()
     return requeued

@@ -1,7 +1,11 @@
 """Maintained counters behind the dashboard: every service that changes tasks calls these in its transaction.
 
 Counting rows at a million tasks is too slow for a page, so each write adjusts small counter rows
-instead (one UPDATE per touched counter). `stats_rebuild` recomputes them from the tables.
+instead. A `Tally` gathers one transaction's changes and writes them as upserts
+(`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`): one statement for every counter table
+on PostgreSQL, one per table on SQLite. Rows are written in key order, so two transactions that
+touch the same counters lock them in the same order and never deadlock on them.
+`stats_rebuild` recomputes them from the tables.
 """
 
 from __future__ import annotations
@@ -9,56 +13,115 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from labeling.models import ActivityCount, Annotation, ClassCount, LabelerCount, Task, TaskStateCount
 
+# model -> (key fields, counter fields); the order of models is the order rows are locked in.
+COUNTERS = {
+    TaskStateCount: (("project", "state"), ("count",)),
+    ClassCount: (("project", "label_class"), ("count",)),
+    LabelerCount: (("project", "user"), ("labeled", "skipped", "approved", "rejected")),
+    ActivityCount: (("project", "hour"), ("labeled",)),
+}
 
-def _bump(model, lookup: dict, **deltas) -> None:
-    """Add `deltas` to the counter row at `lookup`, creating it when missing (race-safe)."""
-    deltas = {field: n for field, n in deltas.items() if n}
-    if not deltas:
-        return
-    updates = {field: F(field) + n for field, n in deltas.items()}
-    if model.objects.filter(**lookup).update(**updates):
-        return
-    try:
-        with transaction.atomic():
-            model.objects.create(**lookup, **deltas)
-    except IntegrityError:
-        model.objects.filter(**lookup).update(**updates)
+
+class Tally:
+    """The counter changes of one project in one transaction, written together by `save()`."""
+
+    def __init__(self, project_id: int):
+        self.project_id = project_id
+        self.rows: dict = {model: {} for model in COUNTERS}
+
+    def _add(self, model, key, **deltas) -> None:
+        row = self.rows[model].setdefault(key, Counter())
+        row.update(deltas)
+
+    def tasks_moved(self, moves: Counter) -> Tally:
+        """`moves` maps (from_state, to_state) to a number of tasks; None means created or deleted."""
+        for (source, target), n in moves.items():
+            if source:
+                self._add(TaskStateCount, (str(source),), count=-n)
+            if target:
+                self._add(TaskStateCount, (str(target),), count=n)
+        return self
+
+    def labels_changed(self, classes: Counter) -> Tally:
+        """`classes` maps label class id to +n (tags applied) or -n (tags removed)."""
+        for class_id, n in classes.items():
+            self._add(ClassCount, (class_id,), count=n)
+        return self
+
+    def labeler_counted(self, user_id: int | None, **deltas) -> Tally:
+        if user_id is not None:
+            self._add(LabelerCount, (user_id,), **deltas)
+        return self
+
+    def activity_counted(self, labeled: int, when: datetime | None = None) -> Tally:
+        hour = (when or timezone.now()).replace(minute=0, second=0, microsecond=0)
+        self._add(ActivityCount, (hour,), labeled=labeled)
+        return self
+
+    def save(self) -> None:
+        statements = [self._upsert(model, rows) for model, rows in self.rows.items()]
+        statements = [s for s in statements if s]
+        if not statements:
+            return
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Data-modifying CTEs: every table's upsert in one round trip.
+                *first, (last_sql, last_params) = statements
+                ctes = ", ".join(f"c{i} AS ({sql})" for i, (sql, _) in enumerate(first))
+                params = [p for _, ps in first for p in ps] + last_params
+                cursor.execute((f"WITH {ctes} " if ctes else "") + last_sql, params)
+            else:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+        self.rows = {model: {} for model in COUNTERS}
+
+    def _upsert(self, model, rows: dict):
+        keys, counters = COUNTERS[model]
+        changed = sorted((key, row) for key, row in rows.items() if any(row.values()))
+        if not changed:
+            return None
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        key_columns = [quote(model._meta.get_field(name).column) for name in keys]
+        counter_columns = [quote(model._meta.get_field(name).column) for name in counters]
+        columns = key_columns + counter_columns
+        hour = model._meta.get_field("hour") if model is ActivityCount else None
+        values, params = [], []
+        for key, row in changed:
+            key_values = [self.project_id, *key]
+            if hour is not None:
+                key_values[-1] = hour.get_db_prep_save(key_values[-1], connection)
+            values.append("(" + ", ".join(["%s"] * len(columns)) + ")")
+            params += key_values + [row.get(name, 0) for name in counters]
+        updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counter_columns)
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(values)} "
+               f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
+        return sql, params
 
 
 def tasks_moved(*, project_id: int, moves: Counter) -> None:
     """`moves` maps (from_state, to_state) to a number of tasks; from_state None means newly created."""
-    net: Counter = Counter()
-    for (source, target), n in moves.items():
-        if source:
-            net[source] -= n
-        if target:
-            net[target] += n
-    for state, n in net.items():
-        _bump(TaskStateCount, {"project_id": project_id, "state": state}, count=n)
+    Tally(project_id).tasks_moved(moves).save()
 
 
 def labels_changed(*, project_id: int, classes: Counter) -> None:
     """`classes` maps label class id to +n (tags applied) or -n (tags removed)."""
-    for class_id, n in classes.items():
-        _bump(ClassCount, {"project_id": project_id, "label_class_id": class_id}, count=n)
+    Tally(project_id).labels_changed(classes).save()
 
 
 def labeler_counted(*, project_id: int, user_id: int, labeled=0, skipped=0, approved=0, rejected=0) -> None:
-    if user_id is None:
-        return
-    _bump(LabelerCount, {"project_id": project_id, "user_id": user_id},
-          labeled=labeled, skipped=skipped, approved=approved, rejected=rejected)
+    Tally(project_id).labeler_counted(user_id, labeled=labeled, skipped=skipped, approved=approved,
+                                      rejected=rejected).save()
 
 
 def activity_counted(*, project_id: int, labeled: int, when: datetime | None = None) -> None:
-    hour = (when or timezone.now()).replace(minute=0, second=0, microsecond=0)
-    _bump(ActivityCount, {"project_id": project_id, "hour": hour}, labeled=labeled)
+    Tally(project_id).activity_counted(labeled, when).save()
 
 
 @transaction.atomic

@@ -112,8 +112,8 @@ def _message(error):
 @workspace_view(PERM)
 def submit(request, access, project):
     project = _project(access, project)
-    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
-    labels = {t.id: [int(v) for v in request.POST.getlist(f"labels-{uuid}") if v.isdigit()] for uuid, t in tasks.items()}
+    tasks = selectors.task_ids_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    labels = {task_id: [int(v) for v in request.POST.getlist(f"labels-{item}") if v.isdigit()] for item, task_id in tasks.items()}
     try:
         services.page_submit(project=project, user=request.user, labels=labels)
     except services.LeaseLost as error:

@@ -26,6 +26,26 @@ def workspace_of(obj):
     return None
 
 
+def _remember(user, workspace, perms: frozenset) -> frozenset:
+    user.__dict__.setdefault("_labelsite_ws_perms", {})[workspace.pk] = perms
+    return perms
+
+
+def workspace_perms_load(user, workspace, *, group_id) -> frozenset:
+    """The user's permissions in `workspace`: every workspace permission for an organization admin
+    (group_id None), else those of the role `group_id`; remembered on the user for this request."""
+    if not user.is_active:
+        perms = frozenset()
+    elif group_id is None:
+        perms = ALL_WORKSPACE_PERMISSIONS
+    else:
+        from django.contrib.auth.models import Permission
+
+        rows = Permission.objects.filter(group=group_id).values_list("content_type__app_label", "codename")
+        perms = frozenset(f"{app}.{code}" for app, code in rows)
+    return _remember(user, workspace, perms)
+
+
 class WorkspacePermissionBackend:
     """Permissions come from the role (auth Group) of the user's Membership in the object's workspace.
 
@@ -38,21 +58,19 @@ class WorkspacePermissionBackend:
         return None
 
     def _workspace_perms(self, user, workspace) -> frozenset:
-        cache = user.__dict__.setdefault("_labelsite_ws_perms", {})
-        if workspace.pk not in cache:
-            from projects.models import Membership, OrganizationMember
+        cache = user.__dict__.get("_labelsite_ws_perms", {})
+        if workspace.pk in cache:
+            return cache[workspace.pk]
+        from projects.models import Membership, OrganizationMember
 
-            if OrganizationMember.objects.filter(
-                user=user, organization_id=workspace.organization_id, is_admin=True
-            ).exists():
-                perms = ALL_WORKSPACE_PERMISSIONS
-            else:
-                rows = Membership.objects.filter(user=user, workspace=workspace).values_list(
-                    "group__permissions__content_type__app_label", "group__permissions__codename"
-                )
-                perms = frozenset(f"{app}.{code}" for app, code in rows if app)
-            cache[workspace.pk] = perms
-        return cache[workspace.pk]
+        if OrganizationMember.objects.filter(
+            user=user, organization_id=workspace.organization_id, is_admin=True
+        ).exists():
+            return workspace_perms_load(user, workspace, group_id=None)
+        group_id = Membership.objects.filter(user=user, workspace=workspace).values_list("group_id", flat=True).first()
+        if group_id is None:
+            return _remember(user, workspace, frozenset())
+        return workspace_perms_load(user, workspace, group_id=group_id)
 
     def get_all_permissions(self, user, obj=None):
         if not user.is_active or user.is_anonymous:

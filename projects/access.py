@@ -15,6 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from django.db.models import Exists, OuterRef
+
+from labelsite.backends import workspace_perms_load
 from projects.models import Membership, Organization, OrganizationMember, Workspace
 
 
@@ -53,23 +56,32 @@ def visible_workspaces(user):
 
 
 def resolve_access(request, org_slug: str, ws_slug: str) -> Access:
-    """Build the request's Access, or 404 if the user is not in that workspace."""
+    """Build the request's Access, or 404 if the user is not in that workspace.
+
+    Two queries for a member (membership with workspace, organization, role and the org-admin flag;
+    then the role's permissions), which also answer `user.has_perm(perm, obj)` for the rest of the request.
+    """
     user = request.user
-    workspace = (
-        Workspace.objects.for_user(user)
-        .select_related("organization")
-        .filter(organization__slug=org_slug, slug=ws_slug)
+    admins = OrganizationMember.objects.filter(user=user, organization=OuterRef("workspace__organization"), is_admin=True)
+    membership = (
+        Membership.objects.select_related("workspace__organization", "group")
+        .filter(user=user, workspace__slug=ws_slug, workspace__organization__slug=org_slug)
+        .annotate(by_org_admin=Exists(admins))
         .first()
     )
-    if workspace is None:
-        raise Http404("No such workspace.")
-    membership = (
-        Membership.objects.select_related("group").filter(user=user, workspace=workspace).first()
-    )
-    is_org_admin = OrganizationMember.objects.filter(
-        user=user, organization_id=workspace.organization_id, is_admin=True
-    ).exists()
-    perms = frozenset(user.get_all_permissions(workspace)) if user.is_active else frozenset()
+    if membership is not None:
+        workspace, is_org_admin = membership.workspace, membership.by_org_admin
+    else:  # organization admins see every workspace of their organization, member or not
+        workspace = (
+            Workspace.objects.select_related("organization")
+            .filter(organization__slug=org_slug, slug=ws_slug,
+                    organization__members__user=user, organization__members__is_admin=True)
+            .first()
+        )
+        if workspace is None:
+            raise Http404("No such workspace.")
+        is_org_admin = True
+    perms = workspace_perms_load(user, workspace, group_id=None if is_org_admin else membership.group_id)
     return Access(user, workspace.organization, workspace, membership, is_org_admin, perms)
 
 

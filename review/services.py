@@ -181,15 +181,15 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
     ])
     ReviewLease.objects.filter(task_id__in=task_ids).delete()
 
-    stats.tasks_moved(project_id=project.pk, moves=Counter({(LABELED, target): len(todo)}))
-    stats.labels_changed(project_id=project.pk, classes=class_delta)
+    tally = stats.Tally(project.pk).tasks_moved(Counter({(LABELED, target): len(todo)})).labels_changed(class_delta)
     per_labeler: Counter = Counter(task.labeled_by_id for task, _ in todo)
     for user_id, n in per_labeler.items():
         # A correction means the labeler's tags were not accepted: it counts as a rejection.
         if decision == Review.Decision.APPROVED:
-            stats.labeler_counted(project_id=project.pk, user_id=user_id, approved=n)
+            tally.labeler_counted(user_id, approved=n)
         else:
-            stats.labeler_counted(project_id=project.pk, user_id=user_id, rejected=n)
+            tally.labeler_counted(user_id, rejected=n)
+    tally.save()
     for task, _ in todo:
         task.version += 1
         task.state = target

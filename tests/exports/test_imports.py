@@ -98,10 +98,10 @@ def test_a_fatal_error_imports_nothing(project, exported, make_project, manager,
     fresh = make_project("Fresh copy")
     from labeling import stats
 
-    def broken(**kwargs):
+    def broken(self):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(stats, "activity_counted", broken)
+    monkeypatch.setattr(stats.Tally, "save", broken)  # the last write of the import
     with pytest.raises(RuntimeError):
         labels_import(project=fresh, actor=manager, file=upload(data), format="csv", as_final=True)
     assert Annotation.objects.filter(task__project=fresh).count() == 0
