@@ -3,7 +3,6 @@
 import uuid as uuidlib
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,10 +12,11 @@ from rest_framework.response import Response
 from labeling import selectors, services
 from labeling.models import Task
 from labeling.serializers import (
-    ClaimSerializer, DashboardSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer, SkipSerializer,
-    SubmitResultSerializer, SubmitSerializer, TagsSerializer,
+    ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
+    LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
+    SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
-from labelsite.api import Conflict, WorkspaceAPIMixin
+from labelsite.api import Conflict, ProjectAPIMixin, WorkspaceAPIMixin
 from projects import services as project_services
 from projects.models import LabelClass, LabelingProject
 
@@ -126,18 +126,11 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(DashboardSerializer(dashboard).data)
 
 
-class LabelingTaskViewSet(WorkspaceAPIMixin, viewsets.GenericViewSet):
+class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     """The labeler's page: claim it, tag drafts, submit (idempotent; 409 when a hold ran out), skip one task."""
 
     serializer_class = ClaimSerializer
     required_perms = {"POST": LABEL, "GET": LABEL}
-
-    @property
-    def project(self):
-        if not hasattr(self, "_project"):
-            projects = LabelingProject.objects.for_workspace(self.access.workspace)
-            self._project = get_object_or_404(projects, uuid=self.kwargs["project"])
-        return self._project
 
     def _classes(self):
         return list(LabelClass.objects.filter(project=self.project).active().order_by("position"))
@@ -215,3 +208,71 @@ class LabelingTaskViewSet(WorkspaceAPIMixin, viewsets.GenericViewSet):
         task_id = self._task_ids([serializer.validated_data["task"]])[str(serializer.validated_data["task"])]
         self._call(services.task_skip, task=Task.objects.get(pk=task_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A project's label classes as its settings page edits them: the active ones in order, then the removed ones
+    (`removed: true`). Add one (a removed name comes back), move one, remove one keeping or requeueing its tags.
+    Classes are not renamed or recoloured: the pages cannot do that either."""
+
+    serializer_class = LabelClassDetailSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "label"
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "head", "options"]
+    required_perms = {"GET": "projects.view_labelclass", "POST": "projects.add_labelclass"}
+
+    def initial(self, request, *args, **kwargs):
+        if self.action == "move":
+            self.required_perms = {"POST": "projects.change_labelclass"}
+        elif self.action == "remove":
+            self.required_perms = {"POST": "projects.delete_labelclass"}
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self):
+        # Removed classes sit at REMOVED_POSITION, so they follow the active ones.
+        return LabelClass.objects.filter(project=self.project).order_by("position", "removed_at", "id")
+
+    @extend_schema(responses={201: LabelClassDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            label_class = project_services.label_class_add(project=self.project, actor=request.user,
+                                                           name=serializer.validated_data["name"])
+        except DjangoValidationError as error:
+            raise ValidationError({"name": error.messages}) from None
+        return Response(self.get_serializer(label_class).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LabelClassMoveSerializer, responses={
+        200: LabelClassDetailSerializer(many=True), 409: OpenApiResponse(description="The class was removed.")})
+    @action(detail=True, methods=["post"])
+    def move(self, request, *args, **kwargs):
+        """Move one class up or down, or to a position; answers the active classes in their new order."""
+        label_class = self.get_object()
+        serializer = LabelClassMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        offset = {"up": -1, "down": 1}[data["direction"]] if "direction" in data else data["position"] - label_class.position
+        try:
+            project_services.label_class_move(project=self.project, actor=request.user, label_class=label_class, offset=offset)
+        except DjangoValidationError as error:
+            raise Conflict(error.messages[0]) from None
+        return Response(self.get_serializer(self.get_queryset().filter(removed_at=None), many=True).data)
+
+    @extend_schema(request=LabelClassRemoveSerializer, responses={
+        200: LabelClassRemovedSerializer,
+        409: OpenApiResponse(description="Already removed, or the project would keep fewer than two classes.")})
+    @action(detail=True, methods=["post"])
+    def remove(self, request, *args, **kwargs):
+        """Take a class out of the labeling choices; `tags` says what happens to images already tagged with it."""
+        label_class = self.get_object()
+        serializer = LabelClassRemoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            requeued = services.label_class_remove(project=self.project, label_class=label_class, actor=request.user,
+                                                   requeue=serializer.validated_data["tags"] == "requeue")
+        except DjangoValidationError as error:
+            raise Conflict(error.messages[0]) from None
+        label_class.refresh_from_db()
+        return Response(LabelClassRemovedSerializer({"label_class": label_class, "requeued": requeued}).data)

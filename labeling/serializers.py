@@ -15,6 +15,50 @@ class LabelClassSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "position", "color"]
 
 
+class LabelClassDetailSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """A label class as the project settings show it; only `name` is written (on add). Removed classes keep
+    their row for the tags they still carry: `removed` is true and they have no position."""
+
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    name = serializers.CharField(max_length=100, help_text="Shown as text, never as markup.")
+    position = serializers.SerializerMethodField()
+    shortcut = serializers.CharField(read_only=True, help_text="The number key (1–9) of the first nine classes.")
+    removed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "position", "color", "shortcut", "removed", "removed_at", "created_at"]
+        read_only_fields = ["color", "removed_at", "created_at"]
+
+    def get_position(self, label_class) -> int | None:
+        return None if label_class.removed_at else label_class.position
+
+    def get_removed(self, label_class) -> bool:
+        return label_class.removed_at is not None
+
+
+class LabelClassMoveSerializer(StrictFieldsMixin, serializers.Serializer):
+    direction = serializers.ChoiceField(choices=["up", "down"], required=False, help_text="One step, as on the settings page.")
+    position = serializers.IntegerField(min_value=0, max_value=1000, required=False, help_text="The 0-based place to move to (clamped to the end).")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError("Give either direction or position.")
+        return attrs
+
+
+class LabelClassRemoveSerializer(StrictFieldsMixin, serializers.Serializer):
+    tags = serializers.ChoiceField(
+        choices=["keep", "requeue"],
+        help_text="keep: images tagged with the class keep the tag; requeue: they go back to the queue (tags become history).",
+    )
+
+
+class LabelClassRemovedSerializer(serializers.Serializer):
+    label_class = LabelClassDetailSerializer()
+    requeued = serializers.IntegerField(help_text="How many images went back to the queue.")
+
+
 class ProgressSerializer(serializers.Serializer):
     labeled = serializers.IntegerField(read_only=True)
     total = serializers.IntegerField(read_only=True)

@@ -26,6 +26,18 @@ class WorkspaceAPIMixin:
             raise exceptions.PermissionDenied(f"Your role in this workspace lacks {needed}.")
 
 
+class ProjectAPIMixin(WorkspaceAPIMixin):
+    """Endpoints under projects/<uuid:project>/: the project is found through the caller's workspace (404 otherwise)."""
+
+    @property
+    def project(self):
+        if not hasattr(self, "_project"):
+            from projects.access import project_or_404
+
+            self._project = project_or_404(self.access, self.kwargs["project"])
+        return self._project
+
+
 class StrictFieldsMixin:
     """Serializers that reject unknown and read-only fields instead of ignoring them."""
 

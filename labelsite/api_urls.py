@@ -31,6 +31,7 @@ workspace_router.register("datastores", projects_api.DatastoreViewSet, basename=
 workspace_router.register("datasets", projects_api.DatasetViewSet, basename="api-dataset")
 workspace_router.register("projects", labeling_api.ProjectViewSet, basename="api-project")
 workspace_router.register("projects/<uuid:project>/tasks", labeling_api.LabelingTaskViewSet, basename="api-task")
+workspace_router.register("projects/<uuid:project>/label-classes", labeling_api.LabelClassViewSet, basename="api-label-class")
 workspace_router.register("projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item")
 workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
 workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")

@@ -317,7 +317,7 @@ class DatasetAdminForm(forms.ModelForm):
         if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
             self.add_error("datastore", "Choose a datastore of the same workspace.")
         try:
-            data["path"] = services._clean_dataset_path(data.get("path", ""))
+            data["path"] = services.dataset_path_clean(data.get("path", ""))
         except ValidationError as error:
             self.add_error("path", error.message_dict["path"])
         return data

@@ -2,20 +2,38 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from labelsite.api import WorkspaceAPIMixin
+from labelsite.api import Conflict, WorkspaceAPIMixin
 from projects import services, storage
 from projects.access import visible_workspaces
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
-    CheckResultSerializer, DataItemSerializer, DatasetSerializer, DatastoreSerializer, InvitationSerializer,
-    MembershipSerializer, WorkspaceSerializer,
+    BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,
+    DatastoreSerializer, InvitationSerializer, MembershipSerializer, WorkspaceSerializer,
 )
+
+
+class DatastoreUnavailable(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_code = "datastore_error"
+    default_detail = "The datastore cannot be reached."
+
+
+def _delete(service, **kwargs) -> Response:
+    """Run a delete service; 409 with its message when something still uses the object."""
+    try:
+        service(**kwargs)
+    except services.InUse as error:
+        raise Conflict(error.messages[0]) from None
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_PATH = OpenApiParameter("path", str, description="A folder of the datastore, e.g. `pets/cats`; empty for the top.")
 
 
 class WorkspaceList(generics.ListAPIView):
@@ -81,14 +99,16 @@ class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateM
 
 class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                        mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Datastores of the workspace; the secret is write-only and never returned (only `secret_set`)."""
+    """Datastores of the workspace; the secret is write-only and never returned (only `secret_set`).
+    Actions: test (the connection), browse (its folders); DELETE refuses (409) while datasets use it."""
 
     serializer_class = DatastoreSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "datastore"
     lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    required_perms = {"GET": "projects.view_datastore", "POST": "projects.add_datastore", "PATCH": "projects.change_datastore"}
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    required_perms = {"GET": "projects.view_datastore", "POST": "projects.add_datastore",
+                      "PATCH": "projects.change_datastore", "DELETE": "projects.delete_datastore"}
 
     def initial(self, request, *args, **kwargs):
         if self.action == "test":
@@ -123,19 +143,46 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             return Response({"ok": False, "message": error.message_text})
         return Response({"ok": True, "message": "Connection works."})
 
+    @extend_schema(parameters=[_PATH], responses={
+        200: BrowseSerializer, 502: OpenApiResponse(description="The datastore could not be listed; `message` says why.")})
+    @action(detail=True, methods=["get"])
+    def browse(self, request, *args, **kwargs):
+        """The sub-folders and files directly in one folder, as Browse folders shows them (capped at `limit`)."""
+        datastore = self.get_object()
+        query = BrowseQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        path = query.validated_data["path"]
+        try:
+            folders, files = storage.datastore_list(datastore, path)
+        except storage.DatastoreError as error:
+            raise DatastoreUnavailable(error.message_text) from None
+        prefix = f"{path}/" if path else ""
+        return Response(BrowseSerializer({
+            "path": path, "parent": path.rpartition("/")[0] if path else None,
+            "folders": [{"name": name, "path": prefix + name} for name in folders],
+            "files": [{"name": name, "key": prefix + name} for name in files],
+            "truncated": len(folders) + len(files) >= storage.BROWSE_LIMIT, "limit": storage.BROWSE_LIMIT,
+        }).data)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Datasets still use it; the message names them.")})
+    def destroy(self, request, *args, **kwargs):
+        return _delete(services.datastore_delete, datastore=self.get_object(), actor=request.user)
+
 
 _STATE = OpenApiParameter("state", str, enum=list(DataItem.State.values), description="Only items in this state.")
 
 
 class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      viewsets.GenericViewSet):
-    """Datasets with scan progress; creating one starts its scan. Actions: scan, refresh, items."""
+    """Datasets with scan progress; creating one starts its scan. Actions: scan, refresh, items.
+    DELETE removes a dataset with its items and thumbnails; 409 while a project uses it or a scan runs."""
 
     serializer_class = DatasetSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "dataset"
     lookup_value_converter = "uuid"
-    required_perms = {"GET": "projects.view_dataset", "POST": "projects.add_dataset"}
+    http_method_names = ["get", "post", "delete", "head", "options"]
+    required_perms = {"GET": "projects.view_dataset", "POST": "projects.add_dataset", "DELETE": "projects.delete_dataset"}
 
     def initial(self, request, *args, **kwargs):
         if self.action in ("scan", "refresh"):
@@ -169,6 +216,11 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @action(detail=True, methods=["post"])
     def refresh(self, request, *args, **kwargs):
         return self._started(services.dataset_refresh)
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(
+        description="A project uses it (the message names them), or a scan or refresh is running.")})
+    def destroy(self, request, *args, **kwargs):
+        return _delete(services.dataset_delete, dataset=self.get_object(), actor=request.user)
 
     @extend_schema(parameters=[_STATE], responses=DataItemSerializer(many=True))
     @action(detail=True, methods=["get"])

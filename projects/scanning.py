@@ -45,10 +45,14 @@ def _has_magic(head: bytes) -> bool:
     return any(head.startswith(m) for m in MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
+def has_image_extension(key: str) -> bool:
+    return os.path.splitext(key)[1].lower() in IMAGE_EXTENSIONS
+
+
 def classify(key: str, size: int, read_head) -> dict:
     """State, reason and header facts for one file. `read_head(n)` returns the file's first n bytes, lazily."""
-    ext = os.path.splitext(key)[1].lower()
-    if ext not in IMAGE_EXTENSIONS:
+    if not has_image_extension(key):
+        ext = os.path.splitext(key)[1].lower()
         return {"state": State.SKIPPED, "reason": f"Not an image (extension {ext or 'none'})."}
     if size == 0:
         return {"state": State.UNREADABLE, "reason": "Empty file (0 bytes)."}
@@ -313,8 +317,29 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
 
 # --- thumbnails ----------------------------------------------------------------------------------
 
+def thumbnail_folder(dataset_uuid) -> str:
+    """Every thumbnail of a dataset lives in one folder of the media storage, named by the dataset's UUID."""
+    return f"thumbnails/{dataset_uuid}"
+
+
 def thumbnail_name(item: DataItem) -> str:
-    return f"thumbnails/{item.dataset.uuid}/{item.uuid}.jpg"
+    return f"{thumbnail_folder(item.dataset.uuid)}/{item.uuid}.jpg"
+
+
+def thumbnails_delete(dataset_uuid: str) -> int:
+    """Remove the thumbnails of a deleted dataset from the media storage; returns how many files went."""
+    folder = thumbnail_folder(dataset_uuid)
+    try:
+        _, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return 0
+    for name in files:
+        default_storage.delete(f"{folder}/{name}")
+    try:
+        default_storage.delete(folder)  # the emptied folder on a filesystem; object stores have none
+    except OSError:
+        pass  # a thumbnail being written right now: make_thumbnail deletes it itself
+    return len(files)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -356,7 +381,8 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
         if default_storage.exists(name):
             default_storage.delete(name)
         saved = default_storage.save(name, ContentFile(out.getvalue()))
-        DataItem.objects.filter(pk=item.pk).update(thumbnail=saved, **facts)
+        if not DataItem.objects.filter(pk=item.pk).update(thumbnail=saved, **facts):
+            default_storage.delete(saved)  # the item (its dataset) was deleted meanwhile: leave no orphan
     except _Classified as outcome:
         DataItem.objects.filter(pk=item.pk).update(state=outcome.state, reason=outcome.reason[:250])
     except ds.DatastoreError as error:

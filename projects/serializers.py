@@ -1,12 +1,15 @@
 """API representations of workspaces, members and invitations."""
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
 from labelsite.api import StrictFieldsMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
 from projects.roles import ROLE_NAMES
+from projects.scanning import has_image_extension
+from projects.services import dataset_path_clean
 
 
 class RoleField(serializers.SlugRelatedField):
@@ -125,3 +128,38 @@ class DataItemSerializer(serializers.ModelSerializer):
 class CheckResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     message = serializers.CharField()
+
+
+class BrowseQuerySerializer(serializers.Serializer):
+    path = serializers.CharField(required=False, default="", allow_blank=True, max_length=1024, trim_whitespace=False)
+
+    def validate_path(self, value: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise serializers.ValidationError("The path may not contain control characters.")
+        try:
+            return dataset_path_clean(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["path"]) from None
+
+
+class BrowseFolderSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField(help_text="Browse it with ?path=, or use it as a dataset's path.")
+
+
+class BrowseFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    key = serializers.CharField(help_text="The object key inside the datastore.")
+    image = serializers.SerializerMethodField(help_text="Has an image extension (a scan still checks the content).")
+
+    def get_image(self, entry) -> bool:
+        return has_image_extension(entry["name"])
+
+
+class BrowseSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    parent = serializers.CharField(allow_null=True, help_text="The folder above; null at the top.")
+    folders = BrowseFolderSerializer(many=True)
+    files = BrowseFileSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="The listing stopped at `limit` entries.")
+    limit = serializers.IntegerField()

@@ -348,7 +348,8 @@ def datastore_secret_set(*, datastore, secret: str) -> None:
         datastore.save(update_fields=["secret_encrypted", "secret_changed_at"])
 
 
-def _clean_dataset_path(path: str) -> str:
+def dataset_path_clean(path: str) -> str:
+    """A datastore folder as `a/b` (no empty or `.` parts); ValidationError on `..`."""
     parts = [p for p in (path or "").replace("\\", "/").split("/") if p not in ("", ".")]
     if ".." in parts:
         raise ValidationError({"path": "The path may not contain '..'."})
@@ -367,7 +368,7 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
         raise ValidationError({"name": "A dataset with this name already exists in the workspace."})
     dataset = Dataset.objects.create(
         workspace=workspace, name=name, description=description, datastore=datastore,
-        path=_clean_dataset_path(path), include_subfolders=include_subfolders, created_by=actor,
+        path=dataset_path_clean(path), include_subfolders=include_subfolders, created_by=actor,
     )
     dataset_scan(dataset=dataset, actor=actor)
     return dataset
@@ -389,3 +390,54 @@ def dataset_refresh(*, dataset, actor=None) -> None:
     from projects.tasks import dataset_refresh_task
 
     transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))
+
+
+class InUse(ValidationError):
+    """The object cannot be deleted: something still uses it (the message names what)."""
+
+
+def _names(queryset, limit: int = 5) -> str:
+    names = list(queryset.order_by("name").values_list("name", flat=True)[:limit + 1])
+    shown = ", ".join(f"“{name}”" for name in names[:limit])
+    return shown + (f" and {queryset.count() - limit} more" if len(names) > limit else "")
+
+
+@transaction.atomic
+def datastore_delete(*, datastore, actor) -> None:
+    """Delete a datastore (and its stored secret) that no dataset uses."""
+    from projects.models import Datastore
+
+    _check_project_perm(actor, datastore.workspace, "projects.delete_datastore")
+    locked = Datastore.objects.select_for_update().get(pk=datastore.pk)
+    if locked.datasets.exists():
+        raise InUse(f"Datastore “{locked.name}” is used by the datasets {_names(locked.datasets.all())}; delete them first.")
+    locked.delete()
+
+
+ITEM_DELETE_BATCH = 5000
+
+
+@transaction.atomic
+def dataset_delete(*, dataset, actor) -> None:
+    """Delete a dataset that no project uses, with its items; their thumbnails are removed in the background.
+
+    Projects are archived, never deleted, so a dataset stays as long as any project (even an archived one) uses it.
+    """
+    from projects.models import DataItem
+    from projects.tasks import dataset_thumbnails_delete_task
+
+    _check_project_perm(actor, dataset.workspace, "projects.delete_dataset")
+    # The row lock makes a scan or refresh that starts now find no dataset (it leaves quietly).
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if locked.projects.exists():
+        raise InUse(f"Dataset “{locked.name}” is used by the projects {_names(locked.projects.all())}, "
+                    "which keep their dataset even when archived.")
+    if locked.busy_until is not None and locked.busy_until > timezone.now():
+        raise InUse(f"Dataset “{locked.name}” is being scanned or refreshed; delete it when that has finished.")
+    items = DataItem.objects.filter(dataset=locked)
+    # In batches: one delete of a million items would hold them all in memory.
+    while batch := list(items.values_list("pk", flat=True)[:ITEM_DELETE_BATCH]):
+        DataItem.objects.filter(pk__in=batch).delete()
+    dataset_uuid = str(locked.uuid)
+    locked.delete()
+    transaction.on_commit(lambda: dataset_thumbnails_delete_task.delay(dataset_uuid))

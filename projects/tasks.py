@@ -46,3 +46,9 @@ def item_thumbnail_task(item_id: int) -> None:
     item = DataItem.objects.select_related("dataset__datastore").filter(pk=item_id, state=DataItem.State.READY).first()
     if item is not None:
         scanning.make_thumbnail(item)
+
+
+@shared_task(ignore_result=True)
+def dataset_thumbnails_delete_task(dataset_uuid: str) -> None:
+    """After a dataset was deleted: remove its thumbnail files."""
+    scanning.thumbnails_delete(dataset_uuid)

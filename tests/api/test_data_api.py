@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from projects.models import Datastore, Dataset
+from projects.models import DataItem, Datastore, Dataset
 from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
 
 BASE = "/api/v1/o/acme/vision/"
@@ -57,7 +57,7 @@ def test_datastore_validation_and_roles(ws_admin_client, manager_client, outside
     assert manager_client.get(BASE + "datastores/").status_code == 200
     assert manager_client.post(BASE + "datastores/", {"name": "Y", "kind": "local", "local_path": "pets"}, **J).status_code == 403
     assert outsider_client.get(f"{BASE}datastores/{datastore.uuid}/").status_code == 404
-    assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 405
+    assert manager_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 403  # deleting is for admins
     test = manager_client.post(f"{BASE}datastores/{datastore.uuid}/test/")
     assert test.status_code == 200 and test.json()["ok"] is True
 
@@ -94,3 +94,108 @@ def test_dataset_roles_and_fields(manager_client, labeler_client, outsider_clien
     assert labeler_client.get(BASE + "datasets/").status_code == 403
     assert outsider_client.get(BASE + "datasets/").status_code == 404
     assert manager_client.put(BASE + "datasets/", {}, **J).status_code == 405
+
+
+def test_browse_walks_the_folders_of_a_datastore(manager_client, datastore):
+    top = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/")
+    assert top.status_code == 200
+    assert top.json() == {"path": "", "parent": None, "folders": [{"name": "pets", "path": "pets"}], "files": [],
+                          "truncated": False, "limit": 2000}
+    pets = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "pets"}).json()
+    assert pets["parent"] == "" and pets["folders"] == [{"name": "cats", "path": "pets/cats"}]
+    assert pets["files"] == [{"name": "notes.txt", "key": "pets/notes.txt", "image": False}]
+    cats = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "/pets//cats/"}).json()
+    assert cats["path"] == "pets/cats" and cats["parent"] == "pets" and cats["folders"] == []
+    assert [(f["key"], f["image"]) for f in cats["files"]] == [(f"pets/cats/c{i}.jpg", True) for i in range(3)]
+
+
+def test_browse_is_capped_like_the_page(manager_client, datastore, monkeypatch):
+    from projects import storage
+
+    monkeypatch.setattr(storage, "BROWSE_LIMIT", 2)
+    capped = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "pets/cats"}).json()
+    assert len(capped["files"]) == 2 and capped["truncated"] is True and capped["limit"] == 2
+
+
+@pytest.mark.parametrize("path", ["../", "pets/../../etc", "..", "pets\\..\\..", "pets/\x00", "x" * 1025])
+def test_browse_refuses_paths_that_leave_the_datastore(manager_client, datastore, path):
+    response = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": path})
+    assert response.status_code == 400 and "path" in response.json()["errors"]
+
+
+def test_browse_reports_an_unreachable_datastore_as_a_json_502(manager_client, workspace, datastore, local_root):
+    missing = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "pets/dogs"})
+    assert missing.status_code == 502
+    assert missing.json() == {"code": "datastore_error", "message": "The folder or file does not exist.", "errors": {}}
+    (local_root / "gone").mkdir()
+    gone = Datastore.objects.create(workspace=workspace, name="Gone", kind="local", local_path=str(local_root / "gone"))
+    (local_root / "gone").rmdir()
+    response = manager_client.get(f"{BASE}datastores/{gone.uuid}/browse/")
+    assert response.status_code == 502 and response.json()["message"] == "The folder does not exist on the server."
+    s3 = Datastore.objects.create(workspace=workspace, name="No key", kind="s3", container="b", auth_type="access_key")
+    response = manager_client.get(f"{BASE}datastores/{s3.uuid}/browse/")
+    assert response.status_code == 502 and "access key" in response.json()["message"]
+    assert manager_client.post(f"{BASE}datastores/{s3.uuid}/test/").json()["ok"] is False  # the same verdict
+
+
+def test_browse_roles(labeler_client, outsider_client, ws_admin_client, datastore):
+    browse = f"{BASE}datastores/{datastore.uuid}/browse/"
+    assert ws_admin_client.get(browse).status_code == 200
+    assert labeler_client.get(browse).status_code == 403
+    assert outsider_client.get(browse).status_code == 404
+    assert ws_admin_client.post(browse, {}, **J).status_code == 405
+
+
+def _scanned(client, datastore, name, capture):
+    with capture(execute=True):
+        response = client.post(BASE + "datasets/", {"name": name, "datastore": str(datastore.uuid), "path": "pets"}, **J)
+    assert response.status_code == 201, response.json()
+    return Dataset.objects.get(uuid=response.json()["id"])
+
+
+def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, datastore, local_root, celery_eager,  # noqa: F811
+                                                               django_capture_on_commit_callbacks):
+    dataset = _scanned(ws_admin_client, datastore, "Pets", django_capture_on_commit_callbacks)
+    thumbnails = local_root.parent / "media" / "thumbnails" / str(dataset.uuid)
+    assert len(list(thumbnails.iterdir())) == 3 and dataset.items.count() == 4
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
+    assert response.status_code == 204
+    assert not Dataset.objects.filter(pk=dataset.pk).exists() and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    assert not thumbnails.exists()
+    assert ws_admin_client.get(f"{BASE}datasets/{dataset.uuid}/").status_code == 404
+    assert (local_root / "pets" / "cats" / "c0.jpg").exists()  # the datastore's own files stay
+
+
+def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_client, workspace, datastore):
+    from django.utils import timezone
+
+    from tests.project_fixtures import make_dataset, make_project
+
+    dataset = make_dataset(workspace, "Used", items=2, datastore=datastore)
+    make_project(workspace, dataset, name="Cats <3", state="archived")
+    make_project(workspace, dataset, name="Dogs")
+    response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
+    assert response.json()["message"] == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
+    busy = make_dataset(workspace, "Busy", items=1, datastore=datastore)
+    Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timezone.timedelta(minutes=5))
+    response = ws_admin_client.delete(f"{BASE}datasets/{busy.uuid}/")
+    assert response.status_code == 409 and "being scanned" in response.json()["message"]
+    assert Dataset.objects.filter(name__in=["Used", "Busy"]).count() == 2 and DataItem.objects.count() == 3
+
+
+def test_a_datastore_is_deleted_only_when_no_dataset_uses_it(ws_admin_client, workspace, datastore):
+    from tests.project_fixtures import make_dataset
+
+    for i in range(7):
+        make_dataset(workspace, f"Set {i}", datastore=datastore)
+    response = ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/")
+    assert response.status_code == 409
+    assert response.json()["message"] == ("Datastore “Local” is used by the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
+                                          "“Set 4” and 2 more; delete them first.")
+    for dataset in Dataset.objects.all():
+        assert ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/").status_code == 204
+    assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 204
+    assert not Datastore.objects.filter(pk=datastore.pk).exists()
+    assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 404

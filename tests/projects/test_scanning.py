@@ -3,6 +3,7 @@
 import io
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -75,6 +76,21 @@ def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_dat
     # Thumbnail files are named by ids, never by the object key.
     assert rotated.thumbnail == f"thumbnails/{dataset.uuid}/{rotated.uuid}.jpg"
     assert not DataItem.objects.filter(dataset=dataset, state=State.READY, thumbnail="").exists()
+
+
+def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, local_datastore, pets_folder, eager_celery,
+                                                       django_capture_on_commit_callbacks, settings):
+    dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
+    folder = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
+    assert len(list(folder.iterdir())) == 4
+    late = DataItem.objects.select_related("dataset__datastore").get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dataset_delete(dataset=dataset, actor=ws_admin)
+    assert not folder.exists()
+    # A thumbnail worker still busy with one of its items writes nothing that stays.
+    scanning.make_thumbnail(late)
+    assert not default_storage.exists(scanning.thumbnail_name(late))
+    assert scanning.thumbnails_delete(str(dataset.uuid)) == 0
 
 
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "LA", "P", "1", "F"])
