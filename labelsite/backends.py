@@ -1,5 +1,7 @@
 """Answers `user.has_perm(perm, obj)` for anything inside a workspace, from the user's Membership."""
 
+from django.utils.functional import LazyObject
+
 from projects.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Permissions that an organization admin who is staff may use in Django admin (obj=None checks).
@@ -27,8 +29,26 @@ def workspace_of(obj):
 
 
 def _remember(user, workspace, perms: frozenset) -> frozenset:
+    if isinstance(user, LazyObject):  # request.user: remember on the user the backend will be asked about
+        user = getattr(user, "_wrapped")
     user.__dict__.setdefault("_labelsite_ws_perms", {})[workspace.pk] = perms
     return perms
+
+
+def _group_permissions(group_id: int) -> list[tuple[str, str]]:
+    """(app label, codename) of a role's permissions; hand-written SQL as it runs on every request."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    links = q(Group.permissions.through._meta.db_table)
+    perm, ctype = q(Permission._meta.db_table), q(ContentType._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.app_label, p.codename FROM {links} l JOIN {perm} p ON p.id = l.permission_id "
+            f"JOIN {ctype} c ON c.id = p.content_type_id WHERE l.group_id = %s", [group_id])
+        return cursor.fetchall()
 
 
 def workspace_perms_load(user, workspace, *, group_id) -> frozenset:
@@ -39,10 +59,7 @@ def workspace_perms_load(user, workspace, *, group_id) -> frozenset:
     elif group_id is None:
         perms = ALL_WORKSPACE_PERMISSIONS
     else:
-        from django.contrib.auth.models import Permission
-
-        rows = Permission.objects.filter(group=group_id).values_list("content_type__app_label", "codename")
-        perms = frozenset(f"{app}.{code}" for app, code in rows)
+        perms = frozenset(f"{app}.{code}" for app, code in _group_permissions(group_id))
     return _remember(user, workspace, perms)
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection, connections
+from django.db.models import F
 
 from labeling import services
 from labeling.models import Annotation, ClassCount, Task, TaskStateCount
@@ -114,3 +115,72 @@ def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspac
     assert errors == []
     assert sorted(results) == [0] * 7 + [9]
     assert Annotation.objects.filter(task__project=project).count() == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgres, workspace, make_user):
+    """Submits, approvals and rejections all adjust the same counter rows; they must neither deadlock nor drift."""
+    from labeling.stats import stats_rebuild, state_counts
+    from review.services import review_decide
+    from projects.roles import REVIEWER
+
+    project = labeling_project(workspace, items=240)
+    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 240}))
+    labels = class_ids(project)
+    labelers = [make_user(f"mixer{i}") for i in range(6)]
+    reviewers = [make_user(f"checker{i}") for i in range(3)]
+    Membership.objects.bulk_create(
+        [Membership(workspace=workspace, user=u, group=Group.objects.get(name=LABELER)) for u in labelers]
+        + [Membership(workspace=workspace, user=u, group=Group.objects.get(name=REVIEWER)) for u in reviewers])
+    start = threading.Barrier(len(labelers) + len(reviewers))
+    errors: list[str] = []
+    labeling_done = threading.Event()
+
+    def label(n, user):
+        try:
+            start.wait()
+            for _ in range(12):
+                page = services.tasks_claim(project=project, user=user, size=PAGE)
+                if not page:
+                    break
+                services.page_submit(project=project, user=user, labels={t.id: [labels[(t.id + n) % 2]] for t in page})
+        except Exception as error:  # noqa: BLE001 - reported by the assertions below
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    def review(n, user):
+        try:
+            start.wait()
+            while True:
+                finished = labeling_done.is_set()
+                mine = Task.objects.filter(project=project, state=Task.State.LABELED).alias(r=F("id") % 3).filter(r=n)
+                batch = list(mine.values_list("id", "version")[:4])
+                if batch:
+                    review_decide(project=project, reviewer=user, decisions=batch,
+                                  decision="approve" if batch[0][0] % 2 else "reject", reason="blurry")
+                elif finished:
+                    break
+        except Exception as error:  # noqa: BLE001
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=label, args=(n, u)) for n, u in enumerate(labelers)]
+    checkers = [threading.Thread(target=review, args=(n, u)) for n, u in enumerate(reviewers)]
+    for thread in workers + checkers:
+        thread.start()
+    for thread in workers:
+        thread.join(120)
+    labeling_done.set()
+    for thread in checkers:
+        thread.join(120)
+
+    assert errors == []
+    live = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    assert live[0]["approved"] > 0 and live[0]["unlabeled"] > 0  # both kinds of decision happened
+    assert sum(live[0].values()) == 240
+    stats_rebuild(project=project)
+    rebuilt = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    assert {k: v for k, v in live[1].items() if v} == rebuilt[1]
+    assert live[0] == rebuilt[0]  # the counters kept in step with every concurrent write

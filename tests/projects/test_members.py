@@ -153,3 +153,29 @@ def test_org_admin_creates_a_workspace(org_admin_client, org, labeler_client):
 def test_invalid_invitation_form_shows_errors(org_admin_client, ws_url):
     response = org_admin_client.post(ws_url("invite"), {"email": "not-an-email", "group": _role("Labeler").pk})
     assert response.status_code == 422 and "valid email" in response.content.decode()
+
+
+def test_access_is_resolved_once_and_answers_later_permission_checks(rf, labeler, org_admin, outsider, workspace,
+                                                                      django_assert_num_queries):
+    from django.http import Http404
+    from django.utils.functional import SimpleLazyObject
+
+    request = rf.get("/")
+    request.user = SimpleLazyObject(lambda: get_user_model().objects.get(pk=labeler.pk))
+    with django_assert_num_queries(3):  # the user, the workspace with membership and role, the role's permissions
+        access = resolve_access(request, "acme", "vision")
+    assert (access.workspace.slug, access.organization.slug, access.role_name) == ("vision", "acme", "Labeler")
+    assert access.can("labeling.label_task") and not access.can("review.review_annotation")
+    with django_assert_num_queries(0):  # services asking has_perm later in the request reuse the answer
+        assert request.user.has_perm("labeling.label_task", workspace)
+        assert not request.user.has_perm("projects.add_labelclass", workspace)
+
+    request.user = org_admin  # no membership in this workspace: sees it as organization admin
+    with django_assert_num_queries(1):
+        access = resolve_access(request, "acme", "vision")
+    assert access.is_org_admin and access.membership is None and access.can("projects.add_membership")
+
+    request.user = outsider
+    for org, ws in (("acme", "vision"), ("acme", "nope"), ("nope", "vision")):
+        with pytest.raises(Http404):
+            resolve_access(request, org, ws)
