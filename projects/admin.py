@@ -4,21 +4,29 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.utils import model_ngettext, quote, unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path as url_path, reverse
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from projects import services
 from projects import storage as ds
-from projects.models import Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace
+from projects.models import (
+    DataItem, Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace,
+)
 from projects.roles import ROLE_NAMES
 
 User = get_user_model()
@@ -143,6 +151,78 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 # --- datastores and datasets ---------------------------------------------------------------------
 
+class ServiceDeleteAdmin(OrganizationScopedAdmin):
+    """Deletes go through the delete service, as in the API: a refusal (services.InUse) becomes an error
+    message and deletes nothing; the confirmation counts related rows instead of listing them.
+
+    Subclasses give `delete_check(obj)` (raises InUse), `delete_model` (calls the service) and optionally
+    `deleted_related(objs)`."""
+
+    def deleted_related(self, objs) -> tuple[dict, dict]:
+        """({pk: [lines under that object]}, {plural name: count}) for the rows deleted with `objs`."""
+        return {}, {}
+
+    def _change_url(self, obj) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)],
+                       current_app=self.admin_site.name)
+
+    def get_deleted_objects(self, objs, request):
+        # Django's version lists every related row: a million lines (and as much memory) for a big dataset.
+        objs = list(objs)
+        related, counts = self.deleted_related(objs)
+        lines = []
+        for obj in objs:
+            name = capfirst(self.opts.verbose_name)
+            lines.append(format_html('{}: <a href="{}">{}</a>', name, self._change_url(obj), obj))
+            if related.get(obj.pk):
+                lines.append(related[obj.pk])
+        model_count = {self.opts.verbose_name_plural: len(objs), **counts}
+        return lines, model_count, set(), []
+
+    def _refused(self, request, refusal: services.InUse) -> None:
+        self.message_user(request, refusal.messages[0], messages.ERROR)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        try:
+            if obj is not None and request.method == "GET" and self.has_delete_permission(request, obj):
+                self.delete_check(obj)  # say so now rather than after "Yes, I'm sure"
+            return super().delete_view(request, object_id, extra_context)
+        except services.InUse as refusal:
+            # Raised out of Django's transaction: the deletion's log entry is rolled back too.
+            self._refused(request, refusal)
+            return HttpResponseRedirect(self._change_url(obj))
+
+    @admin.action(description=gettext_lazy("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        """Django's action, one service call per object: refused objects stay, each with its reason."""
+        if not request.POST.get("post"):
+            # Before confirming: name the refused ones now and ask only about the others.
+            deletable = []
+            for obj in queryset:
+                try:
+                    self.delete_check(obj)
+                    deletable.append(obj.pk)
+                except services.InUse as refusal:
+                    self._refused(request, refusal)
+            if not deletable:
+                return None
+            return admin_actions.delete_selected(self, request, queryset.filter(pk__in=deletable))
+        deleted = 0
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [obj])
+                    self.delete_model(request, obj)
+                deleted += 1
+            except services.InUse as refusal:
+                self._refused(request, refusal)
+        if deleted:
+            self.message_user(request, _("Successfully deleted %(count)d %(items)s.") % {
+                "count": deleted, "items": model_ngettext(self.opts, deleted)}, messages.SUCCESS)
+        return None
+
+
 Kind, Auth = Datastore.Kind, Datastore.Auth
 
 
@@ -223,14 +303,14 @@ class DatastoreAdminForm(forms.ModelForm):
 
 
 @admin.register(Datastore)
-class DatastoreAdmin(OrganizationScopedAdmin):
+class DatastoreAdmin(ServiceDeleteAdmin):
     org_path = "workspace__organization"
     form = DatastoreAdminForm
     list_display = ["name", "workspace", "kind", "container", "auth_type", "secret_state", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "container"]
     readonly_fields = ["browse_link"]
-    actions = ["test_connection"]
+    actions = ["delete_selected", "test_connection"]
 
     class Media:
         js = ["labelsite/datastore-admin.js"]
@@ -263,6 +343,12 @@ class DatastoreAdmin(OrganizationScopedAdmin):
         services.datastore_secret_set(datastore=obj, secret=form.cleaned_data.get("secret", ""))
         obj.created_by = obj.created_by or request.user
         super().save_model(request, obj, form, change)
+
+    def delete_check(self, obj):
+        services.datastore_delete_check(datastore=obj)
+
+    def delete_model(self, request, obj):
+        services.datastore_delete(datastore=obj, actor=request.user)
 
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):
@@ -324,7 +410,7 @@ class DatasetAdminForm(forms.ModelForm):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(OrganizationScopedAdmin):
+class DatasetAdmin(ServiceDeleteAdmin):
     org_path = "workspace__organization"
     form = DatasetAdminForm
     list_display = ["name", "workspace", "datastore", "path", "scan_state", "scan_registered", "last_refresh_at"]
@@ -332,7 +418,7 @@ class DatasetAdmin(OrganizationScopedAdmin):
     search_fields = ["name", "path"]
     readonly_fields = ["scan_state", "scan_found", "scan_registered", "scan_skipped", "scan_error",
                        "last_refresh_at", "last_refresh_added", "last_refresh_error"]
-    actions = ["scan_again", "refresh_now"]
+    actions = ["delete_selected", "scan_again", "refresh_now"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "datastore" and not request.user.is_superuser:
@@ -344,6 +430,22 @@ class DatasetAdmin(OrganizationScopedAdmin):
         super().save_model(request, obj, form, change)
         if not change or {"path", "include_subfolders", "datastore"} & set(form.changed_data):
             services.dataset_scan(dataset=obj, actor=request.user)
+
+    def delete_check(self, obj):
+        services.dataset_delete_check(dataset=obj)
+
+    def delete_model(self, request, obj):
+        services.dataset_delete(dataset=obj, actor=request.user)
+
+    def deleted_related(self, objs):
+        # One COUNT … GROUP BY over the items' dataset index; the items themselves are never loaded.
+        counts = dict(
+            DataItem.objects.filter(dataset__in=[obj.pk for obj in objs]).order_by()
+            .values("dataset").annotate(n=Count("pk")).values_list("dataset", "n")
+        )
+        lines = {pk: [f"{number_format(n, force_grouping=True)} images, with their thumbnails"]
+                 for pk, n in counts.items()}
+        return lines, {"images": number_format(sum(counts.values()), force_grouping=True)}
 
     @admin.action(description="Scan again", permissions=["change"])
     def scan_again(self, request, queryset):

@@ -402,6 +402,13 @@ def _names(queryset, limit: int = 5) -> str:
     return shown + (f" and {queryset.count() - limit} more" if len(names) > limit else "")
 
 
+def datastore_delete_check(*, datastore) -> None:
+    """Raise InUse when deleting the datastore would be refused (asked before confirming; the delete asks again)."""
+    if datastore.datasets.exists():
+        raise InUse(f"Datastore “{datastore.name}” is used by the datasets {_names(datastore.datasets.all())}; "
+                    "delete them first.")
+
+
 @transaction.atomic
 def datastore_delete(*, datastore, actor) -> None:
     """Delete a datastore (and its stored secret) that no dataset uses."""
@@ -409,9 +416,17 @@ def datastore_delete(*, datastore, actor) -> None:
 
     _check_project_perm(actor, datastore.workspace, "projects.delete_datastore")
     locked = Datastore.objects.select_for_update().get(pk=datastore.pk)
-    if locked.datasets.exists():
-        raise InUse(f"Datastore “{locked.name}” is used by the datasets {_names(locked.datasets.all())}; delete them first.")
+    datastore_delete_check(datastore=locked)
     locked.delete()
+
+
+def dataset_delete_check(*, dataset) -> None:
+    """Raise InUse when deleting the dataset would be refused (asked before confirming; the delete asks again)."""
+    if dataset.projects.exists():
+        raise InUse(f"Dataset “{dataset.name}” is used by the projects {_names(dataset.projects.all())}, "
+                    "which keep their dataset even when archived.")
+    if dataset.busy_until is not None and dataset.busy_until > timezone.now():
+        raise InUse(f"Dataset “{dataset.name}” is being scanned or refreshed; delete it when that has finished.")
 
 
 ITEM_DELETE_BATCH = 5000
@@ -429,11 +444,7 @@ def dataset_delete(*, dataset, actor) -> None:
     _check_project_perm(actor, dataset.workspace, "projects.delete_dataset")
     # The row lock makes a scan or refresh that starts now find no dataset (it leaves quietly).
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if locked.projects.exists():
-        raise InUse(f"Dataset “{locked.name}” is used by the projects {_names(locked.projects.all())}, "
-                    "which keep their dataset even when archived.")
-    if locked.busy_until is not None and locked.busy_until > timezone.now():
-        raise InUse(f"Dataset “{locked.name}” is being scanned or refreshed; delete it when that has finished.")
+    dataset_delete_check(dataset=locked)
     items = DataItem.objects.filter(dataset=locked)
     # In batches: one delete of a million items would hold them all in memory.
     while batch := list(items.values_list("pk", flat=True)[:ITEM_DELETE_BATCH]):

@@ -1,11 +1,21 @@
 """Django admin is tenant-aware: organization admins who are staff see only their own organization."""
 
+import re
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
-from projects.models import Membership, OrganizationMember, Workspace
+from projects import services
+from projects.models import DataItem, Datastore, Dataset, Membership, OrganizationMember, Workspace
+from tests.project_fixtures import make_dataset, make_project
 
 
 @pytest.fixture
@@ -80,3 +90,132 @@ def test_member_who_is_not_org_admin_sees_no_admin(manager, workspace):
 def test_superuser_sees_every_organization(superuser_client, workspace, other_workspace):
     body = superuser_client.get("/admin/projects/workspace/").content.decode()
     assert "Vision" in body and "Secret" in body
+
+
+# --- deleting datastores and datasets goes through the services, as in the API ----------------------
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_org_admin_deletes_an_unused_dataset_with_its_items_and_thumbnails(
+    org_admin_client, workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = services.dataset_create(workspace=workspace, name="pets", description="", datastore=local_datastore,
+                                          path="MultiClass - DogsCats", include_subfolders=True, actor=None)
+    thumbnails = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
+    assert len(list(thumbnails.iterdir())) == 4 and dataset.items.count() == 8
+    url = reverse("admin:projects_dataset_delete", args=[dataset.pk])
+    confirm = org_admin_client.get(url).content.decode()
+    assert "Are you sure" in confirm and "8 images, with their thumbnails" in confirm
+    assert "cat 1.jpg" not in confirm  # items are counted, never listed
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302 and response.url == reverse("admin:projects_dataset_changelist")
+    assert _messages(response) == ["The dataset “pets” was deleted successfully."]
+    assert not Dataset.objects.filter(pk=dataset.pk).exists() and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    assert not thumbnails.exists()
+    assert (pets_folder / "cat 1.jpg").exists()  # the datastore's own files stay
+    assert LogEntry.objects.filter(object_id=str(dataset.pk), action_flag=DELETION).count() == 1
+
+
+def test_a_dataset_used_by_a_project_is_refused_with_a_message(org_admin_client, workspace):
+    dataset = make_dataset(workspace, "Used", items=3)
+    make_project(workspace, dataset, name="Cats", state="archived")
+    make_project(workspace, dataset, name="Dogs")
+    url = reverse("admin:projects_dataset_delete", args=[dataset.pk])
+    change = reverse("admin:projects_dataset_change", args=[dataset.pk])
+    refusal = "Dataset “Used” is used by the projects “Cats”, “Dogs”, which keep their dataset even when archived."
+    # Refused before the confirmation page, and again if the confirmation is posted anyway.
+    for response in (org_admin_client.get(url, follow=True), org_admin_client.post(url, {"post": "yes"}, follow=True)):
+        assert response.redirect_chain == [(change, 302)]
+        assert refusal in response.content.decode()
+    assert Dataset.objects.filter(pk=dataset.pk).exists() and DataItem.objects.filter(dataset=dataset).count() == 3
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_bulk_delete_removes_the_free_datasets_and_names_the_refused_ones(
+    org_admin_client, workspace, django_capture_on_commit_callbacks, celery_eager
+):
+    free, spare = make_dataset(workspace, "Free", items=2), make_dataset(workspace, "Spare", items=1)
+    used = make_dataset(workspace, "Used", items=2)
+    make_project(workspace, used, name="Cats")
+    busy = make_dataset(workspace, "Busy", items=1)
+    Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
+    changelist = reverse("admin:projects_dataset_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [free.pk, spare.pk, used.pk, busy.pk]}
+    confirm = org_admin_client.post(changelist, selected)
+    body = confirm.content.decode()
+    assert confirm.status_code == 200 and "Dataset “Used” is used by the projects “Cats”" in body
+    assert "Dataset “Busy” is being scanned or refreshed" in body
+    # Only the free datasets are offered for confirmation.
+    assert {int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', body)} == {free.pk, spare.pk}
+    assert "2 images, with their thumbnails" in body and "Images: 3" in body
+    # A confirmation posted with every id (stale page, or a project created meanwhile) still refuses the used ones.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = org_admin_client.post(changelist, {**selected, "post": "yes"})
+    assert response.status_code == 302
+    assert sorted(_messages(response)) == [
+        "Dataset “Busy” is being scanned or refreshed; delete it when that has finished.",
+        "Dataset “Used” is used by the projects “Cats”, which keep their dataset even when archived.",
+        "Successfully deleted 2 datasets.",
+    ]
+    assert set(Dataset.objects.values_list("name", flat=True)) == {"Used", "Busy"}
+    assert DataItem.objects.count() == 3
+    assert set(LogEntry.objects.filter(action_flag=DELETION).values_list("object_repr", flat=True)) == {"Free", "Spare"}
+
+
+def test_bulk_delete_of_only_refused_datasets_stays_on_the_list(org_admin_client, workspace):
+    used = make_dataset(workspace, "Used", items=1)
+    make_project(workspace, used, name="Cats")
+    response = org_admin_client.post(reverse("admin:projects_dataset_changelist"),
+                                     {"action": "delete_selected", "_selected_action": [used.pk]})
+    assert response.status_code == 302 and _messages(response) == [
+        "Dataset “Used” is used by the projects “Cats”, which keep their dataset even when archived."]
+    assert Dataset.objects.filter(pk=used.pk).exists()
+
+
+def test_a_datastore_in_use_is_refused_and_a_free_one_deleted(org_admin_client, workspace, local_datastore):
+    make_dataset(workspace, "Set 1", datastore=local_datastore)
+    make_dataset(workspace, "Set 2", datastore=local_datastore)
+    free = Datastore.objects.create(workspace=workspace, name="spare", kind=Datastore.Kind.LOCAL,
+                                    local_path=local_datastore.local_path)
+    url = reverse("admin:projects_datastore_delete", args=[local_datastore.pk])
+    refusal = "Datastore “pets” is used by the datasets “Set 1”, “Set 2”; delete them first."
+    for response in (org_admin_client.get(url, follow=True), org_admin_client.post(url, {"post": "yes"}, follow=True)):
+        assert response.redirect_chain == [(reverse("admin:projects_datastore_change", args=[local_datastore.pk]), 302)]
+        assert refusal in response.content.decode()
+    changelist = reverse("admin:projects_datastore_changelist")
+    response = org_admin_client.post(changelist, {
+        "action": "delete_selected", "_selected_action": [local_datastore.pk, free.pk], "post": "yes"})
+    assert sorted(_messages(response)) == [refusal, "Successfully deleted 1 datastore."]
+    assert list(Datastore.objects.values_list("name", flat=True)) == ["pets"]
+
+
+def test_outsider_admin_cannot_delete_our_datastores_or_datasets(outsider_client, workspace):
+    dataset = make_dataset(workspace, "Ours", items=2)
+    for model, obj in (("dataset", dataset), ("datastore", dataset.datastore)):
+        url = reverse(f"admin:projects_{model}_delete", args=[obj.pk])
+        assert outsider_client.get(url).status_code in (302, 404)
+        assert outsider_client.post(url, {"post": "yes"}).status_code in (302, 404)
+        outsider_client.post(reverse(f"admin:projects_{model}_changelist"),
+                             {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+    assert Dataset.objects.filter(pk=dataset.pk).exists() and Datastore.objects.filter(pk=dataset.datastore_id).exists()
+    assert DataItem.objects.filter(dataset=dataset).count() == 2
+
+
+def test_delete_confirmation_of_a_big_dataset_costs_a_bounded_number_of_queries(
+    org_admin_client, workspace, django_assert_max_num_queries
+):
+    dataset = make_dataset(workspace, "Big", items=5000)
+    other = make_dataset(workspace, "Other", items=10)
+    with django_assert_max_num_queries(12):
+        page = org_admin_client.get(reverse("admin:projects_dataset_delete", args=[dataset.pk]))
+    assert page.status_code == 200 and "5,000 images, with their thumbnails" in page.content.decode()
+    with django_assert_max_num_queries(14):
+        page = org_admin_client.post(reverse("admin:projects_dataset_changelist"),
+                                     {"action": "delete_selected", "_selected_action": [dataset.pk, other.pk]})
+    body = page.content.decode()
+    assert "Images: 5,010" in body and "img/0000001.jpg" not in body
