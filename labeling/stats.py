@@ -1,10 +1,12 @@
 """Maintained counters behind the dashboard: every service that changes tasks calls these in its transaction.
 
 Counting rows at a million tasks is too slow for a page, so each write adjusts small counter rows
-instead. A `Tally` gathers one transaction's changes and writes them as upserts
-(`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`): one statement for every counter table
-on PostgreSQL, one per table on SQLite. Rows are written in key order, so two transactions that
-touch the same counters lock them in the same order and never deadlock on them.
+instead. A `Tally` gathers one transaction's changes and writes them as one upsert per counter
+table (`INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`, hand-written: these run on every
+submit). Tables are always written in the same order and rows in key order, so two transactions
+touching the same counters lock them in the same order and never deadlock on them. (One statement
+with data-modifying CTEs would save a few round trips, but PostgreSQL leaves the order of its parts
+unspecified.)
 `stats_rebuild` recomputes them from the tables.
 """
 
@@ -65,20 +67,12 @@ class Tally:
         return self
 
     def save(self) -> None:
-        statements = [self._upsert(model, rows) for model, rows in self.rows.items()]
-        statements = [s for s in statements if s]
-        if not statements:
-            return
+        """One upsert per touched counter table, tables in COUNTERS order, rows in key order."""
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # Data-modifying CTEs: every table's upsert in one round trip.
-                *first, (last_sql, last_params) = statements
-                ctes = ", ".join(f"c{i} AS ({sql})" for i, (sql, _) in enumerate(first))
-                params = [p for _, ps in first for p in ps] + last_params
-                cursor.execute((f"WITH {ctes} " if ctes else "") + last_sql, params)
-            else:
-                for sql, params in statements:
-                    cursor.execute(sql, params)
+            for model, rows in self.rows.items():
+                statement = self._upsert(model, rows)
+                if statement:
+                    cursor.execute(*statement)
         self.rows = {model: {} for model in COUNTERS}
 
     def _upsert(self, model, rows: dict):
