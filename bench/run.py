@@ -8,8 +8,10 @@ page, claim → grid fragment → submit). On top of that data this adds what a 
 look at: the labeled tasks get a labeler, a labeling time spread over 30 days, a current annotation
 with one class, and half of them are approved (counters rebuilt). Then, per size and run, it times
 through the Django test client (every middleware, session and permission check included):
-the labeled-data review page (first page and a deep page halfway down), the workspace's project
-list, and the project dashboard. Sizes take turns run by run so a busy moment hits every size alike.
+the labeled-data review page (first page, and a deep page: the one after the cursor of the labeled
+task halfway down, found untimed), the workspace's project list, and the project dashboard. Sizes
+take turns run by run so a busy moment hits every size alike. At the end it prints PostgreSQL's
+plan of the deep page's task query at the largest size.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from labeling.models import Annotation, Task  # noqa: E402
 from labeling.stats import stats_rebuild  # noqa: E402
 from projects.models import LabelClass, Membership  # noqa: E402
 from projects.roles import MANAGER  # noqa: E402
-from review.selectors import DEFAULT_LAYOUT  # noqa: E402
+from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
 
 OPERATIONS = [
     ("claim", "claim 9 (service)", 30), ("render", "grid fragment", 30), ("submit", "submit 9", 30),
@@ -81,11 +84,10 @@ class Suite(grid.Scenario):
         self.manager = Client()
         self.manager.force_login(manager)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": self.project.uuid}
-        labeled = Task.objects.filter(project=self.project, labeled_at__isnull=False).count()
-        deep = max(1, labeled // DEFAULT_LAYOUT // 2)
+        self.deep = halfway(self.project)
         review = reverse("review:labeled", kwargs=kwargs)
         self.pages = {
-            "labeled": review, "labeled_deep": f"{review}?page={deep}",
+            "labeled": review, "labeled_deep": f"{review}?after={self.deep.token}",
             "projects": reverse("workspace", kwargs={"org": ws.organization.slug, "ws": ws.slug}),
             "dashboard": reverse("labeling:dashboard", kwargs=kwargs),
         }
@@ -103,9 +105,27 @@ class Suite(grid.Scenario):
                 self.queries[key] = used
 
 
+def halfway(project) -> Cursor:
+    """Untimed: the cursor of the labeled task halfway down the Labeled data page's newest-first order."""
+    labeled = Task.objects.filter(project=project, state__in=("labeled", "approved"), labeled_at__isnull=False)
+    return Cursor.of(labeled.order_by("-labeled_at", "-pk").only("pk", "labeled_at")[labeled.count() // 2])
+
+
+def deep_plan(suite) -> str:
+    """PostgreSQL's plan of the deep page's task query (the one that walks the time index from the cursor)."""
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as queries:
+        page = labeled_page(project=suite.project, filters=LabeledFilters(), classes=[], size=12, after=suite.deep)
+    assert len(page.tasks) == 12
+    sql = next(q["sql"] for q in queries if 'FROM "labeling_task"' in q["sql"] and "LIMIT" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 def run(sizes, runs: int) -> list[dict]:
     suites = grid.take_turns(Suite, sizes, runs)
-    return [{"size": s.size, "results": s.results, "queries": s.queries} for s in suites]
+    return [{"size": s.size, "results": s.results, "queries": s.queries, "plan": deep_plan(s)} for s in suites]
 
 
 def table(rows) -> str:
@@ -165,6 +185,7 @@ def main():
     rows = run(sorted(args.tasks), args.runs)
     text = report(rows, args.runs, time.perf_counter() - started)
     print("\n" + text)
+    print(f"\nDeep labeled-data page, task query at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
     if not args.no_write:
         write(text)
 

@@ -4,14 +4,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, pagination, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from labelsite.api import WorkspaceAPIMixin
 from projects.models import LabelingProject
 from review import selectors, services
-from review.forms import LabeledFilterForm
+from review.forms import CursorForm, LabeledFilterForm
 from review.serializers import (
     DecisionResultSerializer, DecisionSerializer, QueueClaimSerializer, ReviewItemDetailSerializer, ReviewItemSerializer,
     SkippedActionSerializer, SkippedResultSerializer,
@@ -27,6 +29,62 @@ _FILTERS = [
     OpenApiParameter("to", OpenApiTypes.DATE, description="Labeled on or before this day."),
     OpenApiParameter("sort", str, enum=["newest", "oldest"]),
 ]
+
+
+class LabeledCursorPagination(pagination.BasePagination):
+    """Keyset pages in labeling-time order, as on the Labeled data page: follow `next` and `previous`.
+
+    No COUNT and no OFFSET, so a page costs the same at any depth of a project of any size.
+    """
+
+    page_size = api_settings.PAGE_SIZE
+
+    def paginate_labeled(self, request, *, project, filters, classes, cursors: CursorForm) -> list:
+        """The page's tasks; `cursors` is a validated form (a bad cursor was already answered with 400)."""
+        self.request = request
+        self.page = selectors.labeled_page(project=project, filters=filters, classes=classes, size=self.page_size,
+                                           after=cursors.cursor("after"), before=cursors.cursor("before"))
+        return self.page.tasks
+
+    def _link(self, name, cursor):
+        if cursor is None:
+            return None
+        url = remove_query_param(self.request.build_absolute_uri(), "before" if name == "after" else "after")
+        return replace_query_param(url, name, cursor.token)
+
+    def get_paginated_response(self, data):
+        return Response({
+            "next": self._link("after", self.page.next_cursor),
+            "previous": self._link("before", self.page.previous_cursor),
+            "results": data,
+        })
+
+    def get_paginated_response_schema(self, schema):
+        link = {"type": "string", "nullable": True, "format": "uri"}
+        return {
+            "type": "object", "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The following page (`after` cursor); null at the end."},
+                "previous": {**link, "description": "The page before (`before` cursor); null on the first page."},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {"name": name, "required": False, "in": "query", "schema": {"type": "string"}, "description": text}
+            for name, text in (
+                ("after", "Items after this cursor: take it from the `next` link, never build it."),
+                ("before", "Items before this cursor: take it from the `previous` link, never build it."),
+            )
+        ]
+
+
+def _valid(form):
+    """The query's form, or a 400 listing what is wrong (a bad filter, a garbled or forged cursor)."""
+    if form.errors:
+        raise ValidationError(form.errors)
+    return form
 
 
 class ProjectReviewMixin(WorkspaceAPIMixin):
@@ -49,27 +107,23 @@ class ReviewItemViewSet(ProjectReviewMixin, mixins.ListModelMixin, mixins.Retrie
     """Labeled items of a project (filters as on the Labeled data page); one item with its full history."""
 
     serializer_class = ReviewItemSerializer
+    pagination_class = LabeledCursorPagination
     lookup_field = "item__uuid"
     lookup_url_kwarg = "item"
     lookup_value_converter = "uuid"
 
     def get_queryset(self):
-        if self.action == "retrieve":
-            return self.project.tasks.select_related("item", "labeled_by")
-        form = LabeledFilterForm(self.request.query_params, classes=self.classes(),
-                                 labelers=selectors.project_labelers(self.project))
-        bad = {name: errors for name, errors in form.errors.items() if name != "page"}
-        if bad:
-            raise ValidationError(bad)
-        return selectors.labeled_tasks(project=self.project, filters=form.filters)
+        return self.project.tasks.select_related("item", "labeled_by")
 
     def get_serializer_class(self):
         return ReviewItemDetailSerializer if self.action == "retrieve" else ReviewItemSerializer
 
     @extend_schema(parameters=_FILTERS)
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        selectors.tasks_decorate(page, self.classes())
+        form = _valid(LabeledFilterForm(request.query_params, classes=self.classes(),
+                                        labelers=selectors.project_labelers(self.project)))
+        page = self.paginator.paginate_labeled(request, project=self.project, filters=form.filters,
+                                               classes=self.classes(), cursors=form)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -134,14 +188,13 @@ class SkippedItemViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
     """Skipped items (managers): list them; re-queue them for labeling or remove them from the project."""
 
     serializer_class = ReviewItemSerializer
+    pagination_class = LabeledCursorPagination
     required_perms = {"GET": "projects.change_labelingproject", "POST": "projects.change_labelingproject"}
 
-    def get_queryset(self):
-        return selectors.labeled_tasks(project=self.project, filters=LabeledFilters(state="skipped"))
-
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        selectors.tasks_decorate(page, self.classes())
+        cursors = CursorForm(request.query_params)
+        page = self.paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
+                                               classes=self.classes(), cursors=_valid(cursors))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=SkippedActionSerializer, responses={

@@ -7,19 +7,59 @@ import uuid
 from django import forms
 from django.http import QueryDict
 
-from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, LabeledFilters
+from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, Cursor, InvalidCursor, LabeledFilters
 
 SORTS = [("newest", "Newest first"), ("oldest", "Oldest first")]
+CURSOR_ERROR = "This page link is broken or out of date."
 
 
-class LabeledFilterForm(forms.Form):
+class CursorField(forms.Field):
+    """A page cursor from a Next/Previous link (`Cursor.token`), cleaned to a Cursor."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            if len(value) > 200:
+                raise InvalidCursor(value)
+            return Cursor.from_token(str(value))
+        except InvalidCursor:
+            raise forms.ValidationError(CURSOR_ERROR, code="invalid_cursor") from None
+
+
+class CursorForm(forms.Form):
+    """Where a keyset page starts: after (Next) or before (Previous) a cursor, or neither (the first page)."""
+
+    after = CursorField()
+    before = CursorField()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("after") and data.get("before"):
+            self.add_error("before", forms.ValidationError("Give after or before, not both.", code="invalid_cursor"))
+        return data
+
+    @property
+    def cursor_error(self) -> str:
+        """Why the cursors were ignored ("" when they were fine)."""
+        return " ".join(message for name in ("after", "before") for message in self.errors.get(name, []))
+
+    def cursor(self, name) -> Cursor | None:
+        return None if self.cursor_error else self.cleaned_data.get(name)
+
+
+class LabeledFilterForm(CursorForm):
     """Filters live in the URL (shareable, back button works); invalid values are ignored, never an error page."""
 
     state = forms.ChoiceField(label="State", required=False, choices=[(k, v[0]) for k, v in STATE_FILTERS.items()])
     sort = forms.ChoiceField(label="Sort", required=False, choices=SORTS)
     layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int, empty_value=DEFAULT_LAYOUT,
                                     choices=[(n, f"{n} per page") for n in LAYOUTS])
-    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000, widget=forms.HiddenInput)
 
     def __init__(self, data, *, classes, labelers, **kwargs):
         data = data.copy()  # show the defaults in the widgets of a bound form
@@ -32,7 +72,7 @@ class LabeledFilterForm(forms.Form):
         self.fields["labeler"] = forms.ChoiceField(label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers])
         self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
         self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-        self.order_fields(["class", "labeler", "state", "from", "to", "sort", "layout", "page"])
+        self.order_fields(["class", "labeler", "state", "from", "to", "sort", "layout", "after", "before"])
         self.is_valid()
 
     def value(self, name, default=None):
@@ -48,20 +88,19 @@ class LabeledFilterForm(forms.Form):
         )
 
     @property
-    def page_number(self) -> int:
-        return self.value("page", 1)
-
-    @property
     def page_size(self) -> int:
         return self.value("layout", DEFAULT_LAYOUT)
 
     def query(self, **overrides) -> str:
-        """The canonical query string of these filters (defaults left out), with `overrides` applied."""
-        values = {name: self.value(name) for name in ("class", "labeler", "state", "from", "to", "sort", "layout", "page")}
+        """The canonical query string of these filters and cursor (defaults left out), with `overrides` applied."""
+        values = {name: self.value(name) for name in ("class", "labeler", "state", "from", "to", "sort", "layout")}
+        values.update(after=self.cursor("after"), before=self.cursor("before"))
         values.update(overrides)
-        defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT, "page": 1}
+        defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT}
         query = QueryDict(mutable=True)
         for name, value in values.items():
+            if isinstance(value, Cursor):
+                value = value.token
             if value not in (None, "") and defaults.get(name) != value:
                 query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return query.urlencode()
@@ -98,8 +137,7 @@ class DecisionForm(forms.Form):
         self.fields["labels"].queryset = project.label_classes.all()
 
     def clean_next(self):
-        # Only a query string of the browser's own filters (re-encoded); never a URL to go to.
-        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
+        return filters_query(self.cleaned_data["next"])
 
 
 class SkippedActionForm(forms.Form):
@@ -108,7 +146,12 @@ class SkippedActionForm(forms.Form):
     next = forms.CharField(required=False, max_length=2000)
 
     def clean_next(self):
-        return QueryDict(self.cleaned_data["next"].lstrip("?").split("#")[0]).urlencode()
+        return filters_query(self.cleaned_data["next"])
+
+
+def filters_query(raw: str) -> str:
+    """A "return to the page" query string (filters and cursor), re-encoded: never a URL to go to."""
+    return QueryDict(raw.lstrip("?").split("#")[0]).urlencode() if len(raw) <= 2000 else ""
 
 
 def form_errors(form) -> str:

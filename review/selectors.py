@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.core import signing
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from labeling.models import Annotation, LabelerCount, Task
@@ -43,8 +45,48 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def labeled_tasks(*, project, filters: LabeledFilters):
-    """The project's tasks matching the browser's filters, in labeling-time order."""
+class InvalidCursor(ValueError):
+    """A page cursor that was not made by this site (garbled, forged, or signed with an old key)."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the browser's order: one row's (labeled_at, pk). labeled_at may be None (never labeled)."""
+
+    labeled_at: datetime | None
+    pk: int
+
+    @classmethod
+    def of(cls, task) -> Cursor:
+        return cls(task.labeled_at, task.pk)
+
+    @property
+    def token(self) -> str:
+        """Opaque and signed, so a URL cannot point the page at a made-up position."""
+        micros = None if self.labeled_at is None else (self.labeled_at - _EPOCH) // _MICROSECOND
+        return _signer().sign_object([micros, self.pk])
+
+    @classmethod
+    def from_token(cls, token: str) -> Cursor:
+        try:
+            micros, pk = _signer().unsign_object(token)
+            if type(pk) is not int or pk < 1 or not (micros is None or type(micros) is int):
+                raise InvalidCursor(token)
+            return cls(None if micros is None else _EPOCH + micros * _MICROSECOND, pk)
+        except (signing.BadSignature, ValueError, TypeError, OverflowError) as error:
+            raise InvalidCursor(token) from error
+
+
+def _signer() -> signing.Signer:
+    return signing.Signer(salt="review.labeled-cursor", sep=".")
+
+
+def _filtered(project, filters: LabeledFilters):
+    """(the project's tasks matching the filters, whether some of them may lack labeled_at)."""
     _, states, rejected_only = STATE_FILTERS.get(filters.state, STATE_FILTERS[""])
     tasks = Task.objects.filter(project=project)
     if states:
@@ -62,12 +104,76 @@ def labeled_tasks(*, project, filters: LabeledFilters):
         tasks = tasks.filter(labeled_at__gte=_day_start(filters.date_from))
     if filters.date_to:
         tasks = tasks.filter(labeled_at__lt=_day_start(filters.date_to + timedelta(days=1)))
-    if not rejected_only and Task.State.SKIPPED not in states:
-        # Labeled and approved tasks always carry labeled_at; saying so lets PostgreSQL walk the time
-        # index without first stepping over every unlabeled task (NULLs sort at the index's end).
-        tasks = tasks.filter(labeled_at__isnull=False)
-    order = ("-labeled_at", "-pk") if filters.newest_first else ("labeled_at", "pk")
-    return tasks.select_related("item", "labeled_by").order_by(*order)
+    # Labeled and approved tasks always carry labeled_at. "Rejected before" also finds tasks back in the
+    # queue (their labeled_at was cleared) and "Skipped" those set aside when their image went missing
+    # (never labeled); a date range leaves both out.
+    nullable = (rejected_only or Task.State.SKIPPED in (states or ())) and not (filters.date_from or filters.date_to)
+    return tasks.select_related("item", "labeled_by"), nullable
+
+
+def _walk(tasks, *, nullable: bool, descending: bool, position: Cursor | None, limit: int) -> list:
+    """Up to `limit` tasks strictly past `position`, walking (labeled_at, pk) down or up.
+
+    A missing labeled_at sorts below every time, so the order is total. Timed and untimed tasks are
+    fetched as two segments, each in a plain index order (a NULLS FIRST/LAST clause would keep
+    PostgreSQL off the time indexes); the second is read only when the first runs short.
+    """
+    timed = tasks.filter(labeled_at__isnull=False)
+    untimed = tasks.filter(labeled_at__isnull=True) if nullable else None
+    if position is not None and position.labeled_at is None:
+        if untimed is not None:
+            untimed = untimed.filter(pk__lt=position.pk) if descending else untimed.filter(pk__gt=position.pk)
+        if descending:
+            timed = None  # every timed task sorts above an untimed position
+    elif position is not None:
+        at, pk = position.labeled_at, position.pk
+        if descending:
+            # The plain bound lets the index range start at the cursor; the OR settles ties on pk.
+            timed = timed.filter(Q(labeled_at__lt=at) | Q(labeled_at=at, pk__lt=pk), labeled_at__lte=at)
+        else:
+            timed = timed.filter(Q(labeled_at__gt=at) | Q(labeled_at=at, pk__gt=pk), labeled_at__gte=at)
+            untimed = None  # every untimed task sorts below a timed position
+    segments = [(timed, ("-labeled_at", "-pk")), (untimed, ("-pk",))] if descending \
+        else [(untimed, ("pk",)), (timed, ("labeled_at", "pk"))]
+    rows: list = []
+    for segment, order in segments:
+        if segment is not None and len(rows) < limit:
+            rows += segment.order_by(*order)[:limit - len(rows)]
+    return rows
+
+
+@dataclass
+class LabeledPage:
+    tasks: list
+    # Cursors of the neighbouring pages (`after=next_cursor`, `before=previous_cursor`); None: none to offer.
+    next_cursor: Cursor | None
+    previous_cursor: Cursor | None
+    first: bool  # the start of the order (an empty page past the end is not, though it has no Previous)
+
+
+def labeled_page(*, project, filters: LabeledFilters, classes: list, size: int,
+                 after: Cursor | None = None, before: Cursor | None = None) -> LabeledPage:
+    """One page of the browser in (labeled_at, pk) order, newest or oldest first; no OFFSET, no COUNT.
+
+    `after` continues past a cursor (Next), `before` walks back from one (Previous). A page going back
+    that reaches the start becomes the first page, so it is full whatever changed meanwhile.
+    """
+    tasks, nullable = _filtered(project, filters)
+    if before is not None:
+        rows = _walk(tasks, nullable=nullable, descending=not filters.newest_first, position=before, limit=size + 1)
+        if len(rows) > size:
+            page = rows[:size][::-1]
+            return LabeledPage(tasks_decorate(page, classes), Cursor.of(page[-1]), Cursor.of(page[0]), first=False)
+        if len(rows) == size:
+            page = rows[::-1]
+            return LabeledPage(tasks_decorate(page, classes), Cursor.of(page[-1]), None, first=True)
+        after = None
+    rows = _walk(tasks, nullable=nullable, descending=filters.newest_first, position=after, limit=size + 1)
+    page = rows[:size]
+    next_cursor = Cursor.of(page[-1]) if len(rows) > size else None
+    # Past the end of a shrinking list there is nothing to step back from: offer the first page instead.
+    previous_cursor = Cursor.of(page[0]) if after is not None and page else None
+    return LabeledPage(tasks_decorate(page, classes), next_cursor, previous_cursor, first=after is None)
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:
@@ -86,17 +192,6 @@ def tasks_decorate(tasks: list, classes: list) -> list:
         task.tags = sorted(tags[task.pk], key=lambda c: (c.position, c.pk))
         task.rejected_before = task.pk in rejected
     return tasks
-
-
-def labeled_page(*, project, filters: LabeledFilters, classes: list, page: int, size: int):
-    """(tasks on the page, whether a next page exists); no COUNT over the project."""
-    start = (page - 1) * size
-    tasks = labeled_tasks(project=project, filters=filters)
-    # Step over the OFFSET on task ids alone, then join items and labelers for this page only:
-    # with the joins in the same query PostgreSQL joins and sorts every row before the offset.
-    ids = list(tasks.values_list("pk", flat=True)[start:start + size + 1])
-    rows = list(tasks.filter(pk__in=ids)) if ids else []
-    return tasks_decorate(rows[:size], classes), len(rows) > size
 
 
 def project_labelers(project) -> list:

@@ -6,13 +6,14 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling.models import Task
 from projects.access import workspace_view
 from projects.models import LabelingProject
 from review import selectors, services
-from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, form_errors
+from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query, form_errors
 from review.models import Review
 from review.selectors import LAYOUTS, LabeledFilters
 
@@ -46,15 +47,23 @@ def _back(access, project, name, query=""):
 
 
 def _browser_context(access, project, query, *, manage=False):
+    """One keyset page of the labeled-data browser (or of skipped items) with its First/Previous/Next links."""
     classes = list(project.label_classes.all())
-    form = LabeledFilterForm(query, classes=classes, labelers=selectors.project_labelers(project))
+    rates = [] if manage else selectors.labeler_rates(project)  # its users are the labeler filter's choices
+    form = LabeledFilterForm(query, classes=classes, labelers=[row["user"] for row in rates])
     filters = LabeledFilters(state="skipped") if manage else form.filters
-    tasks, has_next = selectors.labeled_page(project=project, filters=filters, classes=classes, page=form.page_number, size=form.page_size)
+    page = selectors.labeled_page(project=project, filters=filters, classes=classes, size=form.page_size,
+                                  after=form.cursor("after"), before=form.cursor("before"))
+    start = form.query(after=None, before=None)
+    here = start if page.first else form.query()
     return {
-        "access": access, "project": project, "form": form, "tasks": tasks, "layout": form.page_size, "layouts": LAYOUTS,
-        "page": form.page_number, "query": form.query(), "has_next": has_next,
-        "prev_query": form.query(page=form.page_number - 1) if form.page_number > 1 else None,
-        "next_query": form.query(page=form.page_number + 1) if has_next else None,
+        "access": access, "project": project, "form": form, "tasks": page.tasks, "layout": form.page_size, "layouts": LAYOUTS,
+        "labeler_rates": rates, "query": here, "newest_first": filters.newest_first,
+        "first_query": None if page.first else start,
+        "prev_query": form.query(after=None, before=page.previous_cursor) if page.previous_cursor else None,
+        "next_query": form.query(after=page.next_cursor, before=None) if page.next_cursor else None,
+        "item_query": urlencode({"next": here}) if here and not manage else "",
+        "status_message": f"{form.cursor_error} Showing the first page." if form.cursor_error else "",
         "nav": "skipped" if manage else "labeled",
     }
 
@@ -64,7 +73,6 @@ def _browser_context(access, project, query, *, manage=False):
 def labeled(request, access, project):
     project = _project(access, project)
     context = _browser_context(access, project, request.GET)
-    context["labeler_rates"] = selectors.labeler_rates(project)
     return _push_canonical(request, _render(request, "review/labeled.html", context), context["query"])
 
 
@@ -143,7 +151,7 @@ def decide(request, access, project):
         return _after_plain_decision(access, project, items, mode, query)
     notice = {"status_message": message, "status": status}
     if mode == "item" and len(items) == 1:
-        context = _item_context(request, access, project, items[0][0])
+        context = _item_context(request, access, project, items[0][0], back=query)
         return render(request, "review/item.html", {**context, **notice}, status=status)
     if mode == "queue":
         context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
@@ -155,18 +163,20 @@ def decide(request, access, project):
 def _after_plain_decision(access, project, items, mode, query):
     if mode == "item" and len(items) == 1:
         kwargs = {"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid, "item": items[0][0]}
-        return redirect(reverse("review:item", kwargs=kwargs))
+        url = reverse("review:item", kwargs=kwargs)
+        return redirect(f"{url}?{urlencode({'next': query})}" if query else url)
     return redirect(_back(access, project, "queue" if mode == "queue" else "labeled", query))
 
 
-def _item_context(request, access, project, item):
+def _item_context(request, access, project, item, *, back=""):
+    """An item's page; `back` is the labeled-data query (filters and cursor) its Back link returns to."""
     tasks = Task.objects.filter(project=project).select_related("item", "labeled_by")
     task = selectors.tasks_decorate([get_object_or_404(tasks, item__uuid=item)], list(project.label_classes.all()))[0]
     return {
         "access": access, "project": project, "task": task, "history": selectors.item_history(task),
         "lease": selectors.active_lease(task), "classes": project.label_classes.all(),
         "can_decide": task.state == Task.State.LABELED, "own": task.labeled_by_id == request.user.pk,
-        "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled",
+        "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled", "back_query": back,
     }
 
 
@@ -174,7 +184,8 @@ def _item_context(request, access, project, item):
 @workspace_view(REVIEW)
 def item(request, access, project, item):
     project = _project(access, project)
-    return render(request, "review/item.html", _item_context(request, access, project, item))
+    back = filters_query(request.GET.get("next", ""))
+    return render(request, "review/item.html", _item_context(request, access, project, item, back=back))
 
 
 @require_GET
