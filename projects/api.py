@@ -5,6 +5,7 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -172,6 +173,21 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
 _STATE = OpenApiParameter("state", str, enum=list(DataItem.State.values), description="Only items in this state.")
 
 
+class ItemPagination(CursorPagination):
+    """A dataset's items by key, page after page through an opaque cursor: no COUNT and no OFFSET, so the
+    millionth item costs what the first does (keys are unique within a dataset)."""
+
+    ordering = ("key",)
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:  # a garbled cursor is a bad request, as on the review lists
+            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]})
+
+
 class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      viewsets.GenericViewSet):
     """Datasets with scan progress; creating one starts its scan. Actions: scan, refresh, items.
@@ -223,9 +239,9 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return _delete(services.dataset_delete, dataset=self.get_object(), actor=request.user)
 
     @extend_schema(parameters=[_STATE], responses=DataItemSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=ItemPagination)
     def items(self, request, *args, **kwargs):
-        items = DataItem.objects.filter(dataset=self.get_object()).order_by("key", "id")
+        items = DataItem.objects.filter(dataset=self.get_object())
         state = request.query_params.get("state")
         if state:
             if state not in DataItem.State.values:

@@ -70,12 +70,12 @@ def test_manager_creates_a_dataset_that_scans_and_lists_items(manager_client, da
     detail = manager_client.get(f"{BASE}datasets/{dataset}/").json()
     assert detail["scan_state"] == "done" and detail["scan_registered"] == 3
     items = manager_client.get(f"{BASE}datasets/{dataset}/items/?state=ready").json()
-    assert items["count"] == 3 and items["results"][0]["image_url"].startswith("http://testserver/")
+    assert len(items["results"]) == 3 and items["results"][0]["image_url"].startswith("http://testserver/")
     image = manager_client.get(items["results"][0]["image_url"])
     assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
     assert manager_client.get(f"{BASE}datasets/{dataset}/items/?state=bogus").status_code == 400
     skipped = manager_client.get(f"{BASE}datasets/{dataset}/items/?state=skipped").json()
-    assert skipped["count"] == 1 and skipped["results"][0]["image_url"] is None
+    assert len(skipped["results"]) == 1 and skipped["results"][0]["image_url"] is None
     with django_capture_on_commit_callbacks(execute=True):
         whole = manager_client.post(BASE + "datasets/", {"name": "Everything", "datastore": str(datastore.uuid)}, **J)
         assert whole.status_code == 201 and whole.json()["path"] == ""
@@ -199,3 +199,20 @@ def test_a_datastore_is_deleted_only_when_no_dataset_uses_it(ws_admin_client, wo
     assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 204
     assert not Datastore.objects.filter(pk=datastore.pk).exists()
     assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 404
+
+
+def test_items_page_by_cursor_in_key_order_each_item_once(manager_client, datastore):
+    from projects.models import DataItem, Dataset
+
+    dataset = Dataset.objects.create(workspace=datastore.workspace, name="Many", datastore=datastore, path="")
+    keys = [f"img/{n:03}.jpg" for n in range(23)] + ["img/ü odd name.png", "img/a%2F..b.jpg"]
+    DataItem.objects.bulk_create([DataItem(dataset=dataset, key=key, state="ready") for key in keys])
+    seen, url = [], f"{BASE}datasets/{dataset.uuid}/items/?page_size=10"
+    while url:
+        page = manager_client.get(url)
+        assert page.status_code == 200 and len(page.json()["results"]) <= 10
+        seen += [row["key"] for row in page.json()["results"]]
+        url = page.json()["next"]
+    assert seen == sorted(keys)
+    garbled = manager_client.get(f"{BASE}datasets/{dataset.uuid}/items/?cursor=%%%not-base64")
+    assert garbled.status_code == 400 and "cursor" in garbled.json()["errors"]
