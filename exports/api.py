@@ -3,7 +3,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,17 +15,10 @@ from rest_framework.response import Response
 from exports import services
 from exports.models import Export
 from exports.serializers import ExportSerializer, ImportReportSerializer, LabelImportSerializer
-from labelsite.api import Conflict, WorkspaceAPIMixin
-from projects.models import LabelingProject
+from labelsite.api import Conflict, ProjectAPIMixin
 
 
-class _ProjectMixin(WorkspaceAPIMixin):
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        self.project = get_object_or_404(LabelingProject.objects.for_workspace(self.access.workspace), uuid=kwargs["project"])
-
-
-class ExportViewSet(_ProjectMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                     mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """Exports of one project. Poll an export (GET) for state and progress; download it when done."""
 
@@ -71,7 +63,7 @@ class ExportViewSet(_ProjectMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         return FileResponse(default_storage.open(export.file, "rb"), as_attachment=True, filename=name)
 
 
-class LabelImportViewSet(_ProjectMixin, viewsets.GenericViewSet):
+class LabelImportViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     """Import labels (COCO, Azure ML JSON Lines, CSV) into a project: all rows that match, or nothing on a fatal error."""
 
     serializer_class = LabelImportSerializer

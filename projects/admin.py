@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from projects import services
@@ -85,82 +85,29 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-@admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin):
-    org_path = "pk"
-    list_display = ["name", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-
-    def get_queryset(self, request):
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        return queryset if request.user.is_superuser else queryset.filter(pk__in=admin_organizations(request.user))
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser and not (change and self._owns(request, obj)):
-            raise PermissionDenied
-        admin.ModelAdmin.save_model(self, request, obj, form, change)
-
-
-@admin.register(OrganizationMember)
-class OrganizationMemberAdmin(OrganizationScopedAdmin):
-    list_display = ["user", "organization", "is_admin", "created_at"]
-    list_filter = ["is_admin"]
-    search_fields = ["user__username", "user__email"]
-
-
-@admin.register(Workspace)
-class WorkspaceAdmin(OrganizationScopedAdmin):
-    list_display = ["name", "organization", "slug", "created_at"]
-    search_fields = ["name", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-@admin.register(Membership)
-class MembershipAdmin(OrganizationScopedAdmin):
-    org_path = "workspace__organization"
-    list_display = ["user", "workspace", "group", "created_at"]
-    list_filter = ["group"]
-    search_fields = ["user__username", "user__email", "workspace__name"]
-
-    def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser and not OrganizationMember.objects.filter(
-            organization=obj.workspace.organization, user=obj.user
-        ).exists():
-            raise PermissionDenied("Only members of the organization can hold a role in its workspaces.")
-        obj.created_by = obj.created_by or request.user
-        super().save_model(request, obj, form, change)
-
-
-@admin.register(Invitation)
-class InvitationAdmin(OrganizationScopedAdmin):
-    org_path = "workspace__organization"
-    list_display = ["email", "workspace", "group", "created_at", "accepted_at", "revoked_at"]
-    readonly_fields = ["invited_by", "accepted_at", "accepted_by"]
-
-    def has_add_permission(self, request):
-        # Invitations are sent from the Members page, which emails the signed link.
-        return False
-
-
-# --- datastores and datasets ---------------------------------------------------------------------
-
 class ServiceDeleteAdmin(OrganizationScopedAdmin):
     """Deletes go through the delete service, as in the API: a refusal (services.InUse) becomes an error
     message and deletes nothing; the confirmation counts related rows instead of listing them.
 
     Subclasses give `delete_check(obj)` (raises InUse), `delete_model` (calls the service) and optionally
-    `deleted_related(objs)`."""
+    `deleted_with`: what goes with each object, counted on the confirmation page."""
+
+    actions = ["delete_selected"]
+    # (rows, field naming the deleted object, summary name, line for one, line for n with {n}).
+    deleted_with: list[tuple] = []
 
     def deleted_related(self, objs) -> tuple[dict, dict]:
-        """({pk: [lines under that object]}, {plural name: count}) for the rows deleted with `objs`."""
-        return {}, {}
+        """({pk: [lines under that object]}, {summary name: count}) for the rows deleted with `objs`: one
+        COUNT … GROUP BY per kind of row, never the rows themselves (a dataset may hold a million images)."""
+        lines, totals = {}, {}
+        for rows, field, name, one, many in self.deleted_with:
+            counts = dict(rows.filter(**{f"{field}__in": [obj.pk for obj in objs]}).order_by()
+                          .values(field).annotate(n=Count("pk")).values_list(field, "n"))
+            for pk, n in counts.items():
+                lines.setdefault(pk, []).append(ngettext(one, many, n).format(n=number_format(n, force_grouping=True)))
+            if counts:
+                totals[name] = number_format(sum(counts.values()), force_grouping=True)
+        return lines, totals
 
     def _change_url(self, obj) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)],
@@ -222,6 +169,100 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
                 "count": deleted, "items": model_ngettext(self.opts, deleted)}, messages.SUCCESS)
         return None
 
+
+@admin.register(Organization)
+class OrganizationAdmin(ServiceDeleteAdmin):
+    org_path = "pk"
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    deleted_with = [
+        (Workspace.objects.all(), "organization", "workspaces", "{n} empty workspace", "{n} empty workspaces"),
+        (Membership.objects.all(), "workspace__organization", "memberships",
+         "{n} membership in them", "{n} memberships in them"),
+        (Invitation.objects.all(), "workspace__organization", "invitations", "{n} invitation", "{n} invitations"),
+        (OrganizationMember.objects.all(), "organization", "organization members",
+         "{n} organization member (the account stays)", "{n} organization members (their accounts stay)"),
+    ]
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        return queryset if request.user.is_superuser else queryset.filter(pk__in=admin_organizations(request.user))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not (change and self._owns(request, obj)):
+            raise PermissionDenied
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+
+    def delete_check(self, obj):
+        services.organization_delete_check(organization=obj)
+
+    def delete_model(self, request, obj):
+        services.organization_delete(organization=obj, actor=request.user)
+
+
+@admin.register(OrganizationMember)
+class OrganizationMemberAdmin(OrganizationScopedAdmin):
+    list_display = ["user", "organization", "is_admin", "created_at"]
+    list_filter = ["is_admin"]
+    search_fields = ["user__username", "user__email"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(ServiceDeleteAdmin):
+    list_display = ["name", "organization", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    deleted_with = [
+        (Membership.objects.all(), "workspace", "memberships",
+         "{n} membership (the person keeps their account)", "{n} memberships (the people keep their accounts)"),
+        (Invitation.objects.all(), "workspace", "invitations", "{n} invitation", "{n} invitations"),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization")  # its name is in the workspace's
+
+    def delete_check(self, obj):
+        services.workspace_delete_check(workspace=obj)
+
+    def delete_model(self, request, obj):
+        services.workspace_delete(workspace=obj, actor=request.user)
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrganizationScopedAdmin):
+    org_path = "workspace__organization"
+    list_display = ["user", "workspace", "group", "created_at"]
+    list_filter = ["group"]
+    search_fields = ["user__username", "user__email", "workspace__name"]
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not OrganizationMember.objects.filter(
+            organization=obj.workspace.organization, user=obj.user
+        ).exists():
+            raise PermissionDenied("Only members of the organization can hold a role in its workspaces.")
+        obj.created_by = obj.created_by or request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(OrganizationScopedAdmin):
+    org_path = "workspace__organization"
+    list_display = ["email", "workspace", "group", "created_at", "accepted_at", "revoked_at"]
+    readonly_fields = ["invited_by", "accepted_at", "accepted_by"]
+
+    def has_add_permission(self, request):
+        # Invitations are sent from the Members page, which emails the signed link.
+        return False
+
+
+# --- datastores and datasets ---------------------------------------------------------------------
 
 Kind, Auth = Datastore.Kind, Datastore.Auth
 
@@ -419,6 +460,8 @@ class DatasetAdmin(ServiceDeleteAdmin):
     readonly_fields = ["scan_state", "scan_found", "scan_registered", "scan_skipped", "scan_error",
                        "last_refresh_at", "last_refresh_added", "last_refresh_error"]
     actions = ["delete_selected", "scan_again", "refresh_now"]
+    deleted_with = [(DataItem.objects.all(), "dataset", "images",  # counted over the items' dataset index
+                     "{n} image, with its thumbnail", "{n} images, with their thumbnails")]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "datastore" and not request.user.is_superuser:
@@ -436,16 +479,6 @@ class DatasetAdmin(ServiceDeleteAdmin):
 
     def delete_model(self, request, obj):
         services.dataset_delete(dataset=obj, actor=request.user)
-
-    def deleted_related(self, objs):
-        # One COUNT … GROUP BY over the items' dataset index; the items themselves are never loaded.
-        counts = dict(
-            DataItem.objects.filter(dataset__in=[obj.pk for obj in objs]).order_by()
-            .values("dataset").annotate(n=Count("pk")).values_list("dataset", "n")
-        )
-        lines = {pk: [f"{number_format(n, force_grouping=True)} images, with their thumbnails"]
-                 for pk, n in counts.items()}
-        return lines, {"images": number_format(sum(counts.values()), force_grouping=True)}
 
     @admin.action(description="Scan again", permissions=["change"])
     def scan_again(self, request, queryset):

@@ -9,6 +9,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -16,8 +17,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from projects.access import Access
 from projects.models import (
-    ApiToken, Dataset, Invitation, LabelClass, LabelingProject, Membership, Organization, OrganizationMember,
-    Workspace,
+    ApiToken, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership, Organization,
+    OrganizationMember, Workspace,
 )
 from projects.roles import WORKSPACE_ADMIN
 from projects.signals import project_created
@@ -412,8 +413,6 @@ def datastore_delete_check(*, datastore) -> None:
 @transaction.atomic
 def datastore_delete(*, datastore, actor) -> None:
     """Delete a datastore (and its stored secret) that no dataset uses."""
-    from projects.models import Datastore
-
     _check_project_perm(actor, datastore.workspace, "projects.delete_datastore")
     locked = Datastore.objects.select_for_update().get(pk=datastore.pk)
     datastore_delete_check(datastore=locked)
@@ -452,3 +451,61 @@ def dataset_delete(*, dataset, actor) -> None:
     dataset_uuid = str(locked.uuid)
     locked.delete()
     transaction.on_commit(lambda: dataset_thumbnails_delete_task.delay(dataset_uuid))
+
+
+# --- workspaces and organizations ----------------------------------------------------------------
+# Only empty ones go: labeled data is never one click away from deletion. A project keeps its dataset and a
+# dataset its datastore, so emptying a workspace means deleting its datasets and datastores; one with projects
+# (archived ones too) stays, as projects are never deleted.
+
+def _not_empty(workspaces):
+    """The workspaces among `workspaces` that still hold a project, a dataset or a datastore."""
+    def held(model):
+        return Exists(model.objects.filter(workspace=OuterRef("pk")))
+
+    return workspaces.filter(held(LabelingProject) | held(Dataset) | held(Datastore))
+
+
+def workspace_delete_check(*, workspace) -> None:
+    """Raise InUse unless the workspace is empty (asked before confirming; the delete asks again)."""
+    left = [f"the {kind} {names}" for kind, names in (
+        ("projects", _names(workspace.projects.all())),
+        ("datasets", _names(workspace.datasets.all())),
+        ("datastores", _names(workspace.datastores.all())),
+    ) if names]
+    if left:
+        raise InUse(f"Workspace “{workspace.name}” still holds {'; '.join(left)}. Only a workspace without projects "
+                    "(archived ones included), datasets and datastores can be deleted.")
+
+
+@transaction.atomic
+def workspace_delete(*, workspace, actor) -> None:
+    """Delete an empty workspace with its roles and invitations; the people keep their accounts."""
+    if not (actor.is_active and actor.is_superuser) and not OrganizationMember.objects.admins().filter(
+        organization_id=workspace.organization_id, user=actor
+    ).exists():
+        raise PermissionDenied("Only organization admins delete workspaces.")
+    # Rows created meanwhile point at the locked workspace: their foreign key check waits for us, then fails.
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    workspace_delete_check(workspace=locked)
+    locked.delete()
+
+
+def organization_delete_check(*, organization) -> None:
+    """Raise InUse while any of the organization's workspaces is not empty."""
+    names = _names(_not_empty(organization.workspaces.all()))
+    if names:
+        raise InUse(f"Organization “{organization.name}” has workspaces that are not empty: {names}. Only an "
+                    "organization whose workspaces hold no projects, datasets or datastores can be deleted.")
+
+
+@transaction.atomic
+def organization_delete(*, organization, actor) -> None:
+    """Delete an organization whose workspaces are all empty, with them, its members' roles and invitations."""
+    if not (actor.is_active and actor.is_superuser):
+        raise PermissionDenied("Only superusers delete organizations.")
+    # As in workspace_delete: a workspace, dataset, datastore or project created meanwhile waits, then fails.
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    list(Workspace.objects.select_for_update().filter(organization=locked).values_list("pk", flat=True))
+    organization_delete_check(organization=locked)
+    locked.delete()

@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from exports.models import Export
 from tests.exports.conftest import current_labels
+from tests.labeling.factories import labeling_project
 
 
 def base(project):
@@ -48,6 +49,17 @@ def test_api_permission_matrix(labeler_client, reviewer_client, outsider_client,
     assert labeler_client.post(base(project) + "imports/", {}).status_code == 403
     assert outsider_client.post(base(project) + "imports/", {}).status_code == 404
     assert manager_client.get(base(project).replace(str(project.uuid), "00000000-0000-0000-0000-000000000000") + "exports/").status_code == 404
+
+
+def test_another_workspaces_project_is_not_found_through_ours(manager_client, other_workspace):
+    theirs = labeling_project(other_workspace, items=1, name="Theirs")
+    Export.objects.create(project=theirs, format="csv", state="done", file="exports/theirs.csv")
+    response = manager_client.post(base(theirs) + "exports/", {"format": "csv"}, content_type="application/json")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert manager_client.get(base(theirs) + "exports/").status_code == 404
+    upload = SimpleUploadedFile("x.csv", b"image_url,label\nimg/0000000.jpg,Cat\n")
+    assert manager_client.post(base(theirs) + "imports/", {"file": upload, "format": "csv"}).status_code == 404
+    assert Export.objects.filter(project=theirs).count() == 1
 
 
 def test_running_exports_cannot_be_deleted_and_failed_ones_can_be_retried(manager_client, project, manager, django_capture_on_commit_callbacks):

@@ -9,12 +9,13 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from projects import services
-from projects.models import DataItem, Datastore, Dataset, Membership, OrganizationMember, Workspace
+from projects.models import DataItem, Datastore, Dataset, Invitation, Membership, OrganizationMember, Workspace
 from tests.project_fixtures import make_dataset, make_project
 
 
@@ -219,3 +220,151 @@ def test_delete_confirmation_of_a_big_dataset_costs_a_bounded_number_of_queries(
                                      {"action": "delete_selected", "_selected_action": [dataset.pk, other.pk]})
     body = page.content.decode()
     assert "Images: 5,010" in body and "img/0000001.jpg" not in body
+
+
+# --- deleting workspaces and organizations: only empty ones, through the services -----------------
+
+
+def _fill(workspace, n, prefix):
+    """n people with a role in the workspace (and in its organization), plus n pending invitations."""
+    users = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com") for i in range(n)])
+    labeler = Group.objects.get(name="Labeler")
+    OrganizationMember.objects.bulk_create([OrganizationMember(organization=workspace.organization, user=u) for u in users])
+    Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=labeler) for u in users])
+    Invitation.objects.bulk_create(
+        [Invitation(workspace=workspace, email=f"{prefix}-new{i}@example.com", group=labeler) for i in range(n)])
+    return users
+
+
+def test_org_admin_deletes_an_empty_workspace_with_its_roles_and_invitations(org_admin_client, org, workspace, labeler):
+    spare = Workspace.objects.create(organization=org, name="Spare", slug="spare")
+    users = _fill(spare, 3, "helper")
+    kept = _fill(workspace, 1, "stays")
+    url = reverse("admin:projects_workspace_delete", args=[spare.pk])
+    confirm = org_admin_client.get(url).content.decode()
+    assert "Are you sure" in confirm and "3 memberships (the people keep their accounts)" in confirm
+    assert "3 invitations" in confirm and "helper0" not in confirm  # counted, never listed
+    response = org_admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302 and response.url == reverse("admin:projects_workspace_changelist")
+    assert _messages(response) == ["The workspace “Acme / Spare” was deleted successfully."]
+    assert not Workspace.objects.filter(pk=spare.pk).exists()
+    assert not Membership.objects.filter(user__in=users).exists()
+    assert not Invitation.objects.filter(email__startswith="helper").exists()
+    # The people keep their accounts and their place in the organization; the other workspace is untouched.
+    assert get_user_model().objects.filter(pk__in=[u.pk for u in users]).count() == 3
+    assert OrganizationMember.objects.filter(user__in=users).count() == 3
+    assert Membership.objects.filter(workspace=workspace).count() == 2 and Invitation.objects.filter(workspace=workspace).count() == 1
+    assert kept[0].memberships.get().workspace == workspace
+    assert LogEntry.objects.filter(object_id=str(spare.pk), action_flag=DELETION).count() == 1
+
+
+def test_a_workspace_that_is_not_empty_is_refused_and_nothing_is_deleted(org_admin_client, workspace, labeler):
+    datasets = [make_dataset(workspace, f"Set {i}", items=2) for i in range(7)]
+    make_project(workspace, datasets[0], name="Cats", state="archived")
+    url = reverse("admin:projects_workspace_delete", args=[workspace.pk])
+    change = reverse("admin:projects_workspace_change", args=[workspace.pk])
+    refusal = ("Workspace “Vision” still holds the projects “Cats”; the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
+               "“Set 4” and 2 more; the datastores “images”. Only a workspace without projects (archived ones "
+               "included), datasets and datastores can be deleted.")
+    # Refused before the confirmation page, and again if the confirmation is posted anyway.
+    for response in (org_admin_client.get(url, follow=True), org_admin_client.post(url, {"post": "yes"}, follow=True)):
+        assert response.redirect_chain == [(change, 302)]
+        assert refusal in response.content.decode()
+    assert Workspace.objects.filter(pk=workspace.pk).exists() and Membership.objects.filter(user=labeler).exists()
+    assert Dataset.objects.filter(workspace=workspace).count() == 7 and DataItem.objects.count() == 14
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+
+
+def test_bulk_workspace_delete_removes_the_empty_ones_and_names_the_rest(org_admin_client, org, workspace):
+    make_dataset(workspace, "Pets")
+    spare = Workspace.objects.create(organization=org, name="Spare", slug="spare")
+    empty = Workspace.objects.create(organization=org, name="Empty", slug="empty")
+    _fill(spare, 2, "helper")
+    changelist = reverse("admin:projects_workspace_changelist")
+    selected = {"action": "delete_selected", "_selected_action": [workspace.pk, spare.pk, empty.pk]}
+    refusal = ("Workspace “Vision” still holds the datasets “Pets”; the datastores “images”. Only a workspace "
+               "without projects (archived ones included), datasets and datastores can be deleted.")
+    body = org_admin_client.post(changelist, selected).content.decode()
+    assert refusal in body
+    assert {int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', body)} == {spare.pk, empty.pk}
+    assert "Memberships: 2" in body and "Invitations: 2" in body
+    response = org_admin_client.post(changelist, {**selected, "post": "yes"})
+    assert response.status_code == 302
+    assert sorted(_messages(response)) == ["Successfully deleted 2 workspaces.", refusal]
+    assert list(Workspace.objects.values_list("name", flat=True)) == ["Vision"]
+    assert Dataset.objects.filter(workspace=workspace).exists()
+
+
+def test_another_organizations_admin_cannot_delete_our_workspace(outsider_client, outsider, org, workspace, labeler):
+    url = reverse("admin:projects_workspace_delete", args=[workspace.pk])
+    assert outsider_client.get(url).status_code in (302, 404)
+    assert outsider_client.post(url, {"post": "yes"}).status_code in (302, 404)
+    outsider_client.post(reverse("admin:projects_workspace_changelist"),
+                         {"action": "delete_selected", "_selected_action": [workspace.pk], "post": "yes"})
+    with pytest.raises(PermissionDenied):
+        services.workspace_delete(workspace=workspace, actor=outsider)
+    with pytest.raises(PermissionDenied):  # a role in the workspace, even its admin's, is not enough
+        services.workspace_delete(workspace=workspace, actor=labeler)
+    assert Workspace.objects.filter(pk=workspace.pk).exists() and Membership.objects.filter(user=labeler).exists()
+
+
+def test_workspace_delete_confirmation_costs_a_bounded_number_of_queries(
+    org_admin_client, org, workspace, django_assert_max_num_queries
+):
+    crowded = Workspace.objects.create(organization=org, name="Crowded", slug="crowded")
+    _fill(crowded, 300, "crowd")
+    spare = Workspace.objects.create(organization=org, name="Spare", slug="spare")
+    _fill(spare, 5, "few")
+    with django_assert_max_num_queries(14):
+        page = org_admin_client.get(reverse("admin:projects_workspace_delete", args=[crowded.pk]))
+    assert page.status_code == 200 and "300 memberships" in page.content.decode()
+    # Three short queries per selected workspace to check it is empty; the rows that go with it are only counted.
+    with django_assert_max_num_queries(18):
+        page = org_admin_client.post(reverse("admin:projects_workspace_changelist"),
+                                     {"action": "delete_selected", "_selected_action": [crowded.pk, spare.pk]})
+    body = page.content.decode()
+    assert "Memberships: 305" in body and "Invitations: 305" in body and "crowd1" not in body
+
+
+def test_superuser_deletes_an_organization_whose_workspaces_are_empty(
+    superuser_client, org, workspace, org_admin, django_assert_max_num_queries
+):
+    Workspace.objects.create(organization=org, name="Spare", slug="spare")
+    users = _fill(workspace, 2, "helper")
+    url = reverse("admin:projects_organization_delete", args=[org.pk])
+    with django_assert_max_num_queries(10):  # one check, then one count per kind of row that goes with it
+        confirm = superuser_client.get(url).content.decode()
+    assert "2 empty workspaces" in confirm and "2 memberships in them" in confirm
+    assert "3 organization members (their accounts stay)" in confirm and "helper0" not in confirm
+    response = superuser_client.post(url, {"post": "yes"})
+    assert response.status_code == 302 and _messages(response) == ["The organization “Acme” was deleted successfully."]
+    assert not Workspace.objects.filter(organization_id=org.pk).exists()
+    assert not OrganizationMember.objects.filter(organization_id=org.pk).exists() and not Membership.objects.exists()
+    assert get_user_model().objects.filter(pk__in=[org_admin.pk, *(u.pk for u in users)]).count() == 3
+
+
+def test_an_organization_with_a_workspace_in_use_is_refused(superuser_client, org, workspace, other_org, other_workspace):
+    make_project(workspace, make_dataset(workspace, "Pets"), name="Cats")
+    Workspace.objects.create(organization=org, name="Spare", slug="spare")
+    url = reverse("admin:projects_organization_delete", args=[org.pk])
+    refusal = ("Organization “Acme” has workspaces that are not empty: “Vision”. Only an organization whose "
+               "workspaces hold no projects, datasets or datastores can be deleted.")
+    for response in (superuser_client.get(url, follow=True), superuser_client.post(url, {"post": "yes"}, follow=True)):
+        assert response.redirect_chain == [(reverse("admin:projects_organization_change", args=[org.pk]), 302)]
+        assert refusal in response.content.decode()
+    response = superuser_client.post(reverse("admin:projects_organization_changelist"),
+                                     {"action": "delete_selected", "_selected_action": [org.pk, other_org.pk], "post": "yes"})
+    assert sorted(_messages(response)) == [refusal, "Successfully deleted 1 organization."]
+    assert Workspace.objects.filter(organization=org).count() == 2 and not Workspace.objects.filter(pk=other_workspace.pk).exists()
+
+
+def test_organization_admins_cannot_delete_their_organization(org_admin_client, org_admin, org, workspace):
+    url = reverse("admin:projects_organization_delete", args=[org.pk])
+    assert org_admin_client.get(url).status_code == 403
+    assert org_admin_client.post(url, {"post": "yes"}).status_code == 403
+    org_admin_client.post(reverse("admin:projects_organization_changelist"),
+                          {"action": "delete_selected", "_selected_action": [org.pk], "post": "yes"})
+    with pytest.raises(PermissionDenied):
+        services.organization_delete(organization=org, actor=org_admin)
+    assert Workspace.objects.filter(pk=workspace.pk).exists()
