@@ -152,8 +152,8 @@ class Scenario:
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
         self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
         self.cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
-        self.results = {"claim": [], "render": [], "submit": []}
-        self.cpu = {"claim": [], "render": [], "submit": []}
+        self.results = {"claim": [], "render": [], "submit": [], "save": []}
+        self.cpu = {"claim": [], "render": [], "submit": [], "save": []}
         self.queries = {}
 
     def step(self, record: bool) -> None:
@@ -168,11 +168,21 @@ class Scenario:
             self.submit_url, body, content_type="application/x-www-form-urlencoded", headers=htmx))
         assert response.status_code == 200, response.content[:300]
         reset(project, user, [t.id for t in page])
+        # The same save without htmx (a browser without JavaScript): the answer is a redirect to the grid,
+        # so this is the submit alone, without claiming and rendering the next page.
+        page = services.tasks_claim(project=project, user=user, size=PAGE)
+        body = urlencode({"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}},
+                         doseq=True)
+        ms_save, q_save, response = measure(lambda: self.client.post(
+            self.submit_url, body, content_type="application/x-www-form-urlencoded"))
+        assert response.status_code == 302, response.content[:300]
+        reset(project, user, [t.id for t in page])
         if record:
-            for key, ms, used in zip(("claim", "render", "submit"), (ms_claim, ms_render, ms_submit), CPU[-3:]):
+            timed = zip(("claim", "render", "submit", "save"), (ms_claim, ms_render, ms_submit, ms_save), CPU[-4:])
+            for key, ms, used in timed:
                 self.results[key].append(ms)
                 self.cpu[key].append(used)
-            self.queries = {"claim": q_claim, "render": q_render, "submit": q_submit}
+            self.queries = {"claim": q_claim, "render": q_render, "submit": q_submit, "save": q_save}
 
     def summary(self) -> dict:
         summary = {key: (statistics.median(v), percentile(v, 0.95), statistics.median(self.cpu[key]))
@@ -229,11 +239,11 @@ def main():
           f"{OTHERS} other labelers hold a page each; 30 % of tasks already labeled.\n")
     print(f"1-minute load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work shared the machine)\n")
     print("Cells: wall-clock median / p95 ms [median Python CPU ms] (queries per call)\n")
-    print("| tasks | claim 9 | grid fragment (htmx GET) | submit 9 + next page |")
-    print("|---:|---|---|---|")
+    print("| tasks | claim 9 | grid fragment (htmx GET) | submit 9 + next page (htmx) | submit 9 alone (no-JS POST) |")
+    print("|---:|---|---|---|---|")
     for row in rows:
         cells = [f"{row['summary'][k][0]:.1f} / {row['summary'][k][1]:.1f} [{row['summary'][k][2]:.1f}] ({row['queries'][k]})"
-                 for k in ("claim", "render", "submit")]
+                 for k in ("claim", "render", "submit", "save")]
         print(f"| {row['size']:,} | " + " | ".join(cells) + " |")
     print(f"\nClaim query plan at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
 

@@ -41,7 +41,8 @@ from projects.roles import MANAGER  # noqa: E402
 from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
 
 OPERATIONS = [
-    ("claim", "claim 9 (service)", 30), ("render", "grid fragment", 30), ("submit", "submit 9", 30),
+    ("claim", "claim 9 (service)", 30), ("render", "grid fragment", 30),
+    ("save", "submit 9 alone (no-JS POST → redirect)", 30), ("submit", "submit 9 + next page (htmx)", 30),
     ("labeled", "labeled data, page 1", 50), ("labeled_deep", "labeled data, deep page", 50),
     ("projects", "project list", 50), ("dashboard", "dashboard", 50),
 ]

@@ -74,10 +74,10 @@ def tiles_build(tasks, classes) -> list[Tile]:
     ]
 
 
-def grid_page_get(*, project, user) -> GridPage:
-    """The labeler's current page, claiming tasks from the pool as needed."""
+def grid_page_get(*, project, user, classes: list[LabelClass] | None = None) -> GridPage:
+    """The labeler's current page, claiming tasks from the pool as needed (`classes` if already read)."""
     size = page_size_get(user)
-    classes = label_classes_get(project)
+    classes = label_classes_get(project) if classes is None else classes
     page = GridPage(project=project, classes=classes, page_size=size)
     try:
         tasks = services.tasks_claim(project=project, user=user, size=size)

@@ -39,9 +39,9 @@ def _project(access, uuid):
     return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=uuid)
 
 
-def _grid_response(request, access, project, *, alert="", status=200):
+def _grid_response(request, access, project, *, alert="", status=200, classes=None):
     """The labeler's (possibly new) page: `#grid` for htmx, the whole screen otherwise."""
-    page = selectors.grid_page_get(project=project, user=request.user)
+    page = selectors.grid_page_get(project=project, user=request.user, classes=classes)
     context = _context(access, project, page=page, alert=alert)
     template = "labeling/grid.html#grid" if request.htmx else "labeling/grid.html"
     response = render(request, template, context, status=status)
@@ -60,9 +60,9 @@ def _refused(request, access, project, error, status):
     return response
 
 
-def _after_post(request, access, project):
+def _after_post(request, access, project, classes=None):
     if request.htmx:
-        return _grid_response(request, access, project)
+        return _grid_response(request, access, project, classes=classes)
     return redirect("labeling:grid", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
 
 
@@ -114,13 +114,14 @@ def submit(request, access, project):
     project = _project(access, project)
     tasks = selectors.task_ids_by_item(project=project, item_uuids=request.POST.getlist("items"))
     labels = {task_id: [int(v) for v in request.POST.getlist(f"labels-{item}") if v.isdigit()] for item, task_id in tasks.items()}
+    classes = selectors.label_classes_get(project)  # read once: to check the tags, then for the next page
     try:
-        services.page_submit(project=project, user=request.user, labels=labels)
+        services.page_submit(project=project, user=request.user, labels=labels, classes=classes)
     except services.LeaseLost as error:
         return _refused(request, access, project, error, 409)
     except (ValidationError, services.ProjectNotOpen) as error:
         return _refused(request, access, project, _message(error), 422)
-    return _after_post(request, access, project)
+    return _after_post(request, access, project, classes)
 
 
 @require_POST

@@ -124,4 +124,5 @@ def test_imported_prelabels_arrive_pre_applied_and_go_away_on_submit(workspace, 
     assert drafts == {first.id: [dog], second.id: []}
     services.page_submit(project=project, user=labeler, labels={first.id: [dog], second.id: [cat]})
     assert not PreLabel.objects.filter(task=first).exists()
+    assert not PreLabel.labels.through.objects.exists()  # its tags went with it
     assert Task.objects.get(pk=first.id).state == Task.State.LABELED

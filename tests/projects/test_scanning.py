@@ -206,6 +206,12 @@ def test_registering_the_same_files_twice_keeps_one_row(workspace, local_datasto
 def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, local_datastore, pets_folder):
     from django.db import connection
 
+    from tests.conftest import require
+
+    # pytest-django's SQLite is one in-memory database in shared-cache mode, where a writer meeting another
+    # answers "table is locked" at once instead of waiting (a file database waits for its busy timeout).
+    require(connection.vendor == "postgresql", "PostgreSQL",
+            "set DATABASE_URL=postgres://... for the concurrent-refresh test (in-memory SQLite does not wait for locks)")
     for n in range(200):
         (pets_folder / f"bulk {n}.jpg").write_bytes(jpeg_bytes((8, 8)))
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
