@@ -3,9 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ls_bench .venv/bin/python bench/concurrency.py \
         --labelers 8 32 64 --seconds 30 --tasks 10000 --port 8160
 
-Starts `gunicorn labelsite.wsgi --workers 4` on loopback (DEBUG=true: no HTTPS redirect or
-collected static files needed; DEBUG adds per-request query logging, so numbers are slightly
-pessimistic). Each round gets a fresh project of --tasks tasks (30 % already labeled) and N labeler
+Starts `gunicorn labelsite.wsgi --workers 4` on loopback with production settings (DEBUG off, as
+`bench/grid.py` sets them: plain HTTP on loopback, a throw-away secret, no collectstatic needed). Each round gets a fresh project of --tasks tasks (30 % already labeled) and N labeler
 processes, each with its own session (cookies of a `force_login` session) and its own CSRF cookie.
 Each loops for --seconds: GET the grid fragment (htmx) → POST the tag for every tile → POST submit.
 It reports labels/s and latency p50/p95 per request kind, then checks the database:
@@ -82,7 +81,7 @@ def labeler_loop(args) -> dict:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "DEBUG": "true", "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1"}  # the rest as bench/grid.py set it: DEBUG off
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "labelsite.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning"], cwd=ROOT, env=env)
@@ -171,7 +170,7 @@ def main():
     finally:
         server.terminate()
         server.wait(10)
-    print(f"\nMachine: {grid.machine()}\ngunicorn --workers {args.workers}, DEBUG=true, loopback; "
+    print(f"\nMachine: {grid.machine()}\ngunicorn --workers {args.workers}, DEBUG off, loopback; "
           f"{args.tasks:,} tasks per round (30 % already labeled), page of {grid.PAGE}, {args.seconds:.0f} s per round.\n")
     print("| labelers | labels/s | grid p50 / p95 ms | tag p50 / p95 ms | submit p50 / p95 ms | non-200 | DB check | load avg |")
     print("|---:|---:|---|---|---|---|---|---|")

@@ -157,7 +157,8 @@ def report(rows, runs: int, seconds: float) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"Machine: {grid.machine()}{memory}. Load average (1/5/15 min) at the end: {load}.\n"
             f"Runs per size: {runs} after 5 warm-up runs, sizes taking turns; {seconds:.0f} s in all.\n"
-            "Cells: server time median / p95 in ms (queries per request). ✗ = a target missed "
+            "Cells: server time median / p95 in ms (SQL statements per request, BEGIN/COMMIT not counted). "
+            "✗ = a target missed "
             "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + table(rows))
 
 
