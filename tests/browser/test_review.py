@@ -158,3 +158,134 @@ def test_conflict_is_shown_and_nothing_changes(browser_page, live_server, worksp
     assert Task.objects.get(pk=tasks[0].pk).state == Task.State.APPROVED
     # htmx logs the refused request itself; anything else (a CSP violation, a script error) would be a problem.
     assert [p for p in page.problems if "409" not in p] == [], page.problems
+
+
+# --- Paging by cursor -----------------------------------------------------------------------------
+
+def cats_and_dogs(project, labeler, cats=30):
+    """`cats` Cat labels a minute apart with 6 Dog labels among them: the Cat UUIDs, newest first."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cat, dog = project.label_classes.get(name="Cat"), project.label_classes.get(name="Dog")
+    start = timezone.now() - timedelta(hours=1)
+    tasks = add_tasks(project, cats, state=Task.State.LABELED, labeler=labeler, label=cat, start=start)
+    add_tasks(project, 6, state=Task.State.LABELED, labeler=labeler, label=dog, start=start + timedelta(seconds=30),
+              step=timedelta(minutes=5))
+    return [str(t.item.uuid) for t in sorted(tasks, key=lambda t: t.labeled_at, reverse=True)]
+
+
+def shown(page, first):
+    """The item UUIDs of the tiles shown, once the list starting with `first` has arrived."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#review-results .tile").first).to_have_attribute("data-item", first)
+    return page.locator("#review-results .tile").evaluate_all("tiles => tiles.map(t => t.dataset.item)")
+
+
+def follow(page, name):
+    """Click a pager link (an htmx swap) and wait for the address bar to change; its new query string."""
+    before = page.url
+    page.locator("#review-results nav.pager").get_by_role("link", name=name).click()
+    page.wait_for_url(lambda url: url != before)
+    return page.url.partition("?")[2]
+
+
+def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_page, live_server, workspace, reviewer, labeler):
+    page = browser_page
+    project = make_project(workspace)
+    cats = cats_and_dogs(project, labeler)
+    login(page, live_server, reviewer)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
+    page.select_option("#id_class", "Cat")
+    page.wait_for_url(re.compile(r"/review/\?class=Cat$"))
+    assert shown(page, cats[0]) == cats[:12]
+    assert page.locator("[data-showing]").inner_text() == "Showing 12 images, newest first"
+
+    # Next, Next, Previous, First: every Cat once, newest first, and the address bar says where we are.
+    second = follow(page, "Next page →")
+    assert re.fullmatch(r"class=Cat&after=[\w.-]+", second)
+    assert shown(page, cats[12]) == cats[12:24]
+    third = follow(page, "Next page →")
+    assert re.fullmatch(r"class=Cat&after=[\w.-]+", third) and third != second
+    assert shown(page, cats[24]) == cats[24:]
+    assert page.locator("#review-results a[rel=next]").count() == 0
+    back = follow(page, "← Previous page")
+    assert re.fullmatch(r"class=Cat&before=[\w.-]+", back)
+    assert shown(page, cats[12]) == cats[12:24]
+    assert follow(page, "« First page") == "class=Cat"
+    assert shown(page, cats[0]) == cats[:12]
+    assert page.locator("#review-results nav.pager a").all_inner_texts() == ["Next page →"]
+
+    # The back button walks the same pages backwards (htmx history), the filters shown as they were.
+    page.go_back()
+    page.wait_for_url(re.compile(re.escape(back) + "$"))
+    assert shown(page, cats[12]) == cats[12:24]
+    assert page.input_value("#id_class") == "Cat"
+    # Reloading a cursor URL shows the same page.
+    page.reload()
+    assert shown(page, cats[12]) == cats[12:24]
+    page.go_back()
+    page.wait_for_url(re.compile(re.escape(third) + "$"))
+    assert shown(page, cats[24]) == cats[24:]
+    assert page.input_value("#id_class") == "Cat"
+    # A filter changed there still lists Cats only: the form did not forget the class.
+    page.select_option("#id_sort", "oldest")
+    page.wait_for_url(re.compile(r"\?class=Cat&sort=oldest$"))
+    assert shown(page, cats[-1]) == cats[::-1][:12]
+    assert page.problems == [], page.problems
+
+
+def test_approving_on_page_two_stays_on_page_two(browser_page, live_server, workspace, reviewer, labeler):
+    page = browser_page
+    project = make_project(workspace)
+    cats = cats_and_dogs(project, labeler, cats=26)[::-1]  # oldest first
+    login(page, live_server, reviewer)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&sort=oldest")
+    second = follow(page, "Next page →")
+    assert shown(page, cats[12]) == cats[12:24]
+
+    tiles = page.locator("#review-results .tile")
+    tiles.nth(1).click()
+    tiles.nth(3).click(modifiers=["Shift"])
+    page.get_by_role("button", name="Approve").click()
+    page.locator("[data-status]", has_text="Approved: 3 images.").wait_for()
+
+    # Same page, same cursor, same filters; the three show their new state, the rest are untouched.
+    assert page.url.endswith(f"/review/?{second}") and "class=Cat&sort=oldest&after=" in second
+    assert shown(page, cats[12]) == cats[12:24]
+    states = page.locator("#review-results .tile .state").all_inner_texts()
+    assert states == ["Labeled, awaiting review"] + ["Approved"] * 3 + ["Labeled, awaiting review"] * 8
+    assert page.locator("#review-results .tile.is-approved").evaluate_all("t => t.map(e => e.dataset.item)") == cats[13:16]
+    assert page.locator('#review-results .tile[aria-pressed="true"]').count() == 0
+    approved = Task.objects.filter(state=Task.State.APPROVED).values_list("item__uuid", flat=True)
+    assert sorted(str(u) for u in approved) == sorted(cats[13:16])
+    assert page.input_value("#id_class") == "Cat" and page.input_value("#id_sort") == "oldest"
+    # The pager still steps from this page: Next shows the rest, Previous the first twelve.
+    follow(page, "Next page →")
+    assert shown(page, cats[24]) == cats[24:]
+    follow(page, "← Previous page")
+    assert shown(page, cats[12]) == cats[12:24]
+    # Back at the start, the address bar shows the plain filtered list.
+    assert follow(page, "← Previous page") == "class=Cat&sort=oldest"
+    assert shown(page, cats[0]) == cats[:12]
+    assert page.problems == [], page.problems
+
+
+def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_page, live_server, workspace, reviewer, labeler):
+    page = browser_page
+    project = make_project(workspace)
+    cats = cats_and_dogs(project, labeler, cats=14)
+    login(page, live_server, reviewer)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&after=WzE3MCwxXQ.not-our-signature")
+    assert shown(page, cats[0]) == cats[:12]
+    status = page.locator("#review-results [data-status]")
+    assert status.inner_text() == "This page link is broken or out of date. Showing the first page."
+    assert page.locator("#review-results nav.pager a").all_inner_texts() == ["Next page →"]
+    assert page.input_value("#id_class") == "Cat"
+    # From there paging works as usual and the note is gone.
+    assert re.fullmatch(r"class=Cat&after=[\w.-]+", follow(page, "Next page →"))
+    assert shown(page, cats[12]) == cats[12:]
+    assert status.inner_text() == ""
+    assert page.problems == [], page.problems

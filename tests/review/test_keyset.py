@@ -154,6 +154,17 @@ def test_htmx_paging_pushes_the_cursor_url(mixed, review_url, reviewer_client):
     assert response["HX-Push-Url"].endswith(link(first, "next").split("/review/")[1])
 
 
+def test_back_to_a_cursor_page_htmx_no_longer_holds_is_the_whole_page_with_its_filters(mixed, review_url, reviewer_client):
+    """The browser's Back on a page missing from htmx's history cache asks the server: the same images, and
+    the filter form showing that page's filters (not the defaults), so changing one more keeps the rest."""
+    second_url = link(reviewer_client.get(review_url("labeled"), {"class": "Dog", "sort": "oldest", "layout": 1}), "next")
+    restore = reviewer_client.get(second_url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    body = restore.content.decode()
+    assert "<html" in body and tiles(restore) == tiles(reviewer_client.get(second_url)) != []
+    for selected in ('value="Dog" selected', 'value="oldest" selected', 'value="1" selected'):
+        assert re.search(rf"<option {selected}>", body), selected
+
+
 @pytest.mark.parametrize("cursor", ["after=garbage", "before=xyz.abc", "after=WzAsMV0.forged-signature-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
 def test_broken_cursor_shows_the_first_page_with_a_message(cursor, mixed, review_url, reviewer_client):
     url = f"{review_url('labeled')}?state=awaiting&{cursor}"

@@ -169,8 +169,23 @@
       event.detail.isError = false;
     }
   });
+  // htmx saves a page for Back as markup, where a filter shows its default (the HTML attribute), not what was
+  // picked since. Once a list has settled its filters become the defaults, so the snapshot of this page (taken
+  // before the next list is swapped in) shows the filters this list was made with, not the defaults.
+  function filtersAsShown() {
+    var filters = document.querySelector("[data-filters]");
+    if (!filters) return;
+    filters.querySelectorAll("option").forEach(function (o) { o.defaultSelected = o.selected; });
+    filters.querySelectorAll("input").forEach(function (i) {
+      if (i.type === "checkbox" || i.type === "radio") i.defaultChecked = i.checked;
+      else i.defaultValue = i.value;
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", function () {
-    if (document.getElementById("review-results")) init();
+    if (!document.getElementById("review-results")) return;
+    filtersAsShown();
+    init();
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
