@@ -64,6 +64,8 @@ def _browser_context(access, project, query, *, manage=False):
         "next_query": form.query(after=page.next_cursor, before=None) if page.next_cursor else None,
         "item_query": urlencode({"next": here}) if here and not manage else "",
         "status_message": f"{form.cursor_error} Showing the first page." if form.cursor_error else "",
+        # A broken cursor in the address bar would show the note again on reload: the page swaps in the clean URL.
+        "clean_query": here if form.cursor_error else None,
         "nav": "skipped" if manage else "labeled",
     }
 

@@ -284,6 +284,7 @@ def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_page, live_se
     assert status.inner_text() == "This page link is broken or out of date. Showing the first page."
     assert page.locator("#review-results nav.pager a").all_inner_texts() == ["Next page →"]
     assert page.input_value("#id_class") == "Cat"
+    assert page.url.endswith("/review/?class=Cat")  # the broken cursor left the address bar: a reload is clean
     # From there paging works as usual and the note is gone.
     assert re.fullmatch(r"class=Cat&after=[\w.-]+", follow(page, "Next page →"))
     assert shown(page, cats[12]) == cats[12:]

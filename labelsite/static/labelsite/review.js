@@ -188,6 +188,14 @@
     init();
   });
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  // A page opened from a broken cursor link shows the first page: put that page's URL in the address bar,
+  // so a reload or a bookmark does not repeat the note. (htmx requests get the clean URL as HX-Push-Url.)
+  function cleanAddress() {
+    var results = document.querySelector("[data-clean-url]");
+    if (results) history.replaceState(history.state, "", results.getAttribute("data-clean-url"));
+  }
+
+  function start() { cleanAddress(); init(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
