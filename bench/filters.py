@@ -72,6 +72,7 @@ def reviews_generate(project, reviewer, *, rejected: float) -> None:
             [reviewer.id])
         cursor.execute("""UPDATE labeling_annotation SET is_current = false
                           WHERE id IN (SELECT annotation_id FROM bench_rejected)""")
+        cursor.execute("UPDATE labeling_task SET rejected_before = true WHERE id IN (SELECT task_id FROM bench_rejected)")
         # Labeled again since: a new current annotation and a new labeling time.
         cursor.execute(
             """UPDATE labeling_task t SET version = r.version + 2,
