@@ -6,8 +6,9 @@ without a labeling time), an approved review for every approved task, a second c
 labeled tasks and a rare one on 0.1 % of all tasks, and among the dataset's items 1 % non-images
 (skipped) and 20 unreadable files scattered through the key order. A second project of the same
 size, in a workspace of its own, has only 0.01 % of its tasks rejected (few rejections in a database
-that holds many) and its third class on 1 % of the tasks.
-Deep pages start after the row halfway down the filtered order (found untimed).
+that holds many) and its third class on 1 % of the tasks. Shares never go below a few pages' worth
+(40 tasks, 120 items), so that small sizes show full pages too. Deep pages start after the row
+halfway down the filtered order (found untimed).
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ REJECTED, FEW_REJECTED, RARE_CLASS, SOME_CLASS, SECOND_CLASS = 0.01, 0.0001, 0.0
 SKIPPED_ITEMS, UNREADABLE_ITEMS = 0.01, 20
 
 
-def _count(size: int, share: float) -> int:
-    return max(1, round(size * share))
+def _count(size: int, share: float, least: int = 40) -> int:
+    """A share of `size`, but never fewer than a few pages' worth, so that every size's page shows as
+    many tiles (at 1,000 tasks a share can round down to one task)."""
+    return max(least, round(size * share))
 
 
 def reviews_generate(project, reviewer, *, rejected: float) -> None:
@@ -134,7 +137,7 @@ def items_generate(dataset, size: int) -> None:
         cursor.execute(
             """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
                SELECT gen_random_uuid(), %s, 'img/' || g || '.txt', 'skipped', 'Not an image', '', '', now()
-               FROM generate_series(1, %s) AS g""", [dataset.id, _count(size, SKIPPED_ITEMS)])
+               FROM generate_series(1, %s) AS g""", [dataset.id, _count(size, SKIPPED_ITEMS, least=120)])
         # Scattered through the key order (img/<n>-broken.jpg sorts beside img/<n>.jpg).
         cursor.execute(
             """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
