@@ -110,15 +110,21 @@ def _filtered(project, filters: LabeledFilters):
     return tasks, nullable
 
 
+# About a page and its look-ahead: how many matching rows a walk must find.
+_WALK_ROWS = 13
+
+
 def _tagged(project, tasks, label_class):
     """`tasks` narrowed to those whose current tags include `label_class`, in a shape chosen by its count.
 
     A class on few tasks is best read from its tags (PostgreSQL joins them to the tasks and sorts that
     handful); a common one by walking the time index and probing each task's tags until the page is full.
-    Left to itself the planner mixed the two up between about 0.3 % and 5 % of the tasks, where a page
-    cost hundreds of milliseconds at a million tasks. The maintained class counters tell the two apart:
-    walking costs about page × tagged / count probes and reading the tags `count`, equal near the square
+    Left to itself the planner mixed the two up for classes on about 0.3-1 % of the tasks, where a page
+    cost hundreds of milliseconds at a million tasks. The maintained class counters tell them apart:
+    a walk costs about 13 × tagged / count probes and reading the tags `count`, equal near the square
     root of 13 × tagged. A scalar subquery is never turned into a join, so it keeps PostgreSQL walking.
+    (A common class clustered in time, e.g. added late and sorted oldest first, still walks far: only
+    the current classes kept on the task itself would make every class page flat.)
     """
     counts = dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
     tagged = Annotation.labels.through.objects.filter(
@@ -128,10 +134,6 @@ def _tagged(project, tasks, label_class):
     if count * count <= _WALK_ROWS * sum(counts.values()):
         return tasks.filter(Exists(tagged))
     return tasks.alias(tag=Subquery(tagged.values("pk")[:1])).filter(tag__isnull=False)
-
-
-# About a page and its look-ahead: how many matching rows a walk must find.
-_WALK_ROWS = 13
 
 
 def _walk(tasks, *, nullable: bool, descending: bool, position: Cursor | None, limit: int) -> list:
