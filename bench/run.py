@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import grid  # noqa: E402  (sets Django up)
+import filters  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
@@ -76,7 +77,7 @@ def enrich(project, labeler) -> None:
 class Suite(grid.Scenario):
     """grid.Scenario plus the manager's and reviewer's pages on the same project."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, with_filters: bool = False):
         super().__init__(size)
         ws = self.project.workspace
         enrich(self.project, grid.labeler(ws, "bench-labeler-history"))
@@ -92,6 +93,8 @@ class Suite(grid.Scenario):
             "projects": reverse("workspace", kwargs={"org": ws.organization.slug, "ws": ws.slug}),
             "dashboard": reverse("labeling:dashboard", kwargs=kwargs),
         }
+        if with_filters:
+            self.pages.update(filters.pages(self, manager, enrich))
         for key in self.pages:
             self.results[key], self.cpu[key] = [], []
 
@@ -124,16 +127,17 @@ def deep_plan(suite) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def run(sizes, runs: int) -> list[dict]:
-    suites = grid.take_turns(Suite, sizes, runs)
-    return [{"size": s.size, "results": s.results, "queries": s.queries, "plan": deep_plan(s)} for s in suites]
+def run(sizes, runs: int, with_filters: bool = False) -> list[dict]:
+    suites = grid.take_turns(lambda size: Suite(size, with_filters), sizes, runs)
+    return [{"size": s.size, "results": s.results, "queries": s.queries, "plan": deep_plan(s),
+             "filter_plans": filters.plans(s, s.manager) if with_filters else ""} for s in suites]
 
 
 def table(rows) -> str:
     sizes = [row["size"] for row in rows]
     head = "| operation (target) | " + " | ".join(f"{s:,} tasks" for s in sizes) + f" | {sizes[-1]:,} / {sizes[0]:,} |"
     lines = [head, "|---|" + "---|" * (len(sizes) + 1)]
-    for key, title, target in OPERATIONS:
+    for key, title, target in [op for op in OPERATIONS + filters.OPERATIONS if op[0] in rows[0]["results"]]:
         cells, medians = [], []
         for row in rows:
             values = row["results"][key]
@@ -179,16 +183,21 @@ def main():
     parser.add_argument("--tasks", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
+    parser.add_argument("--filters", action="store_true",
+                        help="also time the filtered pages on generated reviews, classes and item states (bench/filters.py); "
+                             "prints only")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/ls_bench")
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    rows = run(sorted(args.tasks), args.runs)
+    rows = run(sorted(args.tasks), args.runs, args.filters)
     text = report(rows, args.runs, time.perf_counter() - started)
     print("\n" + text)
     print(f"\nDeep labeled-data page, task query at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
-    if not args.no_write:
+    if args.filters:
+        print(f"\nFiltered pages at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['filter_plans']}\n```")
+    elif not args.no_write:
         write(text)
 
 

@@ -24,6 +24,9 @@ class Task(models.Model):
     version = models.PositiveIntegerField(default=0)
     labeled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     labeled_at = models.DateTimeField(null=True, blank=True)
+    # Set by review when a reviewer rejects the task's tags, and never cleared (rejecting keeps history):
+    # the "Rejected before" filter reads it through small partial indexes instead of probing reviews.
+    rejected_before = models.BooleanField(default=False, db_default=False)
     # In-progress tags (label class ids) of the current lease holder; cleared whenever the lease changes.
     draft = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -172,7 +172,7 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
 
     changes = {"state": target, "version": F("version") + 1}
     if target == UNLABELED:
-        changes.update(leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None)
+        changes.update(leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None, rejected_before=True)
     Task.objects.filter(pk__in=task_ids).update(**changes)
     Review.objects.bulk_create([
         Review(task=task, annotation=current.get(task.pk), decision=decision, reason=reason,
@@ -195,6 +195,7 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
         task.state = target
         if target == UNLABELED:
             task.labeled_by = task.labeled_at = None
+            task.rejected_before = True
 
 
 # --- The review queue -------------------------------------------------------------------------

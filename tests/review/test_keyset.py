@@ -8,6 +8,8 @@ from html import unescape
 
 import pytest
 from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.models import Annotation, Task
@@ -89,6 +91,22 @@ def test_class_and_labeler_filters_page_the_same_way(mixed, classes, labeler, ne
     ):
         forward, backward = walk(mixed, filters, classes, 2)
         assert forward == backward == want and want
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_class_filter_pages_alike_whether_its_class_is_common_or_rare(mixed, classes, labeler, newest_first):
+    """A common class is walked in time order probing each task's tags, a rare one read from its tags first:
+    the same tasks in the same order either way, ties on labeled_at included."""
+    tied = Task.objects.filter(project=mixed, state=Task.State.APPROVED).values_list("labeled_at", flat=True)[0]
+    add_tasks(mixed, 20, state=Task.State.APPROVED, labeler=labeler, label=classes[0], start=tied, step=timedelta(0))
+    add_tasks(mixed, 20, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    for label, common in ((classes[0], True), (classes[1], False)):
+        filters = LabeledFilters(label_class=label, newest_first=newest_first)
+        with CaptureQueriesContext(connection) as queries:
+            forward, backward = walk(mixed, filters, classes, 4)
+        assert forward == backward == expected(mixed, label=label, newest_first=newest_first)
+        pages = [q["sql"] for q in queries if 'FROM "labeling_task"' in q["sql"] and "LIMIT" in q["sql"]]
+        assert pages and all(("EXISTS" not in sql) == common for sql in pages)
 
 
 def test_a_cursor_is_a_position_not_a_row(mixed, classes, reviewer):

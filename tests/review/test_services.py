@@ -58,6 +58,22 @@ def test_rejected_item_relabelled_comes_back_for_review_with_full_history(projec
     assert list(Review.objects.filter(task=task).order_by("pk").values_list("decision", flat=True)) == ["rejected", "approved"]
 
 
+def test_rejected_before_flag_is_set_by_a_reject_only_and_outlives_relabel_and_approval(project, labeled, reviewer, labeler, classes):
+    rejected, approved, corrected = labeled[0], labeled[1], labeled[2]
+    review_decide(project=project, reviewer=reviewer, decisions=pairs([approved]), decision="approve")
+    review_decide(project=project, reviewer=reviewer, decisions=pairs([corrected]), decision="correct", corrected_labels=[classes[1].pk])
+    review_decide(project=project, reviewer=reviewer, decisions=pairs([rejected]), decision="reject")
+    flags = dict(Task.objects.filter(project=project).values_list("pk", "rejected_before"))
+    assert {pk for pk, flag in flags.items() if flag} == {rejected.pk}
+    task = relabel(Task.objects.get(pk=rejected.pk), labeler, classes[1])
+    review_decide(project=project, reviewer=reviewer, decisions=pairs([task]), decision="approve")
+    task.refresh_from_db()
+    assert task.state == Task.State.APPROVED and task.rejected_before  # the history stays visible
+    # Exactly the tasks with a rejection among their reviews, as the filter promises.
+    assert set(Task.objects.filter(rejected_before=True).values_list("pk", flat=True)) == set(
+        Review.objects.filter(decision="rejected").values_list("task_id", flat=True))
+
+
 def test_correct_and_approve_records_reviewer_annotation(project, labeled, reviewer, classes):
     task = labeled[0]
     review_decide(project=project, reviewer=reviewer, decisions=pairs([task]), decision="correct", corrected_labels=[classes[2]])
