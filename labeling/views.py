@@ -7,8 +7,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from labeling import selectors, services
-from labeling.markup import render_instructions
 from projects.access import workspace_view
+from projects.markup import render_markdown_subset
 from projects.models import LabelingProject
 
 PERM = "labeling.label_task"
@@ -70,7 +70,7 @@ def _after_post(request, access, project, classes=None):
 @workspace_view(PERM)
 def start(request, access, project):
     project = _project(access, project)
-    instructions = render_instructions(project.instructions_text)
+    instructions = render_markdown_subset(project.instructions_text)
     return render(request, "labeling/start.html", {"access": access, "project": project, "instructions": instructions})
 
 

@@ -32,12 +32,13 @@ def test_workspace_lists_label_data_for_labelers(labeler_client, reviewer_client
 def test_instructions_page_renders_safe_markdown_and_link(labeler_client, workspace, grid_url):
     project = labeling_project(
         workspace, items=1, instructions_url="https://example.com/guide",
-        instructions_text="Tag **every** animal.\n\n- *cats* first\n- see [guide](https://example.com/g)\n\n"
+        instructions_text="## Order\nTag **every** animal.\n\n- *cats* first\n- see [guide](https://example.com/g)\n\n"
                           "<script>alert(1)</script> [bad](javascript:alert(1))",
     )
     page = labeler_client.get(grid_url("start", project)).content.decode()
-    assert "<strong>every</strong>" in page and "<em>cats</em>" in page
-    assert '<a href="https://example.com/g" rel="noopener noreferrer" target="_blank">guide</a>' in page
+    # The same renderer as the wizard's preview: headings included, links without target.
+    assert "<h4>Order</h4>" in page and "<strong>every</strong>" in page and "<em>cats</em>" in page
+    assert '<a href="https://example.com/g" rel="noopener noreferrer nofollow">guide</a>' in page
     assert "&lt;script&gt;" in page and "<script>alert" not in page
     assert 'href="javascript:' not in page
     assert 'href="https://example.com/guide"' in page
