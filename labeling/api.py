@@ -24,10 +24,6 @@ VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject
 LABEL = "labeling.label_task"
 
 
-def _drf(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages})
-
-
 class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Labeling projects of the workspace with their progress; create, rename, pause, resume, archive."""
@@ -70,15 +66,12 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            project = project_services.project_create(
-                workspace=self.access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
-                dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
-                label_names=data["label_classes"], instructions_url=data.get("instructions_url", ""),
-                instructions_text=data.get("instructions_text", ""), ml_assisted=data.get("ml_assisted", False),
-            )
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        project = project_services.project_create(
+            workspace=self.access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
+            dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
+            label_names=data["label_classes"], instructions_url=data.get("instructions_url", ""),
+            instructions_text=data.get("instructions_text", ""), ml_assisted=data.get("ml_assisted", False),
+        )
         return Response(self._data(self.get_queryset().get(pk=project.pk)), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
@@ -88,10 +81,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer.is_valid(raise_exception=True)
         fields = {f: serializer.validated_data.get(f, getattr(project, f)) for f in
                   ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted")}
-        try:
-            project_services.project_update(project=project, actor=request.user, **fields)
-        except DjangoValidationError as error:
-            raise _drf(error) from None
+        project_services.project_update(project=project, actor=request.user, **fields)
         return Response(self._data(project))
 
     def _state(self, request, verb):
@@ -159,8 +149,6 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
             raise Conflict(str(error)) from None
         except services.ProjectNotOpen as error:
             raise Conflict(str(error)) from None
-        except DjangoValidationError as error:
-            raise _drf(error) from None
 
     def _page(self, tasks, expired=0):
         classes = self._classes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
@@ -51,11 +52,16 @@ class StrictFieldsMixin:
 
 
 def api_exception_handler(exc, context):
-    """Every error is JSON: {"code": ..., "message": ..., "errors": {field: [messages]}}."""
+    """Every error is JSON: {"code": ..., "message": ..., "errors": {field: [messages]}}.
+
+    A service's ValidationError that the view does not map otherwise (e.g. to 409) is a 400 with its
+    field errors, or its messages under non_field_errors."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
     response = exception_handler(exc, context)
     if response is None:
         return None

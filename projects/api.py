@@ -1,12 +1,11 @@
 """API endpoints for the caller's workspaces, members and invitations."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from labelsite.api import Conflict, WorkspaceAPIMixin
@@ -212,11 +211,8 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return DataItemSerializer if self.action == "items" else DatasetSerializer
 
     def perform_create(self, serializer):
-        try:
-            serializer.instance = services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
-                                                          **{"path": "", **serializer.validated_data})
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+        serializer.instance = services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
+                                                      **{"path": "", **serializer.validated_data})
 
     def _started(self, service):
         dataset = self.get_object()

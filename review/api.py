@@ -1,6 +1,5 @@
 """Review API: labeled items with filters and history, decisions (409 on a stale version), the review queue."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -149,13 +148,10 @@ class ReviewDecisionViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
         labels = list(self.project.label_classes.filter(name__in=data["labels"]))
         if len(labels) != len(set(data["labels"])):
             raise ValidationError({"labels": ["Unknown class name."]})
-        try:
-            result = services.review_decide(
-                project=self.project, reviewer=request.user, decision=data["decision"], reason=data["reason"],
-                decisions=[(row["item"], row["version"]) for row in data["items"]], corrected_labels=labels,
-            )
-        except DjangoValidationError as error:
-            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+        result = services.review_decide(
+            project=self.project, reviewer=request.user, decision=data["decision"], reason=data["reason"],
+            decisions=[(row["item"], row["version"]) for row in data["items"]], corrected_labels=labels,
+        )
         return Response(DecisionResultSerializer(result).data)
 
 
