@@ -120,14 +120,14 @@ def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     assert "CANARY" not in error.value.message_text
 
 
-def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurite, azure_container, labeler_client, ws_url):
+def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurite, azure_container, manager_client, ws_url):
     container, name = azure_container
     _fill(container)
     store = _key_store(workspace, azurite, name)
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
     item = items["MultiClass - DogsCats/what?.jpg"]
-    response = labeler_client.get(ws_url("item_image", item=item.uuid))
+    response = manager_client.get(ws_url("item_image", item=item.uuid))
     assert response.status_code == 302
     url = response["Location"]
     assert "sp=r&" in url and "se=" in url
