@@ -5,7 +5,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.http import require_GET
 
 from labeling import selectors
@@ -51,16 +52,41 @@ def item_image(request, access, item):
         if datastore.kind == Datastore.Kind.LOCAL:
             path = ds.local_file_path(datastore, found.key)
             response = FileResponse(path.open("rb"), content_type=content_type, filename=_safe_filename(found.key))
-        else:
+        elif ds.signs_urls(datastore):
             response = HttpResponseRedirect(ds.signed_url(datastore, found.key))
             response["Cache-Control"] = "private, no-store"
             return response
+        else:
+            response = _streamed(request, datastore, found, content_type)
     except (ds.DatastoreError, OSError, ValueError) as failure:
         message = failure.message_text if isinstance(failure, ds.DatastoreError) else "The file cannot be read."
         return HttpResponse(message, status=502, content_type="text/plain")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = f"private, max-age={IMAGE_MAX_AGE}"
     return response
+
+
+def _streamed(request, datastore, item, content_type):
+    """The bytes of a blob whose datastore has only a SAS token: the token stays here, the browser gets bytes."""
+    stream = ds.blob_stream(datastore, item.key, max_bytes=settings.LABELSITE_MAX_IMAGE_BYTES,
+                            if_none_match=_one_etag(request.headers.get("If-None-Match", "")))
+    if stream.not_modified:
+        response = HttpResponseNotModified()
+    else:
+        response = StreamingHttpResponse(stream.chunks, content_type=content_type)
+        response["Content-Length"] = str(stream.size)
+        response["Content-Disposition"] = content_disposition_header(False, _safe_filename(item.key))
+        if stream.last_modified:
+            response["Last-Modified"] = http_date(stream.last_modified.timestamp())
+    response["ETag"] = stream.etag
+    return response
+
+
+def _one_etag(value: str) -> str:
+    """A browser's If-None-Match when it is one plain quoted ETag (what we send); anything else is ignored."""
+    value = value.strip()
+    ok = 2 < len(value) <= 100 and value[0] == value[-1] == '"' and value.isascii() and value.isprintable()
+    return value if ok and "," not in value and '"' not in value[1:-1] else ""
 
 
 def _safe_filename(key: str) -> str:
