@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid as uuidlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from labeling import services
-from labeling.models import ActivityCount, ClassCount, GridPreference, LabelerCount, PreLabel, Task, TaskStateCount
+from labeling.models import ActivityCount, Annotation, ClassCount, GridPreference, LabelerCount, PreLabel, Task, TaskStateCount
 from projects.models import LabelClass, LabelingProject
 
 
@@ -288,3 +290,28 @@ def prelabels_for(task_ids: Iterable[int]) -> dict[int, list[int]]:
     for task_id, class_id in rows:
         found.setdefault(task_id, []).append(class_id)
     return found
+
+
+# review's permission, named as data: labeling may not import review.
+REVIEW_PERMISSION = "review.review_annotation"
+
+
+def media_items_visible(*, access, now=None) -> Q | Exists | None:
+    """Which items' images and thumbnails a member who does not browse datasets may fetch (None: none).
+
+    Reviewers see the items of datasets that a project of the workspace labels; labelers those of tasks they
+    hold now or have labeled (a rejected label, kept in the annotation history, still counts). Each part is
+    an EXISTS probe down an indexed foreign key (project.dataset, task.item, annotation.task), so the check
+    stays inside the item's own query however big the project.
+    """
+    user, now = access.user, now or timezone.now()
+    parts = []
+    if access.can(REVIEW_PERMISSION):
+        parts.append(Exists(
+            LabelingProject.objects.for_workspace(access.workspace).filter(dataset=OuterRef("dataset"))))
+    if access.can("labeling.label_task"):
+        by_user = Annotation.objects.filter(task=OuterRef("pk"), created_by=user)
+        parts.append(Exists(Task.objects.filter(item=OuterRef("pk")).filter(
+            Q(state=Task.State.UNLABELED, leased_to=user, lease_expires__gt=now) | Q(labeled_by=user)
+            | Exists(by_user))))
+    return functools.reduce(operator.or_, parts) if parts else None

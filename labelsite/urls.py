@@ -26,6 +26,7 @@ urlpatterns = [
     path("o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/", include("review.urls")),
     path("", include("exports.urls")),
     path("", include("labeling.urls")),
+    path("", include("labeling.media_urls")),
 ]
 
 handler403 = "projects.views.permission_denied"

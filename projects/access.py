@@ -154,3 +154,18 @@ def label_class_or_404(project, label_uuid):
     from projects.models import LabelClass
 
     return get_object_or_404(LabelClass.objects.filter(project=project), uuid=label_uuid)
+
+
+def item_or_404(access: Access, item_uuid, *, seen_without_browsing=None):
+    """A data item of the request's workspace, if the user may see its image, else 404 like a missing one.
+
+    Dataset browsers (`projects.view_dataset`) see every item of the workspace's datasets; anyone else only
+    the items the filter `seen_without_browsing` admits (a later app's rule, e.g. labeling's tasks; None: none).
+    One query: the item by its unique uuid with the rule in the same statement.
+    """
+    from projects.models import DataItem
+
+    items = DataItem.objects.for_workspace(access.workspace).select_related("dataset__datastore")
+    if not access.can("projects.view_dataset"):
+        items = items.filter(seen_without_browsing) if seen_without_browsing is not None else items.none()
+    return get_object_or_404(items, uuid=item_uuid)

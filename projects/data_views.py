@@ -1,14 +1,9 @@
-"""Pages for datasets (list, detail with live scan progress, Refresh now), the datastore Browse
-fragment, and the two item media views (thumbnail, image) that are the only way images reach browsers."""
+"""Pages for datasets (list, detail with live scan progress, Refresh now) and the datastore Browse fragment.
+(The item media views live in `labeling.media_views`: who may see an item depends on its tasks.)"""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -21,9 +16,6 @@ from projects.access import workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
 PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING]
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
-                 "BMP": "image/bmp", "TIFF": "image/tiff", "MPO": "image/jpeg"}
-PLACEHOLDER = Path(settings.BASE_DIR) / "labelsite" / "static" / "labelsite" / "thumbnail-placeholder.svg"
 
 
 def _dataset_or_404(access, uuid):
@@ -95,52 +87,3 @@ def datastore_browse(request, access, datastore):
                "folders": [(name, f"{path}/{name}" if path else name) for name in folders], "n_files": len(files)}
     template = "projects/browse.html#browse" if request.htmx else "projects/browse.html"
     return render(request, template, context)
-
-
-def _item_or_404(access, uuid):
-    return get_object_or_404(DataItem.objects.for_workspace(access.workspace).select_related("dataset__datastore"), uuid=uuid)
-
-
-@require_GET
-@workspace_view("projects.view_labelingproject")
-def item_thumbnail(request, access, item):
-    found = _item_or_404(access, item)
-    if found.thumbnail and default_storage.exists(found.thumbnail):
-        response = FileResponse(default_storage.open(found.thumbnail), content_type="image/jpeg")
-        response["Cache-Control"] = "private, max-age=86400"
-    else:
-        response = FileResponse(PLACEHOLDER.open("rb"), content_type="image/svg+xml")
-        response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-@require_GET
-@workspace_view("projects.view_labelingproject")
-def item_image(request, access, item):
-    found = _item_or_404(access, item)
-    # Only files recognised as images are served, typed by their content, never by their name.
-    content_type = CONTENT_TYPES.get(found.image_format)
-    if found.state != DataItem.State.READY or not content_type:
-        return HttpResponse("This item has no viewable image.", status=404, content_type="text/plain")
-    datastore = found.dataset.datastore
-    try:
-        if datastore.kind != Datastore.Kind.LOCAL:
-            response = HttpResponseRedirect(ds.signed_url(datastore, found.key))
-            response["Cache-Control"] = "private, no-store"
-            return response
-        path = ds.local_file_path(datastore, found.key)
-        response = FileResponse(path.open("rb"), content_type=content_type, filename=_safe_filename(found.key))
-    except (ds.DatastoreError, OSError, ValueError) as failure:
-        message = failure.message_text if isinstance(failure, ds.DatastoreError) else "The file cannot be read."
-        return HttpResponse(message, status=502, content_type="text/plain")
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=300"
-    return response
-
-
-def _safe_filename(key: str) -> str:
-    name = key.rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '"\\;\r\n') or "image"
-    return name[:150]
-

@@ -1,5 +1,5 @@
 """Storage access for datastores: one factory from a Datastore row to a django-storages backend, plus
-listing, reading and signed URLs that treat object keys as data.
+listing, reading, signed URLs and blob streams that treat object keys as data.
 
 Every network call has a timeout, follows no redirect, and goes only to endpoints that passed the
 SSRF check (public addresses, or hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS) at save time and again
@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -373,17 +374,26 @@ def local_file_path(datastore: Datastore, key: str) -> Path:
     return Path(storage.path(key))
 
 
+def signs_urls(datastore: Datastore) -> bool:
+    """Whether a browser may get a URL of the datastore's own: only where we can sign one for exactly one object
+    (S3, and Azure with an account key). SAS-only Azure has nothing to sign with but the stored SAS, which never
+    leaves the server, so the app streams those images itself (`blob_stream`)."""
+    if datastore.kind == Datastore.Kind.S3:
+        return True
+    return datastore.kind == Datastore.Kind.AZURE_BLOB and datastore.auth_type == Datastore.Auth.ACCOUNT_KEY
+
+
 def signed_url(datastore: Datastore, key: str) -> str:
-    """A short-lived, read-only URL for exactly one object (Azure/S3 only)."""
+    """A short-lived, read-only URL for exactly one object (S3, and Azure with an account key)."""
+    if not signs_urls(datastore):
+        raise DatastoreError("Images of this datastore are streamed through Labelsite; it has no URL of its own to give.")
     ttl = settings.LABELSITE_SIGNED_URL_TTL
     with _wrap():
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.AZURE_BLOB:
-            blob = storage.client.get_blob_client(key)
-            if datastore.auth_type != Datastore.Auth.ACCOUNT_KEY:
-                return blob.url  # SAS-only: the configured SAS is the only credential there is
             from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
+            blob = storage.client.get_blob_client(key)
             now = datetime.now(dt_timezone.utc)
             sas = generate_blob_sas(
                 storage.account_name, datastore.container, key, account_key=storage.account_key,
@@ -391,8 +401,69 @@ def signed_url(datastore: Datastore, key: str) -> str:
                 expiry=now + timedelta(seconds=ttl),
             )
             return f"{blob.url}?{sas}"
-        if datastore.kind == Datastore.Kind.S3:
-            return _s3_client(storage).generate_presigned_url(
-                "get_object", Params={"Bucket": datastore.container, "Key": key}, ExpiresIn=ttl
-            )
-    raise DatastoreError("Local folders are served through the item image view.")
+        return _s3_client(storage).generate_presigned_url(
+            "get_object", Params={"Bucket": datastore.container, "Key": key}, ExpiresIn=ttl
+        )
+
+
+# --- streaming through the app ---------------------------------------------------------------------
+
+STREAM_CHUNK = 1024 * 1024  # bytes per request to the blob service, and at most this much held per response
+
+
+@dataclass
+class BlobStream:
+    """One blob on its way to a browser: size and version known before the first byte is sent."""
+
+    size: int
+    etag: str
+    last_modified: datetime | None
+    chunks: Iterator[bytes]
+    not_modified: bool = False  # the caller's copy (If-None-Match) is current: no bytes were read
+
+
+def blob_stream(datastore: Datastore, key: str, *, max_bytes: int, if_none_match: str = "") -> BlobStream:
+    """Read one Azure blob in ranges of STREAM_CHUNK bytes (never the whole blob in memory).
+
+    The first range brings the size and ETag; a blob over `max_bytes` is refused before anything is sent.
+    Later ranges are pinned to that ETag, so a blob replaced half-way ends the stream instead of mixing two
+    files. `if_none_match` (a browser's cached ETag) lets Azure answer "not modified" without a body.
+    """
+    from azure.core import MatchConditions
+    from azure.core.exceptions import HttpResponseError
+
+    if datastore.kind != Datastore.Kind.AZURE_BLOB:
+        raise DatastoreError("Only Azure Blob datastores are streamed.")
+    with _wrap():
+        blob = storage_for(datastore).client.get_blob_client(key)
+        conditions = {"etag": if_none_match, "match_condition": MatchConditions.IfModified} if if_none_match else {}
+        try:
+            first = blob.download_blob(offset=0, length=STREAM_CHUNK, **conditions)
+        except HttpResponseError as error:
+            if error.status_code != 304:  # the SDK names a 304 after its error code (ConditionNotMet), so ask the status
+                raise
+            return BlobStream(size=0, etag=if_none_match, last_modified=None, chunks=iter(()), not_modified=True)
+        size = int(first.properties.content_range.rsplit("/", 1)[1])
+        if size > max_bytes:
+            raise DatastoreError(f"The file is larger than the image limit ({max_bytes} bytes).")
+        head = first.readall()
+    etag = first.properties.etag if first.properties.etag.startswith('"') else f'"{first.properties.etag}"'
+
+    def chunks() -> Iterator[bytes]:
+        offset = len(head)
+        yield head
+        while offset < size:
+            try:
+                with _wrap():
+                    part = blob.download_blob(offset=offset, length=min(STREAM_CHUNK, size - offset), etag=etag,
+                                              match_condition=MatchConditions.IfNotModified).readall()
+            except DatastoreError as error:
+                # Headers are gone already: end short; the browser sees fewer bytes than Content-Length.
+                logger.warning("blob stream ended early: %s", error.message_text)
+                return
+            if not part:
+                return
+            offset += len(part)
+            yield part
+
+    return BlobStream(size=size, etag=etag, last_modified=first.properties.last_modified, chunks=chunks())

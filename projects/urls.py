@@ -30,6 +30,4 @@ urlpatterns = [
     path(W + "datasets/<uuid:dataset>/progress/", data_views.dataset_progress, name="dataset_progress"),
     path(W + "datasets/<uuid:dataset>/refresh/", data_views.dataset_refresh, name="dataset_refresh"),
     path(W + "datastores/<uuid:datastore>/browse/", data_views.datastore_browse, name="datastore_browse"),
-    path(W + "items/<uuid:item>/thumbnail/", data_views.item_thumbnail, name="item_thumbnail"),
-    path(W + "items/<uuid:item>/image/", data_views.item_image, name="item_image"),
 ]

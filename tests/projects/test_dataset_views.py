@@ -105,35 +105,35 @@ def test_browse_cannot_climb_out(manager_client, ws_url, local_datastore, pets_f
     assert "MultiClass - DogsCats/" in response.content.decode()  # ".." is dropped: the top of the datastore
 
 
-def test_thumbnail_placeholder_then_cached_image(labeler_client, ws_url, dataset):
+def test_thumbnail_placeholder_then_cached_image(manager_client, ws_url, dataset):
     item = _item(dataset, "cat 1.jpg")
     url = ws_url("item_thumbnail", item=item.uuid)
-    waiting = labeler_client.get(url)
+    waiting = manager_client.get(url)
     assert waiting.status_code == 200 and waiting["Content-Type"] == "image/svg+xml"
     assert waiting["Cache-Control"] == "no-store"
     scanning.thumbnails_batch(dataset.pk)
-    ready = labeler_client.get(url)
+    ready = manager_client.get(url)
     assert ready["Content-Type"] == "image/jpeg"
     assert ready["Cache-Control"].startswith("private, max-age=")
     assert b"".join(ready.streaming_content)[:3] == b"\xff\xd8\xff"
 
 
-def test_local_image_is_streamed_with_safe_headers(labeler_client, ws_url, dataset, pets_folder):
+def test_local_image_is_streamed_with_safe_headers(manager_client, ws_url, dataset, pets_folder):
     item = _item(dataset, "dog #2.png")
-    response = labeler_client.get(ws_url("item_image", item=item.uuid))
+    response = manager_client.get(ws_url("item_image", item=item.uuid))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"].startswith("inline;") and "dog #2.png" in response["Content-Disposition"]
     assert b"".join(response.streaming_content) == (pets_folder / "dog #2.png").read_bytes()
     unicode_item = _item(dataset, "chat é?.jpeg")
-    got = labeler_client.get(ws_url("item_image", item=unicode_item.uuid))
+    got = manager_client.get(ws_url("item_image", item=unicode_item.uuid))
     assert b"".join(got.streaming_content) == (pets_folder / "chat é?.jpeg").read_bytes()
 
 
-def test_non_images_are_never_served(labeler_client, ws_url, dataset):
+def test_non_images_are_never_served(manager_client, ws_url, dataset):
     for name in ("fake.jpg", "readme.txt"):
-        assert labeler_client.get(ws_url("item_image", item=_item(dataset, name).uuid)).status_code == 404
+        assert manager_client.get(ws_url("item_image", item=_item(dataset, name).uuid)).status_code == 404
 
 
 def test_outsiders_get_404_on_thumbnails_and_images(outsider_client, anon_client, ws_url, dataset, outsider):

@@ -1,5 +1,7 @@
 """Azure Blob datastores against a real Azurite: scanning, odd keys, SAS rules and signed image URLs."""
 
+import re
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -97,15 +99,118 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
     assert sum(i.state == DataItem.State.READY for i in items.values()) == 5
-    # With only a SAS there is no key to sign per blob: the image URL is that blob's URL with the configured SAS.
-    url = ds.signed_url(store, "MultiClass - DogsCats/what?.jpg")
-    assert "what%3F.jpg?" in url and "sp=rl" in url
-    with urllib.request.urlopen(url, timeout=10) as got:
-        assert got.read() == container.download_blob("MultiClass - DogsCats/what?.jpg").readall()
     storage = ds.storage_for(store)
     with pytest.raises(Exception) as refused:
         storage.client.upload_blob("MultiClass - DogsCats/new.jpg", b"x")
     assert getattr(refused.value, "status_code", None) == 403
+
+
+def _sas_world(workspace, azurite, azure_container, labeler):
+    """A SAS-token datastore (read + list on the container), its scanned dataset, and a project with one
+    task labeled by `labeler` (so the review pages show it)."""
+    from labeling.models import Task
+    from tests.project_fixtures import label_tasks, make_project
+
+    container, name = azure_container
+    _fill(container)
+    sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
+    store = make_datastore(
+        workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+        auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
+    )
+    dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
+    items = _scan(dataset)
+    project = make_project(workspace, dataset)
+    Task.objects.bulk_create([Task(project=project, item=item) for item in items.values()
+                              if item.state == DataItem.State.READY])
+    labeled = Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg")
+    label_tasks(project, list(labeled), project.label_classes.first(), labeler)
+    return container, sas, items, project
+
+
+def _secret_parts(sas):
+    """The whole token and its signature, raw and URL-encoded as they could appear anywhere."""
+    from urllib.parse import parse_qs, quote
+
+    sig = parse_qs(sas)["sig"][0]
+    return [sas, sig, quote(sig, safe=""), quote(sig)]
+
+
+def _assert_no_secret(sas, *responses):
+    parts = _secret_parts(sas)
+    for response in responses:
+        headers = "\n".join(f"{k}: {v}" for k, v in response.items())
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        for part in parts:
+            assert part not in headers and part.encode() not in body, response
+
+
+def test_sas_datastore_images_are_streamed_and_the_token_never_leaves(
+        workspace, azurite, azure_container, labeler, labeler_client, manager_client, reviewer_client, ws_url):
+    container, sas, items, project = _sas_world(workspace, azurite, azure_container, labeler)
+    key = "MultiClass - DogsCats/what?.jpg"
+    blob = container.get_blob_client(key)
+    image = manager_client.get(ws_url("item_image", item=items[key].uuid))
+    assert image.status_code == 200 and image.streaming
+    body = b"".join(image.streaming_content)
+    assert body == blob.download_blob().readall()
+    properties = blob.get_blob_properties()
+    assert image["Content-Type"] == "image/jpeg" and image["Content-Length"] == str(len(body))
+    assert image["ETag"] == properties.etag and image["Last-Modified"].endswith(" GMT")
+    assert image["Cache-Control"] == "private, max-age=300" and image["X-Content-Type-Options"] == "nosniff"
+    assert image["Content-Disposition"].startswith("inline;")
+    # A browser revalidating its copy gets 304 and no body.
+    again = manager_client.get(ws_url("item_image", item=items[key].uuid), headers={"If-None-Match": image["ETag"]})
+    assert again.status_code == 304 and again["ETag"] == image["ETag"] and again.content == b""
+    # Every page and API answer that carries image URLs, as each role that sees them.
+    grid = labeler_client.get(ws_url("labeling:grid", project=project.uuid))
+    tiles = re.findall(r'data-full="([^"]+)"', grid.content.decode())
+    assert len(tiles) == 4
+    held = [labeler_client.get(url) for url in tiles]
+    assert {r.status_code for r in held} == {200} and all(r.streaming for r in held)
+    api = "/api/v1/o/acme/vision"
+    listed = manager_client.get(f"{api}/datasets/{items[key].dataset.uuid}/items/")
+    claimed = labeler_client.post(f"{api}/projects/{project.uuid}/tasks/claim/", {"size": 5},
+                                  content_type="application/json")
+    reviewed_api = reviewer_client.get(f"{api}/projects/{project.uuid}/review/items/")
+    assert claimed.status_code == listed.status_code == reviewed_api.status_code == 200
+    review_page = reviewer_client.get(ws_url("review:labeled", project=project.uuid))
+    reviewed = re.findall(r'data-full="([^"]+)"', review_page.content.decode())
+    assert len(reviewed) == 1
+    review_image = reviewer_client.get(reviewed[0])
+    assert review_image.status_code == 200
+    thumbnail = manager_client.get(ws_url("item_thumbnail", item=items[key].uuid))
+    _assert_no_secret(sas, image, again, grid, listed, claimed, reviewed_api, review_page, review_image, thumbnail,
+                      *held)
+    # The server never builds a URL with the stored SAS for these datastores.
+    with pytest.raises(ds.DatastoreError):
+        ds.signed_url(items[key].dataset.datastore, key)
+
+
+def test_sas_stream_reads_in_chunks_refuses_oversized_blobs_and_stops_on_a_replaced_one(
+        workspace, azurite, azure_container, labeler, manager_client, ws_url, settings, monkeypatch):
+    container, sas, items, _ = _sas_world(workspace, azurite, azure_container, labeler)
+    key = "MultiClass - DogsCats/cat 1.jpg"
+    url = ws_url("item_image", item=items[key].uuid)
+    original = container.download_blob(key).readall()
+    monkeypatch.setattr(ds, "STREAM_CHUNK", 100)
+    response = manager_client.get(url)
+    chunks = list(response.streaming_content)
+    assert b"".join(chunks) == original and len(chunks) == -(-len(original) // 100)
+    # A blob that grew past the image limit since the scan is refused before a byte is sent.
+    settings.LABELSITE_MAX_IMAGE_BYTES = len(original) - 1
+    too_big = manager_client.get(url)
+    assert too_big.status_code == 502 and b"larger than the image limit" in too_big.content
+    _assert_no_secret(sas, too_big)
+    settings.LABELSITE_MAX_IMAGE_BYTES = 50 * 1024 * 1024
+    # Replaced while streaming: the rest of the old file no longer matches its ETag, so the stream ends short
+    # (the browser sees fewer bytes than Content-Length) instead of splicing two files.
+    response = manager_client.get(url)
+    stream = iter(response.streaming_content)
+    first = next(stream)
+    container.upload_blob(key, jpeg_bytes(color=(1, 2, 3)), overwrite=True)
+    rest = b"".join(stream)
+    assert first == original[:100] and len(first + rest) < int(response["Content-Length"])
 
 
 def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
@@ -120,29 +225,45 @@ def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     assert "CANARY" not in error.value.message_text
 
 
-def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurite, azure_container, labeler_client, ws_url):
+def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurite, azure_container, manager_client,
+                                                                ws_url, settings):
     container, name = azure_container
     _fill(container)
     store = _key_store(workspace, azurite, name)
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
     item = items["MultiClass - DogsCats/what?.jpg"]
-    response = labeler_client.get(ws_url("item_image", item=item.uuid))
+    response = manager_client.get(ws_url("item_image", item=item.uuid))
     assert response.status_code == 302
     url = response["Location"]
-    assert "sp=r&" in url and "se=" in url
+    assert "sp=r&" in url and "se=" in url and AZURITE_KEY not in url
     with urllib.request.urlopen(url, timeout=10) as got:
         assert got.read() == container.download_blob("MultiClass - DogsCats/what?.jpg").readall()
-    # The same signature neither reaches another blob nor writes.
+    # The same signature neither reaches another blob, nor lists the container, nor writes.
     other = url.replace("what%3F.jpg", "cat%201.jpg")
     assert other != url
-    with pytest.raises(urllib.error.HTTPError) as denied:
-        urllib.request.urlopen(other, timeout=10)
-    assert denied.value.code == 403
+    listing = f"{azurite}/{name}?restype=container&comp=list&{url.split('?', 1)[1]}"
+    container_sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
+    with urllib.request.urlopen(listing.split("&sv=")[0].split("comp=list&")[0] + "comp=list&" + container_sas,
+                                timeout=10) as got:
+        assert got.status == 200  # the listing URL is right: a container SAS may list, the blob's SAS may not
+    for refused in (other, listing):
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(refused, timeout=10)
+        assert denied.value.code == 403, refused
     put = urllib.request.Request(url, data=b"x", method="PUT", headers={"x-ms-blob-type": "BlockBlob"})
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(put, timeout=10)
     assert denied.value.code == 403
+    # And it expires: a URL minted to live two seconds opens now and is refused once they are over.
+    settings.LABELSITE_SIGNED_URL_TTL = 2
+    short = manager_client.get(ws_url("item_image", item=item.uuid))["Location"]
+    with urllib.request.urlopen(short, timeout=10) as got:
+        assert got.status == 200
+    time.sleep(3)
+    with pytest.raises(urllib.error.HTTPError) as expired:
+        urllib.request.urlopen(short, timeout=10)
+    assert expired.value.code == 403
 
 
 def test_thumbnails_are_made_from_blobs(workspace, azurite, azure_container, eager_celery, django_capture_on_commit_callbacks):

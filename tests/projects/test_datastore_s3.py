@@ -66,7 +66,7 @@ def test_browse_and_wrong_secret(workspace, moto, filled):
     assert "sub" in folders
 
 
-def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, labeler_client, ws_url, eager_celery,
+def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, manager_client, ws_url, eager_celery,
                                                   django_capture_on_commit_callbacks):
     client, bucket = filled
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket),
@@ -75,7 +75,7 @@ def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, labe
         scanning.dataset_sync(dataset.pk, mode="scan")
     item = DataItem.objects.get(dataset=dataset, key="MultiClass - DogsCats/dog #2.png")
     assert item.thumbnail
-    response = labeler_client.get(ws_url("item_image", item=item.uuid))
+    response = manager_client.get(ws_url("item_image", item=item.uuid))
     assert response.status_code == 302
     url = response["Location"]
     assert "X-Amz-Expires=300" in url
