@@ -20,7 +20,8 @@ from projects import storage as ds
 from projects.access import workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
-PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING]
+PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING,
+                  DataItem.State.REFUSED]
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
                  "BMP": "image/bmp", "TIFF": "image/tiff", "MPO": "image/jpeg"}
 PLACEHOLDER = Path(settings.BASE_DIR) / "labelsite" / "static" / "labelsite" / "thumbnail-placeholder.svg"

@@ -9,9 +9,11 @@ Errors leave this module as DatastoreError, whose message is safe to show: it ne
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone as dt_timezone
@@ -24,7 +26,7 @@ from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
 
 from projects import crypto
-from projects.models import Datastore
+from projects.models import DataItem, Datastore
 
 logger = logging.getLogger(__name__)
 LIST_PAGE = 1000
@@ -249,6 +251,55 @@ class _wrap:
         return False
 
 
+# --- object keys ---------------------------------------------------------------------------------
+
+KEY_MAX_LENGTH = DataItem._meta.get_field("key").max_length
+# Clients and servers resolve "." and ".." segments (urllib3 does, under requests, before the Azure SDK's
+# request leaves; Azure and Azurite read "\\" as "/"), so such a key could address another object.
+_DOT_SEGMENT = re.compile(r"(?:^|[/\\])\.{1,2}(?=$|[/\\])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and undecodable bytes: no database column takes them
+
+
+def key_refusal(key: str, folder: str = "") -> str:
+    """Why a listed key must not be requested (a message for the dataset page), or "" when it is safe;
+    `folder` is the dataset's path, which every key of the dataset must stay inside.
+
+    Safe keys are requested exactly as listed: each client percent-encodes them, and with no dot
+    segment, leading slash or control character nothing on the way can resolve them elsewhere."""
+    if len(key) > KEY_MAX_LENGTH:
+        return f"The name is {len(key):,} characters long; names of up to {KEY_MAX_LENGTH:,} characters are supported."
+    if _UNSTORABLE.search(key):
+        return "The name is not valid UTF-8 text or contains a NUL character."
+    if _CONTROL.search(key):
+        return "The name contains a control character (such as a newline)."
+    if key.startswith(("/", "\\")):
+        return "The name starts with a slash."
+    if _DOT_SEGMENT.search(key):
+        return "The name has a '.' or '..' path segment, which could address another object."
+    if not key.startswith(_prefix(folder)):
+        return "The name is outside the dataset's folder."
+    return ""
+
+
+def stored_key(key: str) -> str:
+    """The text a DataItem keeps for a listed key: the key itself when the column can hold it, else a
+    readable stand-in (escaped, shortened, with a hash of the whole key) that is the same on every scan."""
+    if len(key) <= KEY_MAX_LENGTH and not _UNSTORABLE.search(key):
+        return key
+    raw = key.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    tail = f"… [{len(key):,} characters, sha256 {hashlib.sha256(raw).hexdigest()[:16]}]"
+    return text[:KEY_MAX_LENGTH - len(tail)] + tail if len(text) > KEY_MAX_LENGTH else text
+
+
+def _checked(key: str) -> str:
+    refusal = key_refusal(key)
+    if refusal:
+        raise DatastoreError(f"This file is not read: {refusal[0].lower()}{refusal[1:]}")
+    return key
+
+
 # --- listing -----------------------------------------------------------------------------------
 
 def _prefix(path: str) -> str:
@@ -353,7 +404,9 @@ def _walk_local(storage, prefix: str, recursive: bool) -> Iterator[tuple[str, in
 # --- reading and signed URLs ---------------------------------------------------------------------
 
 def read_object(datastore: Datastore, storage, key: str, *, length: int | None = None) -> bytes:
-    """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched."""
+    """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched, and
+    a key that could address another object (see key_refusal) is never requested."""
+    _checked(key)
     with _wrap():
         if datastore.kind == Datastore.Kind.LOCAL:
             with open(storage.path(key), "rb") as handle:
@@ -369,6 +422,7 @@ def read_object(datastore: Datastore, storage, key: str, *, length: int | None =
 
 def local_file_path(datastore: Datastore, key: str) -> Path:
     """The confined real path of a key in a local datastore (SuspiciousFileOperation if it escapes)."""
+    _checked(key)
     storage = storage_for(datastore)
     return Path(storage.path(key))
 
@@ -376,6 +430,7 @@ def local_file_path(datastore: Datastore, key: str) -> Path:
 def signed_url(datastore: Datastore, key: str) -> str:
     """A short-lived, read-only URL for exactly one object (Azure/S3 only)."""
     ttl = settings.LABELSITE_SIGNED_URL_TTL
+    _checked(key)  # a browser resolves "../" in a link before it asks
     with _wrap():
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.AZURE_BLOB:
