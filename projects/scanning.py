@@ -438,6 +438,9 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
     datastore = item.dataset.datastore
     facts: dict = {}
     try:
+        refusal = ds.key_refusal(item.key, item.dataset.path)
+        if refusal:  # registered before scans refused such keys: never read, say why
+            raise _Classified(State.REFUSED, refusal)
         storage = storage or ds.storage_for(datastore)
         data = ds.read_object(datastore, storage, item.key)
         if len(data) > settings.LABELSITE_MAX_IMAGE_BYTES:

@@ -208,3 +208,36 @@ def test_local_newline_and_overlong_names_are_refused_and_the_scan_goes_on(
     assert dict(DataItem.objects.filter(dataset=dataset).values_list("key", "state")) == {
         key: item.state for key, item in items.items()}
     assert os.listdir(folder) and manager_client.get(ws_url("dataset", dataset=dataset.uuid)).status_code == 200
+
+
+# --- items registered before the rules ----------------------------------------------------------
+
+def test_migration_refuses_items_registered_with_unsafe_keys_before(workspace, local_datastore, labeler_client, ws_url):
+    import importlib
+
+    from django.apps import apps
+
+    refuse = importlib.import_module("projects.migrations.0009_refuse_unsafe_item_keys").refuse
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="")
+    unsafe = ["../other/secret.jpg", "a/../../b.jpg", "/etc/passwd", "..", "a/./b.jpg", "new\nline.jpg", "a\\..\\b.jpg"]
+    safe = ["pets/cat.jpg", "v1.0/x.jpg", "dir./x.jpg", "a/...b.jpg", "..jpg", "x/.hidden.jpg"]
+    for key in unsafe + safe:
+        DataItem.objects.create(dataset=dataset, key=key, state=DataItem.State.READY, image_format="JPEG",
+                                thumbnail=f"thumbnails/{dataset.uuid}/{uuid.uuid4()}.jpg")
+    refuse(apps, None)
+    items = {item.key: item for item in DataItem.objects.filter(dataset=dataset)}
+    for key in unsafe:
+        assert (items[key].state, items[key].thumbnail) == (DataItem.State.REFUSED, ""), key
+        assert items[key].reason == ds.key_refusal(key)
+        assert labeler_client.get(ws_url("item_image", item=items[key].uuid)).status_code == 404
+    assert all(items[key].state == DataItem.State.READY and items[key].thumbnail for key in safe)
+
+
+def test_thumbnail_step_never_reads_an_unsafe_key_registered_before(workspace, local_datastore, local_root):
+    (local_root / "pets" / "b.jpg").write_bytes(SECRET)  # what "a/../b.jpg" would resolve to
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="")
+    item = DataItem.objects.create(dataset=dataset, key="a/../b.jpg", state=DataItem.State.READY, image_format="JPEG")
+    scanning.thumbnails_batch(dataset.pk)
+    item.refresh_from_db()
+    assert (item.state, item.thumbnail) == (DataItem.State.REFUSED, "")
+    assert item.reason == "The name has a '.' or '..' path segment, which could address another object."
