@@ -3,7 +3,8 @@ listing, reading and signed URLs that treat object keys as data.
 
 Every network call has a timeout, follows no redirect, and goes only to endpoints that passed the
 SSRF check (public addresses, or hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS) at save time and again
-at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path.
+at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path. A key that
+something on the way could resolve to another object (key_refusal) is never requested.
 Errors leave this module as DatastoreError, whose message is safe to show: it never holds a secret.
 """
 
@@ -354,7 +355,8 @@ def datastore_check(datastore: Datastore) -> None:
 
 
 def iter_objects(datastore: Datastore, path: str, *, recursive: bool, storage=None) -> Iterator[tuple[str, int]]:
-    """(key, size) of every file under `path`, streamed page by page; keys are full object keys."""
+    """(key, size) of every file under `path`, streamed page by page; keys are full object keys, exactly as
+    listed and not yet vetted (the scan asks key_refusal before reading or storing one)."""
     prefix = _prefix(path)
     storage = storage or storage_for(datastore)
     with _wrap():
