@@ -257,9 +257,15 @@ class _wrap:
 KEY_MAX_LENGTH = DataItem._meta.get_field("key").max_length
 # Clients and servers resolve "." and ".." segments (urllib3 does, under requests, before the Azure SDK's
 # request leaves; Azure and Azurite read "\\" as "/"), so such a key could address another object.
+# Segments ending in a dot are refused too (see _has_name_ending_in_dot); dot segments get their own reason.
 _DOT_SEGMENT = re.compile(r"(?:^|[/\\])\.{1,2}(?=$|[/\\])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and undecodable bytes: no database column takes them
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _has_name_ending_in_dot(key: str) -> bool:
+    # Azure drops the trailing dots of a path segment (and Windows those of a file name): "x./y" would be "x/y".
+    return "./" in key or ".\\" in key or key.endswith(".")
 
 
 def key_refusal(key: str, folder: str = "") -> str:
@@ -270,14 +276,16 @@ def key_refusal(key: str, folder: str = "") -> str:
     segment, leading slash or control character nothing on the way can resolve them elsewhere."""
     if len(key) > KEY_MAX_LENGTH:
         return f"The name is {len(key):,} characters long; names of up to {KEY_MAX_LENGTH:,} characters are supported."
-    if _UNSTORABLE.search(key):
-        return "The name is not valid UTF-8 text or contains a NUL character."
-    if _CONTROL.search(key):
+    if _BAD_CHARACTER.search(key):
+        if _UNSTORABLE.search(key):
+            return "The name is not valid UTF-8 text or contains a NUL character."
         return "The name contains a control character (such as a newline)."
     if key.startswith(("/", "\\")):
         return "The name starts with a slash."
-    if _DOT_SEGMENT.search(key):
-        return "The name has a '.' or '..' path segment, which could address another object."
+    if _has_name_ending_in_dot(key):
+        if _DOT_SEGMENT.search(key):
+            return "The name has a '.' or '..' path segment, which could address another object."
+        return "A folder or file name in it ends with a dot, which Azure and Windows drop, so it could address another object."
     if not key.startswith(_prefix(folder)):
         return "The name is outside the dataset's folder."
     return ""

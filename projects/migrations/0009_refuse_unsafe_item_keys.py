@@ -1,6 +1,6 @@
 """Items registered before scans refused unsafe keys: mark them Refused, as a scan now would.
 
-Such a key ('..' or '.' segments, a leading slash, a control character) may have been read from
+Such a key ('..' or '.' segments, a name ending in a dot, a leading slash, a control character) may have been read from
 another container; its thumbnail stops being shown (the file goes with the dataset's thumbnail folder).
 The rules are copied from projects.storage.key_refusal so this migration keeps its meaning.
 """
@@ -21,6 +21,8 @@ def reason_for(key: str) -> str:
         return "The name starts with a slash."
     if DOT_SEGMENT.search(key):
         return "The name has a '.' or '..' path segment, which could address another object."
+    if "./" in key or ".\\" in key or key.endswith("."):
+        return "A folder or file name in it ends with a dot, which Azure and Windows drop, so it could address another object."
     return ""
 
 

@@ -32,7 +32,7 @@ NORMAL = "pets/cat.jpg"
 
 def hostile_keys(sibling: str) -> list[str]:
     return [f"../{sibling}/secret.jpg", f"a/../../{sibling}/secret.jpg", "/etc/passwd", "..", "new\nline.jpg",
-            "pets/./cat.jpg", OVERLONG]
+            "pets/./cat.jpg", "pets./cat.jpg", OVERLONG]
 
 
 @pytest.fixture
@@ -73,6 +73,7 @@ def _assert_refused_and_normal_served(dataset, items, hostile, labeler_client, m
     assert page.count("<td>Refused</td>") == len(hostile)
     assert "The name has a &#x27;.&#x27; or &#x27;..&#x27; path segment" in page
     assert "The name contains a control character" in page and "The name starts with a slash" in page
+    assert "A folder or file name in it ends with a dot" in page
     # The normal image reaches the browser through a link without dot segments.
     response = labeler_client.get(ws_url("item_image", item=normal.uuid))
     return response
@@ -219,8 +220,9 @@ def test_migration_refuses_items_registered_with_unsafe_keys_before(workspace, l
 
     refuse = importlib.import_module("projects.migrations.0009_refuse_unsafe_item_keys").refuse
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="")
-    unsafe = ["../other/secret.jpg", "a/../../b.jpg", "/etc/passwd", "..", "a/./b.jpg", "new\nline.jpg", "a\\..\\b.jpg"]
-    safe = ["pets/cat.jpg", "v1.0/x.jpg", "dir./x.jpg", "a/...b.jpg", "..jpg", "x/.hidden.jpg"]
+    unsafe = ["../other/secret.jpg", "a/../../b.jpg", "/etc/passwd", "..", "a/./b.jpg", "new\nline.jpg", "a\\..\\b.jpg",
+              "dir./x.jpg", "x/.../y.jpg"]
+    safe = ["pets/cat.jpg", "v1.0/x.jpg", "a/...b.jpg", "..jpg", "x/.hidden.jpg", "x/y.jpg"]
     for key in unsafe + safe:
         DataItem.objects.create(dataset=dataset, key=key, state=DataItem.State.READY, image_format="JPEG",
                                 thumbnail=f"thumbnails/{dataset.uuid}/{uuid.uuid4()}.jpg")
