@@ -41,6 +41,7 @@ LEASE = timedelta(minutes=10)
 MAX_DIMENSION = 2**31 - 1  # the width and height columns
 REASON_LENGTH = DataItem._meta.get_field("reason").max_length
 FORMAT_LENGTH = DataItem._meta.get_field("image_format").max_length
+ORIENTABLE = ("JPEG", "MPO", "PNG", "WEBP", "TIFF")  # formats that can carry an EXIF orientation
 State = DataItem.State
 
 
@@ -391,6 +392,25 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
 
         transaction.on_commit(lambda: dataset_thumbnails_task.delay(dataset_id))
     return counters
+
+
+def dataset_dimensions_fix(*, dataset: Dataset) -> int:
+    """Record as displayed the size of READY items registered before sizes followed the EXIF orientation.
+
+    Re-reads the header of each item whose format can carry an orientation (one ranged read, as a
+    scan does) and swaps width and height where the header says the image is shown turned; anything
+    else about the item stays as it is. Returns how many items changed."""
+    storage = ds.storage_for(dataset.datastore)
+    items = DataItem.objects.filter(dataset=dataset, state=State.READY, image_format__in=ORIENTABLE).order_by("pk")
+    changed, last = 0, 0
+    # Keyset pages, not one open cursor: the loop writes to the table it reads.
+    while batch := list(items.filter(pk__gt=last).values_list("pk", "key", "size", "width", "height")[:500]):
+        last = batch[-1][0]
+        found = _classify_many(dataset, storage, [(key, size or 0) for _, key, size, _, _ in batch])
+        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found):
+            if width != height and (facts.get("width"), facts.get("height")) == (height, width):
+                changed += DataItem.objects.filter(pk=pk, width=width, height=height).update(width=height, height=width)
+    return changed
 
 
 # --- thumbnails ----------------------------------------------------------------------------------

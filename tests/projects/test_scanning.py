@@ -377,3 +377,23 @@ def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datast
         scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
     dataset.refresh_from_db()
     assert dataset.scan_state == Dataset.ScanState.DONE and dataset.scan_found == 8
+
+
+def test_dimensions_fix_turns_items_registered_before_sizes_followed_the_orientation(
+        workspace, local_datastore, pets_folder):
+    from django.core.management import call_command
+
+    (pets_folder / "portrait.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    before = dict(DataItem.objects.filter(dataset=dataset).values_list("key", "width"))
+    # As an older version recorded it: the stored (landscape) size.
+    DataItem.objects.filter(dataset=dataset, key=f"{FOLDER}/portrait.jpg").update(width=64, height=48)
+    out = io.StringIO()
+    call_command("dataset_dimensions_fix", str(dataset.uuid), stdout=out)
+    assert f"{dataset.uuid} d: 1 item(s) now recorded as displayed" in out.getvalue()
+    portrait = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/portrait.jpg")
+    assert (portrait.width, portrait.height) == (48, 64)
+    assert dict(DataItem.objects.filter(dataset=dataset).values_list("key", "width")) == before
+    call_command("dataset_dimensions_fix", stdout=out)  # again, for every dataset: nothing left to turn
+    assert out.getvalue().endswith(f"{dataset.uuid} d: 0 item(s) now recorded as displayed\n")
