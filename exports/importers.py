@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from django.core.exceptions import ValidationError
 
-from exports.writers import MULTI_LABEL_SEPARATOR
+from exports.writers import MULTI_LABEL_SEPARATOR, spreadsheet_unsafe
 
 MAX_SEGMENTS = 16
 
@@ -126,7 +126,8 @@ def parse_csv(file) -> Parsed:
             if len(cells) <= max(url_col, label_col) or not cells[url_col].strip():
                 parsed.invalid.append((f"line {number}", "has no image URL"))
                 continue
-            parsed.rows.append(ImportRow(f"line {number}", (cells[url_col].strip(),), _label_list(cells[label_col])))
+            url, labels = (spreadsheet_unsafe(cells[col].strip()) for col in (url_col, label_col))
+            parsed.rows.append(ImportRow(f"line {number}", (url,), _label_list(labels)))
     except UnicodeDecodeError:
         raise ValidationError("The file is not UTF-8 text.") from None
     except csv.Error as error:

@@ -186,7 +186,8 @@ def export_run(*, export_id: int) -> bool:
             if default_storage.exists(name):  # left by a run that died between saving and finishing
                 default_storage.delete(name)
             saved = default_storage.save(name, File(tmp, name=name))
-        note = f"{missing} image(s) could not be read from the datastore and are not in the file." if missing else ""
+        note = (f"{missing} image(s) could not be read from the datastore, or have names that cannot be "
+                "requested safely, and are not in the file.") if missing else ""
         finished = Export.objects.filter(pk=export_id, lease=lease, state=Export.State.RUNNING).update(
             state=Export.State.DONE, file=saved, size=size, item_count=written, progress=F("total"),
             error=note, finished_at=timezone.now(), heartbeat_at=timezone.now(),

@@ -9,6 +9,9 @@ Format contracts (documented in the README):
   the same dataset); one annotation per tag (classification: no bbox), numbered from 1.
 - CSV: `image_url,label,labeler,labeled_at,reviewer,reviewed_at,state`; several labels of a
   multi-label image are joined with MULTI_LABEL_SEPARATOR (` | ` is not used inside names we write).
+  A cell a spreadsheet would run as a formula gets a leading `'` (see spreadsheet_safe).
+- Every format leaves out (and counts in `missing`) an item whose key could address another object
+  (projects.storage.key_refusal): such keys were registered before scans refused them.
 - JSON Lines: the Azure ML AutoML image classification schema.
 - ImageFolder: `<class>/<item id>_<safe file name>` entries; a multi-label image sits in each of its classes.
 """
@@ -27,6 +30,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 
 from exports.selectors import ExportRow
+from projects import storage as ds
 
 MULTI_LABEL_SEPARATOR = "|"
 CSV_COLUMNS = ["image_url", "label", "labeler", "labeled_at", "reviewer", "reviewed_at", "state"]
@@ -64,7 +68,14 @@ class Writer:
         self.classes = classes  # LabelClass objects in position order
         self.created_at = created_at
         self.storage = storage
-        self.missing = 0  # images that could not be read (ImageFolder)
+        self.missing = 0  # images that could not be read (ImageFolder) or whose keys are refused
+
+    def refused(self, row: ExportRow) -> bool:
+        """True (and counted as missing) when the row's key must not reach a file name or a link."""
+        if ds.key_refusal(row.key):
+            self.missing += 1
+            return True
+        return False
 
     def begin(self) -> None:
         pass
@@ -108,6 +119,8 @@ class CocoWriter(_TextWriter):
         self.text.write(f'{{"info":{_dump(info)},"licenses":[],"categories":{_dump(categories)},"images":[')
 
     def write(self, row: ExportRow) -> int:
+        if self.refused(row):
+            return 0
         # Formatted by hand (strings still go through json.dumps): this loop runs a million times.
         url = _string(row.url)
         self.text.write(
@@ -131,6 +144,21 @@ class CocoWriter(_TextWriter):
         super().end()
 
 
+# OWASP's CSV injection rule: a cell starting with one of these runs as a formula in a spreadsheet.
+# Apostrophes already in front count too, so that reading the cell back (spreadsheet_unsafe) is exact.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """The cell as a spreadsheet shows it as text: a leading `'` when it would start a formula."""
+    return f"'{text}" if _FORMULA.match(text) else text
+
+
+def spreadsheet_unsafe(text: str) -> str:
+    """The inverse of spreadsheet_safe, for reading our CSV back."""
+    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
+
+
 class CsvWriter(_TextWriter):
     extension = "csv"
     content_type = "text/csv"
@@ -142,12 +170,12 @@ class CsvWriter(_TextWriter):
         self.csv.writerow(CSV_COLUMNS)
 
     def write(self, row: ExportRow) -> int:
-        if not row.labels:
+        if not row.labels or self.refused(row):
             return 0
-        self.csv.writerow([
+        self.csv.writerow([spreadsheet_safe(cell) for cell in (
             row.url, MULTI_LABEL_SEPARATOR.join(c.name for c in row.labels), row.labeled_by,
             timestamp(row.labeled_at), row.reviewer, timestamp(row.reviewed_at), row.state,
-        ])
+        )])
         return 1
 
 
@@ -166,7 +194,7 @@ class JsonLinesWriter(_TextWriter):
     content_type = "application/jsonl"
 
     def write(self, row: ExportRow) -> int:
-        if not row.labels:
+        if not row.labels or self.refused(row):
             return 0
         names = [c.name for c in row.labels]
         multi = self.project.task_type == "multilabel"
@@ -212,13 +240,13 @@ class ImageFolderWriter(Writer):
             self.folders[c.pk] = folder
 
     def write(self, row: ExportRow) -> int:
-        if not row.labels:
+        if not row.labels or self.refused(row):
             return 0
         base = row.key.replace("\\", "/").rsplit("/", 1)[-1]
         name = f"{row.item_id}_{safe_name(base, 'image')}"
         try:
-            with self.storage.open(row.key, "rb") as source:
-                data = source.read()  # one image at a time
+            # read_object requests exactly the key (a storage's open() would normalize "a//b" to "a/b").
+            data = ds.read_object(self.project.dataset.datastore, self.storage, row.key)  # one image at a time
         except Exception:  # missing or unreadable in the datastore: counted and reported, never fatal
             self.missing += 1
             return 0

@@ -15,7 +15,8 @@ from projects import storage as ds
 from projects.access import workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
-PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING]
+PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING,
+                  DataItem.State.REFUSED]
 
 
 def _dataset_or_404(access, uuid):

@@ -232,6 +232,9 @@ class DataItem(models.Model):
         UNREADABLE = "unreadable", "Unreadable"
         TOO_LARGE = "too_large", "Too large"
         MISSING = "missing", "Missing"
+        # The key cannot be requested or stored safely (a '..' segment, a control character, too long...):
+        # the file is never read, and `reason` says why.
+        REFUSED = "refused", "Refused"
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")

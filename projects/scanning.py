@@ -38,6 +38,10 @@ MAGIC = [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"I
 SMALL_HEAD = 4096
 HEAD_BYTES = 64 * 1024
 LEASE = timedelta(minutes=10)
+MAX_DIMENSION = 2**31 - 1  # the width and height columns
+REASON_LENGTH = DataItem._meta.get_field("reason").max_length
+FORMAT_LENGTH = DataItem._meta.get_field("image_format").max_length
+ORIENTABLE = ("JPEG", "MPO", "PNG", "WEBP", "TIFF")  # formats that can carry an EXIF orientation
 State = DataItem.State
 
 
@@ -78,12 +82,12 @@ def _fast_header(head: bytes):
     Pillow's open costs ~100 µs a file; this costs a few, which is what keeps registration fast."""
     if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
         width, height = struct.unpack(">II", head[16:24])
-        return width, height, "PNG"
+        return _displayed(width, height, _png_orientation(head), "PNG")
     if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
         width, height = struct.unpack("<HH", head[6:10])
         return width, height, "GIF"
     if head.startswith(b"\xff\xd8"):
-        i, end = 2, len(head)
+        i, end, orientation = 2, len(head), 1
         while i + 4 <= end:
             if head[i] != 0xFF:
                 return None
@@ -95,15 +99,68 @@ def _fast_header(head: bytes):
                 i += 2
                 continue
             length = struct.unpack(">H", head[i + 2:i + 4])[0]
+            if marker == 0xE1 and head[i + 4:i + 10] == b"Exif\x00\x00":
+                orientation = _tiff_orientation(head[i + 10:i + 2 + length])
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
                 if i + 9 > end or length < 8:
                     return None
                 height, width = struct.unpack(">HH", head[i + 5:i + 9])
-                return width, height, "JPEG"
+                return _displayed(width, height, orientation, "JPEG")
             if length < 2:
                 return None
             i += 2 + length
     return None
+
+
+def _displayed(width: int, height: int, orientation: int, fmt: str):
+    """Size as shown (ImageOps.exif_transpose, browsers): EXIF orientations 5-8 turn the image a quarter."""
+    return (height, width, fmt) if orientation in (5, 6, 7, 8) else (width, height, fmt)
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """The Orientation tag of an EXIF block's first IFD (1 when absent or cut off)."""
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    offset = struct.unpack(order + "I", tiff[4:8])[0]
+    if offset + 2 > len(tiff):
+        return 1
+    for n in range(struct.unpack(order + "H", tiff[offset:offset + 2])[0]):
+        at = offset + 2 + 12 * n
+        if at + 12 > len(tiff):
+            break
+        tag, kind = struct.unpack(order + "HH", tiff[at:at + 4])
+        if tag == 0x0112 and kind == 3:  # SHORT
+            return struct.unpack(order + "H", tiff[at + 8:at + 10])[0]
+    return 1
+
+
+def _png_orientation(head: bytes) -> int:
+    """From an eXIf chunk before the pixel data, within `head` (one further along waits for the thumbnail step)."""
+    at = 8
+    while at + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[at:at + 8])
+        if kind == b"IDAT":
+            break
+        if kind == b"eXIf" and at + 8 + length <= len(head):
+            return _tiff_orientation(head[at + 8:at + 8 + length])
+        at += 12 + length
+    return 1
+
+
+def _pillow_orientation(image) -> int:
+    """The EXIF orientation Pillow's lazy open has already read and not yet applied; never decodes pixels."""
+    if image.format == "TIFF":
+        return 1  # Pillow reports a TIFF's size as displayed already (and turns its pixels on load)
+    try:
+        if image.format == "PNG":  # PngImageFile.getexif() would load the whole image
+            exif = Image.Exif()
+            exif.load(image.info.get("exif") or b"")
+        else:
+            exif = image.getexif()
+        return int(exif.get(0x0112) or 1)
+    except Exception:  # a malformed EXIF block: the image is shown unrotated
+        return 1
 
 
 def _inspect(source) -> dict:
@@ -119,7 +176,7 @@ def _inspect(source) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(handle) as image:  # lazy: reads only the header
-                width, height, fmt = image.width, image.height, image.format or ""
+                width, height, fmt = _displayed(image.width, image.height, _pillow_orientation(image), image.format or "")
     except Image.DecompressionBombError:
         return {"state": State.TOO_LARGE, "reason": "Too many pixels (possible decompression bomb)."}
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
@@ -128,9 +185,13 @@ def _inspect(source) -> dict:
 
 
 def _facts(width: int, height: int, fmt: str) -> dict:
+    if not width or not height:
+        return {"state": State.UNREADABLE, "reason": f"The header gives the image {width}×{height} pixels."}
     if width * height > settings.LABELSITE_MAX_IMAGE_PIXELS:
-        return {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.",
-                "width": width, "height": height, "image_format": fmt}
+        facts = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
+        if max(width, height) <= MAX_DIMENSION:  # a header may claim 4 billion pixels: the columns hold less
+            facts.update(width=width, height=height)
+        return facts
     return {"state": State.READY, "reason": "", "width": width, "height": height, "image_format": fmt}
 
 
@@ -156,9 +217,15 @@ def _header_reader(datastore, storage, key, size):
     return read_remote
 
 
-def _classify_many(datastore, storage, entries):
+def _classify_many(dataset, storage, entries):
+    """(stored key, size, facts) per listed (key, size); a key that cannot be requested safely is refused unread."""
+    datastore = dataset.datastore
+
     def one(entry):
         key, size = entry
+        refusal = ds.key_refusal(key, dataset.path)
+        if refusal:
+            return ds.stored_key(key), size, {"state": State.REFUSED, "reason": refusal}
         return key, size, classify(key, size, _header_reader(datastore, storage, key, size))
 
     if datastore.kind == Datastore.Kind.LOCAL:
@@ -190,16 +257,17 @@ def register_batch(dataset: Dataset, storage, entries: list[tuple[str, int]], *,
     """Register files not yet known; re-inspect MISSING ones that came back. Returns (ready, not ready) added.
 
     `known_empty`: the dataset had no items when this (leased) run began, so no lookup is needed first."""
+    stored = {key: ds.stored_key(key) for key, _ in entries}
     known = {} if known_empty else dict(
-        DataItem.objects.filter(dataset=dataset, key__in=[key for key, _ in entries]).values_list("key", "state")
+        DataItem.objects.filter(dataset=dataset, key__in=list(stored.values())).values_list("key", "state")
     )
-    fresh = [e for e in entries if e[0] not in known]
-    returned = [e for e in entries if known.get(e[0]) == State.MISSING]
-    classified = _classify_many(dataset.datastore, storage, fresh)
+    fresh = [e for e in entries if stored[e[0]] not in known]
+    returned = [e for e in entries if known.get(stored[e[0]]) == State.MISSING]
+    classified = _classify_many(dataset, storage, fresh)
     with transaction.atomic():
         added = _insert_items(dataset, classified)
-        for key, size, facts in _classify_many(dataset.datastore, storage, returned):
-            DataItem.objects.filter(dataset=dataset, key=key).update(size=size, thumbnail="", **facts)
+        for key, size, facts in _classify_many(dataset, storage, returned):
+            DataItem.objects.filter(dataset=dataset, key=key).update(size=size, thumbnail="", **_fitting(facts))
     ready = sum(1 for state in added if state == State.READY)
     return ready, len(added) - ready
 
@@ -207,8 +275,19 @@ def register_batch(dataset: Dataset, storage, entries: list[tuple[str, int]], *,
 _COLUMNS = ("uuid", "key", "state", "reason", "size", "width", "height", "image_format")
 
 
+def _fitting(facts: dict) -> dict:
+    """Facts cut to their columns, so no single file's row can fail (and with it the batch) in the database."""
+    fitted = dict(facts, reason=facts.get("reason", "")[:REASON_LENGTH])
+    if "image_format" in facts:
+        fitted["image_format"] = facts["image_format"][:FORMAT_LENGTH]
+    return fitted
+
+
 def _insert_items(dataset: Dataset, classified) -> list[str]:
-    """Insert new items, skipping keys already there; returns the states of the rows actually inserted."""
+    """Insert new items, skipping keys already there; returns the states of the rows actually inserted.
+
+    Keys arrive as stored_key() made them and facts as _fitting() cuts them: every row fits its columns."""
+    classified = [(key, size, _fitting(facts)) for key, size, facts in classified]
     if connection.vendor != "postgresql":
         objects = [DataItem(dataset=dataset, key=key, size=size, **facts) for key, size, facts in classified]
         DataItem.objects.bulk_create(objects, batch_size=500, ignore_conflicts=True)
@@ -269,7 +348,7 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
         listing = ds.iter_objects(dataset.datastore, dataset.path, recursive=dataset.include_subfolders, storage=storage)
         for batch in _batches(listing, settings.LABELSITE_SCAN_BATCH):
             if check_missing:
-                seen.update(key for key, _ in batch)
+                seen.update(ds.stored_key(key) for key, _ in batch)
             ready, skipped = register_batch(dataset, storage, batch, known_empty=not check_missing)
             counters["found"] += len(batch)
             counters["ready"] += ready
@@ -313,6 +392,25 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
 
         transaction.on_commit(lambda: dataset_thumbnails_task.delay(dataset_id))
     return counters
+
+
+def dataset_dimensions_fix(*, dataset: Dataset) -> int:
+    """Record as displayed the size of READY items registered before sizes followed the EXIF orientation.
+
+    Re-reads the header of each item whose format can carry an orientation (one ranged read, as a
+    scan does) and swaps width and height where the header says the image is shown turned; anything
+    else about the item stays as it is. Returns how many items changed."""
+    storage = ds.storage_for(dataset.datastore)
+    items = DataItem.objects.filter(dataset=dataset, state=State.READY, image_format__in=ORIENTABLE).order_by("pk")
+    changed, last = 0, 0
+    # Keyset pages, not one open cursor: the loop writes to the table it reads.
+    while batch := list(items.filter(pk__gt=last).values_list("pk", "key", "size", "width", "height")[:500]):
+        last = batch[-1][0]
+        found = _classify_many(dataset, storage, [(key, size or 0) for _, key, size, _, _ in batch])
+        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found):
+            if width != height and (facts.get("width"), facts.get("height")) == (height, width):
+                changed += DataItem.objects.filter(pk=pk, width=width, height=height).update(width=height, height=width)
+    return changed
 
 
 # --- thumbnails ----------------------------------------------------------------------------------
@@ -360,6 +458,9 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
     datastore = item.dataset.datastore
     facts: dict = {}
     try:
+        refusal = ds.key_refusal(item.key, item.dataset.path)
+        if refusal:  # registered before scans refused such keys: never read, say why
+            raise _Classified(State.REFUSED, refusal)
         storage = storage or ds.storage_for(datastore)
         data = ds.read_object(datastore, storage, item.key)
         if len(data) > settings.LABELSITE_MAX_IMAGE_BYTES:
@@ -370,8 +471,9 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
                 if image.width * image.height > settings.LABELSITE_MAX_IMAGE_PIXELS:
                     raise _Classified(State.TOO_LARGE, f"{image.width}×{image.height} pixels is over the limit.")
                 image.load()
-                facts = {"width": image.width, "height": image.height, "image_format": image.format or ""}
                 oriented = ImageOps.exif_transpose(image)
+                # Recorded as displayed: orientations 5-8 turn the stored landscape into a portrait.
+                facts = {"width": oriented.width, "height": oriented.height, "image_format": image.format or ""}
                 rgb = _to_rgb(oriented)
                 side = settings.LABELSITE_THUMBNAIL_SIZE
                 rgb.thumbnail((side, side), Image.Resampling.LANCZOS)

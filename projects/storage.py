@@ -3,15 +3,18 @@ listing, reading, signed URLs and blob streams that treat object keys as data.
 
 Every network call has a timeout, follows no redirect, and goes only to endpoints that passed the
 SSRF check (public addresses, or hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS) at save time and again
-at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path.
+at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path. A key that
+something on the way could resolve to another object (key_refusal) is never requested.
 Errors leave this module as DatastoreError, whose message is safe to show: it never holds a secret.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import os
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
 
 from projects import crypto
-from projects.models import Datastore
+from projects.models import DataItem, Datastore
 
 logger = logging.getLogger(__name__)
 LIST_PAGE = 1000
@@ -250,6 +253,63 @@ class _wrap:
         return False
 
 
+# --- object keys ---------------------------------------------------------------------------------
+
+KEY_MAX_LENGTH = DataItem._meta.get_field("key").max_length
+# Clients and servers resolve "." and ".." segments (urllib3 does, under requests, before the Azure SDK's
+# request leaves; Azure and Azurite read "\\" as "/"), so such a key could address another object.
+# Segments ending in a dot are refused too (see _has_name_ending_in_dot); dot segments get their own reason.
+_DOT_SEGMENT = re.compile(r"(?:^|[/\\])\.{1,2}(?=$|[/\\])")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL and undecodable bytes: no database column takes them
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _has_name_ending_in_dot(key: str) -> bool:
+    # Azure drops the trailing dots of a path segment (and Windows those of a file name): "x./y" would be "x/y".
+    return "./" in key or ".\\" in key or key.endswith(".")
+
+
+def key_refusal(key: str, folder: str = "") -> str:
+    """Why a listed key must not be requested (a message for the dataset page), or "" when it is safe;
+    `folder` is the dataset's path, which every key of the dataset must stay inside.
+
+    Safe keys are requested exactly as listed: each client percent-encodes them, and with no dot
+    segment, leading slash or control character nothing on the way can resolve them elsewhere."""
+    if len(key) > KEY_MAX_LENGTH:
+        return f"The name is {len(key):,} characters long; names of up to {KEY_MAX_LENGTH:,} characters are supported."
+    if _BAD_CHARACTER.search(key):
+        if _UNSTORABLE.search(key):
+            return "The name is not valid UTF-8 text or contains a NUL character."
+        return "The name contains a control character (such as a newline)."
+    if key.startswith(("/", "\\")):
+        return "The name starts with a slash."
+    if _has_name_ending_in_dot(key):
+        if _DOT_SEGMENT.search(key):
+            return "The name has a '.' or '..' path segment, which could address another object."
+        return "A folder or file name in it ends with a dot, which Azure and Windows drop, so it could address another object."
+    if not key.startswith(_prefix(folder)):
+        return "The name is outside the dataset's folder."
+    return ""
+
+
+def stored_key(key: str) -> str:
+    """The text a DataItem keeps for a listed key: the key itself when the column can hold it, else a
+    readable stand-in (escaped, shortened, with a hash of the whole key) that is the same on every scan."""
+    if len(key) <= KEY_MAX_LENGTH and not _UNSTORABLE.search(key):
+        return key
+    raw = key.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    tail = f"… [{len(key):,} characters, sha256 {hashlib.sha256(raw).hexdigest()[:16]}]"
+    return text[:KEY_MAX_LENGTH - len(tail)] + tail if len(text) > KEY_MAX_LENGTH else text
+
+
+def _checked(key: str) -> str:
+    refusal = key_refusal(key)
+    if refusal:
+        raise DatastoreError(f"This file is not read: {refusal[0].lower()}{refusal[1:]}")
+    return key
+
+
 # --- listing -----------------------------------------------------------------------------------
 
 def _prefix(path: str) -> str:
@@ -304,7 +364,8 @@ def datastore_check(datastore: Datastore) -> None:
 
 
 def iter_objects(datastore: Datastore, path: str, *, recursive: bool, storage=None) -> Iterator[tuple[str, int]]:
-    """(key, size) of every file under `path`, streamed page by page; keys are full object keys."""
+    """(key, size) of every file under `path`, streamed page by page; keys are full object keys, exactly as
+    listed and not yet vetted (the scan asks key_refusal before reading or storing one)."""
     prefix = _prefix(path)
     storage = storage or storage_for(datastore)
     with _wrap():
@@ -354,7 +415,9 @@ def _walk_local(storage, prefix: str, recursive: bool) -> Iterator[tuple[str, in
 # --- reading and signed URLs ---------------------------------------------------------------------
 
 def read_object(datastore: Datastore, storage, key: str, *, length: int | None = None) -> bytes:
-    """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched."""
+    """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched, and
+    a key that could address another object (see key_refusal) is never requested."""
+    _checked(key)
     with _wrap():
         if datastore.kind == Datastore.Kind.LOCAL:
             with open(storage.path(key), "rb") as handle:
@@ -370,6 +433,7 @@ def read_object(datastore: Datastore, storage, key: str, *, length: int | None =
 
 def local_file_path(datastore: Datastore, key: str) -> Path:
     """The confined real path of a key in a local datastore (SuspiciousFileOperation if it escapes)."""
+    _checked(key)
     storage = storage_for(datastore)
     return Path(storage.path(key))
 
@@ -388,6 +452,7 @@ def signed_url(datastore: Datastore, key: str) -> str:
     if not signs_urls(datastore):
         raise DatastoreError("Images of this datastore are streamed through Labelsite; it has no URL of its own to give.")
     ttl = settings.LABELSITE_SIGNED_URL_TTL
+    _checked(key)  # a browser resolves "../" in a link before it asks
     with _wrap():
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.AZURE_BLOB:

@@ -12,7 +12,7 @@ from pycocotools.coco import COCO
 
 from exports.models import Export
 from exports.services import export_create
-from tests.exports.conftest import classes_of, label_task, tasks_by_key
+from tests.exports.conftest import classes_of, current_labels, label_task, tasks_by_key
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -77,6 +77,41 @@ def test_csv_matches_golden_with_labeler_reviewer_and_state(project, run_export)
     rows = list(csv.DictReader(io.StringIO(data.decode())))
     assert rows[1]["label"].split("|") == ["cat", "dog"]
     assert rows[0]["reviewer"] == "manager" and rows[1]["reviewer"] == ""
+
+
+def test_csv_cells_never_start_a_formula_and_import_back_exactly(make_project, make_user, run_export, manager):
+    """OWASP CSV injection: labels, user names and file names starting with = + - @ (or tab, CR) are text."""
+    from exports.services import labels_import
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from projects.models import DataItem, LabelClass
+    from labeling.models import Task
+
+    def formula_project(name):
+        project = make_project(name)
+        LabelClass.objects.create(project=project, name="=HYPERLINK(\"http://x\")", position=3)
+        LabelClass.objects.create(project=project, name="'+quoted", position=4)
+        for key in ("-2+3.jpg", "@SUM(1)/x.jpg"):
+            item, _ = DataItem.objects.get_or_create(dataset=project.dataset, key=key,
+                                                     defaults={"state": DataItem.State.READY, "image_format": "JPEG"})
+            Task.objects.create(project=project, item=item)
+        return project
+
+    project = formula_project("Formulas")
+    tasks, classes = tasks_by_key(project), classes_of(project)
+    label_task(tasks["-2+3.jpg"], [classes["=HYPERLINK(\"http://x\")"]], state="approved", user=make_user("@evil"),
+               reviewer=make_user("+reviewer"))
+    label_task(tasks["@SUM(1)/x.jpg"], [classes["'+quoted"]], state="labeled", user=make_user("\tminus"))
+    _, data = run_export(project, "csv")
+    assert data.decode().splitlines()[1:] == [
+        "'-2+3.jpg,\"'=HYPERLINK(\"\"http://x\"\")\",'@evil,2026-03-01T09:30:00Z,'+reviewer,2026-03-02T10:00:00Z,approved",
+        "'@SUM(1)/x.jpg,''+quoted,'\tminus,2026-03-01T09:30:00Z,,,labeled",
+    ]
+    for row in csv.reader(io.StringIO(data.decode())):
+        assert all(not cell or cell[0] not in "=+-@\t\r" for cell in row)
+    fresh = formula_project("Fresh")
+    report = labels_import(project=fresh, actor=manager, file=SimpleUploadedFile("l.csv", data), format="csv", as_final=True)
+    assert report.applied == 2 and not report.unmatched
+    assert current_labels(fresh) == {"-2+3.jpg": ["=HYPERLINK(\"http://x\")"], "@SUM(1)/x.jpg": ["'+quoted"]}
 
 
 def test_jsonl_matches_golden_in_azure_ml_schema(project, run_export):

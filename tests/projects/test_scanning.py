@@ -16,7 +16,7 @@ from projects import storage as ds
 from projects.models import DataItem, Dataset, LabelingProject
 from projects.signals import items_missing, items_registered
 from projects.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
-from tests.projects.conftest import bomb_png, jpeg_bytes
+from tests.projects.conftest import bomb_png, jpeg_bytes, png_bytes
 
 State = DataItem.State
 FOLDER = "MultiClass - DogsCats"
@@ -76,6 +76,68 @@ def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_dat
     # Thumbnail files are named by ids, never by the object key.
     assert rotated.thumbnail == f"thumbnails/{dataset.uuid}/{rotated.uuid}.jpg"
     assert not DataItem.objects.filter(dataset=dataset, state=State.READY, thumbnail="").exists()
+
+
+def _with_orientation(fmt, size, orientation) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.new("RGB", size, (90, 160, 30)).save(out, fmt, exif=exif)
+    return out.getvalue()
+
+
+def test_dimensions_are_recorded_as_displayed_whatever_the_exif_orientation(
+        workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks):
+    """A portrait photo stored landscape with orientation 6 is a portrait for the labeler, COCO and JSON Lines."""
+    bulky = Image.Exif()
+    bulky[0x0112] = 6
+    bulky[0x010E] = "x" * 60_000  # an EXIF block longer than the first header reads
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(out, "JPEG", exif=bulky)
+    files = {
+        "portrait.jpg": (jpeg_bytes((64, 48), exif_orientation=6), (48, 64)),
+        "mirrored.jpg": (jpeg_bytes((64, 48), exif_orientation=5), (48, 64)),
+        "upside-down.jpg": (jpeg_bytes((64, 48), exif_orientation=3), (64, 48)),
+        "big-exif.jpg": (out.getvalue(), (48, 64)),
+        "portrait.png": (_with_orientation("PNG", (40, 30), 8), (30, 40)),
+        "portrait.webp": (_with_orientation("WEBP", (40, 30), 6), (30, 40)),
+        "portrait.tif": (_with_orientation("TIFF", (40, 30), 6), (30, 40)),
+        "plain.jpg": (jpeg_bytes((64, 48)), (64, 48)),
+    }
+    for name, (data, _) in files.items():
+        (pets_folder / "oriented" / name).parent.mkdir(exist_ok=True)
+        (pets_folder / "oriented" / name).write_bytes(data)
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=f"{FOLDER}/oriented")
+    expected = {f"{FOLDER}/oriented/{name}": size for name, (_, size) in files.items()}
+
+    def sizes():
+        return {key: (w, h) for key, w, h in DataItem.objects.filter(dataset=dataset).values_list("key", "width", "height")}
+
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    assert sizes() == expected  # from the headers, at registration
+    scanning.thumbnails_batch(dataset.pk)
+    assert sizes() == expected  # and the thumbnail step, which decodes the image, records the same
+    for item in DataItem.objects.filter(dataset=dataset):
+        with default_storage.open(item.thumbnail) as handle:
+            width, height = Image.open(handle).size
+        assert (width > height) == (item.width > item.height), item.key
+
+
+def test_a_header_claiming_billions_of_pixels_does_not_fail_the_scan(workspace, local_datastore, pets_folder):
+    """The width column holds up to 2**31 - 1; a PNG header may say 4 billion. The images beside it are registered."""
+    header = bytearray(png_bytes())
+    header[16:24] = (3_000_000_000).to_bytes(4, "big") + (1).to_bytes(4, "big")
+    (pets_folder / "wide.png").write_bytes(bytes(header))
+    (pets_folder / "zero.png").write_bytes(bytes(header[:16]) + bytes(8) + bytes(header[24:]))
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    dataset.refresh_from_db()
+    assert dataset.scan_state == Dataset.ScanState.DONE, dataset.scan_error
+    wide = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/wide.png")
+    assert (wide.state, wide.reason, wide.width, wide.height) == (State.TOO_LARGE, "3000000000×1 pixels is over the limit.", None, None)
+    zero = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/zero.png")
+    assert zero.state == State.UNREADABLE and zero.reason and zero.width is None
+    assert DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg").state == State.READY
 
 
 def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, local_datastore, pets_folder, eager_celery,
@@ -315,3 +377,23 @@ def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datast
         scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
     dataset.refresh_from_db()
     assert dataset.scan_state == Dataset.ScanState.DONE and dataset.scan_found == 8
+
+
+def test_dimensions_fix_turns_items_registered_before_sizes_followed_the_orientation(
+        workspace, local_datastore, pets_folder):
+    from django.core.management import call_command
+
+    (pets_folder / "portrait.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    before = dict(DataItem.objects.filter(dataset=dataset).values_list("key", "width"))
+    # As an older version recorded it: the stored (landscape) size.
+    DataItem.objects.filter(dataset=dataset, key=f"{FOLDER}/portrait.jpg").update(width=64, height=48)
+    out = io.StringIO()
+    call_command("dataset_dimensions_fix", str(dataset.uuid), stdout=out)
+    assert f"{dataset.uuid} d: 1 item(s) now recorded as displayed" in out.getvalue()
+    portrait = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/portrait.jpg")
+    assert (portrait.width, portrait.height) == (48, 64)
+    assert dict(DataItem.objects.filter(dataset=dataset).values_list("key", "width")) == before
+    call_command("dataset_dimensions_fix", stdout=out)  # again, for every dataset: nothing left to turn
+    assert out.getvalue().endswith(f"{dataset.uuid} d: 0 item(s) now recorded as displayed\n")
