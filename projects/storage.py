@@ -500,7 +500,7 @@ def blob_stream(datastore: Datastore, key: str, *, max_bytes: int, if_none_match
     if datastore.kind != Datastore.Kind.AZURE_BLOB:
         raise DatastoreError("Only Azure Blob datastores are streamed.")
     with _wrap():
-        blob = storage_for(datastore).client.get_blob_client(key)
+        blob = storage_for(datastore).client.get_blob_client(_checked(key))
         conditions = {"etag": if_none_match, "match_condition": MatchConditions.IfModified} if if_none_match else {}
         try:
             first = blob.download_blob(offset=0, length=STREAM_CHUNK, **conditions)
