@@ -223,3 +223,51 @@ def test_export_start_answered_with_500_then_polling_without_network_keeps_polli
     Export.objects.filter(pk=export.pk).update(state="failed", error="The worker stopped.")
     expect(page.locator("#export-status")).to_contain_text("The worker stopped.")
     assert unexpected(page) == []
+
+
+def test_settings_add_label_answered_429_waits_for_retry_after_then_retries(browser_as, manager, workspace):
+    from projects.models import LabelClass
+    from tests.labeling.factories import labeling_project
+
+    project = labeling_project(workspace, items=2)
+    page = browser_as(manager)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/settings/")
+    page.get_by_placeholder("New label class").fill("Lizard")
+    add_url = re.compile(r"/labels/add/$")
+    page.route(add_url, lambda route: route.fulfill(status=429, headers={"Retry-After": "2"}, body="Slow down."))
+    page.get_by_role("button", name="+ Add label").click()
+    alert = page.locator("#labels-alert [role=alert]")
+    expect(alert).to_contain_text("Too many requests right now (error 429)")
+    retry = alert.get_by_role("button", name=re.compile("^Retry"))
+    expect(retry).to_be_disabled()
+    expect(retry).to_have_text(re.compile(r"Retry \(in [12] s\)"))
+    expect(page.get_by_placeholder("New label class")).to_have_value("Lizard")
+    page.unroute(add_url)
+    expect(retry).to_be_enabled(timeout=4000)
+    retry.click()
+    expect(page.locator("#labels .chip")).to_have_text(["cat", "dog", "bird", "Lizard"])
+    expect(page.locator("#labels-alert [role=alert]")).to_have_count(0)
+    assert LabelClass.objects.filter(project=project, name="Lizard").count() == 1
+    assert unexpected(page) == []
+
+
+def test_an_action_without_its_own_spot_reports_in_the_bar_at_the_bottom(browser_as, reviewer, labeler, workspace):
+    from tests.review.data import add_tasks, make_project
+
+    project = make_project(workspace)
+    add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+    page = browser_as(reviewer)
+    page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
+    listing = re.compile(r"/review/\?")
+    page.route(listing, lambda route: route.abort())
+    page.select_option("#id_state", "approved")
+    bar = page.locator("#request-alert [role=alert]")
+    expect(bar).to_contain_text("could not be reached")
+    expect(bar).to_be_in_viewport()
+    expect(page.locator("#review-results .tile")).to_have_count(2)
+    page.unroute(listing)
+    bar.get_by_role("button", name="Retry").click()
+    expect(page).to_have_url(re.compile(r"\?state=approved$"))
+    expect(page.locator("#review-results .tile")).to_have_count(0)
+    expect(page.locator("#request-alert [role=alert]")).to_have_count(0)
+    assert unexpected(page) == []

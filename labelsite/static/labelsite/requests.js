@@ -38,10 +38,10 @@
       return { text: "The server did not answer within " + seconds + " second" + (seconds === 1 ? "" : "s") + "." + kept +
         " Retry, or reload the page to see whether it went through.", action: "retry" };
     }
-    if (status === 429 || status === 503) {
+    if (status === 429 || status === 502 || status === 503 || status === 504) {
       var wait = retryAfter(xhr);
-      var busy = status === 429 ? "Too many requests right now (error 429)" : "The server is busy right now (error 503)";
-      return { text: busy + ": this did not go through." + kept + (wait ? " You can retry in " + wait + " seconds." : ""),
+      var busy = status === 429 ? "Too many requests right now (error 429)" : "The server is unavailable right now (error " + status + ")";
+      return { text: busy + ": this did not go through." + kept + (wait ? " You can retry in " + wait + " seconds." : " Retry in a moment."),
         action: "retry", wait: wait };
     }
     if (status >= 500) {
