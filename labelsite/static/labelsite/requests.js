@@ -60,9 +60,11 @@
   }
 
   function forget(entry) {
+    var at = shown.indexOf(entry);
+    if (at < 0) return;
     if (entry.timer) clearInterval(entry.timer);
     if (entry.box.parentNode) entry.box.parentNode.removeChild(entry.box);
-    shown.splice(shown.indexOf(entry), 1);
+    shown.splice(at, 1);
     barShown();
   }
 
@@ -85,10 +87,19 @@
   // so its hx-swap, hx-push-url and the page's own handling of the answer apply as the first time.
   function retry(entry, retryButton) {
     var config = entry.config;
+    if (!entry.owner.isConnected) { forget(entry); return; }  // its part of the page was drawn anew meanwhile
     retryButton.disabled = true;
     retryButton.textContent = "Retrying…";
+    // A failure replaces this message (see the events below), a success removes it; if neither happened (htmx
+    // did not send after all), the button must not stay "Retrying…".
+    function settled() {
+      if (retryButton.isConnected && retryButton.textContent === "Retrying…") {
+        retryButton.disabled = false;
+        retryButton.textContent = "Retry";
+      }
+    }
     var sent = htmx.ajax(config.verb, config.path, { source: entry.owner, target: config.target, values: config.formData });
-    if (sent && sent.catch) sent.catch(function () {});  // the failure itself is reported by the events below
+    if (sent && sent.then) sent.then(settled, settled);
   }
 
   function countdown(entry, retryButton, seconds) {
