@@ -1,4 +1,4 @@
-"""Template context every page needs: the workspace switcher in the top bar."""
+"""Template context every page needs: the workspace switcher in the top bar, how long the browser waits for htmx."""
 
 from projects.access import visible_workspaces
 
@@ -19,3 +19,10 @@ def navigation(request):
         "current_access": getattr(request, "access", None),
         "open_signup": settings.OPEN_SIGNUP,
     }
+
+
+def requests(request):
+    """The htmx request timeout in milliseconds, for the htmx-config of base.html (a string: "0" must not read as unset)."""
+    from django.conf import settings
+
+    return {"request_timeout_ms": str(max(settings.LABELSITE_REQUEST_TIMEOUT, 0) * 1000)}

@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "labelsite.context_processors.navigation",
+                "labelsite.context_processors.requests",
             ],
         },
     },
@@ -279,5 +280,7 @@ LABELSITE_MAX_IMAGE_BYTES = env_int("LABELSITE_MAX_IMAGE_BYTES", 50 * 1024 * 102
 LABELSITE_MAX_IMAGE_PIXELS = env_int("LABELSITE_MAX_IMAGE_PIXELS", 80_000_000)
 LABELSITE_THUMBNAIL_SIZE = env_int("LABELSITE_THUMBNAIL_SIZE", 256)
 LABELSITE_STORAGE_TIMEOUT = env_int("LABELSITE_STORAGE_TIMEOUT", 15)  # seconds, every datastore call
+# Seconds the browser waits for an htmx request before it reports a timeout with a Retry (0 = wait forever).
+LABELSITE_REQUEST_TIMEOUT = env_int("LABELSITE_REQUEST_TIMEOUT", 30)
 LABELSITE_SIGNED_URL_TTL = env_int("LABELSITE_SIGNED_URL_TTL", 300)  # seconds a signed image URL lives
 LABELSITE_SCAN_BATCH = env_int("LABELSITE_SCAN_BATCH", 1000)

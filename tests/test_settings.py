@@ -1,6 +1,8 @@
 """Production settings refuse unsafe starts and pass Django's deployment checklist; pages carry a strict CSP."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +50,16 @@ def test_pages_carry_a_strict_content_security_policy(client, db):
     body = response.content.decode()
     assert "<script>" not in body and " style=" not in body
     assert 'src="/static/' in body  # htmx and our script come from our own origin
+
+
+@pytest.mark.parametrize(("seconds", "timeout"), [(45, 45000), (0, 0)])
+def test_pages_give_htmx_the_request_timeout_and_a_place_to_report_failures(client, db, settings, seconds, timeout):
+    settings.LABELSITE_REQUEST_TIMEOUT = seconds
+    body = client.get(reverse("login")).content.decode()
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'", body).group(1))
+    assert config["timeout"] == timeout  # 0: htmx waits for ever
+    assert config["responseHandling"][2] == {"code": "422", "swap": True}
+    assert 'id="request-alert"' in body and "/static/labelsite/requests.js" in body
 
 
 @pytest.mark.django_db

@@ -20,7 +20,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: only one sync Playwright may run at a time, and some modules start their own.
+@pytest.fixture(scope="module")
 def chromium_browser():
     from tests.conftest import require
 

@@ -5,6 +5,7 @@
   var selected = new Set();   // item uuids
   var anchor = null;          // index of the last plain click, for shift-click ranges
   var zoom = 1;
+  var notSubmitted = false;   // the last Submit failed (no connection, timeout, server error): the hint must say so
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function tiles() { return Array.prototype.slice.call(document.querySelectorAll("#tiles .tile")); }
@@ -34,8 +35,13 @@
     if (note) note.hidden = tagged === 0;
     var hint = $("#submit-hint");
     if (hint) {
-      hint.textContent = untagged === 0 ? "Every image is tagged: ready to submit." :
+      var todo = untagged === 0 ? "Every image is tagged: ready to submit." :
         untagged + " image" + (untagged === 1 ? "" : "s") + " still need" + (untagged === 1 ? "s" : "") + " a tag.";
+      if (notSubmitted) {
+        todo = "This page is NOT submitted yet: sending it failed. Your tags are kept" +
+          (untagged === 0 ? "; submit again (or Retry) when the connection is back." : ", and " + todo.charAt(0).toLowerCase() + todo.slice(1));
+      }
+      hint.textContent = todo;
     }
   }
 
@@ -184,12 +190,20 @@
     }
   });
 
+  // A Submit that failed (the server's refusals, swapped on purpose above, count as answers) leaves the page as it was.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "submit-form" && !event.detail.successful) {
+      notSubmitted = true;
+      render();
+    }
+  });
+
   var shownTiles = null;  // the #tiles list last seen: a different one means a new page arrived
   document.addEventListener("htmx:afterSettle", function () {
     var list = $("#tiles");
     var newPage = list !== shownTiles;
     shownTiles = list;
-    if (newPage) { selected.clear(); anchor = null; }
+    if (newPage) { selected.clear(); anchor = null; notSubmitted = false; }
     render();
     if (newPage && list && tiles().length) focusTile(0);
   });
