@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from projects import services
-from projects.access import organization_admin_or_404, visible_workspaces, workspace_view
+from projects.access import (
+    listed_projects, organization_admin_or_404, visible_workspaces, workspace_projects, workspace_view,
+)
 from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, LabelingProject, Membership
 from projects.signals import projects_listed
@@ -20,7 +22,7 @@ from projects.signals import projects_listed
 @login_required
 def home(request):
     workspaces = list(visible_workspaces(request.user))
-    projects = LabelingProject.objects.filter(workspace__in=workspaces).order_by("name")
+    projects = listed_projects(request.user, workspaces).order_by("name")
     by_workspace = {ws.pk: [] for ws in workspaces}
     for project in projects:
         by_workspace[project.workspace_id].append(project)
@@ -88,10 +90,7 @@ def organization(request, org):
 @require_GET
 @workspace_view("projects.view_workspace")
 def workspace(request, access):
-    projects = LabelingProject.objects.for_workspace(access.workspace)
-    if not access.can("projects.change_labelingproject"):
-        projects = projects.exclude(state=LabelingProject.State.ARCHIVED)
-    projects = list(projects)
+    projects = list(workspace_projects(access))
     projects_listed.send(sender=LabelingProject, projects=projects)  # labeling attaches `progress`
     return render(request, "projects/workspace.html", {
         "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
