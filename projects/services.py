@@ -107,23 +107,30 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
+def invitation_for_account(*, invitation: Invitation, user) -> bool:
+    """An invitation is for the address it was sent to (compared ignoring case), nobody else's account."""
+    return bool(user.email) and user.email.strip().casefold() == invitation.email.strip().casefold()
+
+
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user) -> Membership:
+def invitation_accept(*, invitation: Invitation, user) -> tuple[Membership, bool]:
+    """Join the workspace with the invited role: (membership, joined). Someone already in the workspace keeps
+    their role (joined is False) and the invitation is used up, so it cannot hand out that role later; roles
+    change only on the Members page."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
-        raise ValidationError("This invitation has already been used.")
+        raise ValidationError("This invitation has already been used.", code="used")
+    if not invitation_for_account(invitation=invitation, user=user):
+        raise ValidationError("This invitation was sent to a different email address.", code="wrong_account")
     OrganizationMember.objects.get_or_create(organization=invitation.workspace.organization, user=user)
-    membership, created = Membership.objects.get_or_create(
+    membership, joined = Membership.objects.select_related("group").get_or_create(
         workspace=invitation.workspace, user=user,
         defaults={"group": invitation.group, "created_by": invitation.invited_by},
     )
-    if not created and membership.group_id != invitation.group_id:
-        membership.group = invitation.group
-        membership.save(update_fields=["group"])
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    return membership
+    return membership, joined
 
 
 @transaction.atomic

@@ -52,12 +52,20 @@ def accept_invitation(request, token):
         invitation = services.invitation_from_token(token)
     except ValidationError as error:
         return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+    workspace = invitation.workspace
     form = None
     if request.user.is_authenticated:
+        if not services.invitation_for_account(invitation=invitation, user=request.user):
+            return render(request, "registration/invitation_wrong_account.html", status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=request.user)
-            messages.success(request, f"You joined {invitation.workspace}.")
-            return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+            try:
+                membership, joined = services.invitation_accept(invitation=invitation, user=request.user)
+            except ValidationError as error:  # used or withdrawn since the page was loaded
+                return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+            if not joined:
+                return render(request, "registration/invitation_already_member.html", {"membership": membership})
+            messages.success(request, f"You joined {workspace}.")
+            return redirect("workspace", org=workspace.organization.slug, ws=workspace.slug)
     else:
         form = AcceptInvitationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -70,7 +78,7 @@ def accept_invitation(request, token):
                 form.add_error("username", error)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+                return redirect("workspace", org=workspace.organization.slug, ws=workspace.slug)
     return render(request, "registration/accept_invitation.html", {"invitation": invitation, "form": form})
 
 
