@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "labelsite.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -118,6 +119,12 @@ LOGIN_FAILURES_PER_ADDRESS = env_int("LABELSITE_LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
 # Behind a reverse proxy: the META key of the header it appends the client address to (e.g. HTTP_X_FORWARDED_FOR).
 CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
+
+# Sessions end after this long without a request (a lunch break keeps you in, an evening away does not) and,
+# however active (a tab polling an export keeps a session busy), this long after logging in.
+SESSION_IDLE_SECONDS = env_int("LABELSITE_SESSION_IDLE_SECONDS", 4 * 3600)
+SESSION_MAX_SECONDS = env_int("LABELSITE_SESSION_MAX_SECONDS", 24 * 3600)
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
 
 # Review queue: how long a page of tasks stays with one reviewer.
 REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
