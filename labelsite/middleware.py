@@ -51,6 +51,12 @@ SESSION_SEEN_AT = "_labelsite_seen_at"  # the last request seen on it, to SEEN_R
 SEEN_RESOLUTION = 60
 
 
+def session_clocks_start(sender, request, user, **kwargs):
+    """A login starts both clocks (on user_logged_in), so the pages after it have nothing to write."""
+    now = int(time.time())
+    request.session[SESSION_AUTH_AT] = request.session[SESSION_SEEN_AT] = now
+
+
 class SessionLimitsMiddleware:
     """Logs out a session idle for longer than SESSION_IDLE_SECONDS or older than SESSION_MAX_SECONDS.
 
@@ -63,7 +69,7 @@ class SessionLimitsMiddleware:
         session = getattr(request, "session", None)
         if session is not None and SESSION_KEY in session:
             now = int(time.time())
-            started = session.setdefault(SESSION_AUTH_AT, now)
+            started = session.setdefault(SESSION_AUTH_AT, now)  # sessions from before these limits existed
             seen = session.get(SESSION_SEEN_AT, now)
             if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
                 logout(request)

@@ -117,6 +117,13 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LABELSITE_LOGIN_FAILURES_PER_ACCOUNT", 5)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LABELSITE_LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
+# API token throttling: failed token authentications allowed per client address within the window.
+API_TOKEN_FAILURES_PER_ADDRESS = env_int("LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS", 20)
+API_TOKEN_FAILURE_WINDOW = env_int("LABELSITE_API_TOKEN_FAILURE_WINDOW", 5 * 60)
+# Password reset throttling: requests allowed per email and per client address within the window.
+PASSWORD_RESETS_PER_EMAIL = env_int("LABELSITE_PASSWORD_RESETS_PER_EMAIL", 5)
+PASSWORD_RESETS_PER_ADDRESS = env_int("LABELSITE_PASSWORD_RESETS_PER_ADDRESS", 20)
+PASSWORD_RESET_WINDOW = env_int("LABELSITE_PASSWORD_RESET_WINDOW", 3600)
 # Behind a reverse proxy: the META key of the header it appends the client address to (e.g. HTTP_X_FORWARDED_FOR).
 CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
 

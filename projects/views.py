@@ -3,12 +3,14 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import PasswordResetView
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from labelsite import throttle
 from projects import services
 from projects.access import (
     listed_projects, organization_admin_or_404, visible_workspaces, workspace_projects, workspace_view,
@@ -44,6 +46,21 @@ def signup(request):
         messages.success(request, "Welcome! Your organization and its first workspace are ready.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form}, status=422 if form.errors else 200)
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """Requests are counted per email and per client address whether or not the email has an account, so the
+    answer (the same page, or 429 once a limit is reached) never tells which emails exist."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        wait = throttle.password_reset_blocked_for(self.request, email)
+        if wait:
+            response = self.render_to_response(self.get_context_data(form=form, throttled=True), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        throttle.password_reset_requested(self.request, email)
+        return super().form_valid(form)
 
 
 @require_http_methods(["GET", "POST"])

@@ -71,3 +71,9 @@ def test_defaults_and_the_cookie_lifetime():
 
     assert defaults.SESSION_IDLE_SECONDS == 4 * 3600 and defaults.SESSION_MAX_SECONDS == 24 * 3600
     assert settings.SESSION_COOKIE_AGE == defaults.SESSION_MAX_SECONDS
+
+
+def test_logging_in_starts_both_clocks_afresh(client, labeler):
+    client.post(reverse("login"), {"username": "labeler", "password": "pw-Labelsite-123"})
+    now = int(time.time())
+    assert now - client.session[SESSION_AUTH_AT] < 5 and now - client.session[SESSION_SEEN_AT] < 5

@@ -117,6 +117,32 @@ def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client
     assert response.status_code == 302 and len(mail.outbox) == 0
 
 
+def _reset(client, email, address="203.0.113.7"):
+    return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+@pytest.mark.parametrize("email", ["labeler@example.com", "ghost@example.com"], ids=["account", "no-account"])
+def test_password_reset_is_throttled_per_email(client, labeler, settings, email):
+    settings.PASSWORD_RESETS_PER_EMAIL, settings.PASSWORD_RESET_WINDOW = 5, 3600
+    statuses = [_reset(client, email, address=f"198.51.100.{n}").status_code for n in range(30)]
+    assert statuses[:5] == [302] * 5 and set(statuses[5:]) == {429}  # the same whether the account exists
+    assert len(mail.outbox) == (5 if email.startswith("labeler") else 0)
+    blocked = _reset(client, email.upper())
+    assert blocked.status_code == 429 and 0 < int(blocked["Retry-After"]) <= 3600
+    assert "Too many password reset requests" in blocked.content.decode()
+    assert _reset(client, "reviewer@example.com").status_code == 302  # other addresses are not affected
+
+
+def test_password_reset_is_throttled_per_client_address(client, labeler, settings):
+    settings.PASSWORD_RESETS_PER_ADDRESS = 4
+    for n in range(4):
+        assert _reset(client, f"someone{n}@example.com").status_code == 302
+    assert _reset(client, "labeler@example.com").status_code == 429
+    assert len(mail.outbox) == 0
+    assert _reset(client, "labeler@example.com", address="198.51.100.9").status_code == 302
+    assert len(mail.outbox) == 1
+
+
 def test_home_lists_only_my_workspaces(labeler_client, workspace, other_workspace, outsider):
     body = labeler_client.get(reverse("home")).content.decode()
     assert "Vision" in body and "Secret" not in body
