@@ -1,7 +1,8 @@
-"""Labelsite settings: everything comes from environment variables, with embedded development defaults.
+"""Labelsite settings: everything comes from environment variables, with embedded defaults.
 
-See `.env.example` for every variable. Without any of them the site runs on a SQLite file, a
-filesystem Celery broker and local media, all inside the data folder (`LABELSITE_DATA_DIR`).
+See `.env.example` for every variable. The switches default to production's (DEBUG off, sign-up closed);
+`make run` asks for development itself. Without the rest the site runs on a SQLite file, a filesystem
+Celery broker and local media, all inside the data folder (`LABELSITE_DATA_DIR`).
 """
 
 import secrets
@@ -15,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("LABELSITE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
+# Production-safe unless told otherwise: `make run` and the test suite ask for DEBUG=true themselves.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("LABELSITE_TESTING", False)
 
 
@@ -24,7 +26,7 @@ def _secret_key() -> str:
     if key:
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (it is off unless DEBUG=true).")
     # Development only: one random key, generated once and kept in the data folder.
     path = DATA_DIR / "secret_key"
     if not path.exists():
@@ -36,7 +38,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (it is off unless DEBUG=true).")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -139,7 +141,11 @@ REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
 # Labeling: how long a claimed page of tasks stays with a labeler before it returns to the pool.
 LABELSITE_LEASE_MINUTES = env_int("LABELSITE_LEASE_MINUTES", 30)
 
-OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", DEBUG)
+# Anyone may create an organization only where the operator says so; otherwise people join by invitation.
+OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", False)
+# Whether the organization admins that sign-up creates may use Django admin (their datastores and members);
+# otherwise an operator grants it: `manage.py admin_access <username>`.
+SIGNUP_ADMIN_ACCESS = env_bool("LABELSITE_SIGNUP_ADMIN_ACCESS", False)
 INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
 
 LANGUAGE_CODE = "en-us"

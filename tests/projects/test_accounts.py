@@ -20,13 +20,17 @@ def _signup(client, **overrides):
     return client.post(reverse("signup"), data)
 
 
-def test_signup_creates_organization_admin_and_first_workspace(client, db):
+@pytest.fixture
+def open_signup(settings, db):
+    settings.OPEN_SIGNUP = True
+
+
+def test_signup_creates_organization_admin_and_first_workspace(client, open_signup):
     response = _signup(client)
     assert response.status_code == 302 and response["Location"] == reverse("home")
     user = get_user_model().objects.get(username="ada")
     member = OrganizationMember.objects.get(user=user)
     assert member.is_admin and member.organization.name == "Analytical Engines"
-    assert user.is_staff and not user.is_superuser
     workspace = Workspace.objects.get(organization=member.organization)
     home = client.get(reverse("home"))
     assert workspace.name in home.content.decode()
@@ -34,16 +38,33 @@ def test_signup_creates_organization_admin_and_first_workspace(client, db):
     assert page.status_code == 200
 
 
-def test_signup_with_mismatched_passwords_keeps_nothing(client, db):
+def test_signup_gives_no_django_admin_access_by_default(client, open_signup):
+    _signup(client)
+    user = get_user_model().objects.get(username="ada")
+    assert not user.is_staff and not user.is_superuser
+    assert client.get(reverse("admin:index"))["Location"].startswith(reverse("admin:login"))
+    assert 'href="/admin/"' not in client.get(reverse("home")).content.decode()
+
+
+def test_signup_admin_access_when_the_operator_allows_it(client, open_signup, settings):
+    settings.SIGNUP_ADMIN_ACCESS = True
+    _signup(client)
+    assert get_user_model().objects.get(username="ada").is_staff
+    page = client.get(reverse("admin:projects_datastore_changelist"))
+    assert page.status_code == 200
+
+
+def test_signup_with_mismatched_passwords_keeps_nothing(client, open_signup):
     response = _signup(client, password2="something-else-77")
     assert response.status_code == 422
     assert not get_user_model().objects.filter(username="ada").exists()
 
 
-def test_signup_closed_when_setting_off(client, db, settings):
+def test_signup_is_closed_unless_enabled(client, db, settings):
     settings.OPEN_SIGNUP = False
     assert client.get(reverse("signup")).status_code == 404
     assert _signup(client).status_code == 404
+    assert not get_user_model().objects.exists()
 
 
 def test_login_and_logout(client, labeler):
