@@ -27,16 +27,12 @@ def test_eighty_wrong_tokens_are_cut_off_with_429_and_retry_after(valid_key, set
 
 def test_a_blocked_address_is_refused_even_with_a_valid_token_but_others_are_not(valid_key, settings):
     settings.API_TOKEN_FAILURES_PER_ADDRESS = 3
+    for _ in range(5):  # successes are not counted
+        assert _get(valid_key).status_code == 200
     for _ in range(3):
         assert _get("ls_0000000000_wrong").status_code == 401
     assert _get(valid_key).status_code == 429  # a right guess must look like a wrong one while blocked
     assert _get(valid_key, address="198.51.100.2").status_code == 200
-
-
-def test_valid_tokens_are_never_counted(valid_key, settings):
-    settings.API_TOKEN_FAILURES_PER_ADDRESS = 3
-    for _ in range(10):
-        assert _get(valid_key).status_code == 200
 
 
 def test_token_throttle_counts_the_client_address_behind_a_proxy(valid_key, settings):

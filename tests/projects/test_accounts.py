@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from projects.models import Membership, OrganizationMember, Workspace
@@ -38,20 +39,17 @@ def test_signup_creates_organization_admin_and_first_workspace(client, open_sign
     assert page.status_code == 200
 
 
-def test_signup_gives_no_django_admin_access_by_default(client, open_signup):
+def test_signup_gives_django_admin_access_only_where_the_operator_allows_it(client, open_signup, settings):
     _signup(client)
     user = get_user_model().objects.get(username="ada")
     assert not user.is_staff and not user.is_superuser
     assert client.get(reverse("admin:index"))["Location"].startswith(reverse("admin:login"))
     assert 'href="/admin/"' not in client.get(reverse("home")).content.decode()
-
-
-def test_signup_admin_access_when_the_operator_allows_it(client, open_signup, settings):
     settings.SIGNUP_ADMIN_ACCESS = True
-    _signup(client)
-    assert get_user_model().objects.get(username="ada").is_staff
-    page = client.get(reverse("admin:projects_datastore_changelist"))
-    assert page.status_code == 200
+    other = Client()
+    _signup(other, username="bob", email="bob@example.com", organization_name="Difference Engines")
+    assert get_user_model().objects.get(username="bob").is_staff
+    assert other.get(reverse("admin:projects_datastore_changelist")).status_code == 200
 
 
 def test_signup_with_mismatched_passwords_keeps_nothing(client, open_signup):
