@@ -15,18 +15,25 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Labelsite's defaults are production's; `make run` and `make demo` ask for the development setup themselves
+# (a value given on the command line or in the environment wins; `make run DEBUG=false` keeps sign-up closed).
+DEBUG ?= true
+LABELSITE_OPEN_SIGNUP ?= $(DEBUG)
+LABELSITE_SIGNUP_ADMIN_ACCESS ?= $(DEBUG)
+DEV = DEBUG=$(DEBUG) LABELSITE_OPEN_SIGNUP=$(LABELSITE_OPEN_SIGNUP) LABELSITE_SIGNUP_ADMIN_ACCESS=$(LABELSITE_SIGNUP_ADMIN_ACCESS)
+
 run: $(VENV)/.runtime
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
-	$(PY) manage.py run
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py demo
+	$(DEV) $(PY) manage.py run
 
 test: export LABELSITE_DATA_DIR ?= $(CURDIR)/data/test
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(VENV)/.runtime
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py demo
 
 # Production-like settings must pass Django's deployment checklist.
 check-deploy: $(VENV)/.runtime

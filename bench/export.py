@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ls_exports_bench")
 os.environ.setdefault("LABELSITE_DATA_DIR", str(ROOT / "data" / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
+os.environ.setdefault("DEBUG", "true")  # the development setup, as before (the defaults are production's)
 
 
 def _django():

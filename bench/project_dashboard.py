@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
+os.environ.setdefault("DEBUG", "true")  # the development setup, as before (the defaults are production's)
 
 import django  # noqa: E402
 

@@ -52,6 +52,7 @@ def main() -> None:
     os.environ["LABELSITE_DATA_DIR"] = str(data)
     os.environ["LABELSITE_LOCAL_DATASTORE_ROOTS"] = str(roots)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
+    os.environ.setdefault("DEBUG", "true")  # the development setup, as before (the defaults are production's)
     import django
 
     django.setup()

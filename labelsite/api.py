@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -55,8 +56,11 @@ def api_exception_handler(exc, context):
     """Every error is JSON: {"code": ..., "message": ..., "errors": {field: [messages]}}.
 
     A service's ValidationError that the view does not map otherwise (e.g. to 409) is a 400 with its
-    field errors, or its messages under non_field_errors."""
-    if isinstance(exc, Http404):
+    field errors, or its messages under non_field_errors. A body Django refuses to read (too big, too many
+    fields or files) is a parse error like any other malformed body, not Django's HTML 400 page."""
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        exc = exceptions.ParseError(f"The request body could not be read: {exc}")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)

@@ -7,6 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from labelsite import throttle
+
 TOKEN_PREFIX = "ls_"
 
 
@@ -25,19 +27,30 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-        key = header[1]
+        wait = throttle.token_blocked_for(request)
+        if wait:
+            raise exceptions.Throttled(wait, "Too many failed token authentications from your address.")
+        token = self._token(header[1])
+        if token is None:
+            throttle.token_failed(request)
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    @staticmethod
+    def _token(key: str):
+        """The live token of an active user behind `key`, or None."""
         from projects.models import ApiToken
 
         parts = key.split("_")
         if len(parts) != 3 or parts[0] + "_" != TOKEN_PREFIX:
-            raise exceptions.AuthenticationFailed("Invalid token.")
+            return None
         token = ApiToken.objects.select_related("user").filter(prefix=parts[1], revoked_at=None).first()
         if token is None or not hmac.compare_digest(token.key_hash, token_hash(key)) or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
+            return None
+        return token
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'

@@ -1,6 +1,9 @@
-"""Cross-cutting HTTP behaviour: the Content-Security-Policy and htmx-aware login redirects."""
+"""Cross-cutting HTTP behaviour: the Content-Security-Policy, session time limits and htmx-aware login redirects."""
+
+import time
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 
@@ -40,3 +43,36 @@ class HtmxLoginRedirectMiddleware:
                 redirect["HX-Redirect"] = location
                 return redirect
         return response
+
+
+SESSION_AUTH_AT = "_labelsite_auth_at"  # when this login's session was first seen (epoch seconds)
+SESSION_SEEN_AT = "_labelsite_seen_at"  # the last request seen on it, to SEEN_RESOLUTION
+# Recording every request would write the session on every htmx click; a minute is precise enough.
+SEEN_RESOLUTION = 60
+
+
+def session_clocks_start(sender, request, user, **kwargs):
+    """A login starts both clocks (on user_logged_in), so the pages after it have nothing to write."""
+    now = int(time.time())
+    request.session[SESSION_AUTH_AT] = request.session[SESSION_SEEN_AT] = now
+
+
+class SessionLimitsMiddleware:
+    """Logs out a session idle for longer than SESSION_IDLE_SECONDS or older than SESSION_MAX_SECONDS.
+
+    The request then continues as anonymous, so pages redirect to login (htmx requests get HX-Redirect)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and SESSION_KEY in session:
+            now = int(time.time())
+            started = session.setdefault(SESSION_AUTH_AT, now)  # sessions from before these limits existed
+            seen = session.get(SESSION_SEEN_AT, now)
+            if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
+                logout(request)
+            elif SESSION_SEEN_AT not in session or now - seen >= SEEN_RESOLUTION:
+                session[SESSION_SEEN_AT] = now
+        return self.get_response(request)

@@ -1,7 +1,8 @@
-"""Labelsite settings: everything comes from environment variables, with embedded development defaults.
+"""Labelsite settings: everything comes from environment variables, with embedded defaults.
 
-See `.env.example` for every variable. Without any of them the site runs on a SQLite file, a
-filesystem Celery broker and local media, all inside the data folder (`LABELSITE_DATA_DIR`).
+See `.env.example` for every variable. The switches default to production's (DEBUG off, sign-up closed);
+`make run` asks for development itself. Without the rest the site runs on a SQLite file, a filesystem
+Celery broker and local media, all inside the data folder (`LABELSITE_DATA_DIR`).
 """
 
 import secrets
@@ -15,7 +16,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("LABELSITE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", True)
+# Production-safe unless told otherwise: `make run` and the test suite ask for DEBUG=true themselves.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("LABELSITE_TESTING", False)
 
 
@@ -24,7 +26,7 @@ def _secret_key() -> str:
     if key:
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (it is off unless DEBUG=true).")
     # Development only: one random key, generated once and kept in the data folder.
     path = DATA_DIR / "secret_key"
     if not path.exists():
@@ -36,7 +38,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (it is off unless DEBUG=true).")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -68,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "labelsite.middleware.SessionLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -117,8 +120,21 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LABELSITE_LOGIN_FAILURES_PER_ACCOUNT", 5)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LABELSITE_LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
+# API token throttling: failed token authentications allowed per client address within the window.
+API_TOKEN_FAILURES_PER_ADDRESS = env_int("LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS", 20)
+API_TOKEN_FAILURE_WINDOW = env_int("LABELSITE_API_TOKEN_FAILURE_WINDOW", 5 * 60)
+# Password reset throttling: requests allowed per email and per client address within the window.
+PASSWORD_RESETS_PER_EMAIL = env_int("LABELSITE_PASSWORD_RESETS_PER_EMAIL", 5)
+PASSWORD_RESETS_PER_ADDRESS = env_int("LABELSITE_PASSWORD_RESETS_PER_ADDRESS", 20)
+PASSWORD_RESET_WINDOW = env_int("LABELSITE_PASSWORD_RESET_WINDOW", 3600)
 # Behind a reverse proxy: the META key of the header it appends the client address to (e.g. HTTP_X_FORWARDED_FOR).
 CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
+
+# Sessions end after this long without a request (a lunch break keeps you in, an evening away does not) and,
+# however active (a tab polling an export keeps a session busy), this long after logging in.
+SESSION_IDLE_SECONDS = env_int("LABELSITE_SESSION_IDLE_SECONDS", 4 * 3600)
+SESSION_MAX_SECONDS = env_int("LABELSITE_SESSION_MAX_SECONDS", 24 * 3600)
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
 
 # Review queue: how long a page of tasks stays with one reviewer.
 REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
@@ -126,7 +142,11 @@ REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
 # Labeling: how long a claimed page of tasks stays with a labeler before it returns to the pool.
 LABELSITE_LEASE_MINUTES = env_int("LABELSITE_LEASE_MINUTES", 30)
 
-OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", DEBUG)
+# Anyone may create an organization only where the operator says so; otherwise people join by invitation.
+OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", False)
+# Whether the organization admins that sign-up creates may use Django admin (their datastores and members);
+# otherwise an operator grants it: `manage.py admin_access <username>`.
+SIGNUP_ADMIN_ACCESS = env_bool("LABELSITE_SIGNUP_ADMIN_ACCESS", False)
 INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
 
 LANGUAGE_CODE = "en-us"
@@ -221,6 +241,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "labelsite.api.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "labelsite.api_parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle"],

@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.urls import include, path
 
 from projects.forms import ThrottledAuthenticationForm
+from projects.views import ThrottledPasswordResetView
 
 
 def healthz(request):
@@ -20,6 +21,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm, redirect_authenticated_user=True),
         name="login",
     ),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("labelsite.api_urls")),
     path("", include("projects.urls")),

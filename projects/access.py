@@ -16,9 +16,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from django.db import connection
+from django.db.models import Q
 
 from labelsite.backends import workspace_perms_load
-from projects.models import Membership, Organization, OrganizationMember, Workspace
+from projects.models import LabelingProject, Membership, Organization, OrganizationMember, Workspace
+from projects.roles import ALL_WORKSPACE_PERMISSIONS
+
+# Archived projects are listed only to those who may change projects (and so could bring them back).
+SEE_ARCHIVED = "projects.change_labelingproject"
 
 
 @dataclass
@@ -53,6 +58,31 @@ class Access:
 
 def visible_workspaces(user):
     return Workspace.objects.for_user(user).select_related("organization")
+
+
+def workspaces_where(user, perm: str):
+    """The workspaces where `user` holds `perm`, by the permission backend's rule (organization admins hold
+    every workspace permission, members what their role carries), as one query for pages spanning workspaces."""
+    if not user.is_authenticated or not user.is_active:
+        return Workspace.objects.none()
+    app_label, codename = perm.split(".")
+    by_role = Q(memberships__user=user, memberships__group__permissions__codename=codename,
+                memberships__group__permissions__content_type__app_label=app_label)
+    if perm in ALL_WORKSPACE_PERMISSIONS:
+        by_role |= Q(organization__members__user=user, organization__members__is_admin=True)
+    return Workspace.objects.filter(by_role)
+
+
+def workspace_projects(access: Access):
+    """The projects a member sees listed in the request's workspace."""
+    projects = LabelingProject.objects.for_workspace(access.workspace)
+    return projects if access.can(SEE_ARCHIVED) else projects.exclude(state=LabelingProject.State.ARCHIVED)
+
+
+def listed_projects(user, workspaces):
+    """The projects of `workspaces` that `user` sees listed: the rule of `workspace_projects`, for many at once."""
+    archived_hidden = Q(state=LabelingProject.State.ARCHIVED) & ~Q(workspace__in=workspaces_where(user, SEE_ARCHIVED))
+    return LabelingProject.objects.filter(workspace__in=workspaces).exclude(archived_hidden)
 
 
 def _access_sql() -> str:

@@ -38,10 +38,10 @@ def _unique_slug(base: str, taken) -> str:
 
 @transaction.atomic
 def organization_signup(*, username: str, email: str, password: str, organization_name: str) -> User:
-    """A new account with its own organization (they are its admin) and a first workspace."""
-    # Organization admins are staff so they can manage datastores and members in Django admin,
-    # which shows them only their own organization's rows.
-    user = User.objects.create_user(username=username, email=email, password=password, is_staff=True)
+    """A new account with its own organization (they are its admin) and a first workspace. Django admin access
+    comes with it only where the operator allows it (SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
+    user = User.objects.create_user(username=username, email=email, password=password,
+                                    is_staff=settings.SIGNUP_ADMIN_ACCESS)
     organization = Organization.objects.create(
         name=organization_name,
         slug=_unique_slug(organization_name, lambda s: Organization.objects.filter(slug=s).exists()),
@@ -49,6 +49,15 @@ def organization_signup(*, username: str, email: str, password: str, organizatio
     OrganizationMember.objects.create(organization=organization, user=user, is_admin=True)
     workspace_create(organization=organization, name="Default", actor=user)
     return user
+
+
+def user_admin_access_set(*, user, enabled: bool) -> None:
+    """Grant or take away Django admin access (is_staff), which only organization admins may hold: admin shows
+    them their own organizations' workspaces, members and datastores."""
+    if enabled and not user.is_superuser and not OrganizationMember.objects.admins().filter(user=user).exists():
+        raise ValidationError(f"{user.get_username()} is not an organization admin.", code="not_org_admin")
+    user.is_staff = enabled
+    user.save(update_fields=["is_staff"])
 
 
 def workspace_create(*, organization: Organization, name: str, actor) -> Workspace:
@@ -107,23 +116,30 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
+def invitation_for_account(*, invitation: Invitation, user) -> bool:
+    """An invitation is for the address it was sent to (compared ignoring case), nobody else's account."""
+    return bool(user.email) and user.email.strip().casefold() == invitation.email.strip().casefold()
+
+
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user) -> Membership:
+def invitation_accept(*, invitation: Invitation, user) -> tuple[Membership, bool]:
+    """Join the workspace with the invited role: (membership, joined). Someone already in the workspace keeps
+    their role (joined is False) and the invitation is used up, so it cannot hand out that role later; roles
+    change only on the Members page."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
-        raise ValidationError("This invitation has already been used.")
+        raise ValidationError("This invitation has already been used.", code="used")
+    if not invitation_for_account(invitation=invitation, user=user):
+        raise ValidationError("This invitation was sent to a different email address.", code="wrong_account")
     OrganizationMember.objects.get_or_create(organization=invitation.workspace.organization, user=user)
-    membership, created = Membership.objects.get_or_create(
+    membership, joined = Membership.objects.select_related("group").get_or_create(
         workspace=invitation.workspace, user=user,
         defaults={"group": invitation.group, "created_by": invitation.invited_by},
     )
-    if not created and membership.group_id != invitation.group_id:
-        membership.group = invitation.group
-        membership.save(update_fields=["group"])
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    return membership
+    return membership, joined
 
 
 @transaction.atomic

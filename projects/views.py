@@ -3,14 +3,18 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import PasswordResetView
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from labelsite import throttle
 from projects import services
-from projects.access import organization_admin_or_404, visible_workspaces, workspace_view
+from projects.access import (
+    listed_projects, organization_admin_or_404, visible_workspaces, workspace_projects, workspace_view,
+)
 from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, LabelingProject, Membership
 from projects.signals import projects_listed
@@ -20,7 +24,7 @@ from projects.signals import projects_listed
 @login_required
 def home(request):
     workspaces = list(visible_workspaces(request.user))
-    projects = LabelingProject.objects.filter(workspace__in=workspaces).order_by("name")
+    projects = listed_projects(request.user, workspaces).order_by("name")
     by_workspace = {ws.pk: [] for ws in workspaces}
     for project in projects:
         by_workspace[project.workspace_id].append(project)
@@ -44,18 +48,41 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form}, status=422 if form.errors else 200)
 
 
+class ThrottledPasswordResetView(PasswordResetView):
+    """Requests are counted per email and per client address whether or not the email has an account, so the
+    answer (the same page, or 429 once a limit is reached) never tells which emails exist."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        wait = throttle.password_reset_blocked_for(self.request, email)
+        if wait:
+            response = self.render_to_response(self.get_context_data(form=form, throttled=True), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        throttle.password_reset_requested(self.request, email)
+        return super().form_valid(form)
+
+
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request, token):
     try:
         invitation = services.invitation_from_token(token)
     except ValidationError as error:
         return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+    workspace = invitation.workspace
     form = None
     if request.user.is_authenticated:
+        if not services.invitation_for_account(invitation=invitation, user=request.user):
+            return render(request, "registration/invitation_wrong_account.html", status=403)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=request.user)
-            messages.success(request, f"You joined {invitation.workspace}.")
-            return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+            try:
+                membership, joined = services.invitation_accept(invitation=invitation, user=request.user)
+            except ValidationError as error:  # used or withdrawn since the page was loaded
+                return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
+            if not joined:
+                return render(request, "registration/invitation_already_member.html", {"membership": membership})
+            messages.success(request, f"You joined {workspace}.")
+            return redirect("workspace", org=workspace.organization.slug, ws=workspace.slug)
     else:
         form = AcceptInvitationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -68,7 +95,7 @@ def accept_invitation(request, token):
                 form.add_error("username", error)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return redirect("workspace", org=invitation.workspace.organization.slug, ws=invitation.workspace.slug)
+                return redirect("workspace", org=workspace.organization.slug, ws=workspace.slug)
     return render(request, "registration/accept_invitation.html", {"invitation": invitation, "form": form})
 
 
@@ -88,10 +115,7 @@ def organization(request, org):
 @require_GET
 @workspace_view("projects.view_workspace")
 def workspace(request, access):
-    projects = LabelingProject.objects.for_workspace(access.workspace)
-    if not access.can("projects.change_labelingproject"):
-        projects = projects.exclude(state=LabelingProject.State.ARCHIVED)
-    projects = list(projects)
+    projects = list(workspace_projects(access))
     projects_listed.send(sender=LabelingProject, projects=projects)  # labeling attaches `progress`
     return render(request, "projects/workspace.html", {
         "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _manage(*args, **env):
     # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never has it.
-    dropped = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # The suite's own settings module and switches are dropped too: this is a bare deployment.
+    dropped = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE",
+               "LABELSITE_OPEN_SIGNUP", "LABELSITE_SIGNUP_ADMIN_ACCESS"}
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
@@ -32,6 +34,34 @@ def test_production_refuses_to_start_without_allowed_hosts():
     result = _manage("check", DEBUG="false", SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
+def test_debug_is_off_unless_set():
+    # Nothing but the required production values: the deployment that forgot DEBUG=false.
+    result = _manage("check")
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+    result = _manage("shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.DEBUG, s.OPEN_SIGNUP, s.SECURE_SSL_REDIRECT)",
+                     SECRET_KEY="k3y-" + "q" * 60, ALLOWED_HOSTS="labels.example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False", "True"]
+
+
+def test_open_signup_does_not_follow_debug():
+    script = "from django.conf import settings as s; print(s.DEBUG, s.OPEN_SIGNUP, s.SIGNUP_ADMIN_ACCESS)"
+    assert _manage("shell", "-v", "0", "-c", script, DEBUG="true").stdout.split() == ["True", "False", "False"]
+    opened = _manage("shell", "-v", "0", "-c", script, DEBUG="true", LABELSITE_OPEN_SIGNUP="true")
+    assert opened.stdout.split() == ["True", "True", "False"]
+
+
+def test_make_run_asks_for_the_development_setup_itself():
+    # `make -n` prints the commands without running them.
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "LABELSITE_OPEN_SIGNUP", "LABELSITE_SIGNUP_ADMIN_ACCESS"}}
+    result = subprocess.run(["make", "-n", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "manage.py" in line]
+    assert [c for c in commands if c.endswith("manage.py run")], commands
+    for command in commands:
+        assert "DEBUG=true" in command and "LABELSITE_OPEN_SIGNUP=true" in command, command
 
 
 def test_check_deploy_is_clean_with_production_settings():

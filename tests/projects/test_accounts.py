@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from projects.models import Membership, OrganizationMember, Workspace
@@ -20,13 +21,17 @@ def _signup(client, **overrides):
     return client.post(reverse("signup"), data)
 
 
-def test_signup_creates_organization_admin_and_first_workspace(client, db):
+@pytest.fixture
+def open_signup(settings, db):
+    settings.OPEN_SIGNUP = True
+
+
+def test_signup_creates_organization_admin_and_first_workspace(client, open_signup):
     response = _signup(client)
     assert response.status_code == 302 and response["Location"] == reverse("home")
     user = get_user_model().objects.get(username="ada")
     member = OrganizationMember.objects.get(user=user)
     assert member.is_admin and member.organization.name == "Analytical Engines"
-    assert user.is_staff and not user.is_superuser
     workspace = Workspace.objects.get(organization=member.organization)
     home = client.get(reverse("home"))
     assert workspace.name in home.content.decode()
@@ -34,16 +39,30 @@ def test_signup_creates_organization_admin_and_first_workspace(client, db):
     assert page.status_code == 200
 
 
-def test_signup_with_mismatched_passwords_keeps_nothing(client, db):
+def test_signup_gives_django_admin_access_only_where_the_operator_allows_it(client, open_signup, settings):
+    _signup(client)
+    user = get_user_model().objects.get(username="ada")
+    assert not user.is_staff and not user.is_superuser
+    assert client.get(reverse("admin:index"))["Location"].startswith(reverse("admin:login"))
+    assert 'href="/admin/"' not in client.get(reverse("home")).content.decode()
+    settings.SIGNUP_ADMIN_ACCESS = True
+    other = Client()
+    _signup(other, username="bob", email="bob@example.com", organization_name="Difference Engines")
+    assert get_user_model().objects.get(username="bob").is_staff
+    assert other.get(reverse("admin:projects_datastore_changelist")).status_code == 200
+
+
+def test_signup_with_mismatched_passwords_keeps_nothing(client, open_signup):
     response = _signup(client, password2="something-else-77")
     assert response.status_code == 422
     assert not get_user_model().objects.filter(username="ada").exists()
 
 
-def test_signup_closed_when_setting_off(client, db, settings):
+def test_signup_is_closed_unless_enabled(client, db, settings):
     settings.OPEN_SIGNUP = False
     assert client.get(reverse("signup")).status_code == 404
     assert _signup(client).status_code == 404
+    assert not get_user_model().objects.exists()
 
 
 def test_login_and_logout(client, labeler):
@@ -115,6 +134,32 @@ def test_password_reset_email_leads_to_a_new_password(client, labeler):
 def test_password_reset_for_unknown_email_sends_nothing_and_says_the_same(client, db):
     response = client.post(reverse("password_reset"), {"email": "ghost@example.com"})
     assert response.status_code == 302 and len(mail.outbox) == 0
+
+
+def _reset(client, email, address="203.0.113.7"):
+    return client.post(reverse("password_reset"), {"email": email}, REMOTE_ADDR=address)
+
+
+@pytest.mark.parametrize("email", ["labeler@example.com", "ghost@example.com"], ids=["account", "no-account"])
+def test_password_reset_is_throttled_per_email(client, labeler, settings, email):
+    settings.PASSWORD_RESETS_PER_EMAIL, settings.PASSWORD_RESET_WINDOW = 5, 3600
+    statuses = [_reset(client, email, address=f"198.51.100.{n}").status_code for n in range(30)]
+    assert statuses[:5] == [302] * 5 and set(statuses[5:]) == {429}  # the same whether the account exists
+    assert len(mail.outbox) == (5 if email.startswith("labeler") else 0)
+    blocked = _reset(client, email.upper())
+    assert blocked.status_code == 429 and 0 < int(blocked["Retry-After"]) <= 3600
+    assert "Too many password reset requests" in blocked.content.decode()
+    assert _reset(client, "reviewer@example.com").status_code == 302  # other addresses are not affected
+
+
+def test_password_reset_is_throttled_per_client_address(client, labeler, settings):
+    settings.PASSWORD_RESETS_PER_ADDRESS = 4
+    for n in range(4):
+        assert _reset(client, f"someone{n}@example.com").status_code == 302
+    assert _reset(client, "labeler@example.com").status_code == 429
+    assert len(mail.outbox) == 0
+    assert _reset(client, "labeler@example.com", address="198.51.100.9").status_code == 302
+    assert len(mail.outbox) == 1
 
 
 def test_home_lists_only_my_workspaces(labeler_client, workspace, other_workspace, outsider):

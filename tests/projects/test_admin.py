@@ -368,3 +368,45 @@ def test_organization_admins_cannot_delete_their_organization(org_admin_client, 
     with pytest.raises(PermissionDenied):
         services.organization_delete(organization=org, actor=org_admin)
     assert Workspace.objects.filter(pk=workspace.pk).exists()
+
+
+# --- Django admin access (is_staff) is for organization admins only ----------------------------------
+
+
+def test_staff_flag_migration_keeps_it_only_for_organization_admins_and_superusers(org_admin, manager, make_user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("projects.migrations.0008_staff_only_for_organization_admins")
+    manager.is_staff = True
+    manager.save()
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Labelsite-123")
+    former = make_user("former-signup", staff=True)  # signed up once (staff), no longer admin of anything
+    migration.staff_only_for_organization_admins(apps, None)
+    staff = set(get_user_model().objects.filter(is_staff=True).values_list("username", flat=True))
+    assert staff == {org_admin.username, root.username}
+
+
+def test_admin_access_command_grants_and_revokes_for_organization_admins_only(org, make_user, manager):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    ada = make_user("ada")
+    OrganizationMember.objects.create(organization=org, user=ada, is_admin=True)
+    call_command("admin_access", "ada", stdout=StringIO())
+    ada.refresh_from_db()
+    assert ada.is_staff
+    client = Client()
+    client.force_login(ada)
+    assert client.get(reverse("admin:projects_datastore_changelist")).status_code == 200
+    call_command("admin_access", "ada", "--revoke", stdout=StringIO())
+    ada.refresh_from_db()
+    assert not ada.is_staff
+    with pytest.raises(CommandError, match="not an organization admin"):
+        call_command("admin_access", "manager", stdout=StringIO())
+    manager.refresh_from_db()
+    assert not manager.is_staff
+    with pytest.raises(CommandError, match="No user"):
+        call_command("admin_access", "nobody", stdout=StringIO())

@@ -66,6 +66,43 @@ def test_existing_account_accepts_invitation_while_logged_in(ws_admin_client, ws
     assert OrganizationMember.objects.filter(user=outsider, organization=workspace.organization).exists()
 
 
+def test_invitation_for_another_address_is_refused_and_stays_open(ws_admin_client, ws_url, labeler, workspace):
+    _invite(ws_admin_client, ws_url, email="new@example.com", role="Manager")
+    link = _link_from_mail()
+    client = Client()
+    client.force_login(labeler)  # labeler@example.com holds a link sent to new@example.com
+    page = client.get(link)
+    body = page.content.decode()
+    assert page.status_code == 403 and "sent to a different email address" in body
+    assert "labeler@example.com" in body and "new@example.com" not in body
+    assert f'action="{reverse("logout")}"' in body and f'name="next" value="{link}"' in body
+    refused = client.post(link)
+    assert refused.status_code == 403
+    assert _member("labeler").group.name == "Labeler"
+    assert Invitation.objects.get().accepted_at is None
+    # The person it was sent to can still use it, and their new account gets the invited address.
+    newcomer = Client()
+    assert 'name="email"' not in newcomer.get(link).content.decode()
+    joined = newcomer.post(link, {"username": "newbie", "email": "other@example.com",
+                                  "password1": "Str0ng-pass-xy", "password2": "Str0ng-pass-xy"})
+    assert joined.status_code == 302 and _member("newbie").group.name == "Manager"
+    assert get_user_model().objects.get(username="newbie").email == "new@example.com"
+
+
+def test_a_member_accepting_an_invitation_keeps_their_role(ws_admin_client, ws_url, labeler_client, labeler):
+    _invite(ws_admin_client, ws_url, email="Labeler@EXAMPLE.com", role="Manager")  # addresses match ignoring case
+    link = _link_from_mail()
+    page = labeler_client.post(link)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "already a member" in body and "Labeler" in body and "Members page" in body
+    assert _member("labeler").group.name == "Labeler"
+    assert labeler_client.get(ws_url("project_wizard")).status_code == 403
+    # The invitation is used up: it cannot hand out the role later either.
+    assert Invitation.objects.get().accepted_by == labeler
+    assert labeler_client.get(link).status_code == 410
+
+
 def test_expired_invitation_is_refused(org_admin_client, ws_url, settings, db):
     _invite(org_admin_client, ws_url)
     link = _link_from_mail()

@@ -242,3 +242,15 @@ def test_label_of_another_project_is_404(manager_client, project, workspace, dat
 ])
 def test_wrong_method_is_405(manager_client, urls, page, method):
     assert getattr(manager_client, method)(urls[page]).status_code == 405
+
+
+def test_home_page_hides_archived_projects_from_labelers_only(labeler_client, reviewer_client, manager_client,
+                                                              org_admin_client, project, workspace, dataset):
+    make_project(workspace, dataset, name="old-archived-run", state=LabelingProject.State.ARCHIVED)
+    home = reverse("home")
+    for client in (labeler_client, reviewer_client):
+        page = client.get(home).content.decode()
+        assert project.name in page and "old-archived-run" not in page
+    for client in (manager_client, org_admin_client):
+        page = client.get(home).content.decode()
+        assert project.name in page and "old-archived-run" in page
