@@ -378,7 +378,7 @@ def test_staff_flag_migration_keeps_it_only_for_organization_admins_and_superuse
 
     from django.apps import apps
 
-    migration = importlib.import_module("projects.migrations.0008_staff_only_for_organization_admins")
+    migration = importlib.import_module("projects.migrations.0010_staff_only_for_organization_admins")
     manager.is_staff = True
     manager.save()
     root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Labelsite-123")

@@ -15,7 +15,7 @@ def staff_only_for_organization_admins(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("projects", "0007_labelingproject_task_order"),
+        ("projects", "0009_refuse_unsafe_item_keys"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
