@@ -151,7 +151,7 @@ def live_leases_count(project: LabelingProject) -> int:
     so the count walks the live leases — at most labelers × page size — whatever the project size.
     """
     return Task.objects.filter(
-        Q(lease_expires__gt=timezone.now()), project=project, state=S.UNLABELED, lease_expires__isnull=False,
+        services.LIVE, project=project, state=S.UNLABELED, lease_expires__isnull=False,
     ).count()
 
 

@@ -12,7 +12,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Now
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from labeling import stats
@@ -74,10 +76,24 @@ def _claim_order(project) -> str:
     return "id" if project.task_order == LabelingProject.TaskOrder.OLDEST else "order_key"
 
 
-def tasks_held(*, project, user, now=None):
+# Leases expire by the database's clock, never a web machine's: with several web machines whose clocks
+# disagree, one running ahead would otherwise take (or refuse) another's leases early.
+LIVE = Q(lease_expires__gt=Now())
+
+
+def lease_live():
+    """Whether a task's lease is still valid, as an annotation computed by the database."""
+    return ExpressionWrapper(LIVE, output_field=BooleanField())
+
+
+def lease_expiry():
+    """The expiry of a lease given now: the database's time plus the lease length."""
+    return ExpressionWrapper(Now() + timedelta(minutes=lease_minutes()), output_field=DateTimeField())
+
+
+def tasks_held(*, project, user):
     """The labeler's tasks in this project whose lease is still valid."""
-    now = now or timezone.now()
-    return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user, lease_expires__gt=now)
+    return Task.objects.filter(LIVE, project=project, state=State.UNLABELED, leased_to=user)
 
 
 class ClaimedPage(list):
@@ -89,12 +105,11 @@ class ClaimedPage(list):
 def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
     _require_open(project)
-    now = timezone.now()
     order = _claim_order(project)
-    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user)
+    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
     mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
-    held = [t for t in mine if t.lease_expires and t.lease_expires > now][:size]
-    expired = [t.id for t in mine if not (t.lease_expires and t.lease_expires > now)]
+    held = [t for t in mine if t.live][:size]
+    expired = [t.id for t in mine if not t.live]
     missing = size - len(held)
     ids = []
     if missing > 0 or expired:
@@ -102,11 +117,11 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
         with transaction.atomic():
             _ephemeral(outermost)
             if expired:  # back to the pool, unless someone took them already
-                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=now).update(
+                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=Now()).update(
                     leased_to=None, lease_expires=None, draft=[]
                 )
             if missing > 0:
-                ids = _take_free(project=project, user=user, order=order, count=missing, now=now)
+                ids = _take_free(project=project, user=user, order=order, count=missing)
     page = ClaimedPage(held)
     page.expired = len(expired)
     if ids:
@@ -115,7 +130,7 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     return page
 
 
-def _take_free(*, project, user, order, count, now) -> list[int]:
+def _take_free(*, project, user, order, count) -> list[int]:
     """Lease up to `count` free tasks to the labeler in one statement; returns their ids.
 
     `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING`: on PostgreSQL rows
@@ -124,7 +139,7 @@ def _take_free(*, project, user, order, count, now) -> list[int]:
     """
     free = (
         Task.objects.filter(project=project, state=State.UNLABELED)
-        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
+        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=Now()))
         .order_by(order)
         .select_for_update(skip_locked=True)
         .values("id")[:count]
@@ -132,18 +147,26 @@ def _take_free(*, project, user, order, count, now) -> list[int]:
     free_sql, free_params = free.query.sql_with_params()
     quote = connection.ops.quote_name
     table, prelabels = quote(Task._meta.db_table), quote(PreLabel._meta.db_table)
-    expires = Task._meta.get_field("lease_expires").get_db_prep_save(now + timedelta(minutes=lease_minutes()), connection)
+    expires_sql, expires_params = _compiled(lease_expiry())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET leased_to_id = %s, lease_expires = %s, draft = '[]' WHERE id IN ({free_sql}) "
+            f"UPDATE {table} SET leased_to_id = %s, lease_expires = {expires_sql}, draft = '[]' WHERE id IN ({free_sql}) "
             f"RETURNING id, EXISTS (SELECT 1 FROM {prelabels} p WHERE p.task_id = {table}.id)",
-            [user.id, expires, *free_params],
+            [user.id, *expires_params, *free_params],
         )
         rows = cursor.fetchall()
     suggested = [task_id for task_id, has_prelabel in rows if has_prelabel]
     if suggested:
         _prelabels_to_drafts(project, suggested)
     return [task_id for task_id, _ in rows]
+
+
+def _compiled(expression) -> tuple[str, list]:
+    """SQL and parameters of an ORM expression, for the hand-written statements on the task table."""
+    query = Query(Task)
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.compile(expression.resolve_expression(query))
+    return sql, list(params)
 
 
 def _prelabels_to_drafts(project, task_ids) -> None:
@@ -171,9 +194,9 @@ def tasks_release(*, project, user) -> int:
 
 def _held_for_update(*, project, user, task_ids) -> list[Task]:
     """Lock the given tasks; raise LeaseLost unless this labeler holds every one of them."""
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).order_by("id"))
-    now = timezone.now()
-    held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.lease_expires and t.lease_expires > now}
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).annotate(live=lease_live())
+                 .order_by("id"))
+    held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.live}
     lost = set(task_ids) - held
     if lost:
         raise LeaseLost(lost)
@@ -249,11 +272,11 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
     labels = {int(t): [int(i) for i in ids] for t, ids in labels.items()}
     if not labels:
         raise ValidationError("There is nothing to submit on this page.")
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).order_by("id"))
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).annotate(live=lease_live())
+                 .order_by("id"))
     now = timezone.now()
     done = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
-    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id
-            and t.lease_expires and t.lease_expires > now]
+    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id and t.live]
     lost = set(labels) - done - {t.id for t in todo}
     if lost:
         raise LeaseLost(lost)
