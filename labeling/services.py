@@ -12,7 +12,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import BooleanField, DateTimeField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Now
 from django.db.models.sql import Query
 from django.utils import timezone
@@ -443,21 +444,38 @@ def project_missing_items_withdraw(*, project: LabelingProject) -> int:
     Tasks without any annotation are deleted (a refresh that finds the file again recreates them);
     ones with history become Skipped so that history stays. Labeled and approved tasks keep their
     tags (the labels were made on the image while it existed). Returns how many tasks left the queue.
+
+    Set-based: each step is one statement over a subquery, whatever the number of missing items, and
+    the counters move by the rows each statement really changed. Every statement repeats
+    `state = unlabeled` on the task itself, so a task a labeler submits meanwhile is left alone.
     """
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
-    gone = Task.objects.filter(project=project, state=Task.State.UNLABELED, item__state=DataItem.State.MISSING)
-    with_history = gone.filter(annotations__isnull=False).values_list("pk", flat=True).distinct()
-    skipped = Task.objects.filter(pk__in=list(with_history)).update(
-        state=Task.State.SKIPPED, leased_to=None, lease_expires=None, version=F("version") + 1
+    gone = Task.objects.filter(project=project, state=State.UNLABELED, item__state=DataItem.State.MISSING)
+    history = Exists(Annotation.objects.filter(task=OuterRef("pk")))
+    skipped = Task.objects.filter(state=State.UNLABELED, pk__in=gone.filter(history).values("pk")).update(
+        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1
     )
-    _, per_model = Task.objects.filter(
-        pk__in=list(gone.filter(annotations__isnull=True).values_list("pk", flat=True))
-    ).delete()
-    deleted_tasks = per_model.get(Task._meta.label, 0)
-    moves = Counter({(Task.State.UNLABELED.value, Task.State.SKIPPED.value): skipped,
-                     (Task.State.UNLABELED.value, None): deleted_tasks})
+    deleted = _tasks_delete(gone.filter(~history).values("pk"))
+    moves = Counter({(State.UNLABELED.value, State.SKIPPED.value): skipped, (State.UNLABELED.value, None): deleted})
     stats.tasks_moved(project_id=project.pk, moves=+moves)
-    return skipped + deleted_tasks
+    return skipped + deleted
+
+
+def _tasks_delete(ids) -> int:
+    """Delete unlabeled tasks without annotations (`ids`: a queryset of their pks) and their pre-labels.
+
+    Plain DELETEs over the subquery: the ORM's delete() would first load every task to cascade by hand.
+    Such tasks carry nothing else (annotations, reviews and review leases come only with labels).
+    """
+    q = connection.ops.quote_name
+    table, links, prelabels = q(Task._meta.db_table), q(PreLabel.labels.through._meta.db_table), q(PreLabel._meta.db_table)
+    sql, params = ids.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({sql}))",
+                       params)
+        cursor.execute(f"DELETE FROM {prelabels} WHERE task_id IN ({sql})", params)
+        cursor.execute(f"DELETE FROM {table} WHERE state = %s AND id IN ({sql})", [State.UNLABELED.value, *params])
+        return max(cursor.rowcount, 0)
 
 
 @transaction.atomic
@@ -488,21 +506,52 @@ def label_class_remove(*, project: LabelingProject, label_class: LabelClass, req
     return requeued
 
 
+REQUEUE_TABLE = "labelsite_requeue"
+
+
 def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass) -> int:
-    annotations = Annotation.objects.filter(task__project=project, is_current=True, labels=label_class)
-    annotation_ids = list(annotations.values_list("pk", flat=True))
-    if not annotation_ids:
-        return 0
-    tasks = Task.objects.filter(annotations__pk__in=annotation_ids).select_for_update()
-    moves = Counter((state, Task.State.UNLABELED.value) for state in tasks.values_list("state", flat=True))
-    class_counts = Counter(
-        Annotation.labels.through.objects.filter(annotation_id__in=annotation_ids).values_list("labelclass_id", flat=True)
-    )
-    Annotation.objects.filter(pk__in=annotation_ids).update(is_current=False)
-    requeued = Task.objects.filter(annotations__pk__in=annotation_ids).update(
-        state=Task.State.UNLABELED, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None,
-        version=F("version") + 1,
-    )
-    moves.pop((Task.State.UNLABELED.value, Task.State.UNLABELED.value), None)
-    stats.Tally(project.pk).tasks_moved(moves).labels_changed(Counter({k: -n for k, n in class_counts.items()})).save()
+    """Every task whose current annotation carries the class goes back to the queue, in set-based statements.
+
+    The (annotation, task) pairs are gathered once into a temporary table by INSERT … SELECT, so every
+    later statement works on exactly the same set without a list of ids passing through Python (a
+    popular class of a huge project would otherwise build a statement with millions of parameters).
+    On PostgreSQL the tasks are then locked, and pairs whose annotation stopped being current before
+    the lock (a review decided meanwhile) are dropped: the counters move by exactly what changes.
+    """
+    q = connection.ops.quote_name
+    pairs = q(REQUEUE_TABLE)
+    through = Annotation.labels.through
+    carrying = (Annotation.objects.filter(task__project=project, is_current=True, labels=label_class)
+                .values("pk", "task_id"))
+    sql, params = carrying.query.sql_with_params()
+    annotation_ids, task_ids = (RawSQL(f"SELECT {column} FROM {pairs}", []) for column in ("annotation_id", "task_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {pairs} (annotation_id bigint PRIMARY KEY, task_id bigint NOT NULL)")
+        cursor.execute(f"INSERT INTO {pairs} (annotation_id, task_id) {sql}", params)
+        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transaction already keeps writers out
+            locked = Task.objects.filter(pk__in=task_ids).order_by("pk").select_for_update().values("pk")
+            lock_sql, lock_params = locked.query.sql_with_params()
+            cursor.execute(f"SELECT count(*) FROM ({lock_sql}) locked", lock_params)
+            cursor.execute(
+                f"DELETE FROM {pairs} WHERE annotation_id NOT IN "
+                f"(SELECT id FROM {q(Annotation._meta.db_table)} WHERE id IN (SELECT annotation_id FROM {pairs}) "
+                "AND is_current)"
+            )
+        moves = Counter({
+            (row["state"], State.UNLABELED.value): row["n"]
+            for row in Task.objects.filter(pk__in=task_ids).values("state").annotate(n=Count("pk")).order_by()
+        })
+        classes = Counter({
+            row["labelclass_id"]: -row["n"]
+            for row in through.objects.filter(annotation_id__in=annotation_ids).values("labelclass_id")
+            .annotate(n=Count("pk")).order_by()
+        })
+        requeued = Task.objects.filter(pk__in=task_ids).update(
+            state=State.UNLABELED, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None, draft=[],
+            version=F("version") + 1,
+        )
+        Annotation.objects.filter(pk__in=annotation_ids).update(is_current=False)
+        cursor.execute(f"DROP TABLE {pairs}")
+    moves.pop((State.UNLABELED.value, State.UNLABELED.value), None)
+    stats.Tally(project.pk).tasks_moved(moves).labels_changed(classes).save()
     return requeued
