@@ -7,9 +7,9 @@
 # annotation (or the task's creation).
 #
 # Big tables: on PostgreSQL the checks are added NOT VALID (new and changed rows are checked at once, the
-# ACCESS EXCLUSIVE lock is brief) and 0009 validates the existing rows without blocking writes. On SQLite
-# Django rebuilds the task table for each check, which drops the indexes review keeps on it: review's
-# 0005 recreates them.
+# ACCESS EXCLUSIVE lock is brief) and 0009 validates the existing rows and builds the annotations' unique
+# index CONCURRENTLY, without blocking writes. On SQLite Django rebuilds the task table for each check,
+# which drops the indexes review keeps on it: review's 0005 recreates them.
 
 from django.conf import settings
 from django.db import migrations, models
@@ -46,10 +46,6 @@ class Migration(migrations.Migration):
 
     operations = [
         *[migrations.RunSQL(sql, migrations.RunSQL.noop) for sql in REPAIRS],
-        migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('task',), name='uniq_current_annotation'),
-        ),
         AddCheckNotValid(
             model_name='task',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('lease_expires__isnull', True), ('leased_to__isnull', True)), models.Q(('lease_expires__isnull', False), ('leased_to__isnull', False)), _connector='OR'), name='task_lease_whole'),
