@@ -5,6 +5,9 @@ class LabelingConfig(AppConfig):
     name = "labeling"
 
     def ready(self):
+        from django.conf import settings
+        from django.db.models.signals import pre_delete
+
         from labeling import receivers
         from projects import signals
 
@@ -12,3 +15,4 @@ class LabelingConfig(AppConfig):
         signals.items_registered.connect(receivers.on_items_registered, dispatch_uid="labeling.items_registered")
         signals.items_missing.connect(receivers.on_items_missing, dispatch_uid="labeling.items_missing")
         signals.projects_listed.connect(receivers.on_projects_listed, dispatch_uid="labeling.projects_listed")
+        pre_delete.connect(receivers.on_user_deleting, sender=settings.AUTH_USER_MODEL, dispatch_uid="labeling.user_deleting")

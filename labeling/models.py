@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from projects.models import DataItem, LabelClass, LabelingProject, tenant_manager
 
@@ -34,7 +35,24 @@ class Task(models.Model):
     objects = tenant_manager("project__workspace")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["project", "item"], name="uniq_task_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "item"], name="uniq_task_item"),
+            # A lease has a holder and an expiry, or neither; only a task in the pool can be leased.
+            models.CheckConstraint(
+                condition=Q(leased_to__isnull=True, lease_expires__isnull=True)
+                | Q(leased_to__isnull=False, lease_expires__isnull=False),
+                name="task_lease_whole",
+            ),
+            models.CheckConstraint(condition=Q(leased_to__isnull=True) | Q(state="unlabeled"), name="task_lease_in_pool"),
+            # A labeled or approved task says when; a labeler comes with a time. (The labeler itself may be
+            # gone: deleting a user account keeps their labels and clears `labeled_by`.)
+            models.CheckConstraint(
+                condition=Q(labeled_at__isnull=False) | ~Q(state__in=["labeled", "approved"]), name="task_labeled_when",
+            ),
+            models.CheckConstraint(
+                condition=Q(labeled_at__isnull=False) | Q(labeled_by__isnull=True), name="task_labeler_when",
+            ),
+        ]
         indexes = [
             models.Index(fields=["project", "state", "order_key"], name="task_claim"),
             # "In progress" on the dashboard: only unlabeled tasks that carry a lease are in this
@@ -68,6 +86,9 @@ class Annotation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]
+        constraints = [
+            models.UniqueConstraint(fields=["task"], condition=Q(is_current=True), name="uniq_current_annotation"),
+        ]
 
 
 class PreLabel(models.Model):

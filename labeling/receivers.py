@@ -1,5 +1,6 @@
 """Reactions to what projects announces: new projects and new or missing items get their tasks
-(re)synced after the sending transaction commits. No business logic here, only scheduling."""
+(re)synced after the sending transaction commits. No business logic here, only scheduling — and
+the one cascade the ORM cannot express (a deleted account's leases)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import partial
 
 from django.db import transaction
 
+from labeling.models import Task
 from projects.models import LabelingProject
 
 
@@ -57,3 +59,10 @@ def on_projects_listed(sender, projects, **kwargs):
     progress = projects_progress(projects)
     for project in projects:
         project.progress = progress[project.pk]
+
+
+def on_user_deleting(sender, instance, **kwargs):
+    """A deleted account's leases end with it, holder and expiry together in one statement: the database
+    refuses a lease without a holder, which `leased_to`'s SET_NULL alone would leave behind. Runs inside
+    the deletion's transaction."""
+    Task.objects.filter(leased_to=instance).update(leased_to=None, lease_expires=None, draft=[])

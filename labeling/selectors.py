@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from labeling import services
@@ -153,7 +154,7 @@ def live_leases_count(project: LabelingProject) -> int:
     so the count walks the live leases — at most labelers × page size — whatever the project size.
     """
     return Task.objects.filter(
-        Q(lease_expires__gt=timezone.now()), project=project, state=S.UNLABELED, lease_expires__isnull=False,
+        services.LIVE, project=project, state=S.UNLABELED, lease_expires__isnull=False,
     ).count()
 
 
@@ -304,7 +305,7 @@ def media_items_visible(*, access, now=None) -> Q | Exists | None:
     an EXISTS probe down an indexed foreign key (project.dataset, task.item, annotation.task), so the check
     stays inside the item's own query however big the project.
     """
-    user, now = access.user, now or timezone.now()
+    user, now = access.user, now or Now()  # the database's clock, as every lease check
     parts = []
     if access.can(REVIEW_PERMISSION):
         parts.append(Exists(

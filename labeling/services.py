@@ -12,7 +12,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Now
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from labeling import stats
@@ -74,10 +77,24 @@ def _claim_order(project) -> str:
     return "id" if project.task_order == LabelingProject.TaskOrder.OLDEST else "order_key"
 
 
-def tasks_held(*, project, user, now=None):
+# Leases expire by the database's clock, never a web machine's: with several web machines whose clocks
+# disagree, one running ahead would otherwise take (or refuse) another's leases early.
+LIVE = Q(lease_expires__gt=Now())
+
+
+def lease_live():
+    """Whether a task's lease is still valid, as an annotation computed by the database."""
+    return ExpressionWrapper(LIVE, output_field=BooleanField())
+
+
+def lease_expiry():
+    """The expiry of a lease given now: the database's time plus the lease length."""
+    return ExpressionWrapper(Now() + timedelta(minutes=lease_minutes()), output_field=DateTimeField())
+
+
+def tasks_held(*, project, user):
     """The labeler's tasks in this project whose lease is still valid."""
-    now = now or timezone.now()
-    return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user, lease_expires__gt=now)
+    return Task.objects.filter(LIVE, project=project, state=State.UNLABELED, leased_to=user)
 
 
 class ClaimedPage(list):
@@ -89,12 +106,11 @@ class ClaimedPage(list):
 def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
     _require_open(project)
-    now = timezone.now()
     order = _claim_order(project)
-    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user)
+    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
     mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
-    held = [t for t in mine if t.lease_expires and t.lease_expires > now][:size]
-    expired = [t.id for t in mine if not (t.lease_expires and t.lease_expires > now)]
+    held = [t for t in mine if t.live][:size]
+    expired = [t.id for t in mine if not t.live]
     missing = size - len(held)
     ids = []
     if missing > 0 or expired:
@@ -102,11 +118,11 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
         with transaction.atomic():
             _ephemeral(outermost)
             if expired:  # back to the pool, unless someone took them already
-                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=now).update(
+                Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=Now()).update(
                     leased_to=None, lease_expires=None, draft=[]
                 )
             if missing > 0:
-                ids = _take_free(project=project, user=user, order=order, count=missing, now=now)
+                ids = _take_free(project=project, user=user, order=order, count=missing)
     page = ClaimedPage(held)
     page.expired = len(expired)
     if ids:
@@ -115,7 +131,7 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     return page
 
 
-def _take_free(*, project, user, order, count, now) -> list[int]:
+def _take_free(*, project, user, order, count) -> list[int]:
     """Lease up to `count` free tasks to the labeler in one statement; returns their ids.
 
     `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING`: on PostgreSQL rows
@@ -124,7 +140,7 @@ def _take_free(*, project, user, order, count, now) -> list[int]:
     """
     free = (
         Task.objects.filter(project=project, state=State.UNLABELED)
-        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=now))
+        .filter(Q(leased_to__isnull=True) | Q(lease_expires__lte=Now()))
         .order_by(order)
         .select_for_update(skip_locked=True)
         .values("id")[:count]
@@ -132,18 +148,26 @@ def _take_free(*, project, user, order, count, now) -> list[int]:
     free_sql, free_params = free.query.sql_with_params()
     quote = connection.ops.quote_name
     table, prelabels = quote(Task._meta.db_table), quote(PreLabel._meta.db_table)
-    expires = Task._meta.get_field("lease_expires").get_db_prep_save(now + timedelta(minutes=lease_minutes()), connection)
+    expires_sql, expires_params = _compiled(lease_expiry())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET leased_to_id = %s, lease_expires = %s, draft = '[]' WHERE id IN ({free_sql}) "
+            f"UPDATE {table} SET leased_to_id = %s, lease_expires = {expires_sql}, draft = '[]' WHERE id IN ({free_sql}) "
             f"RETURNING id, EXISTS (SELECT 1 FROM {prelabels} p WHERE p.task_id = {table}.id)",
-            [user.id, expires, *free_params],
+            [user.id, *expires_params, *free_params],
         )
         rows = cursor.fetchall()
     suggested = [task_id for task_id, has_prelabel in rows if has_prelabel]
     if suggested:
         _prelabels_to_drafts(project, suggested)
     return [task_id for task_id, _ in rows]
+
+
+def _compiled(expression) -> tuple[str, list]:
+    """SQL and parameters of an ORM expression, for the hand-written statements on the task table."""
+    query = Query(Task)
+    compiler = query.get_compiler(connection=connection)
+    sql, params = compiler.compile(expression.resolve_expression(query))
+    return sql, list(params)
 
 
 def _prelabels_to_drafts(project, task_ids) -> None:
@@ -171,9 +195,9 @@ def tasks_release(*, project, user) -> int:
 
 def _held_for_update(*, project, user, task_ids) -> list[Task]:
     """Lock the given tasks; raise LeaseLost unless this labeler holds every one of them."""
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).order_by("id"))
-    now = timezone.now()
-    held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.lease_expires and t.lease_expires > now}
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).annotate(live=lease_live())
+                 .order_by("id"))
+    held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.live}
     lost = set(task_ids) - held
     if lost:
         raise LeaseLost(lost)
@@ -249,11 +273,11 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
     labels = {int(t): [int(i) for i in ids] for t, ids in labels.items()}
     if not labels:
         raise ValidationError("There is nothing to submit on this page.")
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).order_by("id"))
+    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).annotate(live=lease_live())
+                 .order_by("id"))
     now = timezone.now()
     done = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
-    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id
-            and t.lease_expires and t.lease_expires > now]
+    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id and t.live]
     lost = set(labels) - done - {t.id for t in todo}
     if lost:
         raise LeaseLost(lost)
@@ -420,21 +444,38 @@ def project_missing_items_withdraw(*, project: LabelingProject) -> int:
     Tasks without any annotation are deleted (a refresh that finds the file again recreates them);
     ones with history become Skipped so that history stays. Labeled and approved tasks keep their
     tags (the labels were made on the image while it existed). Returns how many tasks left the queue.
+
+    Set-based: each step is one statement over a subquery, whatever the number of missing items, and
+    the counters move by the rows each statement really changed. Every statement repeats
+    `state = unlabeled` on the task itself, so a task a labeler submits meanwhile is left alone.
     """
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
-    gone = Task.objects.filter(project=project, state=Task.State.UNLABELED, item__state=DataItem.State.MISSING)
-    with_history = gone.filter(annotations__isnull=False).values_list("pk", flat=True).distinct()
-    skipped = Task.objects.filter(pk__in=list(with_history)).update(
-        state=Task.State.SKIPPED, leased_to=None, lease_expires=None, version=F("version") + 1
+    gone = Task.objects.filter(project=project, state=State.UNLABELED, item__state=DataItem.State.MISSING)
+    history = Exists(Annotation.objects.filter(task=OuterRef("pk")))
+    skipped = Task.objects.filter(state=State.UNLABELED, pk__in=gone.filter(history).values("pk")).update(
+        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1
     )
-    _, per_model = Task.objects.filter(
-        pk__in=list(gone.filter(annotations__isnull=True).values_list("pk", flat=True))
-    ).delete()
-    deleted_tasks = per_model.get(Task._meta.label, 0)
-    moves = Counter({(Task.State.UNLABELED.value, Task.State.SKIPPED.value): skipped,
-                     (Task.State.UNLABELED.value, None): deleted_tasks})
+    deleted = _tasks_delete(gone.filter(~history).values("pk"))
+    moves = Counter({(State.UNLABELED.value, State.SKIPPED.value): skipped, (State.UNLABELED.value, None): deleted})
     stats.tasks_moved(project_id=project.pk, moves=+moves)
-    return skipped + deleted_tasks
+    return skipped + deleted
+
+
+def _tasks_delete(ids) -> int:
+    """Delete unlabeled tasks without annotations (`ids`: a queryset of their pks) and their pre-labels.
+
+    Plain DELETEs over the subquery: the ORM's delete() would first load every task to cascade by hand.
+    Such tasks carry nothing else (annotations, reviews and review leases come only with labels).
+    """
+    q = connection.ops.quote_name
+    table, links, prelabels = q(Task._meta.db_table), q(PreLabel.labels.through._meta.db_table), q(PreLabel._meta.db_table)
+    sql, params = ids.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({sql}))",
+                       params)
+        cursor.execute(f"DELETE FROM {prelabels} WHERE task_id IN ({sql})", params)
+        cursor.execute(f"DELETE FROM {table} WHERE state = %s AND id IN ({sql})", [State.UNLABELED.value, *params])
+        return max(cursor.rowcount, 0)
 
 
 @transaction.atomic
@@ -465,21 +506,52 @@ def label_class_remove(*, project: LabelingProject, label_class: LabelClass, req
     return requeued
 
 
+REQUEUE_TABLE = "labelsite_requeue"
+
+
 def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass) -> int:
-    annotations = Annotation.objects.filter(task__project=project, is_current=True, labels=label_class)
-    annotation_ids = list(annotations.values_list("pk", flat=True))
-    if not annotation_ids:
-        return 0
-    tasks = Task.objects.filter(annotations__pk__in=annotation_ids).select_for_update()
-    moves = Counter((state, Task.State.UNLABELED.value) for state in tasks.values_list("state", flat=True))
-    class_counts = Counter(
-        Annotation.labels.through.objects.filter(annotation_id__in=annotation_ids).values_list("labelclass_id", flat=True)
-    )
-    Annotation.objects.filter(pk__in=annotation_ids).update(is_current=False)
-    requeued = Task.objects.filter(annotations__pk__in=annotation_ids).update(
-        state=Task.State.UNLABELED, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None,
-        version=F("version") + 1,
-    )
-    moves.pop((Task.State.UNLABELED.value, Task.State.UNLABELED.value), None)
-    stats.Tally(project.pk).tasks_moved(moves).labels_changed(Counter({k: -n for k, n in class_counts.items()})).save()
+    """Every task whose current annotation carries the class goes back to the queue, in set-based statements.
+
+    The (annotation, task) pairs are gathered once into a temporary table by INSERT … SELECT, so every
+    later statement works on exactly the same set without a list of ids passing through Python (a
+    popular class of a huge project would otherwise build a statement with millions of parameters).
+    On PostgreSQL the tasks are then locked, and pairs whose annotation stopped being current before
+    the lock (a review decided meanwhile) are dropped: the counters move by exactly what changes.
+    """
+    q = connection.ops.quote_name
+    pairs = q(REQUEUE_TABLE)
+    through = Annotation.labels.through
+    carrying = (Annotation.objects.filter(task__project=project, is_current=True, labels=label_class)
+                .values("pk", "task_id"))
+    sql, params = carrying.query.sql_with_params()
+    annotation_ids, task_ids = (RawSQL(f"SELECT {column} FROM {pairs}", []) for column in ("annotation_id", "task_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {pairs} (annotation_id bigint PRIMARY KEY, task_id bigint NOT NULL)")
+        cursor.execute(f"INSERT INTO {pairs} (annotation_id, task_id) {sql}", params)
+        if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transaction already keeps writers out
+            locked = Task.objects.filter(pk__in=task_ids).order_by("pk").select_for_update().values("pk")
+            lock_sql, lock_params = locked.query.sql_with_params()
+            cursor.execute(f"SELECT count(*) FROM ({lock_sql}) locked", lock_params)
+            cursor.execute(
+                f"DELETE FROM {pairs} WHERE annotation_id NOT IN "
+                f"(SELECT id FROM {q(Annotation._meta.db_table)} WHERE id IN (SELECT annotation_id FROM {pairs}) "
+                "AND is_current)"
+            )
+        moves = Counter({
+            (row["state"], State.UNLABELED.value): row["n"]
+            for row in Task.objects.filter(pk__in=task_ids).values("state").annotate(n=Count("pk")).order_by()
+        })
+        classes = Counter({
+            row["labelclass_id"]: -row["n"]
+            for row in through.objects.filter(annotation_id__in=annotation_ids).values("labelclass_id")
+            .annotate(n=Count("pk")).order_by()
+        })
+        requeued = Task.objects.filter(pk__in=task_ids).update(
+            state=State.UNLABELED, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None, draft=[],
+            version=F("version") + 1,
+        )
+        Annotation.objects.filter(pk__in=annotation_ids).update(is_current=False)
+        cursor.execute(f"DROP TABLE {pairs}")
+    moves.pop((State.UNLABELED.value, State.UNLABELED.value), None)
+    stats.Tally(project.pk).tasks_moved(moves).labels_changed(classes).save()
     return requeued

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from labelsite.api import Conflict, WorkspaceAPIMixin
 from projects import services, storage
 from projects.access import visible_workspaces
-from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
+from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
     BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,
     DatastoreSerializer, InvitationSerializer, MembershipSerializer, WorkspaceSerializer,
@@ -131,7 +131,8 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         for field, value in data.items():
             setattr(datastore, field, value)
         services.datastore_secret_set(datastore=datastore, secret=secret)
-        datastore.save()
+        with services.name_unique("uniq_datastore_name", DATASTORE_NAME_TAKEN):
+            datastore.save()
         serializer.instance = datastore
 
     @extend_schema(request=None, responses=CheckResultSerializer)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class TenantQuerySet(models.QuerySet):
@@ -138,6 +139,9 @@ class Invitation(models.Model):
         return f"Invitation for {self.email} to {self.workspace}"
 
 
+DATASTORE_NAME_TAKEN = "A datastore with this name already exists in the workspace."
+
+
 class Datastore(models.Model):
     """Where a workspace's images live: an Azure Blob container, an S3 bucket or a local folder."""
 
@@ -175,7 +179,10 @@ class Datastore(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_datastore_name")]
+        constraints = [models.UniqueConstraint(
+            "workspace", Lower("name"), name="uniq_datastore_name",
+            violation_error_message=DATASTORE_NAME_TAKEN,
+        )]
 
     def __str__(self):
         return self.name
@@ -216,7 +223,10 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_dataset_name")]
+        constraints = [models.UniqueConstraint(
+            "workspace", Lower("name"), name="uniq_dataset_name",
+            violation_error_message="A dataset with this name already exists in the workspace.",
+        )]
 
     def __str__(self):
         return self.name
@@ -295,7 +305,10 @@ class LabelingProject(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="uniq_project_name")]
+        constraints = [models.UniqueConstraint(
+            "workspace", Lower("name"), name="uniq_project_name",
+            violation_error_message="A project with this name already exists in this workspace.",
+        )]
         permissions = [
             ("view_dashboard", "Can see a project's dashboard"),
             ("import_labels", "Can import labels into a project"),
@@ -330,7 +343,11 @@ class LabelClass(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [models.UniqueConstraint(fields=["project", "name"], name="uniq_label_class_name")]
+        # Removed classes count too: adding a removed class's name brings that class back.
+        constraints = [models.UniqueConstraint(
+            "project", Lower("name"), name="uniq_label_class_name",
+            violation_error_message="A label class with this name already exists in this project.",
+        )]
 
     def __str__(self):
         return self.name

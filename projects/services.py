@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -228,6 +230,20 @@ def label_names_clean(names) -> list[str]:
     return cleaned
 
 
+@contextmanager
+def name_unique(constraint: str, message):
+    """Run a write whose name the service has just checked is free. Two requests at once can both pass that
+    check; the database's unique constraint then refuses the later one, which gets the same message as
+    the check gives instead of an error page. (A savepoint keeps the caller's transaction usable.)"""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        if constraint not in str(error):
+            raise
+        raise ValidationError(message) from error
+
+
 def project_name_taken(*, workspace: Workspace, name: str, exclude: LabelingProject | None = None) -> bool:
     found = LabelingProject.objects.for_workspace(workspace).filter(name__iexact=name.strip())
     if exclude is not None:
@@ -250,17 +266,19 @@ def project_create(
     if dataset.workspace_id != workspace.pk:
         raise ValidationError("That dataset belongs to another workspace.")
     name = name.strip()
+    taken = f"A project named “{name}” already exists in this workspace."
     if project_name_taken(workspace=workspace, name=name):
-        raise ValidationError(f"A project named “{name}” already exists in this workspace.")
+        raise ValidationError(taken)
     names = label_names_clean(label_names)
     if len(names) < 2:
         raise ValidationError("Add at least two label classes.")
-    project = LabelingProject.objects.create(
-        workspace=workspace, name=name, task_type=task_type, dataset=dataset,
-        incremental_refresh=incremental_refresh, instructions_url=instructions_url,
-        instructions_text=instructions_text, ml_assisted=ml_assisted,
-        state=LabelingProject.State.INITIALIZING, created_by=actor,
-    )
+    with name_unique("uniq_project_name", taken):
+        project = LabelingProject.objects.create(
+            workspace=workspace, name=name, task_type=task_type, dataset=dataset,
+            incremental_refresh=incremental_refresh, instructions_url=instructions_url,
+            instructions_text=instructions_text, ml_assisted=ml_assisted,
+            state=LabelingProject.State.INITIALIZING, created_by=actor,
+        )
     LabelClass.objects.bulk_create(
         LabelClass(project=project, name=label, position=i, color=i % LabelClass.PALETTE_SIZE)
         for i, label in enumerate(names)
@@ -275,11 +293,13 @@ def project_update(
 ) -> LabelingProject:
     _check_project_perm(actor, project.workspace, "projects.change_labelingproject")
     name = name.strip()
+    taken = f"A project named “{name}” already exists in this workspace."
     if project_name_taken(workspace=project.workspace, name=name, exclude=project):
-        raise ValidationError(f"A project named “{name}” already exists in this workspace.")
+        raise ValidationError(taken)
     project.name, project.incremental_refresh, project.ml_assisted = name, incremental_refresh, ml_assisted
     project.instructions_url, project.instructions_text = instructions_url, instructions_text
-    project.save(update_fields=["name", "incremental_refresh", "ml_assisted", "instructions_url", "instructions_text"])
+    with name_unique("uniq_project_name", taken):
+        project.save(update_fields=["name", "incremental_refresh", "ml_assisted", "instructions_url", "instructions_text"])
     return project
 
 
@@ -337,7 +357,8 @@ def label_class_add(*, project: LabelingProject, actor, name: str) -> LabelClass
         return removed
     used = set(LabelClass.objects.filter(project=project).values_list("color", flat=True))
     color = next((c for c in range(LabelClass.PALETTE_SIZE) if c not in used), len(active) % LabelClass.PALETTE_SIZE)
-    return LabelClass.objects.create(project=project, name=name, position=len(active), color=color)
+    with name_unique("uniq_label_class_name", f"“{name}” is already a label class."):
+        return LabelClass.objects.create(project=project, name=name, position=len(active), color=color)
 
 
 @transaction.atomic
@@ -381,12 +402,15 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
 
     if datastore.workspace_id != workspace.pk:
         raise ValidationError({"datastore": "Choose a datastore of this workspace."})
-    if Dataset.objects.filter(workspace=workspace, name=name).exists():
-        raise ValidationError({"name": "A dataset with this name already exists in the workspace."})
-    dataset = Dataset.objects.create(
-        workspace=workspace, name=name, description=description, datastore=datastore,
-        path=dataset_path_clean(path), include_subfolders=include_subfolders, created_by=actor,
-    )
+    taken = {"name": "A dataset with this name already exists in the workspace."}
+    if Dataset.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ValidationError(taken)
+    path = dataset_path_clean(path)
+    with name_unique("uniq_dataset_name", taken):
+        dataset = Dataset.objects.create(
+            workspace=workspace, name=name, description=description, datastore=datastore,
+            path=path, include_subfolders=include_subfolders, created_by=actor,
+        )
     dataset_scan(dataset=dataset, actor=actor)
     return dataset
 

@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class ReviewConfig(AppConfig):
     name = "review"
+
+    def ready(self):
+        from labeling import stats
+        from review.selectors import labeler_reviews_recount
+
+        stats.labeler_recount_register(labeler_reviews_recount)

@@ -12,7 +12,8 @@ from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from labeling.models import Annotation, ClassCount, LabelerCount, Task
@@ -240,7 +241,7 @@ def labeler_rates(project) -> list[dict]:
 def queue_held(*, project, reviewer, size: int) -> list[int]:
     """Ids of the tasks the review queue currently holds for this reviewer (still awaiting review)."""
     leases = ReviewLease.objects.filter(
-        reviewer=reviewer, task__project=project, task__state=Task.State.LABELED, expires__gt=timezone.now()
+        reviewer=reviewer, task__project=project, task__state=Task.State.LABELED, expires__gt=Now()
     )
     return list(leases.order_by("task__order_key", "task_id").values_list("task_id", flat=True)[:size])
 
@@ -265,4 +266,17 @@ def item_history(task) -> list[dict]:
 
 
 def active_lease(task):
-    return ReviewLease.objects.filter(task=task, expires__gt=timezone.now()).select_related("reviewer").first()
+    return ReviewLease.objects.filter(task=task, expires__gt=Now()).select_related("reviewer").first()
+
+
+def labeler_reviews_recount(project) -> list[tuple[int, dict]]:
+    """Per labeler, how many of their submitted tags reviewers approved, and rejected or corrected
+    (a correction did not accept them); `labeling.stats.stats_rebuild` recounts LabelerCount with it.
+    Imported labels carry an import's own approval, which counts for nobody."""
+    decided = Review.objects.filter(task__project=project, annotation__source=Annotation.Source.LABELER,
+                                    annotation__created_by__isnull=False)
+    rows = decided.values_list("annotation__created_by").annotate(
+        approved=Count("pk", filter=Q(decision=Review.Decision.APPROVED)),
+        rejected=Count("pk", filter=Q(decision__in=[Review.Decision.REJECTED, Review.Decision.CORRECTED])),
+    ).order_by()
+    return [(user_id, {"approved": approved, "rejected": rejected}) for user_id, approved, rejected in rows]

@@ -15,7 +15,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Now
 from django.http import Http404
 from django.utils import timezone
 
@@ -33,6 +34,14 @@ _DECISIONS = {
     "reject": Review.Decision.REJECTED, "rejected": Review.Decision.REJECTED,
     "correct": Review.Decision.CORRECTED, "corrected": Review.Decision.CORRECTED,
 }
+
+
+# Review leases expire by the database's clock, like labelers' leases (see labeling.services.LIVE).
+LIVE = Q(expires__gt=Now())
+
+
+def _expiry():
+    return ExpressionWrapper(Now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS), output_field=DateTimeField())
 
 
 class VersionConflict(Conflict):
@@ -115,9 +124,8 @@ def review_decide(*, project, reviewer, decisions, decision: str, reason: str = 
     if any(task is None for task, _, _ in rows):
         raise Http404("Some of these items are not in this project.")
     tasks = [task for task, _, _ in rows]
-    now = timezone.now()
     leased = dict(
-        ReviewLease.objects.filter(task__in=tasks, expires__gt=now).exclude(reviewer=reviewer)
+        ReviewLease.objects.filter(LIVE, task__in=tasks).exclude(reviewer=reviewer)
         .values_list("task_id", "reviewer__username")
     )
     done_before = set(
@@ -200,8 +208,8 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
 
 # --- The review queue -------------------------------------------------------------------------
 
-def _claimable(project, reviewer, now):
-    free = Q(review_lease__isnull=True) | Q(review_lease__expires__lte=now)
+def _claimable(project, reviewer):
+    free = Q(review_lease__isnull=True) | Q(review_lease__expires__lte=Now())
     tasks = Task.objects.filter(project=project, state=LABELED).filter(free)
     if not project.allow_self_review:
         tasks = tasks.exclude(labeled_by=reviewer)
@@ -215,28 +223,28 @@ def review_queue_claim(*, project, reviewer, size: int) -> list[int]:
     the rest is topped up from the pool, skipping rows another claimer has locked (PostgreSQL) —
     SQLite's IMMEDIATE transactions serialize claimers instead.
     """
-    now = timezone.now()
-    expires = now + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
     with transaction.atomic():
-        mine = ReviewLease.objects.filter(reviewer=reviewer, task__project=project, task__state=LABELED, expires__gt=now)
+        mine = ReviewLease.objects.filter(LIVE, reviewer=reviewer, task__project=project, task__state=LABELED)
         held = list(mine.values_list("task_id", flat=True)[:size])
-        want = size - len(held)
+        want, ids = size - len(held), []
         if want > 0:
             candidates = (
-                _claimable(project, reviewer, now).order_by("order_key", "pk")
+                _claimable(project, reviewer).order_by("order_key", "pk")
                 .select_for_update(skip_locked=True, of=("self",))
             )
             ids = list(candidates.values_list("pk", flat=True)[:want])
             # Conditional writes: only an expired lease row is taken over; a new one is inserted.
-            ReviewLease.objects.filter(task_id__in=ids, expires__lte=now).update(reviewer=reviewer, expires=expires)
+            ReviewLease.objects.filter(task_id__in=ids, expires__lte=Now()).update(reviewer=reviewer, expires=_expiry())
             existing = set(ReviewLease.objects.filter(task_id__in=ids).values_list("task_id", flat=True))
+            # Inserted with this machine's time, set to the database's by the renewal just below.
+            provisional = timezone.now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
             ReviewLease.objects.bulk_create(
-                [ReviewLease(task_id=pk, reviewer=reviewer, expires=expires) for pk in ids if pk not in existing],
+                [ReviewLease(task_id=pk, reviewer=reviewer, expires=provisional) for pk in ids if pk not in existing],
                 ignore_conflicts=True,
             )
-        ReviewLease.objects.filter(reviewer=reviewer, task_id__in=held).update(expires=expires)
+        ReviewLease.objects.filter(reviewer=reviewer, task_id__in=held + ids).update(expires=_expiry())
         return list(
-            ReviewLease.objects.filter(reviewer=reviewer, task__project=project, task__state=LABELED, expires__gt=now)
+            ReviewLease.objects.filter(LIVE, reviewer=reviewer, task__project=project, task__state=LABELED)
             .order_by("task__order_key", "task_id").values_list("task_id", flat=True)[:size]
         )
 

@@ -47,6 +47,6 @@ def class_ids(project):
 
 def url_samples(*, org, workspace, labeler, manager):
     """URL keyword samples for tests/test_url_sweep.py."""
-    project = labeling_project(workspace, items=2, name="Sweep")
+    project = labeling_project(workspace, items=2, name="Sweep grid")
     task = Task.objects.filter(project=project).select_related("item").first()
     return {"project": project.uuid, "item": task.item.uuid}

@@ -1,0 +1,112 @@
+"""`stats_rebuild` repairs every counter table the dashboard reads: wrong numbers, missing rows, extra rows."""
+
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from labeling import services, stats
+from labeling.models import ActivityCount, ClassCount, LabelerCount, Task, TaskStateCount
+from review.services import review_decide
+from tests.labeling.factories import class_ids, labeling_project
+
+pytestmark = pytest.mark.django_db
+
+
+def label_page(project, user, size, label):
+    page = services.tasks_claim(project=project, user=user, size=size)
+    services.page_submit(project=project, user=user, labels={t.id: [label] for t in page})
+    return page
+
+
+@pytest.fixture
+def busy(workspace, labeler, manager, reviewer):
+    """A project worked on through the services only, so its live counters are what the product keeps."""
+    project = labeling_project(workspace, items=20, name="Busy")
+    stats.tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 20}))
+    cat, dog, bird = class_ids(project)
+    mine = label_page(project, labeler, 6, cat) + label_page(project, labeler, 3, dog)
+    theirs = label_page(project, manager, 4, dog)
+    services.task_skip(project=project, user=labeler, task=services.tasks_claim(project=project, user=labeler, size=1)[0])
+    version = dict(Task.objects.values_list("id", "version"))
+    decide = lambda tasks, decision, **kw: review_decide(  # noqa: E731
+        project=project, reviewer=reviewer, decisions=[(t.id, version[t.id]) for t in tasks], decision=decision, **kw)
+    decide(mine[:3] + theirs[:1], "approve")
+    decide(mine[3:5], "reject", reason="blurry")
+    decide(mine[6:7], "correct", corrected_labels=[bird])
+    return project
+
+
+def table(model, project) -> dict:
+    """A counter table's rows of a project as {key: counters}; rows that count nothing are left out."""
+    keys, counters = stats.COUNTERS[model]
+    rows = model.objects.filter(project=project).values_list(*keys[1:], *counters)
+    return {row[:len(keys) - 1]: row[len(keys) - 1:] for row in rows if any(row[len(keys) - 1:])}
+
+
+def tables(project):
+    return {model: table(model, project) for model in stats.COUNTERS}
+
+
+def test_the_live_counters_cover_every_table(busy, labeler, manager):
+    live = tables(busy)
+    assert live[TaskStateCount] == {("unlabeled",): (8,), ("labeled",): (6,), ("approved",): (5,), ("skipped",): (1,)}
+    assert live[LabelerCount] == {(labeler.id,): (9, 1, 3, 3), (manager.id,): (4, 0, 1, 0)}
+    assert sum(n for (n,) in live[ActivityCount].values()) == 13
+    assert len(live[ClassCount]) == 3
+
+
+def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(busy, workspace, labeler, manager, reviewer):
+    other = labeling_project(workspace, items=3, name="Other")
+    stats.tasks_moved(project_id=other.id, moves=Counter({(None, "unlabeled"): 3}))
+    live, others = tables(busy), tables(other)
+    cat, dog, bird = class_ids(busy)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+
+    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=999)      # wrong
+    TaskStateCount.objects.filter(project=busy, state="approved").delete()                # missing
+    ClassCount.objects.filter(project=busy, label_class_id=cat).update(count=-4)
+    ClassCount.objects.filter(project=busy, label_class_id=bird).delete()
+    LabelerCount.objects.filter(project=busy, user=labeler).update(labeled=1, approved=40, rejected=0)
+    LabelerCount.objects.filter(project=busy, user=manager).delete()
+    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)                   # extra
+    ActivityCount.objects.filter(project=busy).update(labeled=77)
+    ActivityCount.objects.create(project=busy, hour=hour - timedelta(days=3), labeled=5)
+    assert tables(busy) != live
+
+    stats.stats_rebuild(project=busy)
+
+    assert tables(busy) == live
+    assert tables(other) == others  # another project's counters are not touched
+
+
+def test_rebuild_recounts_a_project_whose_counters_were_never_kept(busy):
+    live = tables(busy)
+    for model in stats.COUNTERS:
+        model.objects.filter(project=busy).delete()
+    stats.stats_rebuild(project=busy)
+    assert tables(busy) == live
+
+
+def test_the_command_rebuilds_one_project_or_all(busy, workspace):
+    live = tables(busy)
+    other = labeling_project(workspace, items=3, name="Other")  # made without counters
+    TaskStateCount.objects.filter(project=busy).update(count=0)
+    out = StringIO()
+    call_command("stats_rebuild", "--project", str(busy.uuid), stdout=out)
+    assert tables(busy) == live and "1 project rebuilt" in out.getvalue()
+    assert stats.state_counts(other)["unlabeled"] == 0
+    call_command("stats_rebuild", stdout=out)
+    assert stats.state_counts(other)["unlabeled"] == 3 and "2 projects rebuilt" in out.getvalue()
+
+
+@pytest.mark.parametrize("value, message", [("nope", "is not a project id"),
+                                            ("00000000-0000-0000-0000-000000000000", "No project with id")])
+def test_the_command_refuses_an_unknown_project_and_changes_nothing(busy, value, message):
+    TaskStateCount.objects.filter(project=busy).update(count=0)
+    with pytest.raises(CommandError, match=message):
+        call_command("stats_rebuild", "--project", str(busy.uuid), "--project", value, stdout=StringIO())
+    assert set(TaskStateCount.objects.filter(project=busy).values_list("count", flat=True)) == {0}
