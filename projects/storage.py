@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -210,9 +211,28 @@ def _safe_error(error: Exception) -> DatastoreError:
         return DatastoreError(f"The datastore answered with a redirect ({status}); redirects are not followed.")
     if status:
         return DatastoreError(f"The datastore answered with an error ({code or status}).")
+    if _caused_by(error, ssl.SSLCertVerificationError):
+        return DatastoreError("The datastore's TLS certificate is not trusted or not for its host name.")
     if "Timeout" in name or "timeout" in str(type(error)):
         return DatastoreError("The datastore did not answer in time.")
     return DatastoreError(f"Could not reach the datastore ({name}).")
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is somewhere in the chain the SDKs wrap transport errors in."""
+    seen, pending = set(), [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        kwargs = getattr(current, "kwargs", None)  # botocore keeps the cause in kwargs["error"]
+        pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None),
+                    kwargs.get("error") if isinstance(kwargs, dict) else None]
+        pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return False
 
 
 class _wrap:

@@ -5,6 +5,7 @@ answer with the reason in time."""
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 
@@ -12,13 +13,16 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from projects import storage as ds
-from projects.models import Datastore
+from projects import scanning, storage as ds
+from projects.models import Datastore, Dataset
 from tests.projects.conftest import make_datastore
 
 TRICKLE_SECONDS = 120  # how long the trickling server would keep sending; every test must finish well before
 ENDLESS_CEILING = 256 * 1024 * 1024  # the "endless" body stops here only to spare the machine if the cap fails
 API = "/api/v1/o/acme/vision/"
+# Seconds the tests give a datastore call; building an S3 client on a busy machine takes part of it.
+DEADLINE = 3
+LATE = f"The datastore did not answer within {DEADLINE} seconds."
 
 
 class _Hostile(socketserver.ThreadingTCPServer):
@@ -118,7 +122,7 @@ def hostile(settings):
 def short_deadline(settings):
     # A per-read timeout longer than the trickle's one-second gaps: only the total deadline can stop it.
     settings.LABELSITE_STORAGE_TIMEOUT = 5
-    settings.LABELSITE_STORAGE_DEADLINE = 2
+    settings.LABELSITE_STORAGE_DEADLINE = DEADLINE
     return settings
 
 
@@ -150,7 +154,7 @@ def test_a_trickling_endpoint_is_cut_at_the_deadline(kind, workspace, hostile, s
     started = time.monotonic()
     with pytest.raises(ds.DatastoreError) as error:
         ds.datastore_check(_store(workspace, kind, server.url))
-    assert error.value.message_text == "The datastore did not answer within 2 seconds."
+    assert error.value.message_text == LATE
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
     assert server.requests == 1  # the deadline is not retried
 
@@ -182,13 +186,13 @@ def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_c
     started = time.monotonic()
     test = manager_client.post(f"{API}datastores/{store.uuid}/test/")
     assert test.status_code == 200
-    assert test.json() == {"ok": False, "message": "The datastore did not answer within 2 seconds."}
+    assert test.json() == {"ok": False, "message": LATE}
     browse = manager_client.get(f"{API}datastores/{store.uuid}/browse/")
     assert browse.status_code == 502
-    assert browse.json()["message"] == "The datastore did not answer within 2 seconds."
+    assert browse.json()["message"] == LATE
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
     assert outsider_client.post(f"{API}datastores/{store.uuid}/test/").status_code == 404
-    assert server.connections == 2  # one per call the manager made; the outsider reached nothing
+    assert server.connections <= 2  # at most one per call the manager made; the outsider reached nothing
 
 
 def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, manager_client, org_admin_client,
@@ -199,7 +203,7 @@ def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, ma
     started = time.monotonic()
     fragment = manager_client.get(ws_url("datastore_browse", datastore=slow.uuid), HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
-    assert "The datastore did not answer within 2 seconds." in fragment.content.decode()
+    assert LATE in fragment.content.decode()
     # Two slow datastores tested at once still answer the page within one deadline.
     page = org_admin_client.post(
         reverse("admin:projects_datastore_changelist"),
@@ -207,9 +211,25 @@ def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, ma
     )
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Connection to also-slow failed: The datastore did not answer within 2 seconds." in text
-    assert "Connection to slow was not tested: the page ran out of time (2 seconds); test it on its own." in text
+    assert f"Connection to also-slow failed: {LATE}" in text
+    assert f"Connection to slow was not tested: the page ran out of time ({DEADLINE} seconds); test it on its own." in text
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
+    assert server.connections <= 2  # Browse once, the admin action once: nothing retried
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_scan_of_a_trickling_datastore_fails_with_the_reason(kind, workspace, hostile, short_deadline):
+    # A scan has no page to answer: each of its requests gets the deadline, not the scan as a whole.
+    server = hostile(_trickle)
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=_store(workspace, kind, server.url),
+                                     path="x")
+    started = time.monotonic()
+    scanning.dataset_sync(dataset.pk, mode="scan")
+    dataset.refresh_from_db()
+    assert dataset.scan_state == Dataset.ScanState.FAILED
+    assert dataset.scan_error == LATE
+    assert time.monotonic() - started < TRICKLE_SECONDS / 2
+    assert server.requests == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -295,3 +315,63 @@ def test_a_silent_endpoint_times_out(kind, workspace, silent_server):
     with pytest.raises(ds.DatastoreError):
         ds.datastore_check(_store(workspace, kind, silent_server))
     assert time.monotonic() - started < 20
+
+
+@pytest.fixture
+def tls_server(tmp_path, settings, monkeypatch):
+    """A TLS server on 127.0.0.1 for the name datastore.test (self-signed) that records the SNI it is sent."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "datastore.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("datastore.test")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    names = []
+    context.sni_callback = lambda sock, server_name, ctx: names.append(server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                raw = listener.accept()[0]
+            except OSError:
+                continue
+            try:
+                context.wrap_socket(raw, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                raw.close()  # the client refused the certificate
+
+    threading.Thread(target=serve, daemon=True).start()
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *args, **kwargs: real_getaddrinfo(
+        "127.0.0.1" if host == "datastore.test" else host, *args, **kwargs))
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"datastore.test:{port}"]
+    yield f"https://datastore.test:{port}", names
+    stop.set()
+    listener.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_pinned_tls_connection_still_sends_the_name_and_verifies_the_certificate(kind, workspace, tls_server):
+    url, names = tls_server
+    with pytest.raises(ds.DatastoreError) as error:
+        ds.datastore_check(_store(workspace, kind, url))
+    assert error.value.message_text == "The datastore's TLS certificate is not trusted or not for its host name."
+    assert names and set(names) == {"datastore.test"}
