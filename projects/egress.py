@@ -34,6 +34,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 # Room for the status line, headers and chunk framing around a ranged body.
 HEADER_ALLOWANCE = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d+)-(\d+)$")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,40}[a-z0-9]")
 _scope_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("datastore_deadline", default=None)
 
 
@@ -111,7 +112,8 @@ class Guard:
 
     @classmethod
     def from_settings(cls) -> Guard:
-        return cls(deadline=settings.LABELSITE_STORAGE_DEADLINE, max_bytes=settings.LABELSITE_STORAGE_MAX_RESPONSE_BYTES)
+        return cls(deadline=settings.LABELSITE_STORAGE_DEADLINE,
+                   max_bytes=settings.LABELSITE_STORAGE_MAX_RESPONSE_BYTES)
 
     def deadline_error(self) -> DatastoreError:
         return DatastoreError(f"The datastore did not answer within {self.deadline:g} seconds.", code="deadline")
@@ -298,8 +300,13 @@ class _GuardedConnectionMixin:
         self._clock.open = False  # the body is still read under this deadline; the next request starts anew
         if 300 <= response.status < 400 and response.status != 304:
             self.close()
+            # S3 redirects a request signed for the wrong region (botocore used to follow that); say which.
+            region = response.headers.get("x-amz-bucket-region", "")
+            hint = ""
+            if _REGION.fullmatch(region):
+                hint = f" The bucket is in region {region}: set that region on the datastore."
             raise DatastoreError(
-                f"The datastore answered with a redirect ({response.status}); redirects are not followed.",
+                f"The datastore answered with a redirect ({response.status}); redirects are not followed.{hint}",
                 code="redirect",
             )
         return response

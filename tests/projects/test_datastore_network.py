@@ -148,6 +148,22 @@ def test_a_redirect_is_refused_after_one_request(kind, workspace, hostile):
     assert server.requests == 1
 
 
+def _s3_wrong_region(server, handler):
+    while handler.read_request() is not None:
+        handler.send(b"HTTP/1.1 301 Moved Permanently\r\nx-amz-bucket-region: eu-west-1\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_an_s3_region_redirect_names_the_region_to_set(workspace, hostile):
+    server = hostile(_s3_wrong_region)
+    with pytest.raises(ds.DatastoreError) as error:
+        ds.datastore_check(_store(workspace, "s3", server.url))
+    assert error.value.message_text == (
+        "The datastore answered with a redirect (301); redirects are not followed. "
+        "The bucket is in region eu-west-1: set that region on the datastore."
+    )
+    assert server.requests == 1
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_trickling_endpoint_is_cut_at_the_deadline(kind, workspace, hostile, short_deadline):
     server = hostile(_trickle)
@@ -179,8 +195,8 @@ def test_a_ranged_read_may_not_return_more_than_its_range(kind, workspace, hosti
     assert server.requests == 1 and server.bytes_sent < ENDLESS_CEILING
 
 
-def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_client, outsider_client, hostile,
-                                                             short_deadline):
+def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_client, labeler_client, outsider_client,
+                                                             hostile, short_deadline):
     server = hostile(_trickle)
     store = _store(workspace, "s3", server.url)
     started = time.monotonic()
@@ -191,8 +207,9 @@ def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_c
     assert browse.status_code == 502
     assert browse.json()["message"] == LATE
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
+    assert labeler_client.post(f"{API}datastores/{store.uuid}/test/").status_code == 403
     assert outsider_client.post(f"{API}datastores/{store.uuid}/test/").status_code == 404
-    assert server.connections <= 2  # at most one per call the manager made; the outsider reached nothing
+    assert server.connections <= 2  # at most one per call the manager made; the others reached nothing
 
 
 def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, manager_client, org_admin_client,
@@ -212,7 +229,8 @@ def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, ma
     assert page.status_code == 200
     text = page.content.decode()
     assert f"Connection to also-slow failed: {LATE}" in text
-    assert f"Connection to slow was not tested: the page ran out of time ({DEADLINE} seconds); test it on its own." in text
+    assert (f"Connection to slow was not tested: the page ran out of time ({DEADLINE} seconds); "
+            "test it on its own.") in text
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
     assert server.connections <= 2  # Browse once, the admin action once: nothing retried
 
