@@ -304,7 +304,14 @@ LABELSITE_REFRESH_INTERVAL = env_int("LABELSITE_REFRESH_INTERVAL", 300)  # secon
 LABELSITE_MAX_IMAGE_BYTES = env_int("LABELSITE_MAX_IMAGE_BYTES", 50 * 1024 * 1024)
 LABELSITE_MAX_IMAGE_PIXELS = env_int("LABELSITE_MAX_IMAGE_PIXELS", 80_000_000)
 LABELSITE_THUMBNAIL_SIZE = env_int("LABELSITE_THUMBNAIL_SIZE", 256)
-LABELSITE_STORAGE_TIMEOUT = env_int("LABELSITE_STORAGE_TIMEOUT", 15)  # seconds, every datastore call
+LABELSITE_STORAGE_TIMEOUT = env_int("LABELSITE_STORAGE_TIMEOUT", 15)  # seconds, every datastore read or connect
+# Seconds one datastore request may take in all (connect to last byte, however slowly the server sends), and
+# one page's datastore work (Test connection, Browse, an image read) with its retries.
+LABELSITE_STORAGE_DEADLINE = env_int("LABELSITE_STORAGE_DEADLINE", 20)
+# Bytes one datastore answer may carry (a ranged read: its range); beyond it reading stops with an error.
+LABELSITE_STORAGE_MAX_RESPONSE_BYTES = env_int(
+    "LABELSITE_STORAGE_MAX_RESPONSE_BYTES", LABELSITE_MAX_IMAGE_BYTES + 1024 * 1024
+)
 # Seconds the browser waits for an htmx request before it reports a timeout with a Retry (0 = wait forever).
 LABELSITE_REQUEST_TIMEOUT = env_int("LABELSITE_REQUEST_TIMEOUT", 30)
 LABELSITE_SIGNED_URL_TTL = env_int("LABELSITE_SIGNED_URL_TTL", 300)  # seconds a signed image URL lives

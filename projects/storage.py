@@ -1,9 +1,10 @@
 """Storage access for datastores: one factory from a Datastore row to a django-storages backend, plus
 listing, reading, signed URLs and blob streams that treat object keys as data.
 
-Every network call has a timeout, follows no redirect, and goes only to endpoints that passed the
-SSRF check (public addresses, or hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS) at save time and again
-at connect time. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path. A key that
+Network calls go through projects.egress: only to endpoints that pass the SSRF check (public addresses, or
+hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS), pinned to the address that was checked, under a total deadline
+and a cap on bytes read, and never following a redirect. The endpoint is also checked at save time, for an
+early message. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path. A key that
 something on the way could resolve to another object (key_refusal) is never requested.
 Errors leave this module as DatastoreError, whose message is safe to show: it never holds a secret.
 """
@@ -11,11 +12,10 @@ Errors leave this module as DatastoreError, whose message is safe to show: it ne
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import os
 import re
-import socket
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
@@ -23,11 +23,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
 
-from projects import crypto
+from projects import crypto, egress
+from projects.egress import DatastoreError, deadline_scope, scope_expired  # noqa: F401  (the door's names)
 from projects.models import DataItem, Datastore
 
 logger = logging.getLogger(__name__)
@@ -35,27 +36,7 @@ LIST_PAGE = 1000
 BROWSE_LIMIT = 2000
 
 
-class DatastoreError(ValidationError):
-    """A datastore problem with a message that is safe to show to its admins (never a secret)."""
-
-    @property
-    def message_text(self) -> str:
-        return self.messages[0] if self.messages else "Datastore error."
-
-
 # --- endpoint and path checks ------------------------------------------------------------------
-
-def _host_allowed(host: str, port: int | None) -> bool:
-    allowed = settings.LABELSITE_DATASTORE_ALLOWED_HOSTS
-    host = host.lower()
-    return host in allowed or (port is not None and f"{host}:{port}" in allowed)
-
-
-def _is_public(ip: ipaddress._BaseAddress) -> bool:
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast and not ip.is_reserved
-
 
 def check_endpoint(url: str) -> None:
     """Refuse endpoints that are not http(s), carry credentials, or resolve to non-public addresses."""
@@ -69,21 +50,12 @@ def check_endpoint(url: str) -> None:
     if parts.username or parts.password:
         raise DatastoreError("Put credentials in the authentication fields, not in the endpoint URL.")
     host = parts.hostname
-    if _host_allowed(host, port):
+    if egress.host_allowed(host, port):
         return
     if parts.scheme != "https":
         raise DatastoreError("The endpoint must use https.")
-    try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise DatastoreError(f"The endpoint host {host!r} cannot be resolved.") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not _is_public(ip):
-            raise DatastoreError(
-                f"The endpoint host {host!r} resolves to a private, loopback, link-local or metadata address, "
-                "which datastores may not use."
-            )
+    # Connections resolve and check again, once, and connect to the address they checked (egress.Guard).
+    egress.checked_addresses(host, port or 443)
 
 
 def _inside(path: str, root: str) -> bool:
@@ -159,6 +131,7 @@ def _azure_storage(datastore: Datastore):
         expiration_secs=settings.LABELSITE_SIGNED_URL_TTL,
         timeout=timeout,
         client_options={
+            "transport": egress.azure_transport(egress.Guard.from_settings(), timeout=timeout),
             "connection_timeout": timeout, "read_timeout": timeout,
             "permit_redirects": False,
             # The SDK's default retry waits 15 s and more between tries; keep failures quick and bounded.
@@ -186,7 +159,16 @@ def _s3_storage(datastore: Datastore):
         connect_timeout=timeout, read_timeout=timeout,
         retries={"max_attempts": 2, "mode": "standard"},
     )
-    return S3Storage(
+    send = egress.botocore_sender(egress.Guard.from_settings(), timeout=timeout)
+
+    class _S3(S3Storage):
+        def _create_session(self):
+            # Clients made from this session send every request through the guarded transport.
+            session = super()._create_session()
+            session.events.register("before-send.s3", send)
+            return session
+
+    return _S3(
         bucket_name=datastore.container, endpoint_url=endpoint,
         access_key=datastore.access_key_id, secret_key=secret,
         region_name=datastore.region or "us-east-1", client_config=config,
@@ -233,9 +215,28 @@ def _safe_error(error: Exception) -> DatastoreError:
         return DatastoreError(f"The datastore answered with a redirect ({status}); redirects are not followed.")
     if status:
         return DatastoreError(f"The datastore answered with an error ({code or status}).")
+    if _caused_by(error, ssl.SSLCertVerificationError):
+        return DatastoreError("The datastore's TLS certificate is not trusted or not for its host name.")
     if "Timeout" in name or "timeout" in str(type(error)):
         return DatastoreError("The datastore did not answer in time.")
     return DatastoreError(f"Could not reach the datastore ({name}).")
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is somewhere in the chain the SDKs wrap transport errors in."""
+    seen, pending = set(), [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return True
+        kwargs = getattr(current, "kwargs", None)  # botocore keeps the cause in kwargs["error"]
+        pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None),
+                    kwargs.get("error") if isinstance(kwargs, dict) else None]
+        pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return False
 
 
 class _wrap:
@@ -325,7 +326,7 @@ def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], lis
     """Immediate sub-folder names and file names under `path` (for Browse), sorted, capped at BROWSE_LIMIT."""
     prefix = _prefix(path)
     folders, files = [], []
-    with _wrap():
+    with _wrap(), deadline_scope():  # Test connection and Browse answer a page: one deadline for the lot
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.LOCAL:
             base = storage.path(prefix.rstrip("/")) if prefix else storage.location
@@ -418,7 +419,7 @@ def read_object(datastore: Datastore, storage, key: str, *, length: int | None =
     """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched, and
     a key that could address another object (see key_refusal) is never requested."""
     _checked(key)
-    with _wrap():
+    with _wrap(), deadline_scope():
         if datastore.kind == Datastore.Kind.LOCAL:
             with open(storage.path(key), "rb") as handle:
                 return handle.read(length if length is not None else -1)
