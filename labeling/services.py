@@ -439,7 +439,8 @@ def project_tasks_sync(*, project: LabelingProject) -> int:
 
 @transaction.atomic
 def project_missing_items_withdraw(*, project: LabelingProject) -> int:
-    """Items gone from storage are no longer served: their unlabeled tasks leave the queue.
+    """Items gone from storage, or refused because their key could address another object, are no longer
+    served: their unlabeled tasks leave the queue.
 
     Tasks without any annotation are deleted (a refresh that finds the file again recreates them);
     ones with history become Skipped so that history stays. Labeled and approved tasks keep their
@@ -450,7 +451,8 @@ def project_missing_items_withdraw(*, project: LabelingProject) -> int:
     `state = unlabeled` on the task itself, so a task a labeler submits meanwhile is left alone.
     """
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
-    gone = Task.objects.filter(project=project, state=State.UNLABELED, item__state=DataItem.State.MISSING)
+    gone = Task.objects.filter(project=project, state=State.UNLABELED,
+                               item__state__in=(DataItem.State.MISSING, DataItem.State.REFUSED))
     history = Exists(Annotation.objects.filter(task=OuterRef("pk")))
     skipped = Task.objects.filter(state=State.UNLABELED, pk__in=gone.filter(history).values("pk")).update(
         state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1

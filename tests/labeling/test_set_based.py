@@ -101,6 +101,16 @@ def test_withdrawing_missing_items_skips_those_with_history_and_deletes_the_rest
     assert services.project_missing_items_withdraw(project=project) == 0  # a second run changes nothing
 
 
+def test_items_refused_for_their_key_leave_the_queue_like_missing_ones(workspace, labeler):
+    """Items registered before keys were vetted, then refused by the migration, must not stay on labelers' pages."""
+    project, with_history = missing_project(workspace, labeler, 10, name="Refused")
+    DataItem.objects.filter(state=DataItem.State.MISSING).update(state=DataItem.State.REFUSED)
+    assert services.project_missing_items_withdraw(project=project) == 10
+    states = Counter(Task.objects.filter(project=project).values_list("state", flat=True))
+    assert states == {"skipped": with_history, "labeled": 1, "unlabeled": 1}
+    assert stats.state_counts(project) == {"skipped": with_history, "labeled": 1, "unlabeled": 1, "approved": 0}
+
+
 def test_withdrawing_missing_items_sends_the_same_statements_for_10_and_500_tasks(workspace, labeler):
     shapes = []
     for n in (10, 500):
