@@ -23,7 +23,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, ExpressionWrapper, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -236,12 +237,16 @@ def _classify_many(dataset, storage, entries):
 
 # --- the lease ---------------------------------------------------------------------------------
 
+def _lease_end():
+    """The dataset lease's end by the database's clock (several workers' clocks may disagree)."""
+    return ExpressionWrapper(Now() + LEASE, output_field=DateTimeField())
+
+
 def _acquire(dataset_id: int) -> bool:
-    now = timezone.now()
     return bool(
         Dataset.objects.filter(pk=dataset_id)
-        .filter(Q(busy_until__isnull=True) | Q(busy_until__lt=now))
-        .update(busy_until=now + LEASE)
+        .filter(Q(busy_until__isnull=True) | Q(busy_until__lt=Now()))
+        .update(busy_until=_lease_end())
     )
 
 
@@ -353,7 +358,7 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             counters["found"] += len(batch)
             counters["ready"] += ready
             counters["skipped"] += skipped
-            progress = {"busy_until": timezone.now() + LEASE}
+            progress = {"busy_until": _lease_end()}
             if scan:
                 progress.update(scan_found=counters["found"], scan_registered=counters["ready"], scan_skipped=counters["skipped"])
             Dataset.objects.filter(pk=dataset_id).update(**progress)

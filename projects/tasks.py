@@ -2,7 +2,7 @@
 
 from celery import shared_task
 from django.db.models import Q
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from projects import scanning
 from projects.models import DataItem, Dataset
@@ -25,7 +25,7 @@ def dataset_refresh_task(dataset_id: int) -> None:
 @shared_task(ignore_result=True)
 def datasets_refresh_due_task() -> int:
     """Beat: re-list every dataset used by a project with incremental refresh on."""
-    free = Q(busy_until__isnull=True) | Q(busy_until__lt=timezone.now())  # a dead worker's lease expires
+    free = Q(busy_until__isnull=True) | Q(busy_until__lt=Now())  # a dead worker's lease expires (database clock)
     ids = list(
         Dataset.objects.filter(free, projects__incremental_refresh=True).values_list("pk", flat=True).distinct()
     )

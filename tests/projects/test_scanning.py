@@ -255,6 +255,20 @@ def test_a_refresh_while_another_runs_adds_nothing_twice(workspace, local_datast
     assert dataset.busy_until is None
 
 
+def test_a_dataset_lease_runs_on_the_database_clock(workspace, local_datastore, pets_folder, monkeypatch):
+    """A worker whose clock runs an hour ahead must not take a refresh that another worker still holds."""
+    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
+    assert scanning._acquire(dataset.pk)  # held now, for scanning.LEASE by the database's clock
+    ahead = timezone.now() + timedelta(hours=1)
+    monkeypatch.setattr(timezone, "now", lambda: ahead)
+    assert scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False) is None  # saw the lease and left
+    assert not DataItem.objects.filter(dataset=dataset).exists()
+    with pytest.raises(ValidationError, match="being scanned or refreshed"):
+        services.dataset_delete_check(dataset=dataset)
+    Dataset.objects.filter(pk=dataset.pk).update(busy_until=None)
+    assert scanning._acquire(dataset.pk)
+
+
 def test_registering_the_same_files_twice_keeps_one_row(workspace, local_datastore, pets_folder):
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
     storage = ds.storage_for(local_datastore)
