@@ -25,6 +25,8 @@
     var count = $("#selection-count");
     if (count) count.textContent = selected.size + " of " + all.length + " selected";
     document.querySelectorAll("#tag-form .tag-button").forEach(function (b) { b.disabled = selected.size === 0; });
+    // The checkboxes are for pages without JavaScript: here the selection above sends the items.
+    document.querySelectorAll("#tiles .tile-check").forEach(function (box) { box.disabled = true; });
     var untagged = document.querySelectorAll('#tiles .chips[data-count="0"]').length;
     var submit = $("#submit-page");
     if (submit) submit.disabled = all.length === 0 || untagged > 0;
