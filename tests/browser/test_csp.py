@@ -79,6 +79,10 @@ def test_wizard_swaps_violate_nothing(watched, manager, workspace, pets_datastor
     expect(page.locator("#wizard")).to_contain_text("Cat")
     page.get_by_role("button", name="Back").click()
     expect(page).to_have_url(re.compile(r"/refresh/$"))
+    # The browser's own Back: htmx puts its saved copy of the page back (or asks for the whole page).
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/labels/$"))
+    expect(page.locator("#wizard")).to_contain_text("Cat")
     assert _violations(page) == ([], [])
 
 
@@ -100,6 +104,10 @@ def test_grid_review_and_export_swaps_violate_nothing(watched, labeler, reviewer
     page.locator("#review-results .tile").first.click()
     page.get_by_role("button", name=re.compile("^Approve")).click()
     page.locator("[data-status]", has_text="Approved: 1 image.").wait_for()
+    page.get_by_label("Sort").select_option(label="Oldest first")
+    expect(page).to_have_url(re.compile(r"sort="))
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"sort="))
     page.get_by_role("link", name="Next to review").click()
     page.locator("[data-claim]").click()
     expect(page.locator("#review-results .tile")).to_have_count(3)
