@@ -7,12 +7,13 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
 
 from exports import services
 from exports.forms import ExportForm, ImportForm
 from exports.models import Export
 from exports.selectors import exports_for_project
+from labelsite.htmx import render_page_or_fragment, vary_on_htmx
 from projects.access import workspace_view
 from projects.models import LabelingProject
 
@@ -34,7 +35,12 @@ def _panel(request, access, project, *, form=None, current=None, status=200):
         "access": access, "project": project, "form": form or ExportForm(), "exports": exports,
         "current": current or (exports[0] if exports else None),
     }
-    return render(request, PAGE, context, status=status)
+    return render_page_or_fragment(request, PAGE, context, status=status)
+
+
+def _fragment(request, partial, context, status=200):
+    """A piece of the export panel for htmx (its context is smaller than the panel's, so the caller chooses)."""
+    return render_page_or_fragment(request, PAGE, context, partial=partial, status=status)
 
 
 @require_GET
@@ -43,7 +49,7 @@ def export_list(request, access, project):
     project = _project_or_404(access, project)
     if request.htmx:
         context = {"access": access, "project": project, "exports": exports_for_project(project)}
-        return render(request, PAGE + "#export-list", context)
+        return _fragment(request, "export-list", context)
     return _panel(request, access, project)
 
 
@@ -55,13 +61,11 @@ def export_new(request, access, project):
     if not form.is_valid():
         if request.htmx:
             context = {"access": access, "project": project, "form": form}
-            response = render(request, PAGE + "#export-form", context, status=422)
-            response["HX-Retarget"], response["HX-Reswap"] = "#export-form", "outerHTML"
-            return response
+            return reswap(retarget(_fragment(request, "export-form", context, status=422), "#export-form"), "outerHTML")
         return _panel(request, access, project, form=form, status=422)
     export = services.export_create(project=project, actor=request.user, **form.cleaned_data)
     if request.htmx:
-        response = render(request, PAGE + "#export-status", {"access": access, "project": project, "current": export})
+        response = _fragment(request, "export-status", {"access": access, "project": project, "current": export})
         return trigger_client_event(response, "exports-changed")
     return redirect("exports:list", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)
 
@@ -72,11 +76,11 @@ def export_status(request, access, project, export):
     export = _export_or_404(access, project, export)
     if not request.htmx:
         return _panel(request, access, export.project, current=export)
-    response = render(request, PAGE + "#export-status", {"access": access, "project": export.project, "current": export})
+    response = _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
     if export.is_active:
         return response
     # Finished: stop polling (286) and let the list of past exports refresh itself.
-    stopped = HttpResponseStopPolling(response.content)
+    stopped = vary_on_htmx(HttpResponseStopPolling(response.content))
     return trigger_client_event(stopped, "exports-changed")
 
 
@@ -101,7 +105,7 @@ def export_retry(request, access, project, export):
     except ValidationError as error:
         messages.error(request, error.messages[0])
     if request.htmx:
-        return render(request, PAGE + "#export-status", {"access": access, "project": export.project, "current": export})
+        return _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
     return redirect("exports:list", org=access.organization.slug, ws=access.workspace.slug, project=export.project.uuid)
 
 

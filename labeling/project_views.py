@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from labeling import selectors, services
 from labeling.forms import LabelRemoveForm
+from labelsite.htmx import render_page_or_fragment
 from projects.access import label_class_or_404, project_or_404, workspace_view
 
 
@@ -16,10 +17,7 @@ def dashboard(request, access, project):
     project = project_or_404(access, project, related=("dataset", "dataset__datastore"))
     stats = selectors.dashboard_stats_get(project=project, activity=request.GET.get("activity", "hour"))
     context = {"access": access, "project": project, "stats": stats}
-    template = "labeling/dashboard.html#activity" if request.htmx else "labeling/dashboard.html"
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    return response
+    return render_page_or_fragment(request, "labeling/dashboard.html", context, partial="activity")
 
 
 @require_http_methods(["GET", "POST"])

@@ -3,10 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from labeling import selectors, services
+from labelsite.htmx import render_page_or_fragment
 from projects.access import workspace_view
 from projects.markup import render_markdown_subset
 from projects.models import LabelingProject
@@ -43,10 +44,7 @@ def _grid_response(request, access, project, *, alert="", status=200, classes=No
     """The labeler's (possibly new) page: `#grid` for htmx, the whole screen otherwise."""
     page = selectors.grid_page_get(project=project, user=request.user, classes=classes)
     context = _context(access, project, page=page, alert=alert)
-    template = "labeling/grid.html#grid" if request.htmx else "labeling/grid.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_fragment(request, "labeling/grid.html", context, partial="grid", status=status)
 
 
 def _refused(request, access, project, error, status):
@@ -54,10 +52,8 @@ def _refused(request, access, project, error, status):
     if not request.htmx:
         return _grid_response(request, access, project, alert=str(error), status=status)
     context = _context(access, project, alert=str(error), fresh_page=status == 409)
-    response = render(request, "labeling/grid.html#alert", context, status=status)
-    response["HX-Retarget"] = "#grid-alert"
-    response["HX-Reswap"] = "innerHTML"
-    return response
+    response = render_page_or_fragment(request, "labeling/grid.html", context, partial="alert", status=status)
+    return reswap(retarget(response, "#grid-alert"), "innerHTML")
 
 
 def _after_post(request, access, project, classes=None):

@@ -4,8 +4,8 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
-from django.http import HttpResponse
 from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
 
 
 class ContentSecurityPolicyMiddleware:
@@ -39,9 +39,7 @@ class HtmxLoginRedirectMiddleware:
             login = resolve_url(settings.LOGIN_URL)
             location = response.headers.get("Location", "")
             if location.startswith(login):
-                redirect = HttpResponse(status=200)
-                redirect["HX-Redirect"] = location
-                return redirect
+                return HttpResponseClientRedirect(location)
         return response
 
 

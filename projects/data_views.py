@@ -7,9 +7,9 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from labelsite.htmx import render_page_or_fragment
 from projects import services
 from projects import storage as ds
 from projects.access import workspace_view
@@ -37,16 +37,15 @@ def datasets(request, access):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @workspace_view("projects.view_dataset")
 def dataset_detail(request, access, dataset):
     found = _dataset_or_404(access, dataset)
     problems = Paginator(DataItem.objects.filter(dataset=found, state__in=PROBLEM_STATES).order_by("key"), 50)
     page = problems.get_page(request.GET.get("page"))
     context = {"access": access, "dataset": found, "counts": _counts(found), "problems": page}
-    if request.htmx and request.GET.get("page"):
-        return render(request, "projects/dataset.html#problems", context)
-    return render(request, "projects/dataset.html", context)
+    # Only paging swaps the problem list; the page's own polling and links ask for the whole page.
+    partial = "problems" if request.GET.get("page") else None
+    return render_page_or_fragment(request, "projects/dataset.html", context, partial=partial)
 
 
 @require_GET
@@ -73,7 +72,6 @@ def dataset_refresh(request, access, dataset):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @workspace_view("projects.view_datastore")
 def datastore_browse(request, access, datastore):
     found = get_object_or_404(Datastore.objects.for_workspace(access.workspace), uuid=datastore)
@@ -86,5 +84,4 @@ def datastore_browse(request, access, datastore):
     parent = "/".join(path.split("/")[:-1]) if path else None
     context = {"access": access, "datastore": found, "path": path, "parent": parent, "error": error,
                "folders": [(name, f"{path}/{name}" if path else name) for name in folders], "n_files": len(files)}
-    template = "projects/browse.html#browse" if request.htmx else "projects/browse.html"
-    return render(request, template, context)
+    return render_page_or_fragment(request, "projects/browse.html", context, partial="browse")

@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
+from labelsite.htmx import render_page_or_fragment
 from projects import services
 from projects.access import label_class_or_404, project_or_404, workspace_view
 from projects.models import LabelClass
@@ -42,10 +43,7 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
     if slug == "ml":
         context["summary"] = _summary(state)
         context["summary_labels"] = _label_rows(context["summary"]["label_names"] if context["summary"] else [])
-    template = "projects/wizard.html#wizard" if request.htmx else "projects/wizard.html"
-    response = render(request, template, context, status=status)
-    response["Vary"] = "HX-Request"
-    return response
+    return render_page_or_fragment(request, "projects/wizard.html", context, partial="wizard", status=status)
 
 
 def _label_rows(names):
@@ -197,10 +195,7 @@ def _settings_page(request, access, project, *, form=None, label_form=None, stat
         "removed_classes": list(project.label_classes.exclude(removed_at=None)),
         "state_form": ProjectStateForm(),
     }
-    template = f"projects/project_settings.html#{partial}" if (request.htmx and partial) else "projects/project_settings.html"
-    response = render(request, template, context, status=status)
-    response["Vary"] = "HX-Request"
-    return response
+    return render_page_or_fragment(request, "projects/project_settings.html", context, partial=partial, status=status)
 
 
 @require_http_methods(["GET", "POST"])

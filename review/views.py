@@ -5,11 +5,12 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url
 
 from labeling.models import Task
+from labelsite.htmx import render_page_or_fragment
 from projects.access import workspace_view
 from projects.models import LabelingProject
 from review import selectors, services
@@ -25,19 +26,15 @@ def _project(access, project):
     return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=project)
 
 
-def _render(request, template, context, partial="results", status=200):
-    """The whole page, or only the `partial` fragment for htmx (but a history restore needs the page)."""
-    if request.htmx and not request.htmx.history_restore_request:
-        template = f"{template}#{partial}"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+def _render(request, template, context, status=200):
+    """The whole page, or only its `#results` section for htmx."""
+    return render_page_or_fragment(request, template, context, partial="results", status=status)
 
 
 def _push_canonical(request, response, query):
     """Filters and pages live in the URL: an htmx swap pushes the canonical query string to history."""
     if request.htmx:
-        response["HX-Push-Url"] = f"{request.path}?{query}" if query else request.path
+        return push_url(response, f"{request.path}?{query}" if query else request.path)
     return response
 
 

@@ -246,3 +246,38 @@ def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, worksp
     expect(page.locator("#grid-alert [role=alert]")).to_have_count(0)
     expect(_tiles(page)).to_have_count(4)
     assert Task.objects.filter(leased_to=labeler, lease_expires__gt=timezone.now()).count() == 4
+
+
+def test_label_and_submit_a_page_without_javascript(chromium, live_server, labeler_client, workspace, org, labeler):
+    """Plain HTML forms: checkboxes choose the images, a tag button tags them, Submit sends the page."""
+    from labeling.models import Annotation
+
+    project = labeling_project(workspace, items=6)
+    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies([{"name": "sessionid", "value": labeler_client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
+        first_page = _tile_ids(page)
+        assert len(first_page) == 6
+        checks = page.locator("#tiles .tile-check")
+        cat = page.locator("#tag-form .tag-button", has_text="cat")
+        dog = page.locator("#tag-form .tag-button", has_text="dog")
+        for i in range(4):
+            checks.nth(i).check()
+        cat.click()  # a plain POST, then the page again with the tags
+        expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(4)
+        assert page.locator("#submit-page").is_disabled()  # two images still need a tag
+        checks.nth(4).check()
+        checks.nth(5).check()
+        dog.click()
+        expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(6)
+        assert _tile_ids(page) == first_page
+        page.locator("#submit-page").click()
+        page.get_by_text("nothing is left to label").wait_for()
+        names = dict(Annotation.objects.filter(task__project=project, is_current=True)
+                     .values_list("task__item__uuid", "labels__name"))
+        assert sorted(names.values()) == ["cat"] * 4 + ["dog"] * 2
+    finally:
+        context.close()

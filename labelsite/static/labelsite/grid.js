@@ -1,17 +1,19 @@
-// Labelsite labeling grid: selection, keyboard, full-size viewer. Tags go to the server through htmx
-// (the server keeps the page's draft), so this file only holds what is selected and focused.
+// Labelsite labeling grid: tags, Submit state, full-size viewer. Tags go to the server through htmx
+// (the server keeps the page's draft); selection and arrow keys are tiles.js's, shared with the review pages.
 (function () {
   "use strict";
   var selected = new Set();   // item uuids
-  var anchor = null;          // index of the last plain click, for shift-click ranges
   var zoom = 1;
   var notSubmitted = false;   // the last Submit failed (no connection, timeout, server error): the hint must say so
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function tiles() { return Array.prototype.slice.call(document.querySelectorAll("#tiles .tile")); }
   function pickOf(tile) { return tile.querySelector(".tile-pick"); }
-  function tileOf(el) { return el && el.closest ? el.closest(".tile") : null; }
-  function indexOf(tile) { return tiles().indexOf(tile); }
+  var grid = window.LabelsiteTiles({
+    tile: "#tiles .tile", tiles: tiles, control: pickOf, changed: render,
+    isSelected: function (tile) { return selected.has(tile.dataset.item); },
+    select: function (tile, on) { if (on) selected.add(tile.dataset.item); else selected.delete(tile.dataset.item); }
+  });
 
   function render() {
     var all = tiles();
@@ -25,6 +27,8 @@
     var count = $("#selection-count");
     if (count) count.textContent = selected.size + " of " + all.length + " selected";
     document.querySelectorAll("#tag-form .tag-button").forEach(function (b) { b.disabled = selected.size === 0; });
+    // The checkboxes are for pages without JavaScript: here the selection above sends the items.
+    document.querySelectorAll("#tiles .tile-check").forEach(function (box) { box.disabled = true; });
     var untagged = document.querySelectorAll('#tiles .chips[data-count="0"]').length;
     var submit = $("#submit-page");
     if (submit) submit.disabled = all.length === 0 || untagged > 0;
@@ -43,49 +47,6 @@
       }
       hint.textContent = todo;
     }
-  }
-
-  function focusTile(i) {
-    var all = tiles();
-    if (!all.length) return;
-    i = Math.max(0, Math.min(all.length - 1, i));
-    all.forEach(function (t, n) { pickOf(t).tabIndex = n === i ? 0 : -1; });
-    pickOf(all[i]).focus();
-  }
-
-  function focusedIndex() {
-    var tile = tileOf(document.activeElement);
-    if (tile) return indexOf(tile);
-    var current = $('#tiles .tile-pick[tabindex="0"]');
-    return current ? indexOf(tileOf(current)) : 0;
-  }
-
-  function columns() {
-    var all = tiles();
-    if (!all.length) return 1;
-    var top = all[0].offsetTop, n = 0;
-    while (n < all.length && all[n].offsetTop === top) n++;
-    return Math.max(1, n);
-  }
-
-  function toggle(tile, shift) {
-    var i = indexOf(tile);
-    if (shift && anchor !== null) {
-      var lo = Math.min(anchor, i), hi = Math.max(anchor, i);
-      tiles().slice(lo, hi + 1).forEach(function (t) { selected.add(t.dataset.item); });
-    } else {
-      var id = tile.dataset.item;
-      if (selected.has(id)) selected.delete(id); else selected.add(id);
-      anchor = i;
-    }
-    render();
-  }
-
-  function selectAll(on) {
-    selected.clear();
-    if (on) tiles().forEach(function (t) { selected.add(t.dataset.item); });
-    anchor = null;
-    render();
   }
 
   function say(text) {
@@ -133,13 +94,13 @@
   document.addEventListener("click", function (event) {
     var target = event.target;
     var pick = target.closest(".tile-pick");
-    if (pick) { toggle(tileOf(pick), event.shiftKey); return; }
+    if (pick) { grid.toggle(grid.tileOf(pick), event.shiftKey); return; }
     var tagButton = target.closest("#tag-form .tag-button");
     if (tagButton) { event.preventDefault(); applyTag(tagButton.value); return; }
-    if (target.closest("#select-all")) { selectAll(true); return; }
-    if (target.closest("#select-none")) { selectAll(false); return; }
+    if (target.closest("#select-all")) { grid.selectAll(true); return; }
+    if (target.closest("#select-none")) { grid.selectAll(false); return; }
     var zoomButton = target.closest(".tile-zoom");
-    if (zoomButton) { openViewer(tileOf(zoomButton)); return; }
+    if (zoomButton) { openViewer(grid.tileOf(zoomButton)); return; }
     if (target.closest("#viewer-close")) { $("#viewer").close(); return; }
     if (target.closest("#zoom-in")) { setZoom(zoom + 1); return; }
     if (target.closest("#zoom-out")) { setZoom(zoom - 1); return; }
@@ -161,24 +122,19 @@
     if (el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable)) return;
     if (event.key === "?") { openShortcuts(); event.preventDefault(); return; }
     if (!$("#tiles")) return;
-    var onTile = !!tileOf(el);
-    var moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() };
-    if (moves[event.key] !== undefined) {
-      focusTile(onTile ? focusedIndex() + moves[event.key] : focusedIndex());
-      event.preventDefault();
-      return;
-    }
-    if (event.key === "Enter" && onTile) { openViewer(tileOf(el)); event.preventDefault(); return; }
-    if (event.key === " " && onTile && el.classList.contains("tile-pick")) {
-      toggle(tileOf(el), event.shiftKey); event.preventDefault(); return;
+    var tile = grid.tileOf(el);
+    if (grid.move(event.key)) { event.preventDefault(); return; }
+    if (event.key === "Enter" && tile) { openViewer(tile); event.preventDefault(); return; }
+    if (event.key === " " && tile && el.classList.contains("tile-pick")) {
+      grid.toggle(tile, event.shiftKey); event.preventDefault(); return;
     }
     if (/^[1-9]$/.test(event.key)) {
       var button = document.querySelector('#tag-form .tag-button[data-shortcut="' + event.key + '"]');
       if (button) { applyTag(button.value); event.preventDefault(); }
       return;
     }
-    if (event.key === "a") { selectAll(true); event.preventDefault(); }
-    if (event.key === "n") { selectAll(false); event.preventDefault(); }
+    if (event.key === "a") { grid.selectAll(true); event.preventDefault(); }
+    if (event.key === "n") { grid.selectAll(false); event.preventDefault(); }
   });
 
   // Refused actions (409 lease lost, 422 invalid) carry an explanation worth showing.
@@ -203,9 +159,9 @@
     var list = $("#tiles");
     var newPage = list !== shownTiles;
     shownTiles = list;
-    if (newPage) { selected.clear(); anchor = null; notSubmitted = false; }
+    if (newPage) { selected.clear(); grid.reset(); notSubmitted = false; }
     render();
-    if (newPage && list && tiles().length) focusTile(0);
+    if (newPage && list && tiles().length) grid.focus(0);
   });
   // Chips swapped out of band change whether the page can be submitted.
   document.addEventListener("htmx:oobAfterSwap", render);

@@ -1,15 +1,13 @@
-// Review pages: tile selection (click, shift-click, Select all, arrows + space), A approve, R reject
-// (reason dialog), Enter full size, Esc closes. Pages work without this file: every tile has a checkbox.
+// Review pages: A approve, R reject (reason dialog), Enter full size, Esc closes; tile selection (click,
+// shift-click, Select all, arrows + space) is tiles.js's, shared with the labeling grid.
+// Pages work without this file: every tile has a checkbox.
 (function () {
   "use strict";
-
-  var anchor = null; // index of the last tile clicked, for shift-click ranges
 
   function grid() { return document.querySelector("[data-review-grid]"); }
   function tiles() { var g = grid(); return g ? Array.prototype.slice.call(g.querySelectorAll(".tile")) : []; }
   function checkOf(tile) { return tile.parentElement.querySelector(".tile-check"); }
   function form() { return document.querySelector("[data-review-form]"); }
-  function selected() { return tiles().filter(function (t) { return t.getAttribute("aria-pressed") === "true"; }); }
 
   function setSelected(tile, on) {
     tile.setAttribute("aria-pressed", on ? "true" : "false");
@@ -17,28 +15,20 @@
     if (box) box.checked = on;
   }
 
+  // Select all skips your own labels when the project forbids self-review (the server would refuse them).
+  var picker = window.LabelsiteTiles({
+    tile: "[data-review-grid] .tile", tiles: tiles, select: setSelected, changed: refresh,
+    isSelected: function (tile) { return tile.getAttribute("aria-pressed") === "true"; },
+    selectable: function (tile) { return !tile.hasAttribute("data-own"); }
+  });
+  function selected() { return picker.selected(); }
+
   function refresh() {
     var count = selected().length;
     document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(count); });
     var all = document.querySelector("[data-select-all]");
     var selectable = tiles().filter(function (t) { return !t.hasAttribute("data-own"); }).length;
     if (all) all.textContent = count && count === selectable ? "Select none" : "Select all";
-  }
-
-  function focusTile(index) {
-    var list = tiles();
-    if (!list.length) return;
-    index = Math.max(0, Math.min(list.length - 1, index));
-    list.forEach(function (t, i) { t.tabIndex = i === index ? 0 : -1; });
-    list[index].focus();
-  }
-
-  function columns() {
-    var list = tiles();
-    if (!list.length) return 1;
-    var top = list[0].getBoundingClientRect().top, n = 0;
-    list.forEach(function (t) { if (Math.abs(t.getBoundingClientRect().top - top) < 2) n += 1; });
-    return Math.max(1, n);
   }
 
   function init() {
@@ -49,29 +39,7 @@
       t.setAttribute("aria-pressed", box && box.checked ? "true" : "false");
       if (box) box.tabIndex = -1; // the tile itself is the control now (roving focus with the arrows)
     });
-    if (list.length) list[0].tabIndex = 0;
-    anchor = null;
-    refresh();
-  }
-
-  function toggleRange(tile, extend) {
-    var list = tiles(), index = list.indexOf(tile);
-    if (extend && anchor !== null && list[anchor]) {
-      var from = Math.min(anchor, index), to = Math.max(anchor, index);
-      for (var i = from; i <= to; i++) setSelected(list[i], true);
-    } else {
-      setSelected(tile, tile.getAttribute("aria-pressed") !== "true");
-      anchor = index;
-    }
-    list.forEach(function (t, i) { t.tabIndex = i === index ? 0 : -1; });
-    refresh();
-  }
-
-  // Select all skips your own labels when the project forbids self-review (the server would refuse them).
-  function selectAll() {
-    var list = tiles().filter(function (t) { return !t.hasAttribute("data-own"); });
-    var on = selected().length !== list.length;
-    tiles().forEach(function (t) { setSelected(t, on && !t.hasAttribute("data-own")); });
+    picker.reset();
     refresh();
   }
 
@@ -112,10 +80,10 @@
     var tile = event.target.closest(".tile");
     if (tile && grid() && grid().contains(tile)) {
       event.preventDefault();
-      toggleRange(tile, event.shiftKey);
+      picker.toggle(tile, event.shiftKey);
       return;
     }
-    if (event.target.closest("[data-select-all]")) { selectAll(); return; }
+    if (event.target.closest("[data-select-all]")) { picker.selectAllOrNone(); return; }
     var reject = event.target.closest("[data-reject]");
     if (reject && !rejectConfirmed) { event.preventDefault(); askReject(reject); return; }
     var confirmButton = event.target.closest("[data-confirm]");
@@ -139,11 +107,10 @@
     if (document.querySelector("dialog[open]")) return; // the dialog handles its own keys (Esc closes)
     var list = tiles(), current = list.indexOf(document.activeElement);
     var key = event.key, mod = event.ctrlKey || event.metaKey;
-    if (mod && (key === "a" || key === "A") && list.length) { event.preventDefault(); selectAll(); return; }
+    if (mod && (key === "a" || key === "A") && list.length) { event.preventDefault(); picker.selectAllOrNone(); return; }
     if (mod) return;
-    var step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() }[key];
-    if (step && list.length) { event.preventDefault(); focusTile(current < 0 ? 0 : current + step); return; }
-    if (key === " " && current >= 0) { event.preventDefault(); toggleRange(list[current], event.shiftKey); return; }
+    if (picker.move(key)) { event.preventDefault(); return; }
+    if (key === " " && current >= 0) { event.preventDefault(); picker.toggle(list[current], event.shiftKey); return; }
     if (key === "Enter" && current >= 0) { event.preventDefault(); openViewer(list[current]); return; }
     var f = form();
     if (!f) return;
@@ -157,7 +124,7 @@
     if (key === "Escape") {
       var back = document.querySelector("[data-esc-back]");
       if (back) { window.location.href = back.href; return; }
-      if (selected().length) { list.forEach(function (t) { setSelected(t, false); }); refresh(); }
+      if (selected().length) picker.selectAll(false);
     }
   });
 

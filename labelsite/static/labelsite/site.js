@@ -1,6 +1,8 @@
 // Labelsite: small progressive enhancements. Pages work without this file.
 (function () {
   "use strict";
+  // Styles can tell a page with JavaScript from one without (e.g. selection checkboxes become tile clicks).
+  document.documentElement.classList.add("js");
   // Close the workspace switcher when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.switcher[open]").forEach(function (menu) {
