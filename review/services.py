@@ -1,7 +1,7 @@
 """Review writes: approve / reject / correct decisions, the review queue's leases, and skipped-item housekeeping.
 
 Every decision names the task version it was made on; a task that changed meanwhile is refused
-with 409 (`VersionConflict`) and nothing is written. A request is atomic as a whole, and replaying
+as a conflict (`VersionConflict`: 409 in the API, a message on the page) and nothing is written. A request is atomic as a whole, and replaying
 it (same reviewer, same decision, same version) succeeds without changing anything again.
 """
 
