@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from exports import services
 from exports.models import Export
 from exports.serializers import ExportSerializer, ImportReportSerializer, LabelImportSerializer
-from labelsite.api import Conflict, ProjectAPIMixin
+from labelsite.api import ProjectAPIMixin
 
 
 class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -39,18 +39,12 @@ class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             only_approved=data["only_approved"], include_unlabeled=data["include_unlabeled"])
 
     def perform_destroy(self, instance):
-        try:
-            services.export_delete(export=instance, actor=self.request.user)
-        except DjangoValidationError as error:
-            raise Conflict(error.messages[0]) from None
+        services.export_delete(export=instance, actor=self.request.user)
 
     @extend_schema(request=None, responses={202: ExportSerializer, 409: OpenApiResponse(description="Not a failed export.")})
     @action(detail=True, methods=["post"])
     def retry(self, request, *args, **kwargs):
-        try:
-            export = services.export_retry(export=self.get_object(), actor=request.user)
-        except DjangoValidationError as error:
-            raise Conflict(error.messages[0]) from None
+        export = services.export_retry(export=self.get_object(), actor=request.user)
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})

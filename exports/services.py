@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.errors import Conflict
 from exports import importers
 from exports.models import Export
 from labeling import stats
@@ -54,7 +55,7 @@ def export_retry(*, export: Export, actor) -> Export:
         started_at=None, finished_at=None, celery_task_id="",
     )
     if not changed:
-        raise ValidationError("Only a failed export can be retried.")
+        raise Conflict("Only a failed export can be retried.")
     export.refresh_from_db()
     _enqueue(export)
     return export
@@ -65,7 +66,7 @@ def export_delete(*, export: Export, actor) -> None:
     """Remove the file and hide the export; a queued or running one must finish (or fail) first."""
     export = Export.objects.select_for_update().get(pk=export.pk)
     if export.is_active:
-        raise ValidationError("This export is still running; delete it when it has finished.")
+        raise Conflict("This export is still running; delete it when it has finished.", data={"state": export.state})
     name = export.file
     Export.objects.filter(pk=export.pk).update(deleted_at=timezone.now(), deleted_by=actor, file="")
     if name:

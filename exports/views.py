@@ -4,29 +4,25 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
 
+from core.errors import Conflict
 from exports import services
 from exports.forms import ExportForm, ImportForm
 from exports.models import Export
 from exports.selectors import exports_for_project
 from labelsite.htmx import render_page_or_fragment, vary_on_htmx
-from projects.access import workspace_view
-from projects.models import LabelingProject
+from projects.access import project_or_404, workspace_object_or_404, workspace_view
 
 PAGE = "exports/exports.html"
 
 
-def _project_or_404(access, project):
-    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace).select_related("dataset"), uuid=project)
-
-
 def _export_or_404(access, project, export):
-    exports = Export.objects.for_workspace(access.workspace).filter(project__uuid=project, deleted_at=None)
-    return get_object_or_404(exports.select_related("project", "created_by"), uuid=export)
+    return workspace_object_or_404(access, Export, related=("project", "created_by"),
+                                   uuid=export, project__uuid=project, deleted_at=None)
 
 
 def _panel(request, access, project, *, form=None, current=None, status=200):
@@ -46,7 +42,7 @@ def _fragment(request, partial, context, status=200):
 @require_GET
 @workspace_view("exports.view_export")
 def export_list(request, access, project):
-    project = _project_or_404(access, project)
+    project = project_or_404(access, project)
     if request.htmx:
         context = {"access": access, "project": project, "exports": exports_for_project(project)}
         return _fragment(request, "export-list", context)
@@ -56,7 +52,7 @@ def export_list(request, access, project):
 @require_POST
 @workspace_view("exports.add_export")
 def export_new(request, access, project):
-    project = _project_or_404(access, project)
+    project = project_or_404(access, project)
     form = ExportForm(request.POST)
     if not form.is_valid():
         if request.htmx:
@@ -102,7 +98,7 @@ def export_retry(request, access, project, export):
     export = _export_or_404(access, project, export)
     try:
         export = services.export_retry(export=export, actor=request.user)
-    except ValidationError as error:
+    except Conflict as error:
         messages.error(request, error.messages[0])
     if request.htmx:
         return _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
@@ -116,7 +112,7 @@ def export_delete(request, access, project, export):
     try:
         services.export_delete(export=export, actor=request.user)
         messages.success(request, "Export deleted.")
-    except ValidationError as error:
+    except Conflict as error:
         messages.error(request, error.messages[0])
     return redirect("exports:list", org=access.organization.slug, ws=access.workspace.slug, project=export.project.uuid)
 
@@ -124,7 +120,7 @@ def export_delete(request, access, project, export):
 @require_http_methods(["GET", "POST"])
 @workspace_view("projects.import_labels")
 def label_import(request, access, project):
-    project = _project_or_404(access, project)
+    project = project_or_404(access, project)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():

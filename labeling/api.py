@@ -10,15 +10,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from labeling import selectors, services
-from labeling.models import Task
 from labeling.serializers import (
     ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
-from labelsite.api import Conflict, ProjectAPIMixin, WorkspaceAPIMixin
+from labelsite.api import ProjectAPIMixin, WorkspaceAPIMixin
 from projects import services as project_services
-from projects.models import LabelClass, LabelingProject
+from projects.models import LabelingProject
 
 VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"
 LABEL = "labeling.label_task"
@@ -86,10 +85,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     def _state(self, request, verb):
         project = self.get_object()
-        try:
-            project_services.project_state_set(project=project, actor=request.user, action=verb)
-        except DjangoValidationError as error:
-            raise Conflict(error.messages[0]) from None
+        project_services.project_state_set(project=project, actor=request.user, action=verb)
         return Response(self._data(project))
 
     _STATE_SCHEMA = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
@@ -123,7 +119,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     required_perms = {"POST": LABEL, "GET": LABEL}
 
     def _classes(self):
-        return list(LabelClass.objects.filter(project=self.project).active().order_by("position"))
+        return list(self.project.label_classes.active().order_by("position"))
 
     def _class_ids(self, refs) -> list[int]:
         by_ref = {}
@@ -135,7 +131,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         return list(dict.fromkeys(by_ref[r] for r in refs))
 
     def _task_ids(self, item_uuids) -> dict[str, int]:
-        rows = Task.objects.filter(project=self.project, item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
+        rows = self.project.tasks.filter(item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
         found = {str(u): pk for u, pk in rows}
         missing = [str(u) for u in item_uuids if str(u) not in found]
         if missing:
@@ -143,12 +139,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         return found
 
     def _call(self, fn, **kwargs):
-        try:
-            return fn(project=self.project, user=self.request.user, **kwargs)
-        except services.LeaseLost as error:
-            raise Conflict(str(error)) from None
-        except services.ProjectNotOpen as error:
-            raise Conflict(str(error)) from None
+        return fn(project=self.project, user=self.request.user, **kwargs)
 
     def _page(self, tasks, expired=0):
         classes = self._classes()
@@ -171,7 +162,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         data = serializer.validated_data
         ids = self._task_ids(data["tasks"])
         tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
-        tasks = list(Task.objects.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
+        tasks = list(self.project.tasks.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
         return self._page(tasks)
 
     @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})
@@ -194,7 +185,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         serializer = SkipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task_id = self._task_ids([serializer.validated_data["task"]])[str(serializer.validated_data["task"])]
-        self._call(services.task_skip, task=Task.objects.get(pk=task_id))
+        self._call(services.task_skip, task=self.project.tasks.get(pk=task_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -219,7 +210,7 @@ class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     def get_queryset(self):
         # Removed classes sit at REMOVED_POSITION, so they follow the active ones.
-        return LabelClass.objects.filter(project=self.project).order_by("position", "removed_at", "id")
+        return self.project.label_classes.order_by("position", "removed_at", "id")
 
     @extend_schema(responses={201: LabelClassDetailSerializer})
     def create(self, request, *args, **kwargs):
@@ -242,10 +233,7 @@ class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         offset = {"up": -1, "down": 1}[data["direction"]] if "direction" in data else data["position"] - label_class.position
-        try:
-            project_services.label_class_move(project=self.project, actor=request.user, label_class=label_class, offset=offset)
-        except DjangoValidationError as error:
-            raise Conflict(error.messages[0]) from None
+        project_services.label_class_move(project=self.project, actor=request.user, label_class=label_class, offset=offset)
         return Response(self.get_serializer(self.get_queryset().filter(removed_at=None), many=True).data)
 
     @extend_schema(request=LabelClassRemoveSerializer, responses={
@@ -257,10 +245,7 @@ class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveM
         label_class = self.get_object()
         serializer = LabelClassRemoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            requeued = services.label_class_remove(project=self.project, label_class=label_class, actor=request.user,
-                                                   requeue=serializer.validated_data["tags"] == "requeue")
-        except DjangoValidationError as error:
-            raise Conflict(error.messages[0]) from None
+        requeued = services.label_class_remove(project=self.project, label_class=label_class, actor=request.user,
+                                               requeue=serializer.validated_data["tags"] == "requeue")
         label_class.refresh_from_db()
         return Response(LabelClassRemovedSerializer({"label_class": label_class, "requeued": requeued}).data)

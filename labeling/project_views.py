@@ -1,10 +1,10 @@
 """Project pages that read or change tasks: the progress dashboard and removing a label class."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.errors import Conflict
 from labeling import selectors, services
 from labeling.forms import LabelRemoveForm
 from labelsite.htmx import render_page_or_fragment
@@ -30,8 +30,8 @@ def label_remove(request, access, project, label):
         requeue = form.cleaned_data["tags"] == LabelRemoveForm.REQUEUE
         try:
             n = services.label_class_remove(project=project, label_class=label_class, requeue=requeue, actor=request.user)
-        except ValidationError as error:
-            form.add_error(None, error)
+        except Conflict as error:
+            form.add_error(None, error.message)
         else:
             messages.success(request, f"Label class {label_class.name} removed." + (f" {n} items went back to the queue." if requeue else ""))
             return redirect("project_settings", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
@@ -18,6 +18,7 @@ from django.db.models.functions import Now
 from django.db.models.sql import Query
 from django.utils import timezone
 
+from core.errors import Conflict, Refused
 from labeling import stats
 from labeling.models import Annotation, GridPreference, PreLabel, Task
 from projects.models import DataItem, LabelClass, LabelingProject
@@ -27,7 +28,7 @@ from projects.services import label_classes_renumber
 State = Task.State
 
 
-class ProjectNotOpen(Exception):
+class ProjectNotOpen(Conflict):
     """The project does not take labels right now (initializing, paused or archived)."""
 
     def __init__(self, project):
@@ -37,10 +38,11 @@ class ProjectNotOpen(Exception):
             LabelingProject.State.PAUSED: "is paused by a manager; labeling resumes when it is restarted",
             LabelingProject.State.ARCHIVED: "is archived and takes no more labels",
         }
-        super().__init__(f"“{project.name}” {reasons.get(project.state, 'is not open for labeling')}.")
+        super().__init__(f"“{project.name}” {reasons.get(project.state, 'is not open for labeling')}.",
+                         data={"state": project.state})
 
 
-class LeaseLost(Exception):
+class LeaseLost(Conflict):
     """Some tasks are no longer held by this labeler (lease expired or taken by someone else)."""
 
     def __init__(self, task_ids):
@@ -50,7 +52,8 @@ class LeaseLost(Exception):
             f"Your hold on {n} image{'s' if n != 1 else ''} of this page ran out "
             f"(leases last {lease_minutes()} minutes), so they went back to the pool. "
             "Nothing was saved from this page; your tags on the images you still hold are kept. "
-            "Load a fresh page to continue."
+            "Load a fresh page to continue.",
+            data={"task_ids": self.task_ids},
         )
 
 
@@ -490,16 +493,16 @@ def label_class_remove(*, project: LabelingProject, label_class: LabelClass, req
     Returns the number of tasks sent back.
     """
     if not actor.has_perm("projects.delete_labelclass", project):
-        raise PermissionDenied("You need the permission to remove label classes.")
+        raise Refused("You need the permission to remove label classes.")
     if label_class.project_id != project.pk:
-        raise ValidationError("That label class belongs to another project.")
+        raise Conflict("That label class belongs to another project.")
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
     label_class = LabelClass.objects.select_for_update().get(pk=label_class.pk)
     if label_class.removed_at is not None:
-        raise ValidationError("That label class was already removed.")
+        raise Conflict("That label class was already removed.")
     active = list(LabelClass.objects.filter(project=project).active().exclude(pk=label_class.pk))
     if len(active) < 2:
-        raise ValidationError("A project keeps at least two label classes.")
+        raise Conflict("A project keeps at least two label classes.")
     requeued = _requeue_tasks_with_class(project, label_class) if requeue else 0
     label_class.removed_at = timezone.now()
     label_class.position = LabelClass.REMOVED_POSITION

@@ -1,16 +1,15 @@
 """The labeling pages: instructions, the htmx grid, and its small POST endpoints (tags, submit, skip, layout)."""
 
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from labeling import selectors, services
 from labelsite.htmx import render_page_or_fragment
-from projects.access import workspace_view
+from projects.access import project_or_404, workspace_view
 from projects.markup import render_markdown_subset
-from projects.models import LabelingProject
 
 PERM = "labeling.label_task"
 _ANY = "00000000-0000-0000-0000-000000000000"
@@ -34,10 +33,6 @@ def _context(access, project, urls=None, **extra) -> dict:
         item = str(tile.uuid)
         tile.urls = {key: urls[key].replace(_ANY, item) for key in ("skip", "thumbnail", "image")}
     return {"access": access, "project": project, "urls": urls, **extra}
-
-
-def _project(access, uuid):
-    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=uuid)
 
 
 def _grid_response(request, access, project, *, alert="", status=200, classes=None):
@@ -65,7 +60,7 @@ def _after_post(request, access, project, classes=None):
 @require_GET
 @workspace_view(PERM)
 def start(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     instructions = render_markdown_subset(project.instructions_text)
     return render(request, "labeling/start.html", {"access": access, "project": project, "instructions": instructions})
 
@@ -73,13 +68,13 @@ def start(request, access, project):
 @require_GET
 @workspace_view(PERM)
 def grid(request, access, project):
-    return _grid_response(request, access, _project(access, project))
+    return _grid_response(request, access, project_or_404(access, project, related=()))
 
 
 @require_POST
 @workspace_view(PERM)
 def tag(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
     labels = [value for value in request.POST.getlist("label") if value.isdigit()][-1:]
     mode = "remove" if request.POST.get("op") == "remove" else "apply"
@@ -107,7 +102,7 @@ def _message(error):
 @require_POST
 @workspace_view(PERM)
 def submit(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     tasks = selectors.task_ids_by_item(project=project, item_uuids=request.POST.getlist("items"))
     labels = {task_id: [int(v) for v in request.POST.getlist(f"labels-{item}") if v.isdigit()] for item, task_id in tasks.items()}
     classes = selectors.label_classes_get(project)  # read once: to check the tags, then for the next page
@@ -123,7 +118,7 @@ def submit(request, access, project):
 @require_POST
 @workspace_view(PERM)
 def skip(request, access, project, item):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     task = selectors.tasks_by_item(project=project, item_uuids=[item]).get(str(item))
     if task is None:
         return _refused(request, access, project, "That image is not part of this project.", 404)
@@ -139,7 +134,7 @@ def skip(request, access, project, item):
 @require_POST
 @workspace_view(PERM)
 def layout(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     size = request.POST.get("size", "")
     try:
         services.grid_layout_set(project=project, user=request.user, page_size=int(size) if size.isdigit() else 0)

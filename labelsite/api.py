@@ -10,6 +10,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
+from core import errors as domain
+
 class WorkspaceAPIMixin:
     """Resolves the caller's Access from the URL's `org`/`ws` once per request (404 for outsiders).
 
@@ -52,13 +54,33 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)
 
 
+# A domain error's status, and the message when it gives none (DRF's usual sentences).
+_DOMAIN_STATUS = (
+    (domain.NotFound, status.HTTP_404_NOT_FOUND, exceptions.NotFound.default_detail),
+    (domain.Conflict, status.HTTP_409_CONFLICT, domain.Conflict.default_message),
+    (domain.Refused, status.HTTP_403_FORBIDDEN, exceptions.PermissionDenied.default_detail),
+)
+
+
+class _DomainAPIError(exceptions.APIException):
+    def __init__(self, error: domain.DomainError):
+        self.status_code, fallback = next(
+            ((code, message) for cls, code, message in _DOMAIN_STATUS if isinstance(error, cls)),
+            (status.HTTP_400_BAD_REQUEST, domain.DomainError.default_message),
+        )
+        super().__init__(error.message or fallback, error.code)
+
+
 def api_exception_handler(exc, context):
     """Every error is JSON: {"code": ..., "message": ..., "errors": {field: [messages]}}.
 
-    A service's ValidationError that the view does not map otherwise (e.g. to 409) is a 400 with its
-    field errors, or its messages under non_field_errors. A body Django refuses to read (too big, too many
-    fields or files) is a parse error like any other malformed body, not Django's HTML 400 page."""
-    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+    The one place where the services' domain errors become API answers: not found 404, conflict 409,
+    refused 403, each with its code and message. A service's ValidationError is a 400 with its field errors,
+    or its messages under non_field_errors. A body Django refuses to read (too big, too many fields or
+    files) is a parse error like any other malformed body, not Django's HTML 400 page."""
+    if isinstance(exc, domain.DomainError):
+        exc = _DomainAPIError(exc)
+    elif isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
         exc = exceptions.ParseError(f"The request body could not be read: {exc}")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -83,12 +105,6 @@ def api_exception_handler(exc, context):
         }
     response.data = body
     return response
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The object changed meanwhile."
 
 
 

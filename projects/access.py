@@ -2,7 +2,8 @@
 
 Views resolve an `Access` once per request from the URL's organization and workspace slugs.
 Anything outside the caller's workspaces answers 404, exactly like something that does not exist;
-a member without the needed permission gets 403.
+a member without the needed permission gets 403. Views and API modules take their objects from the
+`*_or_404` helpers here and query no tenant model themselves (tests/test_lookups.py checks that).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.db import connection
 from django.db.models import Q
 
+from core.errors import NotFound
 from labelsite.backends import workspace_perms_load
 from projects.models import LabelingProject, Membership, Organization, OrganizationMember, Workspace
 from projects.roles import ALL_WORKSPACE_PERMISSIONS
@@ -151,7 +153,9 @@ def workspace_view(perm: str | None = None):
     """Decorate `view(request, access, **kwargs)` routed with `org` and `ws` URL kwargs.
 
     Anonymous users go to login (htmx requests get HX-Redirect via middleware); outsiders get 404;
-    members lacking `perm` get 403.
+    members lacking `perm` get 403. It is also where the services' domain errors that a page view lets
+    through become pages: NotFound is the 404 page, Refused (a PermissionDenied) the 403 page. Conflicts
+    and invalid input are part of the screen: the view shows their message where the user acted.
     """
 
     def decorator(view):
@@ -163,20 +167,26 @@ def workspace_view(perm: str | None = None):
             if perm:
                 access.require(perm)
             request.access = access
-            return view(request, access, **kwargs)
+            try:
+                return view(request, access, **kwargs)
+            except NotFound as error:
+                raise Http404(error.message) from error
 
         return wrapper
 
     return decorator
 
 
+def workspace_object_or_404(access: Access, model, *, related=(), **lookup):
+    """An object of a tenant model (one whose manager has `for_workspace`), looked up through the request's
+    workspace: a foreign one answers 404 like a missing one. `related`: relations to join in the same query."""
+    objects = model.objects.for_workspace(access.workspace)
+    return get_object_or_404(objects.select_related(*related) if related else objects, **lookup)
+
+
 def project_or_404(access: Access, project_uuid, *, related=("dataset",)):
     """A labeling project of the request's workspace, looked up through it (foreign uuid → 404)."""
-    from projects.models import LabelingProject
-
-    return get_object_or_404(
-        LabelingProject.objects.for_workspace(access.workspace).select_related(*related), uuid=project_uuid
-    )
+    return workspace_object_or_404(access, LabelingProject, related=related, uuid=project_uuid)
 
 
 def label_class_or_404(project, label_uuid):

@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from labelsite.api import Conflict, WorkspaceAPIMixin
+from labelsite.api import WorkspaceAPIMixin
 from projects import services, storage
 from projects.access import visible_workspaces
 from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Invitation, Membership
@@ -25,11 +25,8 @@ class DatastoreUnavailable(exceptions.APIException):
 
 
 def _delete(service, **kwargs) -> Response:
-    """Run a delete service; 409 with its message when something still uses the object."""
-    try:
-        service(**kwargs)
-    except services.InUse as error:
-        raise Conflict(error.messages[0]) from None
+    """Run a delete service (services.InUse, a conflict, answers 409 when something still uses the object)."""
+    service(**kwargs)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -238,7 +235,7 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @extend_schema(parameters=[_STATE], responses=DataItemSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=ItemPagination)
     def items(self, request, *args, **kwargs):
-        items = DataItem.objects.filter(dataset=self.get_object())
+        items = self.get_object().items.all()
         state = request.query_params.get("state")
         if state:
             if state not in DataItem.State.values:

@@ -4,7 +4,7 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 from labelsite.htmx import render_page_or_fragment
 from projects import services
 from projects import storage as ds
-from projects.access import workspace_view
+from projects.access import workspace_object_or_404, workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
 PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING,
@@ -20,11 +20,11 @@ PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.St
 
 
 def _dataset_or_404(access, uuid):
-    return get_object_or_404(Dataset.objects.for_workspace(access.workspace).select_related("datastore"), uuid=uuid)
+    return workspace_object_or_404(access, Dataset, related=("datastore",), uuid=uuid)
 
 
 def _counts(dataset) -> dict:
-    rows = DataItem.objects.filter(dataset=dataset).values("state").annotate(n=Count("pk")).order_by()
+    rows = dataset.items.values("state").annotate(n=Count("pk")).order_by()
     found = {row["state"]: row["n"] for row in rows}
     return {label: found.get(value, 0) for value, label in DataItem.State.choices}
 
@@ -40,7 +40,7 @@ def datasets(request, access):
 @workspace_view("projects.view_dataset")
 def dataset_detail(request, access, dataset):
     found = _dataset_or_404(access, dataset)
-    problems = Paginator(DataItem.objects.filter(dataset=found, state__in=PROBLEM_STATES).order_by("key"), 50)
+    problems = Paginator(found.items.filter(state__in=PROBLEM_STATES).order_by("key"), 50)
     page = problems.get_page(request.GET.get("page"))
     context = {"access": access, "dataset": found, "counts": _counts(found), "problems": page}
     # Only paging swaps the problem list; the page's own polling and links ask for the whole page.
@@ -74,7 +74,7 @@ def dataset_refresh(request, access, dataset):
 @require_GET
 @workspace_view("projects.view_datastore")
 def datastore_browse(request, access, datastore):
-    found = get_object_or_404(Datastore.objects.for_workspace(access.workspace), uuid=datastore)
+    found = workspace_object_or_404(access, Datastore, uuid=datastore)
     path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
     error, folders, files = "", [], []
     try:

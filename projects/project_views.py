@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
+from core.errors import Conflict
 from labelsite.htmx import render_page_or_fragment
 from projects import services
 from projects.access import label_class_or_404, project_or_404, workspace_view
@@ -221,7 +222,7 @@ def project_state(request, access, project):
         if not form.is_valid():
             raise ValidationError("Choose pause, resume or archive.")
         services.project_state_set(project=project, actor=request.user, action=form.cleaned_data["action"])
-    except ValidationError as error:
+    except (ValidationError, Conflict) as error:
         messages.error(request, error.messages[0])
     else:
         messages.success(request, f"Project {project.name} is now {project.get_state_display().lower()}.")
@@ -255,7 +256,7 @@ def label_move(request, access, project, label):
         offset = -1 if form.cleaned_data["direction"] == "up" else 1
         try:
             services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
-        except ValidationError as error:
+        except Conflict as error:
             messages.error(request, error.messages[0])
     if request.htmx:
         return _settings_page(request, access, project, partial="labels")

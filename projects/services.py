@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
 
+from core.errors import Conflict, Refused
 from projects.access import Access
 from projects.models import (
     ApiToken, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership, Organization,
@@ -65,7 +66,7 @@ def user_admin_access_set(*, user, enabled: bool) -> None:
 
 def workspace_create(*, organization: Organization, name: str, actor) -> Workspace:
     if not OrganizationMember.objects.filter(organization=organization, user=actor, is_admin=True).exists():
-        raise PermissionDenied("Only organization admins create workspaces.")
+        raise Refused("Only organization admins create workspaces.")
     slug = _unique_slug(name, lambda s: Workspace.objects.filter(organization=organization, slug=s).exists())
     workspace = Workspace.objects.create(organization=organization, name=name, slug=slug)
     return workspace
@@ -73,7 +74,7 @@ def workspace_create(*, organization: Organization, name: str, actor) -> Workspa
 
 def _check_grant(access: Access, group: Group) -> None:
     if not access.can_grant(group):
-        raise PermissionDenied("You cannot grant a role with more rights than your own.")
+        raise Refused("You cannot grant a role with more rights than your own.")
 
 
 def invitation_create(*, access: Access, email: str, group: Group, request=None) -> Invitation:
@@ -158,16 +159,16 @@ def invitation_accept_new_user(*, invitation: Invitation, username: str, passwor
 
 def invitation_revoke(*, access: Access, invitation: Invitation) -> None:
     if not access.can("projects.delete_invitation"):
-        raise PermissionDenied
+        raise Refused()
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
 
 
 def _guard_member_change(access: Access, membership: Membership) -> None:
     if membership.workspace_id != access.workspace.pk:
-        raise PermissionDenied
+        raise Refused()
     if membership.user_id == access.user.pk and not access.is_org_admin:
-        raise PermissionDenied("You cannot change your own role.")
+        raise Refused("You cannot change your own role.")
     # A workspace admin may not demote or remove someone whose role is above their own.
     _check_grant(access, membership.group)
 
@@ -203,7 +204,7 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, user, token: ApiToken) -> None:
     if token.user_id != user.pk:
-        raise PermissionDenied
+        raise Refused()
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
 
@@ -254,7 +255,7 @@ def project_name_taken(*, workspace: Workspace, name: str, exclude: LabelingProj
 
 def _check_project_perm(actor, workspace, perm: str) -> None:
     if not actor.has_perm(perm, workspace):
-        raise PermissionDenied(f"You need the {perm!r} permission in this workspace.")
+        raise Refused(f"You need the {perm!r} permission in this workspace.")
 
 
 @transaction.atomic
@@ -324,7 +325,8 @@ def project_state_set(*, project: LabelingProject, actor, action: str) -> Labeli
     target, allowed = PROJECT_ACTIONS[action]
     changed = LabelingProject.objects.filter(pk=project.pk, state__in=allowed).update(state=target)
     if not changed:
-        raise ValidationError(f"A project that is {project.get_state_display().lower()} cannot {action}.")
+        raise Conflict(f"A project that is {project.get_state_display().lower()} cannot {action}.",
+                       data={"state": project.state, "action": action})
     project.state = target
     return project
 
@@ -368,7 +370,7 @@ def label_class_move(*, project: LabelingProject, actor, label_class: LabelClass
     ordered = list(_active_classes(project).select_for_update())
     index = next((i for i, c in enumerate(ordered) if c.pk == label_class.pk), None)
     if index is None:
-        raise ValidationError("That label class was removed.")
+        raise Conflict("That label class was removed.")
     target = max(0, min(len(ordered) - 1, index + offset))
     ordered.insert(target, ordered.pop(index))
     label_classes_renumber(project=project, ordered=ordered)
@@ -434,7 +436,7 @@ def dataset_refresh(*, dataset, actor=None) -> None:
     transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))
 
 
-class InUse(ValidationError):
+class InUse(Conflict):
     """The object cannot be deleted: something still uses it (the message names what)."""
 
 
@@ -525,7 +527,7 @@ def workspace_delete(*, workspace, actor) -> None:
     if not (actor.is_active and actor.is_superuser) and not OrganizationMember.objects.admins().filter(
         organization_id=workspace.organization_id, user=actor
     ).exists():
-        raise PermissionDenied("Only organization admins delete workspaces.")
+        raise Refused("Only organization admins delete workspaces.")
     # Rows created meanwhile point at the locked workspace: their foreign key check waits for us, then fails.
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
     workspace_delete_check(workspace=locked)
@@ -544,7 +546,7 @@ def organization_delete_check(*, organization) -> None:
 def organization_delete(*, organization, actor) -> None:
     """Delete an organization whose workspaces are all empty, with them, its members' roles and invitations."""
     if not (actor.is_active and actor.is_superuser):
-        raise PermissionDenied("Only superusers delete organizations.")
+        raise Refused("Only superusers delete organizations.")
     # As in workspace_delete: a workspace, dataset, datastore or project created meanwhile waits, then fails.
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
     list(Workspace.objects.select_for_update().filter(organization=locked).values_list("pk", flat=True))

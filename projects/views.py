@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from labelsite import throttle
 from projects import services
 from projects.access import (
-    listed_projects, organization_admin_or_404, visible_workspaces, workspace_projects, workspace_view,
+    listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_projects,
+    workspace_view,
 )
 from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, LabelingProject, Membership
@@ -148,7 +149,7 @@ def invite(request, access):
 
 
 def _membership_or_404(access, member):
-    return get_object_or_404(Membership.objects.for_workspace(access.workspace).select_related("group", "user"), uuid=member)
+    return workspace_object_or_404(access, Membership, related=("group", "user"), uuid=member)
 
 
 @require_POST
@@ -178,7 +179,7 @@ def member_revoke(request, access, member):
 @require_POST
 @workspace_view("projects.delete_invitation")
 def invitation_revoke(request, access, invitation):
-    found = get_object_or_404(Invitation.objects.for_workspace(access.workspace), uuid=invitation)
+    found = workspace_object_or_404(access, Invitation, uuid=invitation)
     services.invitation_revoke(access=access, invitation=found)
     messages.success(request, f"Invitation for {found.email} withdrawn.")
     return redirect("members", org=access.organization.slug, ws=access.workspace.slug)

@@ -1,6 +1,5 @@
 """Review API: labeled items with filters and history, decisions (409 on a stale version), the review queue."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, pagination, viewsets
@@ -9,8 +8,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from labelsite.api import WorkspaceAPIMixin
-from projects.models import LabelingProject
+from labelsite.api import ProjectAPIMixin
 from review import selectors, services
 from review.forms import CursorForm, LabeledFilterForm
 from review.serializers import (
@@ -86,15 +84,8 @@ def _valid(form):
     return form
 
 
-class ProjectReviewMixin(WorkspaceAPIMixin):
+class ProjectReviewMixin(ProjectAPIMixin):
     required_perms = {"GET": REVIEW, "POST": REVIEW}
-
-    @property
-    def project(self):
-        if not hasattr(self, "_project"):
-            projects = LabelingProject.objects.for_workspace(self.access.workspace)
-            self._project = get_object_or_404(projects, uuid=self.kwargs["project"])
-        return self._project
 
     def classes(self):
         if not hasattr(self, "_classes"):

@@ -16,6 +16,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from core.errors import NotFound
 from labeling.models import Annotation, ClassCount, LabelerCount, Task
 from review.models import Review, ReviewLease
 
@@ -203,6 +204,14 @@ def labeled_page(*, project, filters: LabeledFilters, classes: list, size: int,
     # Past the end of a shrinking list there is nothing to step back from: offer the first page instead.
     previous_cursor = Cursor.of(page[0]) if after is not None and page else None
     return LabeledPage(tasks_decorate(page, classes), next_cursor, previous_cursor, first=after is None)
+
+
+def item_task_get(*, project, item) -> Task:
+    """The project's task for the item with this uuid (with its item and labeler), or NotFound."""
+    try:
+        return project.tasks.select_related("item", "labeled_by").get(item__uuid=item)
+    except Task.DoesNotExist:
+        raise NotFound("No such item in this project.") from None
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:

@@ -1,7 +1,7 @@
 """Review writes: approve / reject / correct decisions, the review queue's leases, and skipped-item housekeeping.
 
 Every decision names the task version it was made on; a task that changed meanwhile is refused
-with 409 (`VersionConflict`) and nothing is written. A request is atomic as a whole, and replaying
+as a conflict (`VersionConflict`: 409 in the API, a message on the page) and nothing is written. A request is atomic as a whole, and replaying
 it (same reviewer, same decision, same version) succeeds without changing anything again.
 """
 
@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
-from django.http import Http404
 from django.utils import timezone
 
+from core.errors import Conflict, NotFound, Refused
 from labeling import stats
 from labeling.models import Annotation, Task
-from labelsite.api import Conflict
 from projects.models import LabelClass
 from review.models import Review, ReviewLease
 
@@ -50,11 +49,11 @@ class VersionConflict(Conflict):
     def __init__(self, problems: list[str]):
         self.problems = problems
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        super().__init__(f"Nothing was changed: {shown}. Reload the page and decide again.")
+        super().__init__(f"Nothing was changed: {shown}. Reload the page and decide again.", data={"problems": problems})
 
 
-class SelfReviewRefused(PermissionDenied):
-    pass
+class SelfReviewRefused(Refused):
+    """Reviewers do not decide on their own labels unless the project allows it."""
 
 
 @dataclass
@@ -71,7 +70,7 @@ def _item_key(key):
     try:
         return uuid.UUID(str(key))
     except ValueError:
-        raise Http404("No such item in this project.") from None
+        raise NotFound("No such item in this project.") from None
 
 
 def _lock_tasks(project, decisions) -> list[tuple[Task | None, int, object]]:
@@ -122,7 +121,7 @@ def review_decide(*, project, reviewer, decisions, decision: str, reason: str = 
 
     rows = _lock_tasks(project, decisions)
     if any(task is None for task, _, _ in rows):
-        raise Http404("Some of these items are not in this project.")
+        raise NotFound("Some of these items are not in this project.")
     tasks = [task for task, _, _ in rows]
     leased = dict(
         ReviewLease.objects.filter(LIVE, task__in=tasks).exclude(reviewer=reviewer)

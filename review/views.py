@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -11,7 +11,7 @@ from django_htmx.http import push_url
 
 from labeling.models import Task
 from labelsite.htmx import render_page_or_fragment
-from projects.access import workspace_view
+from projects.access import project_or_404, workspace_view
 from projects.models import LabelingProject
 from review import selectors, services
 from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query, form_errors
@@ -22,13 +22,9 @@ REVIEW = "review.review_annotation"
 MANAGE = "projects.change_labelingproject"
 
 
-def _project(access, project):
-    return get_object_or_404(LabelingProject.objects.for_workspace(access.workspace), uuid=project)
-
-
-def _render(request, template, context, status=200):
-    """The whole page, or only its `#results` section for htmx."""
-    return render_page_or_fragment(request, template, context, partial="results", status=status)
+def _render(request, template, context, partial="results", status=200):
+    """The whole page, or only the `partial` fragment for htmx (a history restore gets the page)."""
+    return render_page_or_fragment(request, template, context, partial=partial, status=status)
 
 
 def _push_canonical(request, response, query):
@@ -70,7 +66,7 @@ def _browser_context(access, project, query, *, manage=False):
 @require_GET
 @workspace_view(REVIEW)
 def labeled(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     context = _browser_context(access, project, request.GET)
     return _push_canonical(request, _render(request, "review/labeled.html", context), context["query"])
 
@@ -92,14 +88,14 @@ def _layout(data):
 @require_GET
 @workspace_view(REVIEW)
 def queue(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     return _render(request, "review/queue.html", _queue_context(access, project, request.user, _layout(request.GET)))
 
 
 @require_POST
 @workspace_view(REVIEW)
 def queue_claim(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     layout = _layout(request.POST)
     services.review_queue_claim(project=project, reviewer=request.user, size=layout)
     if request.htmx:
@@ -110,7 +106,7 @@ def queue_claim(request, access, project):
 @require_POST
 @workspace_view(REVIEW)
 def queue_release(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     services.review_queue_release(project=project, reviewer=request.user)
     messages.info(request, "Your review page went back to the queue.")
     return redirect(_back(access, project, "labeled"))
@@ -127,7 +123,7 @@ def _decide(request, project, form):
             reason=data["reason"], corrected_labels=list(data["labels"] or []),
         )
     except services.VersionConflict as error:
-        return 409, str(error.detail)
+        return 409, str(error)
     except services.SelfReviewRefused as error:
         return 403, str(error)
     except ValidationError as error:
@@ -140,7 +136,7 @@ def _decide(request, project, form):
 @workspace_view(REVIEW)
 def decide(request, access, project):
     """Bulk or single decision. htmx gets the re-rendered fragment; plain HTTP a redirect, or the page with the error."""
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     form = DecisionForm(request.POST, project=project)
     status, message = _decide(request, project, form)
     mode, query = form.cleaned_data.get("mode") or "labeled", form.cleaned_data.get("next", "")
@@ -169,8 +165,7 @@ def _after_plain_decision(access, project, items, mode, query):
 
 def _item_context(request, access, project, item, *, back=""):
     """An item's page; `back` is the labeled-data query (filters and cursor) its Back link returns to."""
-    tasks = Task.objects.filter(project=project).select_related("item", "labeled_by")
-    task = selectors.tasks_decorate([get_object_or_404(tasks, item__uuid=item)], list(project.label_classes.all()))[0]
+    task = selectors.tasks_decorate([selectors.item_task_get(project=project, item=item)], list(project.label_classes.all()))[0]
     return {
         "access": access, "project": project, "task": task, "history": selectors.item_history(task),
         "lease": selectors.active_lease(task), "classes": project.label_classes.all(),
@@ -182,7 +177,7 @@ def _item_context(request, access, project, item, *, back=""):
 @require_GET
 @workspace_view(REVIEW)
 def item(request, access, project, item):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     back = filters_query(request.GET.get("next", ""))
     return render(request, "review/item.html", _item_context(request, access, project, item, back=back))
 
@@ -190,7 +185,7 @@ def item(request, access, project, item):
 @require_GET
 @workspace_view(MANAGE)
 def skipped(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     context = _browser_context(access, project, request.GET, manage=True)
     return _push_canonical(request, _render(request, "review/skipped.html", context), context["query"])
 
@@ -198,7 +193,7 @@ def skipped(request, access, project):
 @require_POST
 @workspace_view(MANAGE)
 def skipped_action(request, access, project):
-    project = _project(access, project)
+    project = project_or_404(access, project, related=())
     form = SkippedActionForm(request.POST)
     status, message = 422, ""
     if form.is_valid():
@@ -208,7 +203,7 @@ def skipped_action(request, access, project):
             verb = "Re-queued" if form.cleaned_data["action"] == "requeue" else "Removed from the project"
             status, message = 200, f"{verb}: {done} image{'s' if done != 1 else ''}."
         except services.VersionConflict as error:
-            status, message = 409, str(error.detail)
+            status, message = 409, str(error)
     else:
         message = form_errors(form)
     query = form.cleaned_data.get("next", "")

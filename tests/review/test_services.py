@@ -91,7 +91,9 @@ def test_version_conflict_refuses_whole_request(project, labeled, reviewer, labe
     relabel(labeled[1], labeler, classes[1])
     with pytest.raises(VersionConflict) as error:
         review_decide(project=project, reviewer=reviewer, decisions=stale, decision="approve")
-    assert error.value.status_code == 409 and "changed meanwhile" in str(error.value.detail)
+    # A domain conflict (the API answers it with 409): its code, a message naming the item, the problems as data.
+    assert error.value.code == "conflict" and "changed meanwhile" in error.value.message
+    assert len(error.value.data["problems"]) == 1 and labeled[1].item.key in error.value.data["problems"][0]
     assert not Review.objects.exists()
     assert Task.objects.get(pk=labeled[0].pk).state == Task.State.LABELED
 
