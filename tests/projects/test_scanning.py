@@ -263,7 +263,7 @@ def test_a_dataset_lease_runs_on_the_database_clock(workspace, local_datastore, 
     monkeypatch.setattr(timezone, "now", lambda: ahead)
     assert scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False) is None  # saw the lease and left
     assert not DataItem.objects.filter(dataset=dataset).exists()
-    with pytest.raises(ValidationError, match="being scanned or refreshed"):
+    with pytest.raises(services.InUse, match="being scanned or refreshed"):
         services.dataset_delete_check(dataset=dataset)
     Dataset.objects.filter(pk=dataset.pk).update(busy_until=None)
     assert scanning._acquire(dataset.pk)
