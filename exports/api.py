@@ -12,10 +12,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.api import Conflict
 from exports import services
 from exports.models import Export
 from exports.serializers import ExportSerializer, ImportReportSerializer, LabelImportSerializer
-from labelsite.api import Conflict, ProjectAPIMixin
+from projects.api_base import ProjectAPIMixin
 
 
 class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

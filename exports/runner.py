@@ -31,6 +31,7 @@ from django.utils import timezone
 from exports.models import Export
 from exports.selectors import export_chunks, export_scope
 from exports.writers import WRITERS
+from projects.storage import storage_for
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def write_export(export: Export, fh, beat: Heartbeat) -> tuple[int, int]:
     writer_class = WRITERS[export.format]
     storage = None
     if export.format == Export.Format.IMAGEFOLDER:
-        from projects.storage import storage_for
-
         storage = storage_for(project.dataset.datastore)
     writer = writer_class(fh, project=project, classes=classes, created_at=export.created_at, storage=storage)
     with snapshot():

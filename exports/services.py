@@ -13,7 +13,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+# tasks runs exports and reaps them through this module, and creating one queues its task: the two modules name
+# each other. Only the module is bound here and its task is read when queued, so either may be imported first.
 from exports import importers
+from exports import tasks as export_tasks
 from exports.models import Export
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
@@ -22,10 +25,8 @@ from review.models import Review
 
 
 def _enqueue(export: Export) -> None:
-    from exports.tasks import export_run_task
-
     def send():
-        result = export_run_task.delay(export.pk)
+        result = export_tasks.export_run_task.delay(export.pk)
         Export.objects.filter(pk=export.pk, celery_task_id="").update(celery_task_id=result.id or "")
 
     transaction.on_commit(send)

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.api import Conflict
 from labeling import selectors, services
 from labeling.models import Task
 from labeling.serializers import (
@@ -16,8 +17,8 @@ from labeling.serializers import (
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
-from labelsite.api import Conflict, ProjectAPIMixin, WorkspaceAPIMixin
 from projects import services as project_services
+from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelClass, LabelingProject
 
 VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"

@@ -5,6 +5,7 @@ class LabelingConfig(AppConfig):
     name = "labeling"
 
     def ready(self):
+        # Imported here, not at the top: these modules load models, which Django allows once every app is loaded.
         from django.conf import settings
         from django.db.models.signals import pre_delete
 

@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from labelsite import throttle
+from core import throttle
 from projects import services
 from projects.access import (
     listed_projects, organization_admin_or_404, visible_workspaces, workspace_projects, workspace_view,

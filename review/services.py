@@ -20,9 +20,9 @@ from django.db.models.functions import Now
 from django.http import Http404
 from django.utils import timezone
 
+from core.api import Conflict
 from labeling import stats
 from labeling.models import Annotation, Task
-from labelsite.api import Conflict
 from projects.models import LabelClass
 from review.models import Review, ReviewLease
 
