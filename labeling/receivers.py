@@ -47,15 +47,6 @@ def on_items_missing(sender, dataset, **kwargs):
         transaction.on_commit(partial(project_missing_items_withdraw_task.delay, project_id))
 
 
-def on_projects_listed(sender, projects, **kwargs):
-    """Attach `progress` to every listed project with one query for the whole list."""
-    from labeling.selectors import projects_progress
-
-    progress = projects_progress(projects)
-    for project in projects:
-        project.progress = progress[project.pk]
-
-
 def on_user_deleting(sender, instance, **kwargs):
     """A deleted account's leases end with it, holder and expiry together in one statement: the database
     refuses a lease without a holder, which `leased_to`'s SET_NULL alone would leave behind. Runs inside
