@@ -19,7 +19,9 @@ from django.db import connection
 from django.db.models import Q
 
 from projects.backends import workspace_perms_load
-from projects.models import DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace
+from projects.models import (
+    DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
+)
 from projects.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Archived projects are listed only to those who may change projects (and so could bring them back).
