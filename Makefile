@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test demo check-deploy clean bench
+.PHONY: run test lint demo check-deploy clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: $(VENV)/.runtime
 test: export LABELSITE_DATA_DIR ?= $(CURDIR)/data/test
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The import graph keeps its one direction (pyproject.toml's [tool.importlinter] contract).
+lint: $(VENV)/.dev
+	$(VENV)/bin/lint-imports
 
 demo: $(VENV)/.runtime
 	$(DEV) $(PY) manage.py migrate --noinput

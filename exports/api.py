@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from exports import services
 from exports.models import Export
 from exports.serializers import ExportSerializer, ImportReportSerializer, LabelImportSerializer
-from labelsite.api import ProjectAPIMixin
+from projects.api_base import ProjectAPIMixin
 
 
 class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

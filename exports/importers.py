@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from django.core.exceptions import ValidationError
 
 from exports.writers import MULTI_LABEL_SEPARATOR, spreadsheet_unsafe
+from projects.models import DataItem
 
 MAX_SEGMENTS = 16
 
@@ -159,8 +160,6 @@ def candidates(ref: str) -> list[str]:
 
 def match_items(dataset_id: int, refs: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
     """Map each reference tuple to the DataItem id of the longest matching key (one query per 2,000 candidates)."""
-    from projects.models import DataItem
-
     wanted = {}
     for ref in refs:
         # Longest paths first across all of the row's references: a bare file name never wins over a full path.

@@ -5,7 +5,7 @@
 - Snapshot: on PostgreSQL the rows are read in one REPEATABLE READ, READ ONLY transaction, so labels
   changed meanwhile never mix in. On SQLite (development) reads are short chunks instead.
 - Heartbeat: progress and a heartbeat timestamp are written every few seconds, on PostgreSQL over a
-  second connection (the snapshot transaction cannot write). The reaper fails jobs whose heartbeat
+  second connection (the snapshot transaction cannot write). The reaper (`exports_reap`) fails jobs whose heartbeat
   went stale: a worker killed mid-export never leaves a job "running".
 - Finish: the temp file is saved to the media storage under a name derived from the export uuid,
   then the job is marked done under its lease. Until then nothing is downloadable.
@@ -31,6 +31,7 @@ from django.utils import timezone
 from exports.models import Export
 from exports.selectors import export_chunks, export_scope
 from exports.writers import WRITERS
+from projects.storage import storage_for
 
 logger = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def write_export(export: Export, fh, beat: Heartbeat) -> tuple[int, int]:
     writer_class = WRITERS[export.format]
     storage = None
     if export.format == Export.Format.IMAGEFOLDER:
-        from projects.storage import storage_for
-
         storage = storage_for(project.dataset.datastore)
     writer = writer_class(fh, project=project, classes=classes, created_at=export.created_at, storage=storage)
     with snapshot():
@@ -219,3 +218,16 @@ def _safe_message(error: Exception) -> str:
     if text:
         return f"The export failed: {text}"
     return f"The export failed ({type(error).__name__}). Retry it; if it fails again, tell your administrator."
+
+
+def exports_reap(*, stale_after: int | None = None) -> int:
+    """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.EXPORT_STALE_AFTER)
+    forgotten = now - timedelta(seconds=settings.EXPORT_QUEUED_TIMEOUT)
+    return Export.objects.filter(
+        Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
+    ).update(
+        state=Export.State.FAILED, finished_at=now, lease=None,
+        error="The export stopped (its worker went away). Retry it to produce a complete file.",
+    )

@@ -4,9 +4,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import StrictFieldsMixin
 from exports.forms import ImportForm
 from exports.models import Export
-from labelsite.api import StrictFieldsMixin
 
 
 class ExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -1,21 +1,22 @@
-"""Writes for exports and imports: create, retry, delete and reap export jobs; import labels."""
+"""Writes for exports and imports: create, retry and delete export jobs (runner.py runs and reaps them);
+import labels."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import Conflict
 from exports import importers
 from exports.models import Export
+from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
 from projects.models import LabelingProject
@@ -23,8 +24,6 @@ from review.models import Review
 
 
 def _enqueue(export: Export) -> None:
-    from exports.tasks import export_run_task
-
     def send():
         result = export_run_task.delay(export.pk)
         Export.objects.filter(pk=export.pk, celery_task_id="").update(celery_task_id=result.id or "")
@@ -71,19 +70,6 @@ def export_delete(*, export: Export, actor) -> None:
     Export.objects.filter(pk=export.pk).update(deleted_at=timezone.now(), deleted_by=actor, file="")
     if name:
         transaction.on_commit(lambda: default_storage.delete(name))
-
-
-def exports_reap(*, stale_after: int | None = None) -> int:
-    """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
-    now = timezone.now()
-    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.EXPORT_STALE_AFTER)
-    forgotten = now - timedelta(seconds=settings.EXPORT_QUEUED_TIMEOUT)
-    return Export.objects.filter(
-        Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
-    ).update(
-        state=Export.State.FAILED, finished_at=now, lease=None,
-        error="The export stopped (its worker went away). Retry it to produce a complete file.",
-    )
 
 
 # --- label import ------------------------------------------------------------------------------

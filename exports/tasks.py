@@ -2,8 +2,7 @@
 
 from celery import shared_task
 
-from exports import services
-from exports.runner import export_run
+from exports.runner import export_run, exports_reap
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -14,4 +13,4 @@ def export_run_task(export_id: int) -> bool:
 
 @shared_task
 def exports_reap_task() -> int:
-    return services.exports_reap()
+    return exports_reap()

@@ -15,8 +15,8 @@ from labeling.serializers import (
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
-from labelsite.api import ProjectAPIMixin, WorkspaceAPIMixin
 from projects import services as project_services
+from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 
 VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import Conflict
 from labeling import selectors, services
 from labeling.forms import LabelRemoveForm
-from labelsite.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from projects.access import label_class_or_404, project_or_404, workspace_view
 
 

@@ -9,6 +9,7 @@ from functools import partial
 from django.db import transaction
 
 from labeling.models import Task
+from labeling.tasks import project_missing_items_withdraw_task, project_tasks_sync_task
 from projects.models import LabelingProject
 
 
@@ -17,8 +18,6 @@ def _live_projects(dataset):
 
 
 def on_project_created(sender, project, **kwargs):
-    from labeling.tasks import project_tasks_sync_task
-
     transaction.on_commit(partial(project_tasks_sync_task.delay, project.pk))
 
 
@@ -36,8 +35,6 @@ def _from_refresh(dataset, mode=None) -> bool:
 def on_items_registered(sender, dataset, **kwargs):
     """Items from a scan join every live project of the dataset; items found by an incremental
     refresh join only the projects that have incremental refresh on."""
-    from labeling.tasks import project_tasks_sync_task
-
     projects = _live_projects(dataset)
     if _from_refresh(dataset, kwargs.get("mode")):
         projects = projects.filter(incremental_refresh=True)
@@ -46,19 +43,8 @@ def on_items_registered(sender, dataset, **kwargs):
 
 
 def on_items_missing(sender, dataset, **kwargs):
-    from labeling.tasks import project_missing_items_withdraw_task
-
     for project_id in _live_projects(dataset).values_list("pk", flat=True):
         transaction.on_commit(partial(project_missing_items_withdraw_task.delay, project_id))
-
-
-def on_projects_listed(sender, projects, **kwargs):
-    """Attach `progress` to every listed project with one query for the whole list."""
-    from labeling.selectors import projects_progress
-
-    progress = projects_progress(projects)
-    for project in projects:
-        project.progress = progress[project.pk]
 
 
 def on_user_deleting(sender, instance, **kwargs):

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from labelsite.api import StrictFieldsMixin
+from core.api import StrictFieldsMixin
 from projects.models import Dataset, LabelClass, LabelingProject
 
 

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from labeling import selectors, services
-from labelsite.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from projects.access import project_or_404, workspace_view
 from projects.markup import render_markdown_subset
 

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-from labelsite.env import env_int
+from core.env import env_int
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 

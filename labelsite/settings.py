@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from labelsite.env import cache_from_url, database_from_url, env_bool, env_int, env_list, env_str
+from core.env import cache_from_url, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("LABELSITE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -104,7 +104,7 @@ CACHES = {"default": cache_from_url(env_str("CACHE_URL"), str(DATA_DIR / "cache"
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "labelsite.backends.WorkspacePermissionBackend",
+    "projects.backends.WorkspacePermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -237,12 +237,12 @@ IMPORT_MAX_BYTES = env_int("LABELSITE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "labelsite.api_auth.TokenAuthentication",
+        "projects.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "EXCEPTION_HANDLER": "labelsite.api.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "labelsite.api_parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

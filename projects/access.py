@@ -20,8 +20,10 @@ from django.db import connection
 from django.db.models import Q
 
 from core.errors import NotFound
-from labelsite.backends import workspace_perms_load
-from projects.models import LabelingProject, Membership, Organization, OrganizationMember, Workspace
+from projects.backends import workspace_perms_load
+from projects.models import (
+    DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
+)
 from projects.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Archived projects are listed only to those who may change projects (and so could bring them back).
@@ -191,8 +193,6 @@ def project_or_404(access: Access, project_uuid, *, related=("dataset",)):
 
 def label_class_or_404(project, label_uuid):
     """A label class of that project (and so of the same workspace), or 404."""
-    from projects.models import LabelClass
-
     return get_object_or_404(LabelClass.objects.filter(project=project), uuid=label_uuid)
 
 
@@ -203,8 +203,6 @@ def item_or_404(access: Access, item_uuid, *, seen_without_browsing=None):
     the items the filter `seen_without_browsing` admits (a later app's rule, e.g. labeling's tasks; None: none).
     One query: the item by its unique uuid with the rule in the same statement.
     """
-    from projects.models import DataItem
-
     items = DataItem.objects.for_workspace(access.workspace).select_related("dataset__datastore")
     if not access.can("projects.view_dataset"):
         items = items.filter(seen_without_browsing) if seen_without_browsing is not None else items.none()

@@ -8,9 +8,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from labelsite.api import WorkspaceAPIMixin
 from projects import services, storage
 from projects.access import visible_workspaces
+from projects.api_base import WorkspaceAPIMixin
 from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
     BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,

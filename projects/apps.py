@@ -5,6 +5,7 @@ class ProjectsConfig(AppConfig):
     name = "projects"
 
     def ready(self):
+        # Imported here, not at the top: these modules load models, which Django allows once every app is loaded.
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
@@ -21,10 +22,3 @@ class ProjectsConfig(AppConfig):
 
         self._sync_roles_after_migrate = after_migrate  # signals keep weak references
         post_migrate.connect(after_migrate, dispatch_uid="projects.sync_roles")
-
-        from labelsite.management.commands.demo import demo_hooks
-        from projects.demo import demo_datastore, demo_project
-
-        for hook in (demo_datastore, demo_project):
-            if hook not in demo_hooks:
-                demo_hooks.append(hook)

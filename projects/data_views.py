@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from labelsite.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from projects import services
 from projects import storage as ds
 from projects.access import workspace_object_or_404, workspace_view

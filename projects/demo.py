@@ -4,10 +4,11 @@ import random
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from PIL import Image, ImageDraw
 
-from projects import scanning
-from projects.models import Dataset, Datastore
+from projects import scanning, services
+from projects.models import Dataset, Datastore, LabelingProject
 
 FOLDER = "MultiClass - DogsCats"
 
@@ -86,11 +87,6 @@ DEMO_PROJECT = "multi-class-cats-n-dogs"
 
 def demo_project(*, workspace, stdout=None):
     """The tutorial's project on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
-    from django.contrib.auth import get_user_model
-
-    from projects import services
-    from projects.models import LabelingProject
-
     if LabelingProject.objects.filter(workspace=workspace, name=DEMO_PROJECT).exists():
         return None
     dataset = Dataset.objects.get(workspace=workspace, name="cats-n-dogs")

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import Group
 
-from labelsite import throttle
+from core import throttle
 from projects.roles import ROLE_NAMES
 
 User = get_user_model()

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.errors import Conflict
-from labelsite.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from projects import services
 from projects.access import label_class_or_404, project_or_404, workspace_view
 from projects.models import LabelClass

@@ -29,6 +29,10 @@ from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from projects import storage as ds
+# The one cycle pyproject.toml's import contract allows: tasks runs this module's work, and a sync queues its
+# follow-ups (a scan asked for meanwhile, missing thumbnails) as tasks. Only the module is bound here and its tasks
+# are read when queued, so either module may be imported first.
+from projects import tasks
 from projects.models import DataItem, Datastore, Dataset
 from projects.signals import items_missing, items_registered
 
@@ -388,14 +392,10 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             items_missing.send(sender=Dataset, dataset=dataset)
     if not scan and dataset.scan_state == Dataset.ScanState.PENDING:
         # A scan asked for while this refresh held the lease found it busy and left: run it now.
-        from projects.tasks import dataset_scan_task
-
-        transaction.on_commit(lambda: dataset_scan_task.delay(dataset_id))
+        transaction.on_commit(lambda: tasks.dataset_scan_task.delay(dataset_id))
     # Also picks up thumbnails an earlier run could not make (datastore briefly unreachable).
     if thumbnails and DataItem.objects.filter(dataset_id=dataset_id, state=State.READY, thumbnail="").exists():
-        from projects.tasks import dataset_thumbnails_task
-
-        transaction.on_commit(lambda: dataset_thumbnails_task.delay(dataset_id))
+        transaction.on_commit(lambda: tasks.dataset_thumbnails_task.delay(dataset_id))
     return counters
 
 

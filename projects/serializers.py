@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
-from labelsite.api import StrictFieldsMixin
+from core.api import StrictFieldsMixin
+from projects.admin import DatastoreAdminForm
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
 from projects.roles import ROLE_NAMES
 from projects.scanning import has_image_extension
@@ -67,8 +68,6 @@ class DatastoreSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def validate(self, attrs):
         """The same rules as the admin form (kinds, auth, local roots, endpoint safety)."""
-        from projects.admin import DatastoreAdminForm
-
         instance = self.instance
         fields = DatastoreAdminForm.Meta.fields
         data = {f: getattr(instance, f) for f in fields if instance is not None and f != "workspace"}

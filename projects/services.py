@@ -19,13 +19,16 @@ from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
 
 from core.errors import Conflict, Refused
+from projects import crypto
 from projects.access import Access
+from projects.api_auth import TOKEN_PREFIX, token_hash
 from projects.models import (
-    ApiToken, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership, Organization,
+    ApiToken, DataItem, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership, Organization,
     OrganizationMember, Workspace,
 )
 from projects.roles import WORKSPACE_ADMIN
 from projects.signals import project_created
+from projects.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
 
 User = get_user_model()
 INVITATION_SALT = "labelsite.invitation"
@@ -193,8 +196,6 @@ def workspace_admin_group() -> Group:
 def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     """A new personal token; the returned key is shown once and never stored in clear."""
     import secrets
-
-    from labelsite.api_auth import TOKEN_PREFIX, token_hash
 
     prefix = secrets.token_hex(5)
     key = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32).replace('_', '-')}"
@@ -379,8 +380,6 @@ def label_class_move(*, project: LabelingProject, actor, label_class: LabelClass
 @sensitive_variables("secret")
 def datastore_secret_set(*, datastore, secret: str) -> None:
     """Store a new secret, encrypted; an empty value keeps the current one."""
-    from projects import crypto
-
     if not secret:
         return
     datastore.secret_encrypted = crypto.encrypt(secret.strip())
@@ -401,8 +400,6 @@ def dataset_path_clean(path: str) -> str:
 def dataset_create(*, workspace, name: str, description: str = "", datastore, path: str,
                    include_subfolders: bool = True, actor=None):
     """A dataset on a folder of a datastore of the same workspace; its scan starts after commit."""
-    from projects.models import Dataset
-
     if datastore.workspace_id != workspace.pk:
         raise ValidationError({"datastore": "Choose a datastore of this workspace."})
     taken = {"name": "A dataset with this name already exists in the workspace."}
@@ -420,9 +417,6 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
 
 def dataset_scan(*, dataset, actor=None) -> None:
     """(Re)scan the whole path in the background; the page shows progress."""
-    from projects.models import Dataset
-    from projects.tasks import dataset_scan_task
-
     Dataset.objects.filter(pk=dataset.pk).exclude(scan_state=Dataset.ScanState.SCANNING).update(
         scan_state=Dataset.ScanState.PENDING
     )
@@ -431,8 +425,6 @@ def dataset_scan(*, dataset, actor=None) -> None:
 
 def dataset_refresh(*, dataset, actor=None) -> None:
     """Add the files that appeared since the last scan, in the background ("Refresh now")."""
-    from projects.tasks import dataset_refresh_task
-
     transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))
 
 
@@ -480,9 +472,6 @@ def dataset_delete(*, dataset, actor) -> None:
 
     Projects are archived, never deleted, so a dataset stays as long as any project (even an archived one) uses it.
     """
-    from projects.models import DataItem
-    from projects.tasks import dataset_thumbnails_delete_task
-
     _check_project_perm(actor, dataset.workspace, "projects.delete_dataset")
     # The row lock makes a scan or refresh that starts now find no dataset (it leaves quietly).
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)

@@ -12,7 +12,3 @@ items_missing = Signal()
 # Sent inside the creating transaction after the wizard created a project and its label classes;
 # labeling reacts (on commit) by creating the project's tasks. Keyword argument: project.
 project_created = Signal()
-
-# Sent by pages that list projects so apps to the right can attach what they own (labeling adds
-# `project.progress`) with one query for the whole list. Keyword argument: projects (a list).
-projects_listed = Signal()

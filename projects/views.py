@@ -10,15 +10,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from labelsite import throttle
+from core import throttle
 from projects import services
 from projects.access import (
     listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_projects,
     workspace_view,
 )
 from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
-from projects.models import ApiToken, Invitation, LabelingProject, Membership
-from projects.signals import projects_listed
+from projects.listing import project_list_extras_attach
+from projects.models import ApiToken, Invitation, Membership
 
 
 @require_GET
@@ -117,7 +117,7 @@ def organization(request, org):
 @workspace_view("projects.view_workspace")
 def workspace(request, access):
     projects = list(workspace_projects(access))
-    projects_listed.send(sender=LabelingProject, projects=projects)  # labeling attaches `progress`
+    project_list_extras_attach(projects=projects)  # labeling's `progress`
     return render(request, "projects/workspace.html", {
         "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
         "can_dashboard": access.can("projects.view_dashboard"), "can_manage": access.can("projects.change_labelingproject"),

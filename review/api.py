@@ -8,14 +8,14 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from labelsite.api import ProjectAPIMixin
+from projects.api_base import ProjectAPIMixin
 from review import selectors, services
 from review.forms import CursorForm, LabeledFilterForm
+from review.selectors import STATE_FILTERS, LabeledFilters
 from review.serializers import (
     DecisionResultSerializer, DecisionSerializer, QueueClaimSerializer, ReviewItemDetailSerializer, ReviewItemSerializer,
     SkippedActionSerializer, SkippedResultSerializer,
 )
-from review.selectors import STATE_FILTERS, LabeledFilters
 
 REVIEW = "review.review_annotation"
 _FILTERS = [

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
+from core.api import StrictFieldsMixin
 from labeling.serializers import TaskMediaSerializer
-from labelsite.api import StrictFieldsMixin
 from review.selectors import LAYOUTS
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
 from labeling.models import Task
-from labelsite.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from projects.access import project_or_404, workspace_view
 from projects.models import LabelingProject
 from review import selectors, services

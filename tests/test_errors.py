@@ -10,7 +10,7 @@ from core.errors import Conflict, DomainError, NotFound, Refused
 from exports.models import Export
 from exports.services import export_delete, export_retry
 from labeling.models import Task
-from labelsite.api import api_exception_handler
+from core.api import api_exception_handler
 from projects.access import workspace_view
 from projects.services import project_state_set
 from review.services import SelfReviewRefused, review_decide

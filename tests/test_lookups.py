@@ -78,7 +78,7 @@ def test_the_guard_sees_the_interface_modules_and_the_tenant_models():
     assert {model for _, model in _unscoped_queries("x.py", sample, {"LabelingProject"})} >= {"LabelingProject"}
 
 
-FORBIDDEN_IN_SERVICES = {"rest_framework", "django.http", "labelsite.api"}
+FORBIDDEN_IN_SERVICES = {"rest_framework", "django.http", "core.api"}
 
 
 def test_services_and_selectors_raise_domain_errors_not_interface_ones():

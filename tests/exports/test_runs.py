@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from exports import runner, writers
 from exports.models import Export
-from exports.services import export_create, exports_reap
+from exports.runner import exports_reap
+from exports.services import export_create
 from exports.tasks import export_run_task, exports_reap_task
 from labeling.models import Annotation
 from tests.conftest import require

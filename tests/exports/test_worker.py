@@ -14,7 +14,8 @@ from django.db import connection
 from pycocotools.coco import COCO
 
 from exports.models import Export
-from exports.services import export_create, export_retry, exports_reap
+from exports.runner import exports_reap
+from exports.services import export_create, export_retry
 from labelsite.celery import app as celery_app
 from tests.conftest import require
 from tests.exports.bulk import bulk_label

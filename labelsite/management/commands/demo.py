@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from projects.demo import demo_datastore, demo_project
 from projects.models import Membership, Organization, OrganizationMember, Workspace
 from projects.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
 
@@ -19,6 +20,10 @@ DEMO_USERS = [
     ("labeler", LABELER),
     ("labeler2", LABELER),
 ]
+
+# The demo content, in order: the sample datastore and its scanned dataset, then a project on it. The composition
+# root calls the apps' demo builders directly (apps never import labelsite).
+DEMO_CONTENT = (demo_datastore, demo_project)
 
 
 class Command(BaseCommand):
@@ -46,7 +51,7 @@ class Command(BaseCommand):
                     Membership.objects.get_or_create(
                         workspace=workspace, user=user, defaults={"group": Group.objects.get(name=role)}
                     )
-        for hook in demo_hooks:
+        for hook in DEMO_CONTENT:
             hook(workspace=workspace, stdout=self.stdout)
         if created:
             self.stdout.write(self.style.SUCCESS("Demo users (passwords are shown only this once):"))
@@ -54,7 +59,3 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username:<10} {role:<20} {password}")
         else:
             self.stdout.write("Demo organization Contoso / ml-team is ready (users already existed).")
-
-
-# Apps that add demo content (sample datastore, project) append callables here from their AppConfig.ready.
-demo_hooks: list = []

@@ -1,5 +1,5 @@
 """The API's JSON parser: a body it cannot read is a 400 ParseError, however it is malformed (kept apart from
-api.py for the same reason as api_auth: DRF imports parsers while loading its views)."""
+api.py: DRF imports parsers while loading its views)."""
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError

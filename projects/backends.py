@@ -1,7 +1,14 @@
-"""Answers `user.has_perm(perm, obj)` for anything inside a workspace, from the user's Membership."""
+"""Answers `user.has_perm(perm, obj)` for anything inside a workspace, from the user's Membership.
 
+Here rather than in core: every answer comes from projects' Membership and OrganizationMember, and the app that
+owns those models owns the queries on them (core stays a leaf that knows no app)."""
+
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.utils.functional import LazyObject
 
+from projects.models import Membership, OrganizationMember
 from projects.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Permissions that an organization admin who is staff may use in Django admin (obj=None checks).
@@ -37,10 +44,6 @@ def _remember(user, workspace, perms: frozenset) -> frozenset:
 
 def _group_permissions(group_id: int) -> list[tuple[str, str]]:
     """(app label, codename) of a role's permissions; hand-written SQL as it runs on every request."""
-    from django.contrib.auth.models import Group, Permission
-    from django.contrib.contenttypes.models import ContentType
-    from django.db import connection
-
     q = connection.ops.quote_name
     links = q(Group.permissions.through._meta.db_table)
     perm, ctype = q(Permission._meta.db_table), q(ContentType._meta.db_table)
@@ -78,8 +81,6 @@ class WorkspacePermissionBackend:
         cache = user.__dict__.get("_labelsite_ws_perms", {})
         if workspace.pk in cache:
             return cache[workspace.pk]
-        from projects.models import Membership, OrganizationMember
-
         if OrganizationMember.objects.filter(
             user=user, organization_id=workspace.organization_id, is_admin=True
         ).exists():
@@ -110,7 +111,5 @@ class WorkspacePermissionBackend:
             return False
         cache = user.__dict__
         if "_labelsite_org_admin" not in cache:
-            from projects.models import OrganizationMember
-
             cache["_labelsite_org_admin"] = OrganizationMember.objects.filter(user=user, is_admin=True).exists()
         return cache["_labelsite_org_admin"]

@@ -1,13 +1,18 @@
-"""API authentication by personal tokens (kept apart from api.py: DRF imports it while loading its views)."""
+"""API authentication by personal tokens, and their description in the OpenAPI schema.
+
+Here rather than in core: it looks tokens up in projects' ApiToken, and the app that owns a model owns the queries
+on it (core stays a leaf that knows no app). A module of its own because DRF imports it while loading its views."""
 
 import hashlib
 import hmac
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from labelsite import throttle
+from core import throttle
+from projects.models import ApiToken
 
 TOKEN_PREFIX = "ls_"
 
@@ -42,8 +47,6 @@ class TokenAuthentication(authentication.BaseAuthentication):
     @staticmethod
     def _token(key: str):
         """The live token of an active user behind `key`, or None."""
-        from projects.models import ApiToken
-
         parts = key.split("_")
         if len(parts) != 3 or parts[0] + "_" != TOKEN_PREFIX:
             return None
@@ -54,3 +57,13 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """Describes personal tokens in the OpenAPI schema."""
+
+    target_class = "projects.api_auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal API token from /accounts/tokens/."}

@@ -1,4 +1,4 @@
-"""The API's shared parts: workspace-scoped permissions, strict serializers and one error shape."""
+"""The API's shared parts that need no app: strict serializers, the conflict error and one error shape."""
 
 from __future__ import annotations
 
@@ -6,40 +6,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
 from core import errors as domain
-
-class WorkspaceAPIMixin:
-    """Resolves the caller's Access from the URL's `org`/`ws` once per request (404 for outsiders).
-
-    `required_perms` maps an HTTP method (or "*") to the permission it needs.
-    """
-
-    required_perms: dict[str, str] = {}
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        from projects.access import resolve_access
-
-        self.access = resolve_access(request, kwargs["org"], kwargs["ws"])
-        needed = self.required_perms.get(request.method, self.required_perms.get("*"))
-        if needed and not self.access.can(needed):
-            raise exceptions.PermissionDenied(f"Your role in this workspace lacks {needed}.")
-
-
-class ProjectAPIMixin(WorkspaceAPIMixin):
-    """Endpoints under projects/<uuid:project>/: the project is found through the caller's workspace (404 otherwise)."""
-
-    @property
-    def project(self):
-        if not hasattr(self, "_project"):
-            from projects.access import project_or_404
-
-            self._project = project_or_404(self.access, self.kwargs["project"])
-        return self._project
 
 
 class StrictFieldsMixin:
@@ -107,12 +77,3 @@ def api_exception_handler(exc, context):
     return response
 
 
-
-class TokenScheme(OpenApiAuthenticationExtension):
-    """Describes personal tokens in the OpenAPI schema."""
-
-    target_class = "labelsite.api_auth.TokenAuthentication"
-    name = "tokenAuth"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A personal API token from /accounts/tokens/."}
