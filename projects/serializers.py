@@ -65,23 +65,6 @@ class DatastoreSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     def get_secret_set(self, datastore) -> bool:
         return bool(datastore.secret_encrypted)
 
-    def validate(self, attrs):
-        """The same rules as the admin form (kinds, auth, local roots, endpoint safety)."""
-        from projects.admin import DatastoreAdminForm
-
-        instance = self.instance
-        fields = DatastoreAdminForm.Meta.fields
-        data = {f: getattr(instance, f) for f in fields if instance is not None and f != "workspace"}
-        data.update(attrs)
-        data.setdefault("auth_type", Datastore.Auth.NONE)
-        data["workspace"] = self.context["view"].access.workspace.pk
-        form = DatastoreAdminForm(data=data, instance=instance)
-        if not form.is_valid():
-            raise serializers.ValidationError({f: list(e) for f, e in form.errors.items()})
-        cleaned = {f: form.cleaned_data[f] for f in fields if f != "workspace" and f in form.cleaned_data}
-        cleaned["secret"] = form.cleaned_data.get("secret", "")
-        return cleaned
-
 
 class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A dataset on a datastore folder, with its scan progress (read-only)."""
