@@ -237,6 +237,7 @@ class WorkspaceAdmin(ServiceDeleteAdmin):
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
     org_path = "workspace__organization"
+    fields = ["workspace", "user", "group", "created_by"]
     list_display = ["user", "workspace", "group", "created_at"]
     list_filter = ["group"]
     search_fields = ["user__username", "user__email", "workspace__name"]
