@@ -75,8 +75,8 @@ def export_delete(*, export: Export, actor) -> None:
 def exports_reap(*, stale_after: int | None = None) -> int:
     """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
     now = timezone.now()
-    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.EXPORT_STALE_AFTER)
-    forgotten = now - timedelta(seconds=settings.EXPORT_QUEUED_TIMEOUT)
+    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.LABELSITE_EXPORT_STALE_AFTER)
+    forgotten = now - timedelta(seconds=settings.LABELSITE_EXPORT_QUEUED_TIMEOUT)
     return Export.objects.filter(
         Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
     ).update(
@@ -201,8 +201,8 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     """Import labels from a COCO, Azure ML JSON Lines or CSV file: all of it, or (on a fatal error) nothing."""
     if format not in importers.PARSERS:
         raise ValidationError("Choose COCO, JSON Lines or CSV.")
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+    if file.size is not None and file.size > settings.LABELSITE_IMPORT_MAX_BYTES:
+        raise ValidationError(f"The file is larger than {settings.LABELSITE_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
     parsed = importers.PARSERS[format](file)
     report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid))
     wanted = _resolve_rows(project, parsed, report)

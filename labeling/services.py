@@ -55,7 +55,7 @@ class LeaseLost(Exception):
 
 
 def lease_minutes() -> int:
-    return int(getattr(settings, "LABELSITE_LEASE_MINUTES", 30))
+    return settings.LABELSITE_LEASE_MINUTES
 
 
 def _require_open(project) -> None:

@@ -45,9 +45,9 @@ def _unique_slug(base: str, taken) -> str:
 @transaction.atomic
 def organization_signup(*, username: str, email: str, password: str, organization_name: str) -> User:
     """A new account with its own organization (they are its admin) and a first workspace. Django admin access
-    comes with it only where the operator allows it (SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
+    comes with it only where the operator allows it (LABELSITE_SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
     user = User.objects.create_user(username=username, email=email, password=password,
-                                    is_staff=settings.SIGNUP_ADMIN_ACCESS)
+                                    is_staff=settings.LABELSITE_SIGNUP_ADMIN_ACCESS)
     organization = Organization.objects.create(
         name=organization_name,
         slug=_unique_slug(organization_name, lambda s: Organization.objects.filter(slug=s).exists()),
@@ -89,7 +89,7 @@ def invitation_create(*, access: Access, email: str, group: Group, request=None)
             f"You are invited to {access.workspace} on Labelsite",
             f"{access.user} invited you to join the workspace {access.workspace.name} "
             f"of {access.organization.name} as {group.name}.\n\nAccept here (the link expires in "
-            f"{settings.INVITATION_MAX_AGE // 86400} days):\n{link}\n",
+            f"{settings.LABELSITE_INVITATION_MAX_AGE // 86400} days):\n{link}\n",
             None,
             [email],
         )
@@ -109,7 +109,7 @@ def invitation_link(invitation: Invitation, request=None) -> str:
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation behind a link, or ValidationError with a message a person can act on."""
     try:
-        value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE)
+        value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.LABELSITE_INVITATION_MAX_AGE)
     except signing.SignatureExpired:
         raise ValidationError("This invitation has expired. Ask for a new one.")
     except signing.BadSignature:
