@@ -82,10 +82,12 @@ def ensure_project(size: int, name: str = "", ws_slug: str = "grid") -> Labeling
                SELECT gen_random_uuid(), %s, 'img/' || g || '.jpg', 'ready', '', 'jpeg', '', now()
                FROM generate_series(1, %s) AS g""", [dataset.id, size])
         cursor.execute(
-            """INSERT INTO labeling_task (project_id, item_id, state, order_key, version, draft, created_at)
-               SELECT %s, id, CASE WHEN random() < 0.3 THEN 'labeled' ELSE 'unlabeled' END,
+            # A labeled task says when (the table checks it); the subquery draws each row's state once.
+            """INSERT INTO labeling_task (project_id, item_id, state, labeled_at, order_key, version, draft, created_at)
+               SELECT %s, id, state, CASE WHEN state = 'labeled' THEN now() END,
                       floor(random() * 2147483647)::int, 0, '[]'::jsonb, now()
-               FROM projects_dataitem WHERE dataset_id = %s""", [project.id, dataset.id])
+               FROM (SELECT id, CASE WHEN random() < 0.3 THEN 'labeled' ELSE 'unlabeled' END AS state
+                     FROM projects_dataitem WHERE dataset_id = %s) AS drawn""", [project.id, dataset.id])
         cursor.execute("ANALYZE labeling_task")
         cursor.execute("ANALYZE projects_dataitem")
     print(f"  generated {size:,} tasks in {time.perf_counter() - started:.1f} s", flush=True)

@@ -1,27 +1,39 @@
 """Tiny helpers that read settings from the environment."""
 
 import os
+import warnings
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
+def _read(name: str, old: str | None) -> str | None:
+    """The variable's value; an old name still set is read, with a warning, for one release."""
     value = os.environ.get(name)
+    if value is None and old and old in os.environ:
+        warnings.warn(f"The environment variable {old} is deprecated and will be ignored from the next release: "
+                      f"set {name} instead.", FutureWarning, stacklevel=3)
+        value = os.environ[old]
+    return value
+
+
+def env_str(name: str, default: str = "", *, old: str | None = None) -> str:
+    value = _read(name, old)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool = False, *, old: str | None = None) -> bool:
+    value = _read(name, old)
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
+def env_int(name: str, default: int, *, old: str | None = None) -> int:
+    value = _read(name, old)
     return int(value) if value not in (None, "") else default
 
 
-def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    value = os.environ.get(name)
+def env_list(name: str, default: list[str] | None = None, *, old: str | None = None) -> list[str]:
+    value = _read(name, old)
     if value is None:
         return list(default or [])
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -46,7 +58,7 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+            "CONN_MAX_AGE": env_int("LABELSITE_DATABASE_CONN_MAX_AGE", 60, old="DATABASE_CONN_MAX_AGE"),
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }

@@ -22,7 +22,7 @@ def _key(kind: str, value: str) -> str:
 
 def client_address(request) -> str:
     """The client's address; behind a proxy, the last hop it appended to the configured header."""
-    header = settings.CLIENT_IP_HEADER
+    header = settings.LABELSITE_CLIENT_IP_HEADER
     if header:
         forwarded = request.META.get(header, "")
         if forwarded:
@@ -58,10 +58,10 @@ def reset(counter: Counter) -> None:
 # Login: failures per account and per client address.
 
 def _login_counters(request, username: str) -> tuple[Counter, Counter]:
-    window = settings.LOGIN_FAILURE_WINDOW
+    window = settings.LABELSITE_LOGIN_FAILURE_WINDOW
     return (
-        Counter(_key("login-fail:user", username.strip().lower()), settings.LOGIN_FAILURES_PER_ACCOUNT, window),
-        Counter(_key("login-fail:addr", client_address(request)), settings.LOGIN_FAILURES_PER_ADDRESS, window),
+        Counter(_key("login-fail:user", username.strip().lower()), settings.LABELSITE_LOGIN_FAILURES_PER_ACCOUNT, window),
+        Counter(_key("login-fail:addr", client_address(request)), settings.LABELSITE_LOGIN_FAILURES_PER_ADDRESS, window),
     )
 
 
@@ -81,8 +81,8 @@ def login_succeeded(request, username: str) -> None:
 # it is refused, valid or not: answering a right guess differently would let the guessing go on.
 
 def _token_counters(request) -> tuple[Counter]:
-    return (Counter(_key("token-fail:addr", client_address(request)), settings.API_TOKEN_FAILURES_PER_ADDRESS,
-                    settings.API_TOKEN_FAILURE_WINDOW),)
+    return (Counter(_key("token-fail:addr", client_address(request)), settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS,
+                    settings.LABELSITE_API_TOKEN_FAILURE_WINDOW),)
 
 
 def token_blocked_for(request) -> int:
@@ -96,10 +96,10 @@ def token_failed(request) -> None:
 # Password reset: requests per email and per client address, whether or not the email has an account.
 
 def _reset_counters(request, email: str) -> tuple[Counter, Counter]:
-    window = settings.PASSWORD_RESET_WINDOW
+    window = settings.LABELSITE_PASSWORD_RESET_WINDOW
     return (
-        Counter(_key("reset:email", email.strip().lower()), settings.PASSWORD_RESETS_PER_EMAIL, window),
-        Counter(_key("reset:addr", client_address(request)), settings.PASSWORD_RESETS_PER_ADDRESS, window),
+        Counter(_key("reset:email", email.strip().lower()), settings.LABELSITE_PASSWORD_RESETS_PER_EMAIL, window),
+        Counter(_key("reset:addr", client_address(request)), settings.LABELSITE_PASSWORD_RESETS_PER_ADDRESS, window),
     )
 
 

@@ -50,7 +50,7 @@ class Heartbeat:
 
     def __init__(self, export_id: int, lease: uuid.UUID):
         self.export_id, self.lease = export_id, lease
-        self.interval = settings.EXPORT_HEARTBEAT_INTERVAL
+        self.interval = settings.LABELSITE_EXPORT_HEARTBEAT_INTERVAL
         self.last = time.monotonic()
         self.progress, self.total, self.lost = 0, None, False
         self.lock = threading.Lock()
@@ -122,14 +122,14 @@ def snapshot():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 # Sort the export's streams in memory on the server instead of spilling to disk.
-                cursor.execute("SET LOCAL work_mem = %s", [settings.EXPORT_DB_WORK_MEM])
+                cursor.execute("SET LOCAL work_mem = %s", [settings.LABELSITE_EXPORT_DB_WORK_MEM])
         yield
 
 
 def claim(export_id: int) -> uuid.UUID | None:
     lease = uuid.uuid4()
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.EXPORT_STALE_AFTER)
+    stale = now - timedelta(seconds=settings.LABELSITE_EXPORT_STALE_AFTER)
     claimed = (
         Export.objects.filter(pk=export_id, deleted_at=None)
         .filter(Q(state=Export.State.QUEUED) | Q(state=Export.State.RUNNING, heartbeat_at__lt=stale))
@@ -158,7 +158,8 @@ def write_export(export: Export, fh, beat: Heartbeat) -> tuple[int, int]:
         written = done = 0
         writer.begin()
         for chunk in export_chunks(export, classes={c.pk: c for c in classes},
-                                   chunk_size=settings.EXPORT_CHUNK_SIZE, with_reviews=writer_class.needs_reviews):
+                                   chunk_size=settings.LABELSITE_EXPORT_CHUNK_SIZE,
+                                   with_reviews=writer_class.needs_reviews):
             for row in chunk:
                 written += writer.write(row)
                 done += 1
@@ -176,7 +177,7 @@ def export_run(*, export_id: int) -> bool:
     beat = Heartbeat(export_id, lease)
     saved = ""
     try:
-        with tempfile.TemporaryFile(dir=settings.EXPORT_TEMP_DIR or None) as tmp:
+        with tempfile.TemporaryFile(dir=settings.LABELSITE_EXPORT_TEMP_DIR or None) as tmp:
             written, missing = write_export(export, tmp, beat)
             size = tmp.seek(0, 2)
             tmp.seek(0)
@@ -223,8 +224,8 @@ def _safe_message(error: Exception) -> str:
 def exports_reap(*, stale_after: int | None = None) -> int:
     """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
     now = timezone.now()
-    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.EXPORT_STALE_AFTER)
-    forgotten = now - timedelta(seconds=settings.EXPORT_QUEUED_TIMEOUT)
+    stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.LABELSITE_EXPORT_STALE_AFTER)
+    forgotten = now - timedelta(seconds=settings.LABELSITE_EXPORT_QUEUED_TIMEOUT)
     return Export.objects.filter(
         Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
     ).update(

@@ -188,8 +188,8 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     """Import labels from a COCO, Azure ML JSON Lines or CSV file: all of it, or (on a fatal error) nothing."""
     if format not in importers.PARSERS:
         raise ValidationError("Choose COCO, JSON Lines or CSV.")
-    if file.size is not None and file.size > settings.IMPORT_MAX_BYTES:
-        raise ValidationError(f"The file is larger than {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
+    if file.size is not None and file.size > settings.LABELSITE_IMPORT_MAX_BYTES:
+        raise ValidationError(f"The file is larger than {settings.LABELSITE_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
     parsed = importers.PARSERS[format](file)
     report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid))
     wanted = _resolve_rows(project, parsed, report)

@@ -14,7 +14,8 @@ class Task(models.Model):
         APPROVED = "approved", "Approved"
         SKIPPED = "skipped", "Skipped"
 
-    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: every index below starts with the project.
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     item = models.ForeignKey(DataItem, on_delete=models.CASCADE, related_name="tasks")
     state = models.CharField(max_length=20, choices=State.choices, default=State.UNLABELED)
     # A stable random order (Azure shuffles to reduce bias); fixed at creation.
@@ -63,6 +64,17 @@ class Task(models.Model):
             ),
             # Oldest-first claiming walks unlabeled tasks by id without sorting the project.
             models.Index(fields=["project", "id"], condition=models.Q(state="unlabeled"), name="task_claim_oldest"),
+            # Review's labeled-data browser: a state, a labeler or all labeled, in labeling-time order.
+            models.Index(fields=["project", "state", "labeled_at", "id"], name="task_labeled_at"),
+            # "All labeled" spans two states: walk the project's tasks in time order and filter the state.
+            models.Index(fields=["project", "labeled_at", "id"], name="task_labeled_time"),
+            models.Index(fields=["project", "labeled_by", "labeled_at"], name="task_labeler"),
+            # "Rejected before" reads only rejected tasks: in labeling-time order, and by id for those back in
+            # the queue without a time.
+            models.Index(fields=["project", "labeled_at", "id"], condition=Q(rejected_before=True),
+                         name="task_rejected_time"),
+            models.Index(fields=["project", "id"], condition=Q(rejected_before=True) & Q(labeled_at__isnull=True),
+                         name="task_rejected_queue"),
         ]
         permissions = [("label_task", "Can label tasks")]
 
@@ -75,7 +87,8 @@ class Annotation(models.Model):
         REVIEWER = "reviewer", "Corrected by reviewer"
         IMPORT = "import", "Imported"
 
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
+    # No index of its own: `annotation_current` starts with the task.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     labels = models.ManyToManyField(LabelClass, related_name="annotations")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.LABELER)
     is_current = models.BooleanField(default=True)

@@ -58,7 +58,7 @@ class LeaseLost(Conflict):
 
 
 def lease_minutes() -> int:
-    return int(getattr(settings, "LABELSITE_LEASE_MINUTES", 30))
+    return settings.LABELSITE_LEASE_MINUTES
 
 
 def _require_open(project) -> None:

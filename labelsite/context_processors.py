@@ -8,7 +8,7 @@ def navigation(request):
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"open_signup": settings.OPEN_SIGNUP}
+        return {"open_signup": settings.LABELSITE_OPEN_SIGNUP}
 
     def switcher():
         return list(visible_workspaces(user))
@@ -17,7 +17,7 @@ def navigation(request):
     return {
         "nav_workspaces": switcher,
         "current_access": getattr(request, "access", None),
-        "open_signup": settings.OPEN_SIGNUP,
+        "open_signup": settings.LABELSITE_OPEN_SIGNUP,
     }
 
 

@@ -13,7 +13,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        img = " ".join(["'self'", "data:", "blob:", settings.CSP_IMG_SRC_EXTRA]).strip()
+        img = " ".join(["'self'", "data:", "blob:", settings.LABELSITE_CSP_IMG_SRC]).strip()
         self.policy = (
             "default-src 'self'; script-src 'self'; style-src 'self'; "
             f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
@@ -56,7 +56,7 @@ def session_clocks_start(sender, request, user, **kwargs):
 
 
 class SessionLimitsMiddleware:
-    """Logs out a session idle for longer than SESSION_IDLE_SECONDS or older than SESSION_MAX_SECONDS.
+    """Logs out a session idle for longer than LABELSITE_SESSION_IDLE_SECONDS or older than LABELSITE_SESSION_MAX_SECONDS.
 
     The request then continues as anonymous, so pages redirect to login (htmx requests get HX-Redirect)."""
 
@@ -69,7 +69,8 @@ class SessionLimitsMiddleware:
             now = int(time.time())
             started = session.setdefault(SESSION_AUTH_AT, now)  # sessions from before these limits existed
             seen = session.get(SESSION_SEEN_AT, now)
-            if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
+            idle, age = now - seen, now - started
+            if idle > settings.LABELSITE_SESSION_IDLE_SECONDS or age > settings.LABELSITE_SESSION_MAX_SECONDS:
                 logout(request)
             elif SESSION_SEEN_AT not in session or now - seen >= SEEN_RESOLUTION:
                 session[SESSION_SEEN_AT] = now

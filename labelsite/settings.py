@@ -13,12 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 from core.env import cache_from_url, database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("LABELSITE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+LABELSITE_DATA_DIR = Path(env_str("LABELSITE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+LABELSITE_DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 # Production-safe unless told otherwise: `make run` and the test suite ask for DEBUG=true themselves.
 DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("LABELSITE_TESTING", False)
+LABELSITE_TESTING = env_bool("LABELSITE_TESTING", False)
 
 
 def _secret_key() -> str:
@@ -28,7 +28,7 @@ def _secret_key() -> str:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (it is off unless DEBUG=true).")
     # Development only: one random key, generated once and kept in the data folder.
-    path = DATA_DIR / "secret_key"
+    path = LABELSITE_DATA_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -97,10 +97,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'labelsite.sqlite3'}"))}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{LABELSITE_DATA_DIR / 'labelsite.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": cache_from_url(env_str("CACHE_URL"), str(DATA_DIR / "cache"))}
+CACHES = {"default": cache_from_url(env_str("CACHE_URL"), str(LABELSITE_DATA_DIR / "cache"))}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
@@ -117,37 +117,39 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login throttling: failures allowed per account and per client address within the window.
-LOGIN_FAILURES_PER_ACCOUNT = env_int("LABELSITE_LOGIN_FAILURES_PER_ACCOUNT", 5)
-LOGIN_FAILURES_PER_ADDRESS = env_int("LABELSITE_LOGIN_FAILURES_PER_ADDRESS", 20)
-LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
+LABELSITE_LOGIN_FAILURES_PER_ACCOUNT = env_int("LABELSITE_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LABELSITE_LOGIN_FAILURES_PER_ADDRESS = env_int("LABELSITE_LOGIN_FAILURES_PER_ADDRESS", 20)
+LABELSITE_LOGIN_FAILURE_WINDOW = env_int("LABELSITE_LOGIN_FAILURE_WINDOW", 15 * 60)
 # API token throttling: failed token authentications allowed per client address within the window.
-API_TOKEN_FAILURES_PER_ADDRESS = env_int("LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS", 20)
-API_TOKEN_FAILURE_WINDOW = env_int("LABELSITE_API_TOKEN_FAILURE_WINDOW", 5 * 60)
+LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS = env_int("LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS", 20)
+LABELSITE_API_TOKEN_FAILURE_WINDOW = env_int("LABELSITE_API_TOKEN_FAILURE_WINDOW", 5 * 60)
 # Password reset throttling: requests allowed per email and per client address within the window.
-PASSWORD_RESETS_PER_EMAIL = env_int("LABELSITE_PASSWORD_RESETS_PER_EMAIL", 5)
-PASSWORD_RESETS_PER_ADDRESS = env_int("LABELSITE_PASSWORD_RESETS_PER_ADDRESS", 20)
-PASSWORD_RESET_WINDOW = env_int("LABELSITE_PASSWORD_RESET_WINDOW", 3600)
+LABELSITE_PASSWORD_RESETS_PER_EMAIL = env_int("LABELSITE_PASSWORD_RESETS_PER_EMAIL", 5)
+LABELSITE_PASSWORD_RESETS_PER_ADDRESS = env_int("LABELSITE_PASSWORD_RESETS_PER_ADDRESS", 20)
+LABELSITE_PASSWORD_RESET_WINDOW = env_int("LABELSITE_PASSWORD_RESET_WINDOW", 3600)
 # Behind a reverse proxy: the META key of the header it appends the client address to (e.g. HTTP_X_FORWARDED_FOR).
-CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
+LABELSITE_CLIENT_IP_HEADER = env_str("LABELSITE_CLIENT_IP_HEADER")
 
 # Sessions end after this long without a request (a lunch break keeps you in, an evening away does not) and,
 # however active (a tab polling an export keeps a session busy), this long after logging in.
-SESSION_IDLE_SECONDS = env_int("LABELSITE_SESSION_IDLE_SECONDS", 4 * 3600)
-SESSION_MAX_SECONDS = env_int("LABELSITE_SESSION_MAX_SECONDS", 24 * 3600)
-SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
+LABELSITE_SESSION_IDLE_SECONDS = env_int("LABELSITE_SESSION_IDLE_SECONDS", 4 * 3600)
+LABELSITE_SESSION_MAX_SECONDS = env_int("LABELSITE_SESSION_MAX_SECONDS", 24 * 3600)
+SESSION_COOKIE_AGE = LABELSITE_SESSION_MAX_SECONDS
 
 # Review queue: how long a page of tasks stays with one reviewer.
-REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
+LABELSITE_REVIEW_LEASE_SECONDS = env_int("LABELSITE_REVIEW_LEASE_SECONDS", 15 * 60)
 
 # Labeling: how long a claimed page of tasks stays with a labeler before it returns to the pool.
 LABELSITE_LEASE_MINUTES = env_int("LABELSITE_LEASE_MINUTES", 30)
+# Where `manage.py run` serves the site (host:port).
+LABELSITE_ADDR = env_str("LABELSITE_ADDR", "127.0.0.1:8000")
 
 # Anyone may create an organization only where the operator says so; otherwise people join by invitation.
-OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", False)
+LABELSITE_OPEN_SIGNUP = env_bool("LABELSITE_OPEN_SIGNUP", False)
 # Whether the organization admins that sign-up creates may use Django admin (their datastores and members);
 # otherwise an operator grants it: `manage.py admin_access <username>`.
-SIGNUP_ADMIN_ACCESS = env_bool("LABELSITE_SIGNUP_ADMIN_ACCESS", False)
-INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
+LABELSITE_SIGNUP_ADMIN_ACCESS = env_bool("LABELSITE_SIGNUP_ADMIN_ACCESS", False)
+LABELSITE_INVITATION_MAX_AGE = env_int("LABELSITE_INVITATION_MAX_AGE", 7 * 24 * 3600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -155,16 +157,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(LABELSITE_DATA_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "labelsite" / "static"]
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(LABELSITE_DATA_DIR / "media")))
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG and not TESTING
+        if not DEBUG and not LABELSITE_TESTING
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
@@ -190,20 +192,20 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-if env_bool("USE_X_FORWARDED_PROTO", False):
+if env_bool("LABELSITE_USE_X_FORWARDED_PROTO", False, old="USE_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Extra image sources for the Content-Security-Policy (signed datastore URLs), space separated.
-CSP_IMG_SRC_EXTRA = env_str("LABELSITE_CSP_IMG_SRC", "https:")
+LABELSITE_CSP_IMG_SRC = env_str("LABELSITE_CSP_IMG_SRC", "https:")
 
 # Celery. Default: kombu's filesystem transport under the data folder, so no server is needed.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue = DATA_DIR / "celery" / "queue"
-    _processed = DATA_DIR / "celery" / "processed"
-    _control = DATA_DIR / "celery" / "control"
-    for folder in (_queue, _processed, _control, DATA_DIR / "celery" / "results"):
+    _queue = LABELSITE_DATA_DIR / "celery" / "queue"
+    _processed = LABELSITE_DATA_DIR / "celery" / "processed"
+    _control = LABELSITE_DATA_DIR / "celery" / "control"
+    for folder in (_queue, _processed, _control, LABELSITE_DATA_DIR / "celery" / "results"):
         folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
@@ -215,7 +217,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 CELERY_RESULT_BACKEND = env_str(
     "CELERY_RESULT_BACKEND",
-    f"file://{DATA_DIR / 'celery' / 'results'}" if CELERY_BROKER_URL.startswith("filesystem://") else "",
+    f"file://{LABELSITE_DATA_DIR / 'celery' / 'results'}" if CELERY_BROKER_URL.startswith("filesystem://") else "",
 ) or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -227,13 +229,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
 # Exports: rows per read, heartbeat cadence, and when the reaper declares a silent export dead.
-EXPORT_CHUNK_SIZE = env_int("LABELSITE_EXPORT_CHUNK_SIZE", 2000)
-EXPORT_HEARTBEAT_INTERVAL = env_int("LABELSITE_EXPORT_HEARTBEAT_INTERVAL", 2)
-EXPORT_STALE_AFTER = env_int("LABELSITE_EXPORT_STALE_AFTER", 120)
-EXPORT_QUEUED_TIMEOUT = env_int("LABELSITE_EXPORT_QUEUED_TIMEOUT", 24 * 3600)
-EXPORT_TEMP_DIR = env_str("LABELSITE_EXPORT_TEMP_DIR")  # default: the system temp folder
-EXPORT_DB_WORK_MEM = env_str("LABELSITE_EXPORT_DB_WORK_MEM", "64MB")  # PostgreSQL work_mem for an export's sorts
-IMPORT_MAX_BYTES = env_int("LABELSITE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+LABELSITE_EXPORT_CHUNK_SIZE = env_int("LABELSITE_EXPORT_CHUNK_SIZE", 2000)
+LABELSITE_EXPORT_HEARTBEAT_INTERVAL = env_int("LABELSITE_EXPORT_HEARTBEAT_INTERVAL", 2)
+LABELSITE_EXPORT_STALE_AFTER = env_int("LABELSITE_EXPORT_STALE_AFTER", 120)
+LABELSITE_EXPORT_QUEUED_TIMEOUT = env_int("LABELSITE_EXPORT_QUEUED_TIMEOUT", 24 * 3600)
+LABELSITE_EXPORT_TEMP_DIR = env_str("LABELSITE_EXPORT_TEMP_DIR")  # default: the system temp folder
+LABELSITE_EXPORT_DB_WORK_MEM = env_str("LABELSITE_EXPORT_DB_WORK_MEM", "64MB")  # PostgreSQL work_mem for an export's sorts
+LABELSITE_IMPORT_MAX_BYTES = env_int("LABELSITE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -273,7 +275,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LABELSITE_LOG_LEVEL", "INFO", old="LOG_LEVEL")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # Storage SDKs log request details at INFO; datastore errors are reported by projects.storage instead.
@@ -286,7 +288,7 @@ LOGGING = {
 # Datastores (projects/storage.py). Local folders must sit inside one of these roots (real paths).
 LABELSITE_LOCAL_DATASTORE_ROOTS = [
     str(Path(p).expanduser().resolve())
-    for p in env_list("LABELSITE_LOCAL_DATASTORE_ROOTS", [str(DATA_DIR / "datastores")])
+    for p in env_list("LABELSITE_LOCAL_DATASTORE_ROOTS", [str(LABELSITE_DATA_DIR / "datastores")])
 ]
 # host or host:port that may resolve to private/loopback addresses (a local emulator); empty by default.
 LABELSITE_DATASTORE_ALLOWED_HOSTS = [h.lower() for h in env_list("LABELSITE_DATASTORE_ALLOWED_HOSTS")]

@@ -1,7 +1,5 @@
 """Django admin, scoped by tenant: organization admins see and change only their own organizations."""
 
-import re
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -239,6 +237,7 @@ class WorkspaceAdmin(ServiceDeleteAdmin):
 @admin.register(Membership)
 class MembershipAdmin(OrganizationScopedAdmin):
     org_path = "workspace__organization"
+    fields = ["workspace", "user", "group", "created_by"]
     list_display = ["user", "workspace", "group", "created_at"]
     list_filter = ["group"]
     search_fields = ["user__username", "user__email", "workspace__name"]
@@ -264,25 +263,6 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 
 # --- datastores and datasets ---------------------------------------------------------------------
-
-Kind, Auth = Datastore.Kind, Datastore.Auth
-
-
-def split_container_url(url: str) -> tuple[str, str]:
-    """Azure portals hand out container URLs (https://ACCOUNT.blob.core.windows.net/CONTAINER): split them.
-
-    Emulators put the account in the path (http://127.0.0.1:10000/ACCOUNT/CONTAINER), so the container
-    is the last segment only when the host is Azure's or the path has two segments."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url.strip())
-    segments = [p for p in parts.path.split("/") if p]
-    azure_host = (parts.hostname or "").endswith(".blob.core.windows.net")
-    if (azure_host and len(segments) == 1) or len(segments) >= 2:
-        endpoint = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]), "", "")).rstrip("/")
-        return endpoint, segments[-1]
-    return url.strip(), ""
-
 
 class DatastoreAdminForm(forms.ModelForm):
     """The secret is write-only: never rendered back; blank keeps the stored one."""
@@ -311,37 +291,16 @@ class DatastoreAdminForm(forms.ModelForm):
             self.fields["secret"].help_text = "Not set. Local folders need none."
 
     def clean(self):
+        """The datastore services' rules, shown beside the fields (the services check again when saving)."""
         data = super().clean()
-        kind, auth = data.get("kind"), data.get("auth_type")
-        has_secret = bool(data.get("secret")) or (bool(self.instance.secret_encrypted) and auth == self.instance.auth_type)
-        if kind == Kind.LOCAL:
-            data["auth_type"] = Auth.NONE
-            self._check(ds.local_root, data.get("local_path", ""), "local_path")
-        elif kind in (Kind.AZURE_BLOB, Kind.S3):
-            if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
-                data["endpoint"], data["container"] = split_container_url(data["endpoint"])
-            if not data.get("container"):
-                self.add_error("container", "Give the container or bucket name.")
-            if kind == Kind.AZURE_BLOB and not data.get("endpoint"):
-                self.add_error("endpoint", "Give the account URL, such as https://<account>.blob.core.windows.net.")
-            if data.get("endpoint"):
-                self._check(ds.check_endpoint, data["endpoint"].strip().rstrip("/"), "endpoint")
-            allowed = (Auth.SAS_TOKEN, Auth.ACCOUNT_KEY) if kind == Kind.AZURE_BLOB else (Auth.ACCESS_KEY,)
-            if auth not in allowed:
-                self.add_error("auth_type", f"Choose {' or '.join(str(a.label) for a in allowed)}.")
-            elif not has_secret:
-                self.add_error("secret", "Enter the secret for this authentication.")
-            if kind == Kind.S3 and not data.get("access_key_id"):
-                self.add_error("access_key_id", "Give the access key ID.")
-            if data.get("region") and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,40}[a-z0-9]", data["region"]):
-                self.add_error("region", "A region looks like eu-west-1.")
-        return data
-
-    def _check(self, check, value, field):
+        values = {field: data[field] for field in services.DATASTORE_SETTINGS if field in data}
         try:
-            check(value)
-        except ds.DatastoreError as error:
-            self.add_error(field, error.message_text)
+            data.update(services.datastore_settings_clean(
+                values=values, secret=data.get("secret", ""), current=self.instance if self.instance.pk else None,
+            ))
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
 
 
 @admin.register(Datastore)
@@ -381,10 +340,20 @@ class DatastoreAdmin(ServiceDeleteAdmin):
         # Error reports (e-mails to ADMINS) then never carry the posted secret.
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    def save_form(self, request, form, change):
+        # The services save (as for the API): the admin then logs and shows the datastore they saved, so
+        # save_model has nothing left to do. form.save(commit=False) still prepares the form's save_m2m.
+        form.save(commit=False)
+        data = form.cleaned_data
+        values = {field: data[field] for field in services.DATASTORE_SETTINGS}
+        if change:
+            return services.datastore_update(datastore=form.instance, actor=request.user, workspace=data["workspace"],
+                                             secret=data.get("secret", ""), **values)
+        return services.datastore_create(workspace=data["workspace"], actor=request.user,
+                                         secret=data.get("secret", ""), **values)
+
     def save_model(self, request, obj, form, change):
-        services.datastore_secret_set(datastore=obj, secret=form.cleaned_data.get("secret", ""))
-        obj.created_by = obj.created_by or request.user
-        super().save_model(request, obj, form, change)
+        """Saved by save_form, through the services."""
 
     def delete_check(self, obj):
         services.datastore_delete_check(datastore=obj)

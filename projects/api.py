@@ -1,6 +1,5 @@
 """API endpoints for the caller's workspaces, members and invitations."""
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from projects import services, storage
 from projects.access import visible_workspaces
 from projects.api_base import WorkspaceAPIMixin
-from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Invitation, Membership
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
     BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,
     DatastoreSerializer, InvitationSerializer, MembershipSerializer, WorkspaceSerializer,
@@ -116,21 +115,14 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         return Datastore.objects.for_workspace(self.access.workspace).order_by("name", "id")
 
     def perform_create(self, serializer):
-        self._save(serializer, Datastore(workspace=self.access.workspace, created_by=self.request.user))
+        serializer.instance = services.datastore_create(
+            workspace=self.access.workspace, actor=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer):
-        self._save(serializer, serializer.instance)
-
-    @transaction.atomic
-    def _save(self, serializer, datastore):
-        data = dict(serializer.validated_data)
-        secret = data.pop("secret", "")
-        for field, value in data.items():
-            setattr(datastore, field, value)
-        services.datastore_secret_set(datastore=datastore, secret=secret)
-        with services.name_unique("uniq_datastore_name", DATASTORE_NAME_TAKEN):
-            datastore.save()
-        serializer.instance = datastore
+        serializer.instance = services.datastore_update(
+            datastore=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
 
     @extend_schema(request=None, responses=CheckResultSerializer)
     @action(detail=True, methods=["post"])

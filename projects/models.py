@@ -93,19 +93,27 @@ class Workspace(models.Model):
         return self
 
 
-class Membership(models.Model):
-    """One role (an auth Group) for one person in one workspace."""
+class TenantModel(models.Model):
+    """What every row a workspace owns carries: a public UUID, its workspace, when and by whom it was made, and
+    the scoped manager (`for_user`, `for_workspace`) that is the only way views reach it. The reverse name on
+    the workspace is the model's name in the plural (`workspace.datastores`)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="%(class)ss")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     objects = tenant_manager("workspace")
+
+    class Meta:
+        abstract = True
+
+
+class Membership(TenantModel):
+    """One role (an auth Group) for one person in one workspace."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="uniq_membership")]
@@ -115,22 +123,18 @@ class Membership(models.Model):
         return f"{self.user} — {self.group.name} in {self.workspace}"
 
 
-class Invitation(models.Model):
+class Invitation(TenantModel):
     """An emailed, signed, expiring offer of a role in a workspace."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    created_by = None  # who invited is `invited_by`
     email = models.EmailField()
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", verbose_name="role")
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = tenant_manager("workspace")
 
     class Meta:
         ordering = ["-created_at"]
@@ -142,7 +146,7 @@ class Invitation(models.Model):
 DATASTORE_NAME_TAKEN = "A datastore with this name already exists in the workspace."
 
 
-class Datastore(models.Model):
+class Datastore(TenantModel):
     """Where a workspace's images live: an Azure Blob container, an S3 bucket or a local folder."""
 
     class Kind(models.TextChoices):
@@ -156,8 +160,6 @@ class Datastore(models.Model):
         ACCESS_KEY = "access_key", "Access key + secret"
         NONE = "none", "None (local folder)"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datastores")
     name = models.CharField(max_length=120)
     kind = models.CharField("datastore type", max_length=20, choices=Kind.choices)
     endpoint = models.CharField(
@@ -172,10 +174,6 @@ class Datastore(models.Model):
     # Encrypted with settings.LABELSITE_ENCRYPTION_KEYS; never rendered back to anyone.
     secret_encrypted = models.TextField(blank=True, editable=False)
     secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    objects = tenant_manager("workspace")
 
     class Meta:
         ordering = ["name"]
@@ -188,7 +186,7 @@ class Datastore(models.Model):
         return self.name
 
 
-class Dataset(models.Model):
+class Dataset(TenantModel):
     """A datastore folder registered as items; scanned, and refreshed for new files."""
 
     class ScanState(models.TextChoices):
@@ -197,8 +195,6 @@ class Dataset(models.Model):
         DONE = "done", "Scanned"
         FAILED = "failed", "Scan failed"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datasets")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="datasets")
@@ -216,10 +212,6 @@ class Dataset(models.Model):
     last_refresh_error = models.TextField(blank=True)
     # Lease held by the one scan/refresh running now (None: free); expires if its worker died.
     busy_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    objects = tenant_manager("workspace")
 
     class Meta:
         ordering = ["name"]
@@ -268,7 +260,7 @@ class DataItem(models.Model):
         return self.key
 
 
-class LabelingProject(models.Model):
+class LabelingProject(TenantModel):
     class TaskType(models.TextChoices):
         MULTI_CLASS = "multiclass", "Image Classification Multi-class"
         MULTI_LABEL = "multilabel", "Image Classification Multi-label"
@@ -279,8 +271,7 @@ class LabelingProject(models.Model):
         PAUSED = "paused", "Paused"
         ARCHIVED = "archived", "Archived"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")  # not labelingprojects
     name = models.CharField(max_length=120)
     task_type = models.CharField("labeling task type", max_length=20, choices=TaskType.choices)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="projects")
@@ -298,10 +289,6 @@ class LabelingProject(models.Model):
 
     task_order = models.CharField("order of tasks", max_length=10, choices=TaskOrder.choices, default=TaskOrder.RANDOM)
     state = models.CharField(max_length=20, choices=State.choices, default=State.INITIALIZING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    objects = tenant_manager("workspace")
 
     class Meta:
         ordering = ["name"]

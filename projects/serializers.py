@@ -6,7 +6,6 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
-from projects.admin import DatastoreAdminForm
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
 from projects.roles import ROLE_NAMES
 from projects.scanning import has_image_extension
@@ -65,21 +64,6 @@ class DatastoreSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def get_secret_set(self, datastore) -> bool:
         return bool(datastore.secret_encrypted)
-
-    def validate(self, attrs):
-        """The same rules as the admin form (kinds, auth, local roots, endpoint safety)."""
-        instance = self.instance
-        fields = DatastoreAdminForm.Meta.fields
-        data = {f: getattr(instance, f) for f in fields if instance is not None and f != "workspace"}
-        data.update(attrs)
-        data.setdefault("auth_type", Datastore.Auth.NONE)
-        data["workspace"] = self.context["view"].access.workspace.pk
-        form = DatastoreAdminForm(data=data, instance=instance)
-        if not form.is_valid():
-            raise serializers.ValidationError({f: list(e) for f, e in form.errors.items()})
-        cleaned = {f: form.cleaned_data[f] for f in fields if f != "workspace" and f in form.cleaned_data}
-        cleaned["secret"] = form.cleaned_data.get("secret", "")
-        return cleaned
 
 
 class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -19,11 +21,12 @@ from django.utils.text import slugify
 from django.views.decorators.debug import sensitive_variables
 
 from core.errors import Conflict, Refused
-from projects import crypto
+from projects import crypto, storage
 from projects.access import Access
 from projects.api_auth import TOKEN_PREFIX, token_hash
 from projects.models import (
-    ApiToken, DataItem, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership, Organization,
+    DATASTORE_NAME_TAKEN, ApiToken, DataItem, Dataset, Datastore, Invitation, LabelClass, LabelingProject, Membership,
+    Organization,
     OrganizationMember, Workspace,
 )
 from projects.roles import WORKSPACE_ADMIN
@@ -31,6 +34,7 @@ from projects.signals import project_created
 from projects.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
 
 User = get_user_model()
+Kind, Auth = Datastore.Kind, Datastore.Auth
 INVITATION_SALT = "labelsite.invitation"
 
 
@@ -46,9 +50,9 @@ def _unique_slug(base: str, taken) -> str:
 @transaction.atomic
 def organization_signup(*, username: str, email: str, password: str, organization_name: str) -> User:
     """A new account with its own organization (they are its admin) and a first workspace. Django admin access
-    comes with it only where the operator allows it (SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
+    comes with it only where the operator allows it (LABELSITE_SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
     user = User.objects.create_user(username=username, email=email, password=password,
-                                    is_staff=settings.SIGNUP_ADMIN_ACCESS)
+                                    is_staff=settings.LABELSITE_SIGNUP_ADMIN_ACCESS)
     organization = Organization.objects.create(
         name=organization_name,
         slug=_unique_slug(organization_name, lambda s: Organization.objects.filter(slug=s).exists()),
@@ -90,7 +94,7 @@ def invitation_create(*, access: Access, email: str, group: Group, request=None)
             f"You are invited to {access.workspace} on Labelsite",
             f"{access.user} invited you to join the workspace {access.workspace.name} "
             f"of {access.organization.name} as {group.name}.\n\nAccept here (the link expires in "
-            f"{settings.INVITATION_MAX_AGE // 86400} days):\n{link}\n",
+            f"{settings.LABELSITE_INVITATION_MAX_AGE // 86400} days):\n{link}\n",
             None,
             [email],
         )
@@ -110,7 +114,7 @@ def invitation_link(invitation: Invitation, request=None) -> str:
 def invitation_from_token(token: str) -> Invitation:
     """The open invitation behind a link, or ValidationError with a message a person can act on."""
     try:
-        value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE)
+        value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.LABELSITE_INVITATION_MAX_AGE)
     except signing.SignatureExpired:
         raise ValidationError("This invitation has expired. Ask for a new one.")
     except signing.BadSignature:
@@ -377,15 +381,114 @@ def label_class_move(*, project: LabelingProject, actor, label_class: LabelClass
     label_classes_renumber(project=project, ordered=ordered)
 # --- datastores and datasets ---------------------------------------------------------------------
 
+# The settings a datastore is created with and changed by (its workspace is set apart: only admin moves one).
+DATASTORE_SETTINGS = ("name", "kind", "endpoint", "container", "local_path", "region", "auth_type", "access_key_id")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,40}[a-z0-9]")
+
+
+def split_container_url(url: str) -> tuple[str, str]:
+    """Azure portals hand out container URLs (https://ACCOUNT.blob.core.windows.net/CONTAINER): split them.
+
+    Emulators put the account in the path (http://127.0.0.1:10000/ACCOUNT/CONTAINER), so the container
+    is the last segment only when the host is Azure's or the path has two segments."""
+    parts = urlsplit(url.strip())
+    segments = [p for p in parts.path.split("/") if p]
+    azure_host = (parts.hostname or "").endswith(".blob.core.windows.net")
+    if (azure_host and len(segments) == 1) or len(segments) >= 2:
+        endpoint = urlunsplit((parts.scheme, parts.netloc, "/" + "/".join(segments[:-1]), "", "")).rstrip("/")
+        return endpoint, segments[-1]
+    return url.strip(), ""
+
+
+def datastore_settings_clean(*, values: dict, secret: str = "", current: Datastore | None = None) -> dict:
+    """A datastore's settings checked and completed (an Azure container URL split, no authentication for a local
+    folder, the local root and the endpoint's address allowed); ValidationError({field: [messages]}) names every
+    problem. `current` is the stored datastore when changing one: its secret stays unless the authentication
+    changes. Django admin's form shows these errors beside its fields; the services check again when saving."""
+    data = dict(values)
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    def check(rule, value, field: str) -> None:
+        try:
+            rule(value)
+        except storage.DatastoreError as error:
+            refuse(field, error.message_text)
+
+    kind, auth = data.get("kind"), data.get("auth_type")
+    has_secret = bool(secret) or (current is not None and bool(current.secret_encrypted) and auth == current.auth_type)
+    if kind == Kind.LOCAL:
+        data["auth_type"] = Auth.NONE
+        check(storage.local_root, data.get("local_path", ""), "local_path")
+    elif kind in (Kind.AZURE_BLOB, Kind.S3):
+        if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
+            data["endpoint"], data["container"] = split_container_url(data["endpoint"])
+        if not data.get("container"):
+            refuse("container", "Give the container or bucket name.")
+        if kind == Kind.AZURE_BLOB and not data.get("endpoint"):
+            refuse("endpoint", "Give the account URL, such as https://<account>.blob.core.windows.net.")
+        if data.get("endpoint"):
+            check(storage.check_endpoint, data["endpoint"].strip().rstrip("/"), "endpoint")
+        allowed = (Auth.SAS_TOKEN, Auth.ACCOUNT_KEY) if kind == Kind.AZURE_BLOB else (Auth.ACCESS_KEY,)
+        if auth not in allowed:
+            refuse("auth_type", f"Choose {' or '.join(str(a.label) for a in allowed)}.")
+        elif not has_secret:
+            refuse("secret", "Enter the secret for this authentication.")
+        if kind == Kind.S3 and not data.get("access_key_id"):
+            refuse("access_key_id", "Give the access key ID.")
+        if data.get("region") and not _REGION.fullmatch(data["region"]):
+            refuse("region", "A region looks like eu-west-1.")
+    if errors:
+        raise ValidationError(errors)
+    return data
+
+
 @sensitive_variables("secret")
-def datastore_secret_set(*, datastore, secret: str) -> None:
-    """Store a new secret, encrypted; an empty value keeps the current one."""
-    if not secret:
-        return
-    datastore.secret_encrypted = crypto.encrypt(secret.strip())
-    datastore.secret_changed_at = timezone.now()
-    if datastore.pk:
-        datastore.save(update_fields=["secret_encrypted", "secret_changed_at"])
+def _datastore_save(datastore: Datastore, *, values: dict, secret: str, current: Datastore | None) -> Datastore:
+    """Check the settings, store a new secret encrypted (a blank one keeps the stored one), save under a free name."""
+    for field, value in datastore_settings_clean(values=values, secret=secret, current=current).items():
+        setattr(datastore, field, value)
+    if secret:
+        datastore.secret_encrypted = crypto.encrypt(secret.strip())
+        datastore.secret_changed_at = timezone.now()
+    same_name = Datastore.objects.filter(workspace=datastore.workspace, name__iexact=datastore.name)
+    if same_name.exclude(pk=datastore.pk).exists():
+        raise ValidationError({NON_FIELD_ERRORS: [DATASTORE_NAME_TAKEN]})
+    with name_unique("uniq_datastore_name", DATASTORE_NAME_TAKEN):
+        datastore.save()
+    return datastore
+
+
+@sensitive_variables("secret")
+@transaction.atomic
+def datastore_create(*, workspace: Workspace, actor, name: str, kind: str, endpoint: str = "", container: str = "",
+                     local_path: str = "", region: str = "", auth_type: str = Datastore.Auth.NONE,
+                     access_key_id: str = "", secret: str = "") -> Datastore:
+    """A datastore of the workspace (Django admin and the API); the secret is stored encrypted, never returned."""
+    _check_project_perm(actor, workspace, "projects.add_datastore")
+    values = {"name": name, "kind": kind, "endpoint": endpoint, "container": container, "local_path": local_path,
+              "region": region, "auth_type": auth_type, "access_key_id": access_key_id}
+    return _datastore_save(Datastore(workspace=workspace, created_by=actor), values=values, secret=secret, current=None)
+
+
+@sensitive_variables("secret")
+@transaction.atomic
+def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None = None, secret: str = "",
+                     **changes) -> Datastore:
+    """Change the given settings (DATASTORE_SETTINGS; the others stay) and, unless `secret` is blank, the secret.
+    `workspace` moves the datastore to another workspace (Django admin offers that)."""
+    unknown = set(changes) - set(DATASTORE_SETTINGS)
+    if unknown:
+        raise TypeError(f"datastore_update() got unknown settings: {', '.join(sorted(unknown))}")
+    stored = Datastore.objects.select_for_update().get(pk=datastore.pk)
+    _check_project_perm(actor, stored.workspace, "projects.change_datastore")
+    if workspace is not None and workspace.pk != stored.workspace_id:
+        _check_project_perm(actor, workspace, "projects.add_datastore")
+        stored.workspace = workspace
+    values = {field: getattr(stored, field) for field in DATASTORE_SETTINGS} | changes
+    return _datastore_save(stored, values=values, secret=secret, current=stored)
 
 
 def dataset_path_clean(path: str) -> str:

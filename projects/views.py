@@ -35,7 +35,7 @@ def home(request):
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
-    if not settings.OPEN_SIGNUP:
+    if not settings.LABELSITE_OPEN_SIGNUP:
         raise Http404("Sign-up is closed; ask an organization admin for an invitation.")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -40,7 +40,8 @@ LIVE = Q(expires__gt=Now())
 
 
 def _expiry():
-    return ExpressionWrapper(Now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS), output_field=DateTimeField())
+    lease = timedelta(seconds=settings.LABELSITE_REVIEW_LEASE_SECONDS)
+    return ExpressionWrapper(Now() + lease, output_field=DateTimeField())
 
 
 class VersionConflict(Conflict):
@@ -236,7 +237,7 @@ def review_queue_claim(*, project, reviewer, size: int) -> list[int]:
             ReviewLease.objects.filter(task_id__in=ids, expires__lte=Now()).update(reviewer=reviewer, expires=_expiry())
             existing = set(ReviewLease.objects.filter(task_id__in=ids).values_list("task_id", flat=True))
             # Inserted with this machine's time, set to the database's by the renewal just below.
-            provisional = timezone.now() + timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
+            provisional = timezone.now() + timedelta(seconds=settings.LABELSITE_REVIEW_LEASE_SECONDS)
             ReviewLease.objects.bulk_create(
                 [ReviewLease(task_id=pk, reviewer=reviewer, expires=provisional) for pk in ids if pk not in existing],
                 ignore_conflicts=True,

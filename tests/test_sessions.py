@@ -11,8 +11,8 @@ from labelsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 
 @pytest.fixture(autouse=True)
 def _limits(settings):
-    settings.SESSION_IDLE_SECONDS = 2 * 3600
-    settings.SESSION_MAX_SECONDS = 24 * 3600
+    settings.LABELSITE_SESSION_IDLE_SECONDS = 2 * 3600
+    settings.LABELSITE_SESSION_MAX_SECONDS = 24 * 3600
 
 
 def _age(client, **seconds_ago):
@@ -69,8 +69,8 @@ def test_defaults_and_the_cookie_lifetime():
 
     from labelsite import settings as defaults
 
-    assert defaults.SESSION_IDLE_SECONDS == 4 * 3600 and defaults.SESSION_MAX_SECONDS == 24 * 3600
-    assert settings.SESSION_COOKIE_AGE == defaults.SESSION_MAX_SECONDS
+    assert defaults.LABELSITE_SESSION_IDLE_SECONDS == 4 * 3600 and defaults.LABELSITE_SESSION_MAX_SECONDS == 24 * 3600
+    assert settings.SESSION_COOKIE_AGE == defaults.LABELSITE_SESSION_MAX_SECONDS
 
 
 def test_logging_in_starts_both_clocks_afresh(client, labeler):

@@ -40,14 +40,14 @@ def test_debug_is_off_unless_set():
     # Nothing but the required production values: the deployment that forgot DEBUG=false.
     result = _manage("check")
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
-    result = _manage("shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.DEBUG, s.OPEN_SIGNUP, s.SECURE_SSL_REDIRECT)",
+    result = _manage("shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.DEBUG, s.LABELSITE_OPEN_SIGNUP, s.SECURE_SSL_REDIRECT)",
                      SECRET_KEY="k3y-" + "q" * 60, ALLOWED_HOSTS="labels.example.com")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "True"]
 
 
 def test_open_signup_does_not_follow_debug():
-    script = "from django.conf import settings as s; print(s.DEBUG, s.OPEN_SIGNUP, s.SIGNUP_ADMIN_ACCESS)"
+    script = "from django.conf import settings as s; print(s.DEBUG, s.LABELSITE_OPEN_SIGNUP, s.LABELSITE_SIGNUP_ADMIN_ACCESS)"
     assert _manage("shell", "-v", "0", "-c", script, DEBUG="true").stdout.split() == ["True", "False", "False"]
     opened = _manage("shell", "-v", "0", "-c", script, DEBUG="true", LABELSITE_OPEN_SIGNUP="true")
     assert opened.stdout.split() == ["True", "True", "False"]
@@ -108,3 +108,35 @@ def test_demo_command_is_idempotent_and_prints_passwords_once():
     assert "passwords" not in second.getvalue()
     roles = dict(Membership.objects.filter(workspace__slug="ml-team").values_list("user__username", "group__name"))
     assert roles["labeler"] == "Labeler" and roles["reviewer"] == "Reviewer" and roles["manager"] == "Manager"
+
+
+def test_labelsites_own_settings_are_named_labelsite():
+    """Django's, Celery's and DRF's names stay; every setting Labelsite itself defines starts with LABELSITE_."""
+    from django.conf import global_settings
+
+    from labelsite import settings as ours
+
+    own = {name for name in vars(ours) if name.isupper() and not name.startswith("_")}
+    foreign = {name for name in own if hasattr(global_settings, name) or name.startswith("CELERY_")}
+    # Names Django (ROOT_URLCONF has no default), its project template and the API libraries read.
+    foreign |= {"ROOT_URLCONF", "BASE_DIR", "REST_FRAMEWORK", "SPECTACULAR_SETTINGS"}
+    assert sorted(own - foreign) == sorted(
+        name for name in own - foreign if name.startswith("LABELSITE_"))
+
+
+@pytest.mark.parametrize("old, new, script, value, expected", [
+    ("LOG_LEVEL", "LABELSITE_LOG_LEVEL", "print(s.LOGGING['root']['level'])", "WARNING", "WARNING"),
+    ("USE_X_FORWARDED_PROTO", "LABELSITE_USE_X_FORWARDED_PROTO", "print(s.SECURE_PROXY_SSL_HEADER[0])", "true",
+     "HTTP_X_FORWARDED_PROTO"),
+    ("DATABASE_CONN_MAX_AGE", "LABELSITE_DATABASE_CONN_MAX_AGE", "print(s.DATABASES['default'].get('CONN_MAX_AGE'))",
+     "7", "7"),
+])
+def test_an_old_environment_name_still_works_for_a_release_and_says_so(old, new, script, value, expected):
+    env = {"DEBUG": "true", "DATABASE_URL": "postgres://u@127.0.0.1:1/db"} if "CONN" in old else {"DEBUG": "true"}
+    code = "from django.conf import settings as s; " + script
+    result = _manage("shell", "-v", "0", "-c", code, **env, **{old: value})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == expected
+    assert f"{old} is deprecated" in result.stderr and f"set {new} instead" in result.stderr
+    renamed = _manage("shell", "-v", "0", "-c", code, **env, **{new: value})
+    assert renamed.stdout.split()[-1] == expected and "deprecated" not in renamed.stderr

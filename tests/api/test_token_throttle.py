@@ -15,7 +15,7 @@ def _get(key, address="203.0.113.7", **extra):
 
 
 def test_eighty_wrong_tokens_are_cut_off_with_429_and_retry_after(valid_key, settings):
-    settings.API_TOKEN_FAILURES_PER_ADDRESS, settings.API_TOKEN_FAILURE_WINDOW = 20, 300
+    settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS, settings.LABELSITE_API_TOKEN_FAILURE_WINDOW = 20, 300
     statuses = [_get(f"ls_{n:010x}_guess").status_code for n in range(80)]
     assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
     response = _get(valid_key[:-3] + "xyz")
@@ -26,7 +26,7 @@ def test_eighty_wrong_tokens_are_cut_off_with_429_and_retry_after(valid_key, set
 
 
 def test_a_blocked_address_is_refused_even_with_a_valid_token_but_others_are_not(valid_key, settings):
-    settings.API_TOKEN_FAILURES_PER_ADDRESS = 3
+    settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS = 3
     for _ in range(5):  # successes are not counted
         assert _get(valid_key).status_code == 200
     for _ in range(3):
@@ -36,8 +36,8 @@ def test_a_blocked_address_is_refused_even_with_a_valid_token_but_others_are_not
 
 
 def test_token_throttle_counts_the_client_address_behind_a_proxy(valid_key, settings):
-    settings.API_TOKEN_FAILURES_PER_ADDRESS = 2
-    settings.CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS = 2
+    settings.LABELSITE_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
     for _ in range(2):
         _get("ls_0000000000_wrong", address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert _get(valid_key, address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429

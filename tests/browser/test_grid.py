@@ -233,6 +233,8 @@ def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, worksp
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     expect(_tiles(page)).to_have_count(4)
+    # The thumbnails load lazily: let them arrive while the lease holds, or their requests race the expiry.
+    page.wait_for_function("[...document.querySelectorAll('#tiles img')].every(img => img.complete)")
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
     ALLOWED[id(page)].append("status of 409 (Conflict)")  # the browser logs every 4xx; this one is the point
     # Images whose hold ran out are no longer the labeler's to see: a tile redrawn meanwhile may get a 404.

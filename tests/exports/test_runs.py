@@ -46,7 +46,7 @@ def test_a_duplicate_task_leaves_a_live_run_alone(project, manager):
 
 
 def test_reaper_fails_silent_running_exports_only(project, manager, settings):
-    old = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_AFTER + 5)
+    old = timezone.now() - timedelta(seconds=settings.LABELSITE_EXPORT_STALE_AFTER + 5)
     dead = Export.objects.create(project=project, format="coco", state="running", heartbeat_at=old)
     alive = Export.objects.create(project=project, format="coco", state="running", heartbeat_at=timezone.now())
     done = Export.objects.create(project=project, format="coco", state="done", heartbeat_at=old)
@@ -60,7 +60,7 @@ def test_reaper_fails_silent_running_exports_only(project, manager, settings):
 
 
 def test_a_stale_run_is_taken_over_by_a_redelivered_task(project, manager, settings):
-    old = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_AFTER + 5)
+    old = timezone.now() - timedelta(seconds=settings.LABELSITE_EXPORT_STALE_AFTER + 5)
     export = Export.objects.create(project=project, format="jsonl", state="running", heartbeat_at=old, attempts=1)
     assert export_run_task(export.pk) is True
     export.refresh_from_db()
@@ -106,7 +106,7 @@ def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles,
     require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
     from tests.exports.conftest import label_task
 
-    settings.EXPORT_CHUNK_SIZE = 1
+    settings.LABELSITE_EXPORT_CHUNK_SIZE = 1
     project = make_project()
     tasks, classes = tasks_by_key(project), classes_of(project)
     label_task(tasks["cats/a.jpg"], [classes["cat"]], state="approved", user=labeler)
@@ -156,7 +156,7 @@ def _in_another_connection(work):
 def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(transactional_roles, project, monkeypatch, settings):
     """PostgreSQL: a step that blocks (a huge sort, a slow datastore) still beats; once reaped, the run gives up."""
     require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
-    settings.EXPORT_HEARTBEAT_INTERVAL = 0.1
+    settings.LABELSITE_EXPORT_HEARTBEAT_INTERVAL = 0.1
     export = Export.objects.create(project=project, format="coco")
     beats = []
 

@@ -23,7 +23,7 @@ def _signup(client, **overrides):
 
 @pytest.fixture
 def open_signup(settings, db):
-    settings.OPEN_SIGNUP = True
+    settings.LABELSITE_OPEN_SIGNUP = True
 
 
 def test_signup_creates_organization_admin_and_first_workspace(client, open_signup):
@@ -45,7 +45,7 @@ def test_signup_gives_django_admin_access_only_where_the_operator_allows_it(clie
     assert not user.is_staff and not user.is_superuser
     assert client.get(reverse("admin:index"))["Location"].startswith(reverse("admin:login"))
     assert 'href="/admin/"' not in client.get(reverse("home")).content.decode()
-    settings.SIGNUP_ADMIN_ACCESS = True
+    settings.LABELSITE_SIGNUP_ADMIN_ACCESS = True
     other = Client()
     _signup(other, username="bob", email="bob@example.com", organization_name="Difference Engines")
     assert get_user_model().objects.get(username="bob").is_staff
@@ -59,7 +59,7 @@ def test_signup_with_mismatched_passwords_keeps_nothing(client, open_signup):
 
 
 def test_signup_is_closed_unless_enabled(client, db, settings):
-    settings.OPEN_SIGNUP = False
+    settings.LABELSITE_OPEN_SIGNUP = False
     assert client.get(reverse("signup")).status_code == 404
     assert _signup(client).status_code == 404
     assert not get_user_model().objects.exists()
@@ -82,7 +82,7 @@ def test_unknown_user_and_wrong_password_get_the_same_message(client, labeler):
 
 
 def test_login_is_throttled_per_account(client, labeler, settings):
-    settings.LOGIN_FAILURES_PER_ACCOUNT = 3
+    settings.LABELSITE_LOGIN_FAILURES_PER_ACCOUNT = 3
     for _ in range(3):
         client.post(reverse("login"), {"username": "labeler", "password": "wrong-1"})
     response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD})
@@ -92,7 +92,7 @@ def test_login_is_throttled_per_account(client, labeler, settings):
 
 
 def test_login_is_throttled_per_address_across_accounts(client, labeler, settings):
-    settings.LOGIN_FAILURES_PER_ADDRESS = 4
+    settings.LABELSITE_LOGIN_FAILURES_PER_ADDRESS = 4
     for name in ("a", "b", "c", "d"):
         client.post(reverse("login"), {"username": name, "password": "wrong-1"})
     response = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD})
@@ -100,7 +100,7 @@ def test_login_is_throttled_per_address_across_accounts(client, labeler, setting
 
 
 def test_throttle_on_one_account_does_not_lock_out_another(client, labeler, reviewer, settings):
-    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    settings.LABELSITE_LOGIN_FAILURES_PER_ACCOUNT = 2
     for _ in range(2):
         client.post(reverse("login"), {"username": "labeler", "password": "wrong-1"})
     response = client.post(reverse("login"), {"username": "reviewer", "password": PASSWORD})
@@ -142,7 +142,7 @@ def _reset(client, email, address="203.0.113.7"):
 
 @pytest.mark.parametrize("email", ["labeler@example.com", "ghost@example.com"], ids=["account", "no-account"])
 def test_password_reset_is_throttled_per_email(client, labeler, settings, email):
-    settings.PASSWORD_RESETS_PER_EMAIL, settings.PASSWORD_RESET_WINDOW = 5, 3600
+    settings.LABELSITE_PASSWORD_RESETS_PER_EMAIL, settings.LABELSITE_PASSWORD_RESET_WINDOW = 5, 3600
     statuses = [_reset(client, email, address=f"198.51.100.{n}").status_code for n in range(30)]
     assert statuses[:5] == [302] * 5 and set(statuses[5:]) == {429}  # the same whether the account exists
     assert len(mail.outbox) == (5 if email.startswith("labeler") else 0)
@@ -153,7 +153,7 @@ def test_password_reset_is_throttled_per_email(client, labeler, settings, email)
 
 
 def test_password_reset_is_throttled_per_client_address(client, labeler, settings):
-    settings.PASSWORD_RESETS_PER_ADDRESS = 4
+    settings.LABELSITE_PASSWORD_RESETS_PER_ADDRESS = 4
     for n in range(4):
         assert _reset(client, f"someone{n}@example.com").status_code == 302
     assert _reset(client, "labeler@example.com").status_code == 429
@@ -180,8 +180,8 @@ def test_switcher_lists_workspaces_of_every_organization(client, labeler, worksp
 
 
 def test_throttle_behind_a_proxy_counts_client_addresses(client, labeler, settings):
-    settings.LOGIN_FAILURES_PER_ADDRESS = 2
-    settings.CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+    settings.LABELSITE_LOGIN_FAILURES_PER_ADDRESS = 2
+    settings.LABELSITE_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
     for name in ("a", "b"):
         client.post(reverse("login"), {"username": name, "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7")
     other = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.2")

@@ -144,7 +144,7 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
 
 
 def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspace, azurite):
-    from projects.admin import split_container_url
+    from projects.services import split_container_url
 
     assert split_container_url("https://azureopendatastorage.blob.core.windows.net/openimagescontainer") == (
         "https://azureopendatastorage.blob.core.windows.net", "openimagescontainer")

@@ -106,7 +106,7 @@ def test_a_member_accepting_an_invitation_keeps_their_role(ws_admin_client, ws_u
 def test_expired_invitation_is_refused(org_admin_client, ws_url, settings, db):
     _invite(org_admin_client, ws_url)
     link = _link_from_mail()
-    settings.INVITATION_MAX_AGE = -1
+    settings.LABELSITE_INVITATION_MAX_AGE = -1
     response = Client().get(link)
     assert response.status_code == 410 and "expired" in response.content.decode()
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = "Run web, worker and beat together (development and single-machine use)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default=os.environ.get("LABELSITE_ADDR", "127.0.0.1:8000"))
+        parser.add_argument("--addr", default=settings.LABELSITE_ADDR)
         parser.add_argument("--concurrency", type=int, default=2)
 
     def handle(self, *args, addr, concurrency, **options):
@@ -24,7 +24,8 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", addr, "--noreload"] if settings.DEBUG
             else [python, "-m", "gunicorn", "labelsite.wsgi", "--bind", addr, "--workers", "3"],
             "worker": celery + ["worker", "--loglevel", "INFO", "--concurrency", str(concurrency)],
-            "beat": celery + ["beat", "--loglevel", "INFO", "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")],
+            "beat": celery + ["beat", "--loglevel", "INFO",
+                              "--schedule", str(settings.LABELSITE_DATA_DIR / "celerybeat-schedule")],
         }
         processes = {}
         for name, command in commands.items():

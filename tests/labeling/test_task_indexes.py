@@ -1,0 +1,93 @@
+"""The task table's indexes, as the migrations leave them in the database (not as Meta declares them)."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from labeling.models import Task
+from review.selectors import LabeledFilters, labeled_page
+from tests.conftest import require
+
+# Name -> columns of every non-unique index on labeling_task, each built once (review's raw-SQL copies gone).
+TASK_INDEXES = {
+    "task_claim": ["project_id", "state", "order_key"],
+    "task_live_lease": ["project_id", "lease_expires"],
+    "task_claim_oldest": ["project_id", "id"],
+    "task_labeled_at": ["project_id", "state", "labeled_at", "id"],
+    "task_labeled_time": ["project_id", "labeled_at", "id"],
+    "task_labeler": ["project_id", "labeled_by_id", "labeled_at"],
+    "task_rejected_time": ["project_id", "labeled_at", "id"],
+    "task_rejected_queue": ["project_id", "id"],
+}
+# The partial indexes, as PostgreSQL prints them: the same columns and conditions review's raw SQL had.
+PARTIAL = {
+    "task_live_lease": "(project_id, lease_expires) WHERE ((lease_expires IS NOT NULL) "
+                       "AND ((state)::text = 'unlabeled'::text))",
+    "task_claim_oldest": "(project_id, id) WHERE ((state)::text = 'unlabeled'::text)",
+    "task_rejected_time": "(project_id, labeled_at, id) WHERE rejected_before",
+    "task_rejected_queue": "(project_id, id) WHERE (rejected_before AND (labeled_at IS NULL))",
+}
+
+
+def _indexes(table):
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    return {name: c["columns"] for name, c in found.items() if c["index"] and not c["unique"] and not c["primary_key"]}
+
+
+def _single_column(indexes):
+    return {name: columns for name, columns in indexes.items() if len(columns) == 1}
+
+
+def test_the_task_table_holds_each_index_once_and_none_a_composite_one_covers(db):
+    indexes = _indexes("labeling_task")
+    assert {name: columns for name, columns in indexes.items() if len(columns) > 1} == TASK_INDEXES
+    # The foreign keys' own indexes stay where no composite index starts with their column.
+    assert sorted(_single_column(indexes).values()) == [["item_id"], ["labeled_by_id"], ["leased_to_id"]]
+    assert not any(name.startswith("review_") for name in indexes)
+
+
+def test_the_annotation_table_has_no_task_index_beside_the_current_ones(db):
+    indexes = _indexes("labeling_annotation")
+    assert indexes["annotation_current"] == ["task_id", "is_current"]
+    assert ["task_id"] not in _single_column(indexes).values()
+    # Dropping the foreign key's index kept the one-current-annotation rule (a unique index on the same column).
+    with connection.cursor() as cursor:
+        unique = connection.introspection.get_constraints(cursor, "labeling_annotation")["uniq_current_annotation"]
+    assert unique["unique"] and unique["columns"] == ["task_id"]
+
+
+def test_partial_indexes_keep_their_columns_and_conditions(db):
+    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'labeling_task'")
+        definitions = dict(cursor.fetchall())
+    for name, tail in PARTIAL.items():
+        assert definitions[name] == f"CREATE INDEX {name} ON public.labeling_task USING btree {tail}"
+
+
+def _plan(project, filters):
+    with CaptureQueriesContext(connection) as queries:
+        labeled_page(project=project, filters=filters, classes=[], size=12)
+    sql = next(q["sql"] for q in queries if 'FROM "labeling_task"' in q["sql"] and "LIMIT" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (COSTS OFF) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_labeled_data_filters_are_served_by_the_task_indexes(project, reviewer):
+    """The partial indexes' conditions must match what the browser asks, or PostgreSQL cannot use them."""
+    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
+    tasks = list(Task.objects.filter(project=project).order_by("pk"))
+    labeler = get_user_model().objects.create_user("someone")
+    Task.objects.filter(pk__in=[t.pk for t in tasks[:8]]).update(state="labeled", labeled_by=labeler,
+                                                                  labeled_at=timezone.now())
+    Task.objects.filter(pk__in=[t.pk for t in tasks[6:10]]).update(rejected_before=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE labeling_task")
+    assert re.search(r"(using|on) task_rejected_(time|queue)\b", _plan(project, LabeledFilters(state="rejected")))
+    assert re.search(r"(using|on) task_labeler\b", _plan(project, LabeledFilters(labeler=labeler)))
