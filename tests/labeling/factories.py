@@ -43,10 +43,3 @@ def tasks_add(project, n, *, start=0):
 
 def class_ids(project):
     return list(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True))
-
-
-def url_samples(*, org, workspace, labeler, manager):
-    """URL keyword samples for tests/test_url_sweep.py."""
-    project = labeling_project(workspace, items=2, name="Sweep grid")
-    task = Task.objects.filter(project=project).select_related("item").first()
-    return {"project": project.uuid, "item": task.item.uuid}
