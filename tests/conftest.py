@@ -31,6 +31,25 @@ def require(available: bool, component: str, how: str) -> None:
     pytest.skip(message)
 
 
+# Fixtures that start or need a real service, and the marker a test using one must carry, so that
+# `pytest -m "not integration and not browser"` is a fast loop that never starts a service.
+SERVICE_FIXTURES = {
+    "azurite": "integration", "moto": "integration", "worker": "integration", "postgres": "integration",
+    "live_server": "browser", "chromium_browser": "browser", "browser_as": "browser",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = []
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        for fixture in sorted(SERVICE_FIXTURES.keys() & set(getattr(item, "fixturenames", ()))):
+            if SERVICE_FIXTURES[fixture] not in marks:
+                unmarked.append(f"{item.nodeid} uses {fixture!r} without @pytest.mark.{SERVICE_FIXTURES[fixture]}")
+    if unmarked:
+        raise pytest.UsageError("Tests that need a real service must say so:\n  " + "\n  ".join(unmarked))
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()

@@ -27,6 +27,7 @@ def postgres():
             "set DATABASE_URL=postgres://... to run the concurrency tests (SQLite serializes writers)")
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
     project = labeling_project(workspace, items=TASKS)
@@ -89,6 +90,7 @@ def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, w
     assert sum(ClassCount.objects.filter(project=project).values_list("count", flat=True)) == TASKS
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspace, labeler):
     project = labeling_project(workspace, items=20)
@@ -117,6 +119,7 @@ def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspac
     assert Annotation.objects.filter(task__project=project).count() == 9
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgres, workspace, make_user):
     """Submits, approvals and rejections all adjust the same counter rows; they must neither deadlock nor drift."""

@@ -40,6 +40,7 @@ def test_refused_paths_and_endpoints_show_form_errors(org_admin_client, workspac
     assert not Datastore.objects.filter(name="x").exists()
 
 
+@pytest.mark.integration
 def test_azure_datastore_secret_is_write_only(org_admin_client, workspace, azurite):
     response = org_admin_client.post(reverse(ADD), _form(
         workspace=workspace.pk, name="azure", kind="azure_blob", endpoint=azurite, container="images",
@@ -143,6 +144,7 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
         assert form not in caplog.text
 
 
+@pytest.mark.integration
 def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspace, azurite):
     from projects.services import split_container_url
 
