@@ -30,11 +30,12 @@ class TokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1").split()
         if not header or header[0].lower() not in self.keywords:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         wait = throttle.token_blocked_for(request)
         if wait:
             raise exceptions.Throttled(wait, "Too many failed token authentications from your address.")
+        if len(header) != 2:
+            throttle.token_failed(request)  # a malformed header is a failed guess too
+            raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         token = self._token(header[1])
         if token is None:
             throttle.token_failed(request)

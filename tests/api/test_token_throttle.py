@@ -42,3 +42,9 @@ def test_token_throttle_counts_the_client_address_behind_a_proxy(valid_key, sett
         _get("ls_0000000000_wrong", address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert _get(valid_key, address="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
     assert _get(valid_key, address="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 200
+
+
+def test_malformed_authorization_headers_count_as_failed_guesses(settings):
+    settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS = 3
+    statuses = [_get(f"ls_{n} extra").status_code for n in range(5)]
+    assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}
