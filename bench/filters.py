@@ -24,7 +24,7 @@ from labeling.models import Task
 from labeling.stats import stats_rebuild
 from projects.api import ItemPagination
 from projects.models import LabelClass, Membership
-from projects.roles import MANAGER
+from projects.tenancy.roles import MANAGER
 from review.models import Review
 from review.selectors import LabeledFilters, labeled_page
 

@@ -54,7 +54,7 @@ from labeling.models import Annotation, Task  # noqa: E402
 from projects.models import (  # noqa: E402
     Datastore, Dataset, LabelClass, LabelingProject, Membership, Organization, Workspace,
 )
-from projects.roles import LABELER  # noqa: E402
+from projects.tenancy.roles import LABELER  # noqa: E402
 
 PAGE = 9
 OTHERS = 20

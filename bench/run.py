@@ -38,7 +38,7 @@ from django.urls import reverse  # noqa: E402
 from labeling.models import Annotation, Task  # noqa: E402
 from labeling.stats import stats_rebuild  # noqa: E402
 from projects.models import LabelClass, Membership  # noqa: E402
-from projects.roles import MANAGER  # noqa: E402
+from projects.tenancy.roles import MANAGER  # noqa: E402
 from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
 
 OPERATIONS = [

@@ -60,7 +60,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from projects import scanning
+    from projects.datastores import scanning
     from projects.models import DataItem, Datastore, Dataset, Organization, Workspace
 
     folder = roots / f"files-{args.items}"

@@ -31,7 +31,7 @@ from django.utils import timezone
 from exports.models import Export
 from exports.selectors import export_chunks, export_scope
 from exports.writers import WRITERS
-from projects.storage import storage_for
+from projects.datastores.storage import storage_for
 
 logger = logging.getLogger(__name__)
 

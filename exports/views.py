@@ -15,7 +15,7 @@ from exports.forms import ExportForm, ImportForm
 from exports.models import Export
 from exports.selectors import exports_for_project
 from core.htmx import render_page_or_fragment, vary_on_htmx
-from projects.access import project_or_404, workspace_object_or_404, workspace_view
+from projects.tenancy.access import project_or_404, workspace_object_or_404, workspace_view
 
 PAGE = "exports/exports.html"
 

@@ -11,7 +11,7 @@ Format contracts (documented in the README):
   multi-label image are joined with MULTI_LABEL_SEPARATOR (` | ` is not used inside names we write).
   A cell a spreadsheet would run as a formula gets a leading `'` (see spreadsheet_safe).
 - Every format leaves out (and counts in `missing`) an item whose key could address another object
-  (projects.storage.key_refusal): such keys were registered before scans refused them.
+  (projects.datastores.storage.key_refusal): such keys were registered before scans refused them.
 - JSON Lines: the Azure ML AutoML image classification schema.
 - ImageFolder: `<class>/<item id>_<safe file name>` entries; a multi-label image sits in each of its classes.
 """
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 
 from exports.selectors import ExportRow
-from projects import storage as ds
+from projects.datastores import storage as ds
 
 MULTI_LABEL_SEPARATOR = "|"
 CSV_COLUMNS = ["image_url", "label", "labeler", "labeled_at", "reviewer", "reviewed_at", "state"]

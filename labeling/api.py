@@ -15,7 +15,7 @@ from labeling.serializers import (
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
-from projects import services as project_services
+from projects.definition import services as project_services
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 

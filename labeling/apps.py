@@ -12,7 +12,7 @@ class LabelingConfig(AppConfig):
         from labeling import receivers
         from labeling.selectors import projects_progress
         from projects import signals
-        from projects.listing import project_list_extra_register
+        from projects.definition.listing import project_list_extra_register
 
         signals.project_created.connect(receivers.on_project_created, dispatch_uid="labeling.project_created")
         signals.items_registered.connect(receivers.on_items_registered, dispatch_uid="labeling.items_registered")

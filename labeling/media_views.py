@@ -1,5 +1,5 @@
 """The item media views (thumbnail, image): the only way images reach browsers, and only the images of items
-the user may see (`projects.access.item_or_404` with labeling's rule, `selectors.media_items_visible`)."""
+the user may see (`projects.tenancy.access.item_or_404` with labeling's rule, `selectors.media_items_visible`)."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.http import require_GET
 
 from labeling import selectors
-from projects import storage as ds
-from projects.access import item_or_404, workspace_view
+from projects.datastores import storage as ds
+from projects.tenancy.access import item_or_404, workspace_view
 from projects.models import DataItem, Datastore
 
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",

@@ -8,7 +8,7 @@ from core.errors import Conflict
 from labeling import selectors, services
 from labeling.forms import LabelRemoveForm
 from core.htmx import render_page_or_fragment
-from projects.access import label_class_or_404, project_or_404, workspace_view
+from projects.tenancy.access import label_class_or_404, project_or_404, workspace_view
 
 
 @require_GET

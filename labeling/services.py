@@ -22,7 +22,7 @@ from core.errors import Conflict, Refused
 from labeling import stats
 from labeling.models import Annotation, GridPreference, PreLabel, Task
 from projects.models import DataItem, LabelClass, LabelingProject
-from projects.services import label_classes_renumber
+from projects.definition.services import label_classes_renumber
 
 
 State = Task.State

@@ -8,8 +8,8 @@ from django_htmx.http import reswap, retarget
 
 from labeling import selectors, services
 from core.htmx import render_page_or_fragment
-from projects.access import project_or_404, workspace_view
-from projects.markup import render_markdown_subset
+from projects.tenancy.access import project_or_404, workspace_view
+from projects.definition.markup import render_markdown_subset
 
 PERM = "labeling.label_task"
 _ANY = "00000000-0000-0000-0000-000000000000"

@@ -1,4 +1,5 @@
-"""The Celery app; tasks live in each app's tasks.py, periodic work in the beat schedule below."""
+"""The Celery app; tasks live in each app's tasks.py (projects' in projects/datastores/tasks.py), periodic work in
+the beat schedule below."""
 
 import os
 
@@ -11,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 app = Celery("labelsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["projects.datastores"])  # projects keeps its dataset tasks with its datastore code
 
 # Periodic work is added here by the apps that own it (refresh, lease expiry, export reaper).
 app.conf.beat_schedule = {

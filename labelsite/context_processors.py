@@ -1,6 +1,6 @@
 """Template context every page needs: the workspace switcher in the top bar, how long the browser waits for htmx."""
 
-from projects.access import visible_workspaces
+from projects.tenancy.access import visible_workspaces
 
 
 def navigation(request):

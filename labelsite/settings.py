@@ -104,7 +104,7 @@ CACHES = {"default": cache_from_url(env_str("CACHE_URL"), str(LABELSITE_DATA_DIR
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "projects.backends.WorkspacePermissionBackend",
+    "projects.tenancy.backends.WorkspacePermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -239,7 +239,7 @@ LABELSITE_IMPORT_MAX_BYTES = env_int("LABELSITE_IMPORT_MAX_BYTES", 512 * 1024 * 
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "projects.api_auth.TokenAuthentication",
+        "projects.tenancy.api_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
@@ -278,14 +278,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LABELSITE_LOG_LEVEL", "INFO", old="LOG_LEVEL")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        # Storage SDKs log request details at INFO; datastore errors are reported by projects.storage instead.
+        # Storage SDKs log request details at INFO; datastore errors are reported by projects.datastores.storage instead.
         "azure": {"level": "WARNING"},
         "botocore": {"level": "WARNING"},
         "boto3": {"level": "WARNING"},
     },
 }
 
-# Datastores (projects/storage.py). Local folders must sit inside one of these roots (real paths).
+# Datastores (projects/datastores/storage.py). Local folders must sit inside one of these roots (real paths).
 LABELSITE_LOCAL_DATASTORE_ROOTS = [
     str(Path(p).expanduser().resolve())
     for p in env_list("LABELSITE_LOCAL_DATASTORE_ROOTS", [str(LABELSITE_DATA_DIR / "datastores")])

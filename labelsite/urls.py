@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.urls import include, path
 
-from projects.forms import ThrottledAuthenticationForm
-from projects.views import ThrottledPasswordResetView
+from projects.tenancy.forms import ThrottledAuthenticationForm
+from projects.tenancy.views import ThrottledPasswordResetView
 
 
 def healthz(request):
@@ -31,4 +31,4 @@ urlpatterns = [
     path("", include("labeling.media_urls")),
 ]
 
-handler403 = "projects.views.permission_denied"
+handler403 = "projects.tenancy.views.permission_denied"

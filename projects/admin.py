@@ -21,12 +21,14 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _, gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
-from projects import services
-from projects import storage as ds
+from projects.datastores import services as datastore_services
+from projects import guards
+from projects.tenancy import services as tenancy_services
+from projects.datastores import storage as ds
 from projects.models import (
     DataItem, Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace,
 )
-from projects.roles import ROLE_NAMES
+from projects.tenancy.roles import ROLE_NAMES
 
 User = get_user_model()
 
@@ -85,7 +87,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
 
 
 class ServiceDeleteAdmin(OrganizationScopedAdmin):
-    """Deletes go through the delete service, as in the API: a refusal (services.InUse) becomes an error
+    """Deletes go through the delete service, as in the API: a refusal (guards.InUse) becomes an error
     message and deletes nothing; the confirmation counts related rows instead of listing them.
 
     Subclasses give `delete_check(obj)` (raises InUse), `delete_model` (calls the service) and optionally
@@ -125,7 +127,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
         model_count = {self.opts.verbose_name_plural: len(objs), **counts}
         return lines, model_count, set(), []
 
-    def _refused(self, request, refusal: services.InUse) -> None:
+    def _refused(self, request, refusal: guards.InUse) -> None:
         self.message_user(request, refusal.messages[0], messages.ERROR)
 
     def delete_view(self, request, object_id, extra_context=None):
@@ -134,7 +136,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
             if obj is not None and request.method == "GET" and self.has_delete_permission(request, obj):
                 self.delete_check(obj)  # say so now rather than after "Yes, I'm sure"
             return super().delete_view(request, object_id, extra_context)
-        except services.InUse as refusal:
+        except guards.InUse as refusal:
             # Raised out of Django's transaction: the deletion's log entry is rolled back too.
             self._refused(request, refusal)
             return HttpResponseRedirect(self._change_url(obj))
@@ -149,7 +151,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
                 try:
                     self.delete_check(obj)
                     deletable.append(obj.pk)
-                except services.InUse as refusal:
+                except guards.InUse as refusal:
                     self._refused(request, refusal)
             if not deletable:
                 return None
@@ -161,7 +163,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
                     self.log_deletions(request, [obj])
                     self.delete_model(request, obj)
                 deleted += 1
-            except services.InUse as refusal:
+            except guards.InUse as refusal:
                 self._refused(request, refusal)
         if deleted:
             self.message_user(request, _("Successfully deleted %(count)d %(items)s.") % {
@@ -200,10 +202,10 @@ class OrganizationAdmin(ServiceDeleteAdmin):
         admin.ModelAdmin.save_model(self, request, obj, form, change)
 
     def delete_check(self, obj):
-        services.organization_delete_check(organization=obj)
+        tenancy_services.organization_delete_check(organization=obj)
 
     def delete_model(self, request, obj):
-        services.organization_delete(organization=obj, actor=request.user)
+        tenancy_services.organization_delete(organization=obj, actor=request.user)
 
 
 @admin.register(OrganizationMember)
@@ -228,10 +230,10 @@ class WorkspaceAdmin(ServiceDeleteAdmin):
         return super().get_queryset(request).select_related("organization")  # its name is in the workspace's
 
     def delete_check(self, obj):
-        services.workspace_delete_check(workspace=obj)
+        tenancy_services.workspace_delete_check(workspace=obj)
 
     def delete_model(self, request, obj):
-        services.workspace_delete(workspace=obj, actor=request.user)
+        tenancy_services.workspace_delete(workspace=obj, actor=request.user)
 
 
 @admin.register(Membership)
@@ -293,9 +295,9 @@ class DatastoreAdminForm(forms.ModelForm):
     def clean(self):
         """The datastore services' rules, shown beside the fields (the services check again when saving)."""
         data = super().clean()
-        values = {field: data[field] for field in services.DATASTORE_SETTINGS if field in data}
+        values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS if field in data}
         try:
-            data.update(services.datastore_settings_clean(
+            data.update(datastore_services.datastore_settings_clean(
                 values=values, secret=data.get("secret", ""), current=self.instance if self.instance.pk else None,
             ))
         except ValidationError as error:
@@ -345,21 +347,21 @@ class DatastoreAdmin(ServiceDeleteAdmin):
         # save_model has nothing left to do. form.save(commit=False) still prepares the form's save_m2m.
         form.save(commit=False)
         data = form.cleaned_data
-        values = {field: data[field] for field in services.DATASTORE_SETTINGS}
+        values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS}
         if change:
-            return services.datastore_update(datastore=form.instance, actor=request.user, workspace=data["workspace"],
+            return datastore_services.datastore_update(datastore=form.instance, actor=request.user, workspace=data["workspace"],
                                              secret=data.get("secret", ""), **values)
-        return services.datastore_create(workspace=data["workspace"], actor=request.user,
+        return datastore_services.datastore_create(workspace=data["workspace"], actor=request.user,
                                          secret=data.get("secret", ""), **values)
 
     def save_model(self, request, obj, form, change):
         """Saved by save_form, through the services."""
 
     def delete_check(self, obj):
-        services.datastore_delete_check(datastore=obj)
+        datastore_services.datastore_delete_check(datastore=obj)
 
     def delete_model(self, request, obj):
-        services.datastore_delete(datastore=obj, actor=request.user)
+        datastore_services.datastore_delete(datastore=obj, actor=request.user)
 
     @admin.action(description="Test connection", permissions=["view"])
     def test_connection(self, request, queryset):
@@ -423,7 +425,7 @@ class DatasetAdminForm(forms.ModelForm):
         if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
             self.add_error("datastore", "Choose a datastore of the same workspace.")
         try:
-            data["path"] = services.dataset_path_clean(data.get("path", ""))
+            data["path"] = datastore_services.dataset_path_clean(data.get("path", ""))
         except ValidationError as error:
             self.add_error("path", error.message_dict["path"])
         return data
@@ -451,22 +453,22 @@ class DatasetAdmin(ServiceDeleteAdmin):
         obj.created_by = obj.created_by or request.user
         super().save_model(request, obj, form, change)
         if not change or {"path", "include_subfolders", "datastore"} & set(form.changed_data):
-            services.dataset_scan(dataset=obj, actor=request.user)
+            datastore_services.dataset_scan(dataset=obj, actor=request.user)
 
     def delete_check(self, obj):
-        services.dataset_delete_check(dataset=obj)
+        datastore_services.dataset_delete_check(dataset=obj)
 
     def delete_model(self, request, obj):
-        services.dataset_delete(dataset=obj, actor=request.user)
+        datastore_services.dataset_delete(dataset=obj, actor=request.user)
 
     @admin.action(description="Scan again", permissions=["change"])
     def scan_again(self, request, queryset):
         for dataset in queryset:
-            services.dataset_scan(dataset=dataset, actor=request.user)
+            datastore_services.dataset_scan(dataset=dataset, actor=request.user)
         self.message_user(request, "Scan started.", messages.SUCCESS)
 
     @admin.action(description="Refresh now (add new files)", permissions=["change"])
     def refresh_now(self, request, queryset):
         for dataset in queryset:
-            services.dataset_refresh(dataset=dataset, actor=request.user)
+            datastore_services.dataset_refresh(dataset=dataset, actor=request.user)
         self.message_user(request, "Refresh started.", messages.SUCCESS)

@@ -7,8 +7,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from projects import services, storage
-from projects.access import visible_workspaces
+from projects.datastores import services as datastore_services
+from projects.tenancy import services as tenancy_services
+from projects.datastores import storage
+from projects.tenancy.access import visible_workspaces
 from projects.api_base import WorkspaceAPIMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
@@ -24,7 +26,7 @@ class DatastoreUnavailable(exceptions.APIException):
 
 
 def _delete(service, **kwargs) -> Response:
-    """Run a delete service (services.InUse, a conflict, answers 409 when something still uses the object)."""
+    """Run a delete service (guards.InUse, a conflict, answers 409 when something still uses the object)."""
     service(**kwargs)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -57,11 +59,11 @@ class MembershipViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retriev
         return Membership.objects.for_workspace(self.access.workspace).select_related("user", "group").order_by("user__username")
 
     def perform_update(self, serializer):
-        services.membership_set_role(access=self.access, membership=serializer.instance,
+        tenancy_services.membership_set_role(access=self.access, membership=serializer.instance,
                                      group=serializer.validated_data["group"])
 
     def perform_destroy(self, instance):
-        services.membership_revoke(access=self.access, membership=instance)
+        tenancy_services.membership_revoke(access=self.access, membership=instance)
 
 
 class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
@@ -83,14 +85,14 @@ class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateM
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation = services.invitation_create(
+        invitation = tenancy_services.invitation_create(
             access=self.access, email=serializer.validated_data["email"],
             group=serializer.validated_data["group"], request=request,
         )
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.invitation_revoke(access=self.access, invitation=instance)
+        tenancy_services.invitation_revoke(access=self.access, invitation=instance)
 
 
 class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -115,12 +117,12 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         return Datastore.objects.for_workspace(self.access.workspace).order_by("name", "id")
 
     def perform_create(self, serializer):
-        serializer.instance = services.datastore_create(
+        serializer.instance = datastore_services.datastore_create(
             workspace=self.access.workspace, actor=self.request.user, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.datastore_update(
+        serializer.instance = datastore_services.datastore_update(
             datastore=serializer.instance, actor=self.request.user, **serializer.validated_data
         )
 
@@ -156,7 +158,7 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(description="Datasets still use it; the message names them.")})
     def destroy(self, request, *args, **kwargs):
-        return _delete(services.datastore_delete, datastore=self.get_object(), actor=request.user)
+        return _delete(datastore_services.datastore_delete, datastore=self.get_object(), actor=request.user)
 
 
 _STATE = OpenApiParameter("state", str, enum=list(DataItem.State.values), description="Only items in this state.")
@@ -201,7 +203,7 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return DataItemSerializer if self.action == "items" else DatasetSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
+        serializer.instance = datastore_services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
                                                       **{"path": "", **serializer.validated_data})
 
     def _started(self, service):
@@ -212,17 +214,17 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @extend_schema(request=None, responses={202: DatasetSerializer})
     @action(detail=True, methods=["post"])
     def scan(self, request, *args, **kwargs):
-        return self._started(services.dataset_scan)
+        return self._started(datastore_services.dataset_scan)
 
     @extend_schema(request=None, responses={202: DatasetSerializer})
     @action(detail=True, methods=["post"])
     def refresh(self, request, *args, **kwargs):
-        return self._started(services.dataset_refresh)
+        return self._started(datastore_services.dataset_refresh)
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(
         description="A project uses it (the message names them), or a scan or refresh is running.")})
     def destroy(self, request, *args, **kwargs):
-        return _delete(services.dataset_delete, dataset=self.get_object(), actor=request.user)
+        return _delete(datastore_services.dataset_delete, dataset=self.get_object(), actor=request.user)
 
     @extend_schema(parameters=[_STATE], responses=DataItemSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=ItemPagination)

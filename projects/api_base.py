@@ -1,5 +1,5 @@
 """The API's base views for workspace endpoints: the caller's Access and the URL's project come from
-projects.access, the one door to tenant data.
+projects.tenancy.access, the one door to tenant data.
 
 They live in projects rather than in core because they are that door's API face: core stays a leaf that knows no
 app, and every app that serves a workspace API already sits on projects.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rest_framework import exceptions
 
-from projects.access import project_or_404, resolve_access
+from projects.tenancy.access import project_or_404, resolve_access
 
 
 class WorkspaceAPIMixin:

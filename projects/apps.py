@@ -9,7 +9,7 @@ class ProjectsConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
-        from projects import roles
+        from projects.tenancy import roles
 
         # Keep the role groups' permissions in step with roles.ROLE_PERMISSIONS after every migrate
         # (and every test flush). post_migrate is sent once per app, and every app's permissions

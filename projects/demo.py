@@ -7,7 +7,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from PIL import Image, ImageDraw
 
-from projects import scanning, services
+from projects.datastores import scanning
+from projects.definition import services as project_services
 from projects.models import Dataset, Datastore, LabelingProject
 
 FOLDER = "MultiClass - DogsCats"
@@ -91,7 +92,7 @@ def demo_project(*, workspace, stdout=None):
         return None
     dataset = Dataset.objects.get(workspace=workspace, name="cats-n-dogs")
     manager = get_user_model().objects.get(username="manager")
-    project = services.project_create(
+    project = project_services.project_create(
         workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,
         dataset=dataset, incremental_refresh=False, label_names=["Cat", "Dog", "Uncertain"],
         instructions_text="Labeling tutorial - Cats & Dogs. Pick **Cat** or **Dog**; use *Uncertain* when you cannot tell.",

@@ -7,9 +7,9 @@ from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
-from projects.roles import ROLE_NAMES
-from projects.scanning import has_image_extension
-from projects.services import dataset_path_clean
+from projects.tenancy.roles import ROLE_NAMES
+from projects.datastores.scanning import has_image_extension
+from projects.datastores.services import dataset_path_clean
 
 
 class RoleField(serializers.SlugRelatedField):

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from projects import data_views, project_views, views
+from projects.datastores import views as data_views
+from projects.definition import views as project_views
+from projects.tenancy import views
 
 W = "o/<slug:org>/<slug:ws>/"
 P = W + "projects/<uuid:project>/"
@@ -12,7 +14,7 @@ urlpatterns = [
     path("accounts/tokens/<str:prefix>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("accounts/invitations/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("o/<slug:org>/", views.organization, name="organization"),
-    path(W, views.workspace, name="workspace"),
+    path(W, project_views.workspace, name="workspace"),
     path(W + "members/", views.members, name="members"),
     path(W + "members/invite/", views.invite, name="invite"),
     path(W + "members/<uuid:member>/role/", views.member_role, name="member_role"),

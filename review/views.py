@@ -11,7 +11,7 @@ from django_htmx.http import push_url
 
 from labeling.models import Task
 from core.htmx import render_page_or_fragment
-from projects.access import project_or_404, workspace_view
+from projects.tenancy.access import project_or_404, workspace_view
 from projects.models import LabelingProject
 from review import selectors, services
 from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query, form_errors

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from projects.models import Membership, Organization, OrganizationMember, Workspace
-from projects.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
+from projects.tenancy.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

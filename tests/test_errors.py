@@ -11,8 +11,8 @@ from exports.models import Export
 from exports.services import export_delete, export_retry
 from labeling.models import Task
 from core.api import api_exception_handler
-from projects.access import workspace_view
-from projects.services import project_state_set
+from projects.tenancy.access import workspace_view
+from projects.definition.services import project_state_set
 from review.services import SelfReviewRefused, review_decide
 from tests.review.data import add_tasks, make_project
 

@@ -2,7 +2,7 @@
 
 Such a key ('..' or '.' segments, a name ending in a dot, a leading slash, a control character) may have been read from
 another container; its thumbnail stops being shown (the file goes with the dataset's thumbnail folder).
-The rules are copied from projects.storage.key_refusal so this migration keeps its meaning.
+The rules are copied from projects.datastores.storage.key_refusal so this migration keeps its meaning.
 """
 
 import re

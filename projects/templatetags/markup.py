@@ -1,8 +1,8 @@
-"""`{{ project.instructions_text|markdown_subset }}`: the safe Markdown subset of projects.markup."""
+"""`{{ project.instructions_text|markdown_subset }}`: the safe Markdown subset of projects.definition.markup."""
 
 from django import template
 
-from projects.markup import render_markdown_subset
+from projects.definition.markup import render_markdown_subset
 
 register = template.Library()
 

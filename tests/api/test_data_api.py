@@ -110,7 +110,7 @@ def test_browse_walks_the_folders_of_a_datastore(manager_client, datastore):
 
 
 def test_browse_is_capped_like_the_page(manager_client, datastore, monkeypatch):
-    from projects import storage
+    from projects.datastores import storage
 
     monkeypatch.setattr(storage, "BROWSE_LIMIT", 2)
     capped = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "pets/cats"}).json()

@@ -5,7 +5,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings as hsettings
 
-from projects.services import api_token_create
+from projects.tenancy.services import api_token_create
 
 schemathesis = pytest.importorskip("schemathesis")
 from schemathesis.checks import not_a_server_error  # noqa: E402

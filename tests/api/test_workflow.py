@@ -9,7 +9,7 @@ from django.test import Client
 from PIL import Image
 from pycocotools.coco import COCO
 
-from projects.services import api_token_create
+from projects.tenancy.services import api_token_create
 from tests.conftest import _add
 from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
 

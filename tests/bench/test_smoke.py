@@ -19,7 +19,7 @@ from labeling import services
 from labeling.models import Annotation, Task
 from labeling.stats import state_counts, tasks_moved
 from projects.models import Membership
-from projects.roles import LABELER
+from projects.tenancy.roles import LABELER
 from tests.conftest import require
 from tests.labeling.factories import class_ids, labeling_project
 

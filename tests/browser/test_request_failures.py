@@ -145,7 +145,7 @@ def test_review_refused_by_a_whole_error_page_shows_a_sentence_not_the_page(brow
     from django.contrib.auth.models import Group
 
     from projects.models import Membership
-    from projects.roles import LABELER
+    from projects.tenancy.roles import LABELER
     from tests.review.data import add_tasks, make_project
 
     project = make_project(workspace)

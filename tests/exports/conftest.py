@@ -37,7 +37,7 @@ def _media_and_eager(settings, tmp_path):
 def transactional_roles(transactional_db):
     """Role groups for transactional tests: a flush between them runs projects' post_migrate before the
     exports permissions exist, so the groups are not re-created by it. Request this before any persona."""
-    from projects.roles import sync_roles
+    from projects.tenancy.roles import sync_roles
 
     sync_roles()
 

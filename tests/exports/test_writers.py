@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from exports.selectors import ExportRow, item_url, url_base
 from exports.writers import WRITERS, ImageFolderWriter, safe_name
 from projects.models import Datastore
-from projects.storage import ConfinedFileSystemStorage
+from projects.datastores.storage import ConfinedFileSystemStorage
 
 
 def _row(item_id, key, labels):

@@ -12,7 +12,7 @@ from labeling import services
 from labeling.models import Annotation, ClassCount, Task, TaskStateCount
 from labeling.stats import tasks_moved
 from projects.models import Membership
-from projects.roles import LABELER
+from projects.tenancy.roles import LABELER
 from tests.conftest import require
 from tests.labeling.factories import class_ids, labeling_project
 
@@ -125,7 +125,7 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
     """Submits, approvals and rejections all adjust the same counter rows; they must neither deadlock nor drift."""
     from labeling.stats import stats_rebuild, state_counts
     from review.services import review_decide
-    from projects.roles import REVIEWER
+    from projects.tenancy.roles import REVIEWER
 
     project = labeling_project(workspace, items=240)
     tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 240}))

@@ -109,7 +109,7 @@ def test_a_real_worker_initializes_3000_items(workspace, manager, django_capture
             "run with DATABASE_URL=postgres://… (a real worker cannot share SQLite's test database)")
     broker = settings.CELERY_BROKER_URL
     require(not broker.startswith("memory"), "Celery broker", "set CELERY_BROKER_URL (redis:// or filesystem://)")
-    from projects.services import project_create
+    from projects.definition.services import project_create
 
     dataset = make_dataset(workspace, items=3000)
     worker = subprocess.Popen(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from labeling.models import Annotation, Task
 from projects.models import DataItem, Datastore, Dataset, Membership, OrganizationMember
-from projects.roles import LABELER
+from projects.tenancy.roles import LABELER
 from tests.images import write_item_files
 from tests.project_fixtures import make_project
 

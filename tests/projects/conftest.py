@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from projects import crypto
+from projects.datastores import crypto
 from projects.models import Datastore
 from tests.conftest import require
 from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)

@@ -14,7 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects import services
+from projects.datastores import services as datastore_services
+from projects.tenancy import services as tenancy_services
 from projects.models import DataItem, Datastore, Dataset, Invitation, Membership, OrganizationMember, Workspace
 from tests.project_fixtures import make_dataset, make_project
 
@@ -104,7 +105,7 @@ def test_org_admin_deletes_an_unused_dataset_with_its_items_and_thumbnails(
     org_admin_client, workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks, settings
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        dataset = services.dataset_create(workspace=workspace, name="pets", description="", datastore=local_datastore,
+        dataset = datastore_services.dataset_create(workspace=workspace, name="pets", description="", datastore=local_datastore,
                                           path="MultiClass - DogsCats", include_subfolders=True, actor=None)
     thumbnails = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
     assert len(list(thumbnails.iterdir())) == 4 and dataset.items.count() == 8
@@ -303,9 +304,9 @@ def test_another_organizations_admin_cannot_delete_our_workspace(outsider_client
     outsider_client.post(reverse("admin:projects_workspace_changelist"),
                          {"action": "delete_selected", "_selected_action": [workspace.pk], "post": "yes"})
     with pytest.raises(PermissionDenied):
-        services.workspace_delete(workspace=workspace, actor=outsider)
+        tenancy_services.workspace_delete(workspace=workspace, actor=outsider)
     with pytest.raises(PermissionDenied):  # a role in the workspace, even its admin's, is not enough
-        services.workspace_delete(workspace=workspace, actor=labeler)
+        tenancy_services.workspace_delete(workspace=workspace, actor=labeler)
     assert Workspace.objects.filter(pk=workspace.pk).exists() and Membership.objects.filter(user=labeler).exists()
 
 
@@ -366,7 +367,7 @@ def test_organization_admins_cannot_delete_their_organization(org_admin_client, 
     org_admin_client.post(reverse("admin:projects_organization_changelist"),
                           {"action": "delete_selected", "_selected_action": [org.pk], "post": "yes"})
     with pytest.raises(PermissionDenied):
-        services.organization_delete(organization=org, actor=org_admin)
+        tenancy_services.organization_delete(organization=org, actor=org_admin)
     assert Workspace.objects.filter(pk=workspace.pk).exists()
 
 

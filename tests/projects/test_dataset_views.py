@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from projects import scanning
+from projects.datastores import scanning
 from projects.models import DataItem, Dataset
 from tests.projects.conftest import png_bytes
 

@@ -8,7 +8,8 @@ import urllib.parse
 import pytest
 from django.urls import reverse
 
-from projects import crypto, scanning
+from projects.datastores import crypto
+from projects.datastores import scanning
 from projects.models import Datastore, Dataset
 from tests.projects.conftest import CANARY, make_datastore
 
@@ -146,7 +147,7 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
 
 @pytest.mark.integration
 def test_azure_container_url_from_the_portal_is_split(org_admin_client, workspace, azurite):
-    from projects.services import split_container_url
+    from projects.datastores.services import split_container_url
 
     assert split_container_url("https://azureopendatastorage.blob.core.windows.net/openimagescontainer") == (
         "https://azureopendatastorage.blob.core.windows.net", "openimagescontainer")

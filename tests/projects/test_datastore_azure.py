@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-from projects import scanning
-from projects import storage as ds
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
 from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore, png_bytes
 

@@ -13,7 +13,8 @@ import pytest
 from django.contrib.admin import helpers
 from django.urls import reverse
 
-from projects import scanning, storage as ds
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import Datastore, Dataset
 from tests.projects.conftest import make_datastore
 

@@ -4,8 +4,8 @@ import urllib.request
 
 import pytest
 
-from projects import scanning
-from projects import storage as ds
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
 from tests.projects.conftest import jpeg_bytes, make_datastore, png_bytes
 

@@ -6,8 +6,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import SuspiciousFileOperation
 
-from projects import crypto, scanning
-from projects import storage as ds
+from projects.datastores import crypto
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
 from tests.projects.conftest import jpeg_bytes, make_datastore
 

@@ -2,7 +2,7 @@
 
 One renderer serves the wizard's preview and the labeler's instructions page, so both show the same."""
 
-from projects.markup import render_markdown_subset
+from projects.definition.markup import render_markdown_subset
 
 
 def test_paragraphs_headings_lists_emphasis_code_and_links():

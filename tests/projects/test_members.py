@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from projects.access import resolve_access
+from projects.tenancy.access import resolve_access
 from projects.models import Invitation, Membership, OrganizationMember
 
 

@@ -8,7 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 
-from projects import services
+from projects.datastores import services as datastore_services
+from projects.definition import services as project_services
 from projects.admin import DatastoreAdminForm
 from projects.models import Datastore, Dataset, LabelClass, LabelingProject
 from tests.conftest import require
@@ -19,7 +20,7 @@ J = {"content_type": "application/json"}
 
 
 def new_project(workspace, manager, dataset, name):
-    return services.project_create(workspace=workspace, actor=manager, name=name, task_type="multiclass",
+    return project_services.project_create(workspace=workspace, actor=manager, name=name, task_type="multiclass",
                                    dataset=dataset, incremental_refresh=False, label_names=["Cat", "Dog"])
 
 
@@ -27,13 +28,13 @@ def test_a_project_name_taken_meanwhile_in_another_case_gets_the_services_messag
                                                                                   monkeypatch):
     new_project(workspace, manager, dataset, "Cats")
     # The other request had not committed yet when this one checked the name.
-    monkeypatch.setattr(services, "project_name_taken", lambda **kwargs: False)
+    monkeypatch.setattr(project_services, "project_name_taken", lambda **kwargs: False)
     for name in ("CATS", "Cats"):
         with pytest.raises(ValidationError, match=f"A project named “{name}” already exists in this workspace"):
             new_project(workspace, manager, dataset, name)
     other = new_project(workspace, manager, dataset, "Dogs")
     with pytest.raises(ValidationError, match="A project named “cats” already exists"):
-        services.project_update(project=other, actor=manager, name="cats", incremental_refresh=False,
+        project_services.project_update(project=other, actor=manager, name="cats", incremental_refresh=False,
                                 instructions_url="", instructions_text="", ml_assisted=False)
     assert sorted(LabelingProject.objects.values_list("name", flat=True)) == ["Cats", "Dogs"]
 
@@ -41,7 +42,7 @@ def test_a_project_name_taken_meanwhile_in_another_case_gets_the_services_messag
 def test_dataset_names_are_unique_ignoring_case(workspace, manager, dataset, eager_celery):
     store = dataset.datastore
     with pytest.raises(ValidationError, match="A dataset with this name already exists in the workspace"):
-        services.dataset_create(workspace=workspace, name=dataset.name.upper(), datastore=store, path="", actor=manager)
+        datastore_services.dataset_create(workspace=workspace, name=dataset.name.upper(), datastore=store, path="", actor=manager)
     assert Dataset.objects.filter(workspace=workspace).count() == 1
 
 
@@ -65,11 +66,11 @@ def test_the_database_refuses_names_that_differ_only_in_case(workspace, dataset,
 
 def test_a_removed_label_class_keeps_its_name_and_comes_back_in_the_new_case(workspace, manager, dataset):
     project = new_project(workspace, manager, dataset, "Pets")
-    services.label_class_add(project=project, actor=manager, name="Bird")
+    project_services.label_class_add(project=project, actor=manager, name="Bird")
     LabelClass.objects.filter(project=project, name="Bird").update(removed_at="2026-01-01T00:00:00Z")
     with pytest.raises(IntegrityError), transaction.atomic():
         LabelClass.objects.create(project=project, name="bird")
-    back = services.label_class_add(project=project, actor=manager, name="BIRD")
+    back = project_services.label_class_add(project=project, actor=manager, name="BIRD")
     assert back.name == "BIRD" and back.removed_at is None
     assert LabelClass.objects.filter(project=project).count() == 3
 
@@ -104,7 +105,7 @@ def test_two_concurrent_creates_of_one_name_give_one_dataset_and_one_friendly_re
 
     def second():
         try:
-            services.dataset_create(workspace=workspace, name="shared", datastore=dataset.datastore, path="", actor=manager)
+            datastore_services.dataset_create(workspace=workspace, name="shared", datastore=dataset.datastore, path="", actor=manager)
             outcome.append("created")
         except Exception as error:  # noqa: BLE001 - reported by the assertions below
             outcome.append(error)
@@ -112,7 +113,7 @@ def test_two_concurrent_creates_of_one_name_give_one_dataset_and_one_friendly_re
             connections.close_all()
 
     with transaction.atomic():
-        services.dataset_create(workspace=workspace, name="Shared", datastore=dataset.datastore, path="", actor=manager)
+        datastore_services.dataset_create(workspace=workspace, name="Shared", datastore=dataset.datastore, path="", actor=manager)
         thread = threading.Thread(target=second)
         thread.start()
         waited = 0.0

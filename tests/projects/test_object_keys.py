@@ -19,8 +19,8 @@ from azure.storage.blob import (AccountSasPermissions, BlobServiceClient, Contai
                                 generate_account_sas, generate_container_sas)
 from django.core.files.storage import default_storage
 
-from projects import scanning
-from projects import storage as ds
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
 from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore
 

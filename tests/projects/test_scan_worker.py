@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from projects import services
+from projects.datastores import services as datastore_services
 from projects.models import DataItem, Dataset
 from tests.conftest import require
 
@@ -55,7 +55,7 @@ def _wait(check, seconds=90):
 
 
 def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace, local_datastore, pets_folder, tmp_path):
-    dataset = services.dataset_create(
+    dataset = datastore_services.dataset_create(
         workspace=workspace, name="cats-n-dogs", description="", datastore=local_datastore,
         path="MultiClass - DogsCats", include_subfolders=True, actor=None,
     )

@@ -11,11 +11,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
-from projects import scanning, services
-from projects import storage as ds
+from projects.datastores import scanning
+from projects.datastores import services as datastore_services
+from projects import guards
+from projects.datastores import storage as ds
 from projects.models import DataItem, Dataset, LabelingProject
 from projects.signals import items_missing, items_registered
-from projects.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
+from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
 from tests.projects.conftest import bomb_png, jpeg_bytes, png_bytes
 
 State = DataItem.State
@@ -24,7 +26,7 @@ FOLDER = "MultiClass - DogsCats"
 
 def _create(workspace, datastore, *, subfolders=True, capture, name="cats-n-dogs"):
     with capture(execute=True):
-        return services.dataset_create(
+        return datastore_services.dataset_create(
             workspace=workspace, name=name, description="", datastore=datastore, path=FOLDER,
             include_subfolders=subfolders, actor=None,
         )
@@ -147,7 +149,7 @@ def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, loc
     assert len(list(folder.iterdir())) == 4
     late = DataItem.objects.select_related("dataset__datastore").get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg")
     with django_capture_on_commit_callbacks(execute=True):
-        services.dataset_delete(dataset=dataset, actor=ws_admin)
+        datastore_services.dataset_delete(dataset=dataset, actor=ws_admin)
     assert not folder.exists()
     # A thumbnail worker still busy with one of its items writes nothing that stays.
     scanning.make_thumbnail(late)
@@ -225,7 +227,7 @@ def test_refresh_picks_up_a_new_file_once(workspace, local_datastore, pets_folde
     before = DataItem.objects.filter(dataset=dataset).count()
     (pets_folder / "new cat.jpg").write_bytes(jpeg_bytes())
     with django_capture_on_commit_callbacks(execute=True):
-        services.dataset_refresh(dataset=dataset)
+        datastore_services.dataset_refresh(dataset=dataset)
     dataset.refresh_from_db()
     assert dataset.last_refresh_added == 1 and dataset.last_refresh_at and not dataset.last_refresh_error
     new = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/new cat.jpg")
@@ -263,8 +265,8 @@ def test_a_dataset_lease_runs_on_the_database_clock(workspace, local_datastore, 
     monkeypatch.setattr(timezone, "now", lambda: ahead)
     assert scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False) is None  # saw the lease and left
     assert not DataItem.objects.filter(dataset=dataset).exists()
-    with pytest.raises(services.InUse, match="being scanned or refreshed"):
-        services.dataset_delete_check(dataset=dataset)
+    with pytest.raises(guards.InUse, match="being scanned or refreshed"):
+        datastore_services.dataset_delete_check(dataset=dataset)
     Dataset.objects.filter(pk=dataset.pk).update(busy_until=None)
     assert scanning._acquire(dataset.pk)
 
@@ -368,10 +370,10 @@ def test_beat_schedule_uses_the_refresh_interval():
 
 def test_dataset_create_checks_workspace_and_path(workspace, other_workspace, local_datastore):
     with pytest.raises(ValidationError):
-        services.dataset_create(workspace=other_workspace, name="x", description="", datastore=local_datastore,
+        datastore_services.dataset_create(workspace=other_workspace, name="x", description="", datastore=local_datastore,
                                 path="", include_subfolders=True, actor=None)
     with pytest.raises(ValidationError):
-        services.dataset_create(workspace=workspace, name="x", description="", datastore=local_datastore,
+        datastore_services.dataset_create(workspace=workspace, name="x", description="", datastore=local_datastore,
                                 path="a/../../etc", include_subfolders=True, actor=None)
 
 

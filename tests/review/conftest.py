@@ -6,7 +6,7 @@ from django.test import Client
 
 from labeling.models import Task
 from projects.models import Membership
-from projects.roles import LABELER, REVIEWER
+from projects.tenancy.roles import LABELER, REVIEWER
 from tests.review.data import add_tasks, make_project
 
 

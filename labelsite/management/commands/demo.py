@@ -9,7 +9,7 @@ from django.db import transaction
 
 from projects.demo import demo_datastore, demo_project
 from projects.models import Membership, Organization, OrganizationMember, Workspace
-from projects.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
+from projects.tenancy.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
 
 DEMO_USERS = [
     # username, role in ml-team (None: organization admin)

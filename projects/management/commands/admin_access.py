@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from projects import services
+from projects.tenancy import services as tenancy_services
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user named {username!r}.")
         try:
-            services.user_admin_access_set(user=user, enabled=not revoke)
+            tenancy_services.user_admin_access_set(user=user, enabled=not revoke)
         except ValidationError as error:
             raise CommandError(error.messages[0])
         self.stdout.write(f"{username} {'can no longer use' if revoke else 'can now use'} Django admin.")

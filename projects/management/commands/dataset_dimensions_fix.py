@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from projects import scanning
-from projects import storage as ds
+from projects.datastores import scanning
+from projects.datastores import storage as ds
 from projects.models import Dataset
 
 

@@ -1,10 +1,10 @@
-"""Forms of the project settings page (the wizard's forms live in projects/wizard.py)."""
+"""Forms of the project settings page (the wizard's forms live in projects/definition/wizard.py)."""
 
 from django import forms
 
 from projects.models import LabelingProject
-from projects.services import project_name_taken
-from projects.wizard import InstructionsForm
+from projects.definition.services import project_name_taken
+from projects.definition.wizard import InstructionsForm
 
 
 class ProjectSettingsForm(InstructionsForm):

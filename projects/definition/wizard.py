@@ -11,7 +11,7 @@ from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
 from projects.models import Dataset, Datastore, LabelingProject
-from projects.services import label_names_clean, project_name_taken
+from projects.definition.services import label_names_clean, project_name_taken
 
 
 class DetailsForm(forms.Form):

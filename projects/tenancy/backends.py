@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils.functional import LazyObject
 
 from projects.models import Membership, OrganizationMember
-from projects.roles import ALL_WORKSPACE_PERMISSIONS
+from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Permissions that an organization admin who is staff may use in Django admin (obj=None checks).
 ORG_ADMIN_ADMIN_PERMISSIONS = frozenset(

@@ -28,11 +28,11 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from projects import storage as ds
+from projects.datastores import storage as ds
 # The one cycle pyproject.toml's import contract allows: tasks runs this module's work, and a sync queues its
 # follow-ups (a scan asked for meanwhile, missing thumbnails) as tasks. Only the module is bound here and its tasks
 # are read when queued, so either module may be imported first.
-from projects import tasks
+from projects.datastores import tasks
 from projects.models import DataItem, Datastore, Dataset
 from projects.signals import items_missing, items_registered
 

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from core.htmx import render_page_or_fragment
-from projects import services
-from projects import storage as ds
-from projects.access import workspace_object_or_404, workspace_view
+from projects.datastores import services as datastore_services
+from projects.datastores import storage as ds
+from projects.tenancy.access import workspace_object_or_404, workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
 PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING,
@@ -66,7 +66,7 @@ def dataset_progress(request, access, dataset):
 @workspace_view("projects.change_dataset")
 def dataset_refresh(request, access, dataset):
     found = _dataset_or_404(access, dataset)
-    services.dataset_refresh(dataset=found, actor=request.user)
+    datastore_services.dataset_refresh(dataset=found, actor=request.user)
     messages.success(request, "Refresh started: new files will be added in the background.")
     return redirect("dataset", org=access.organization.slug, ws=access.workspace.slug, dataset=found.uuid)
 

@@ -1,22 +1,35 @@
-"""Labeling project pages owned by projects: the creation wizard and the settings page."""
+"""Labeling project pages owned by projects: the workspace's project list, the creation wizard and the settings page."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.errors import Conflict
 from core.htmx import render_page_or_fragment
-from projects import services
-from projects.access import label_class_or_404, project_or_404, workspace_view
+from projects.datastores import services as datastore_services
+from projects.definition import services as project_services
+from projects.definition.listing import project_list_extras_attach
+from projects.tenancy.access import label_class_or_404, project_or_404, workspace_projects, workspace_view
 from projects.models import LabelClass
-from projects.project_forms import LabelAddForm, LabelMoveForm, ProjectSettingsForm, ProjectStateForm
-from projects.wizard import BY_SLUG, STEPS, DatasetCreateForm, Step, WizardState, labels_edit
+from projects.definition.forms import LabelAddForm, LabelMoveForm, ProjectSettingsForm, ProjectStateForm
+from projects.definition.wizard import BY_SLUG, STEPS, DatasetCreateForm, Step, WizardState, labels_edit
 
 SLUGS = [step.slug for step in STEPS]
+
+
+@require_GET
+@workspace_view("projects.view_workspace")
+def workspace(request, access):
+    projects = list(workspace_projects(access))
+    project_list_extras_attach(projects=projects)  # labeling's `progress`
+    return render(request, "projects/workspace.html", {
+        "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
+        "can_dashboard": access.can("projects.view_dashboard"), "can_manage": access.can("projects.change_labelingproject"),
+    })
 
 
 def _step_url(access, slug):
@@ -134,7 +147,7 @@ def wizard_dataset_create(request, access):
     form = DatasetCreateForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
     if request.method == "POST" and action in ("next", "enter") and form.is_valid():
         try:
-            dataset = services.dataset_create(workspace=access.workspace, actor=request.user, **form.cleaned_data)
+            dataset = datastore_services.dataset_create(workspace=access.workspace, actor=request.user, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
@@ -166,7 +179,7 @@ def _create(request, access, state):
         slug = error.messages[0]
         return _render_step(request, access, state, slug, state.bound(slug), status=422)
     try:
-        project = services.project_create(
+        project = project_services.project_create(
             workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
             dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
             label_names=data["label_names"], instructions_url=data["instructions_url"],
@@ -208,7 +221,7 @@ def project_settings(request, access, project):
     form = ProjectSettingsForm(request.POST, project=project)
     if not form.is_valid():
         return _settings_page(request, access, project, form=form, status=422, partial="settings-form")
-    services.project_update(project=project, actor=request.user, **form.cleaned_data)
+    project_services.project_update(project=project, actor=request.user, **form.cleaned_data)
     messages.success(request, "Project settings saved.")
     return _redirect(request, _settings_url(access, project))
 
@@ -221,7 +234,7 @@ def project_state(request, access, project):
     try:
         if not form.is_valid():
             raise ValidationError("Choose pause, resume or archive.")
-        services.project_state_set(project=project, actor=request.user, action=form.cleaned_data["action"])
+        project_services.project_state_set(project=project, actor=request.user, action=form.cleaned_data["action"])
     except (ValidationError, Conflict) as error:
         messages.error(request, error.messages[0])
     else:
@@ -236,7 +249,7 @@ def label_add(request, access, project):
     form = LabelAddForm(request.POST)
     if form.is_valid():
         try:
-            services.label_class_add(project=project, actor=request.user, name=form.cleaned_data["name"])
+            project_services.label_class_add(project=project, actor=request.user, name=form.cleaned_data["name"])
         except ValidationError as error:
             form.add_error("name", error)
     if form.errors:
@@ -255,7 +268,7 @@ def label_move(request, access, project, label):
     if form.is_valid():
         offset = -1 if form.cleaned_data["direction"] == "up" else 1
         try:
-            services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
+            project_services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
         except Conflict as error:
             messages.error(request, error.messages[0])
     if request.htmx:

@@ -1,7 +1,7 @@
 """Storage access for datastores: one factory from a Datastore row to a django-storages backend, plus
 listing, reading, signed URLs and blob streams that treat object keys as data.
 
-Network calls go through projects.egress: only to endpoints that pass the SSRF check (public addresses, or
+Network calls go through projects.datastores.egress: only to endpoints that pass the SSRF check (public addresses, or
 hosts in LABELSITE_DATASTORE_ALLOWED_HOSTS), pinned to the address that was checked, under a total deadline
 and a cap on bytes read, and never following a redirect. The endpoint is also checked at save time, for an
 early message. Local folders are confined to LABELSITE_LOCAL_DATASTORE_ROOTS by real path. A key that
@@ -27,8 +27,9 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
 
-from projects import crypto, egress
-from projects.egress import DatastoreError, deadline_scope, scope_expired  # noqa: F401  (the door's names)
+from projects.datastores import crypto
+from projects.datastores import egress
+from projects.datastores.egress import DatastoreError, deadline_scope, scope_expired  # noqa: F401  (the door's names)
 from projects.models import DataItem, Datastore
 
 logger = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from django.db import connection
 from django.db.models import Q
 
 from core.errors import NotFound
-from projects.backends import workspace_perms_load
+from projects.tenancy.backends import workspace_perms_load
 from projects.models import (
     DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
 )
-from projects.roles import ALL_WORKSPACE_PERMISSIONS
+from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
 # Archived projects are listed only to those who may change projects (and so could bring them back).
 SEE_ARCHIVED = "projects.change_labelingproject"

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.models import Group
 
 from core import throttle
-from projects.roles import ROLE_NAMES
+from projects.tenancy.roles import ROLE_NAMES
 
 User = get_user_model()
 

@@ -63,7 +63,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
 class TokenScheme(OpenApiAuthenticationExtension):
     """Describes personal tokens in the OpenAPI schema."""
 
-    target_class = "projects.api_auth.TokenAuthentication"
+    target_class = "projects.tenancy.api_auth.TokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):

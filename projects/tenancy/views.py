@@ -11,13 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import throttle
-from projects import services
-from projects.access import (
-    listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_projects,
-    workspace_view,
+from projects.tenancy import services as tenancy_services
+from projects.tenancy.access import (
+    listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
 )
-from projects.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
-from projects.listing import project_list_extras_attach
+from projects.tenancy.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, Membership
 
 
@@ -39,7 +37,7 @@ def signup(request):
         raise Http404("Sign-up is closed; ask an organization admin for an invitation.")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.organization_signup(
+        user = tenancy_services.organization_signup(
             username=form.cleaned_data["username"], email=form.cleaned_data["email"],
             password=form.cleaned_data["password1"], organization_name=form.cleaned_data["organization_name"],
         )
@@ -67,17 +65,17 @@ class ThrottledPasswordResetView(PasswordResetView):
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request, token):
     try:
-        invitation = services.invitation_from_token(token)
+        invitation = tenancy_services.invitation_from_token(token)
     except ValidationError as error:
         return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
     workspace = invitation.workspace
     form = None
     if request.user.is_authenticated:
-        if not services.invitation_for_account(invitation=invitation, user=request.user):
+        if not tenancy_services.invitation_for_account(invitation=invitation, user=request.user):
             return render(request, "registration/invitation_wrong_account.html", status=403)
         if request.method == "POST":
             try:
-                membership, joined = services.invitation_accept(invitation=invitation, user=request.user)
+                membership, joined = tenancy_services.invitation_accept(invitation=invitation, user=request.user)
             except ValidationError as error:  # used or withdrawn since the page was loaded
                 return render(request, "registration/invitation_invalid.html", {"error": error.messages[0]}, status=410)
             if not joined:
@@ -88,7 +86,7 @@ def accept_invitation(request, token):
         form = AcceptInvitationForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                user = services.invitation_accept_new_user(
+                user = tenancy_services.invitation_accept_new_user(
                     invitation=invitation, username=form.cleaned_data["username"],
                     password=form.cleaned_data["password1"],
                 )
@@ -106,22 +104,11 @@ def organization(request, org):
     organization = organization_admin_or_404(request.user, org)
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        workspace = services.workspace_create(organization=organization, name=form.cleaned_data["name"], actor=request.user)
+        workspace = tenancy_services.workspace_create(organization=organization, name=form.cleaned_data["name"], actor=request.user)
         messages.success(request, f"Workspace {workspace.name} created.")
         return redirect("workspace", org=organization.slug, ws=workspace.slug)
     workspaces = organization.workspaces.all()
     return render(request, "projects/organization.html", {"organization": organization, "workspaces": workspaces, "form": form})
-
-
-@require_GET
-@workspace_view("projects.view_workspace")
-def workspace(request, access):
-    projects = list(workspace_projects(access))
-    project_list_extras_attach(projects=projects)  # labeling's `progress`
-    return render(request, "projects/workspace.html", {
-        "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
-        "can_dashboard": access.can("projects.view_dashboard"), "can_manage": access.can("projects.change_labelingproject"),
-    })
 
 
 @require_GET
@@ -142,7 +129,7 @@ def _members_context(access, invite_form=None):
 def invite(request, access):
     form = InvitationForm(request.POST)
     if form.is_valid():
-        services.invitation_create(access=access, email=form.cleaned_data["email"], group=form.cleaned_data["group"], request=request)
+        tenancy_services.invitation_create(access=access, email=form.cleaned_data["email"], group=form.cleaned_data["group"], request=request)
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
         return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
     return render(request, "projects/members.html", _members_context(access, form), status=422)
@@ -161,7 +148,7 @@ def member_role(request, access, member):
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
     else:
-        services.membership_set_role(access=access, membership=membership, group=form.cleaned_data["group"])
+        tenancy_services.membership_set_role(access=access, membership=membership, group=form.cleaned_data["group"])
         messages.success(request, f"{username} is now {form.cleaned_data['group'].name}.")
     return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
 
@@ -171,7 +158,7 @@ def member_role(request, access, member):
 def member_revoke(request, access, member):
     membership = _membership_or_404(access, member)
     username = membership.user.get_username()
-    services.membership_revoke(access=access, membership=membership)
+    tenancy_services.membership_revoke(access=access, membership=membership)
     messages.success(request, f"{username} no longer has access to this workspace.")
     return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
 
@@ -180,7 +167,7 @@ def member_revoke(request, access, member):
 @workspace_view("projects.delete_invitation")
 def invitation_revoke(request, access, invitation):
     found = workspace_object_or_404(access, Invitation, uuid=invitation)
-    services.invitation_revoke(access=access, invitation=found)
+    tenancy_services.invitation_revoke(access=access, invitation=found)
     messages.success(request, f"Invitation for {found.email} withdrawn.")
     return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
 
@@ -196,7 +183,7 @@ def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
-        _, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        _, new_key = tenancy_services.api_token_create(user=request.user, name=form.cleaned_data["name"])
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user, revoked_at=None)
     response = render(request, "registration/api_tokens.html", {"form": form, "tokens": tokens, "new_key": new_key},
@@ -209,6 +196,6 @@ def api_tokens(request):
 @login_required
 def api_token_revoke(request, prefix):
     token = get_object_or_404(ApiToken, user=request.user, prefix=prefix, revoked_at=None)
-    services.api_token_revoke(user=request.user, token=token)
+    tenancy_services.api_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("api_tokens")
