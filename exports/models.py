@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from projects.models import LabelingProject, tenant_manager
+from projects.models import LabelingProject, ProjectOwnedQuerySet
 
 
 class Export(models.Model):
@@ -47,7 +47,7 @@ class Export(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = tenant_manager("project__workspace")
+    objects = ProjectOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,7 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from projects.models import DataItem, LabelClass, LabelingProject, tenant_manager
+from projects.models import DataItem, LabelClass, LabelingProject, ProjectOwnedQuerySet, TenantQuerySet
+
+
+class TaskOwnedQuerySet(TenantQuerySet):
+    """Rows that hang off a task (annotations, pre-labels, reviews, review leases)."""
+
+    workspace_path = "task__project__workspace"
 
 
 class Task(models.Model):
@@ -33,7 +39,7 @@ class Task(models.Model):
     draft = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("project__workspace")
+    objects = ProjectOwnedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -95,7 +101,7 @@ class Annotation(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]
@@ -121,7 +127,7 @@ class PreLabel(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
 
 class GridPreference(models.Model):

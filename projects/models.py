@@ -23,9 +23,14 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(**{f"{self.workspace_path}__in": Workspace.objects.for_user(user)})
 
 
-def tenant_manager(path: str):
-    queryset = type(f"TenantQuerySet_{path.replace('__', '_')}", (TenantQuerySet,), {"workspace_path": path})
-    return queryset.as_manager()
+class ProjectOwnedQuerySet(TenantQuerySet):
+    """Rows a labeling project owns (tasks, exports, label classes)."""
+
+    workspace_path = "project__workspace"
+
+
+class DataItemQuerySet(TenantQuerySet):
+    workspace_path = "dataset__workspace"
 
 
 class Organization(models.Model):
@@ -103,7 +108,7 @@ class TenantModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = tenant_manager("workspace")
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -250,7 +255,7 @@ class DataItem(models.Model):
     thumbnail = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("dataset__workspace")
+    objects = DataItemQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="uniq_item_key")]
@@ -305,9 +310,7 @@ class LabelingProject(TenantModel):
         return self.name
 
 
-class LabelClassQuerySet(TenantQuerySet):
-    workspace_path = "project__workspace"
-
+class LabelClassQuerySet(ProjectOwnedQuerySet):
     def active(self):
         """The classes labelers can apply now (removed ones stay for the tags they still carry)."""
         return self.filter(removed_at=None)
