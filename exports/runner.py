@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Any
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -52,7 +53,8 @@ class Heartbeat:
         self.export_id, self.lease = export_id, lease
         self.interval = settings.LABELSITE_EXPORT_HEARTBEAT_INTERVAL
         self.last = time.monotonic()
-        self.progress, self.total, self.lost = 0, None, False
+        self.progress, self.lost = 0, False
+        self.total: int | None = None
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = None
@@ -84,7 +86,7 @@ class Heartbeat:
     def _write(self) -> None:
         with self.lock:
             self.last = time.monotonic()
-            fields = {"progress": self.progress, "heartbeat_at": timezone.now()}
+            fields: dict[str, Any] = {"progress": self.progress, "heartbeat_at": timezone.now()}
             if self.total is not None:
                 fields["total"] = self.total
             if self.conn is None:

@@ -115,8 +115,9 @@ def _resolve_rows(project, parsed, report) -> dict[int, list]:
     wanted: dict[int, list] = {}
     for row in parsed.rows:
         chosen = [classes.get(name) or folded.get(name.casefold()) for name in row.labels]
-        unknown = [name for name, c in zip(row.labels, chosen) if c is None]
-        task_id = tasks.get(items.get(row.refs))
+        unknown = [name for name, c in zip(row.labels, chosen, strict=True) if c is None]
+        item_id = items.get(row.refs)
+        task_id = tasks.get(item_id) if item_id is not None else None
         if task_id is None:
             report.unmatched.append(row.refs[0])
         elif not row.labels:
@@ -135,7 +136,8 @@ def _resolve_rows(project, parsed, report) -> dict[int, list]:
 
 def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
     now = timezone.now()
-    moves, class_delta = Counter(), Counter()
+    moves: Counter = Counter()
+    class_delta: Counter = Counter()
     for start in range(0, len(wanted), 1000):
         ids = list(wanted)[start:start + 1000]
         tasks = {t.pk: t for t in Task.objects.select_for_update().filter(pk__in=ids)}

@@ -104,7 +104,7 @@ class CocoWriter(_TextWriter):
 
     def begin(self) -> None:
         super().begin()
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 — closed by end()
         self.next_annotation = 1
         self.first_image = True
         info = {
@@ -247,7 +247,7 @@ class ImageFolderWriter(Writer):
         try:
             # read_object requests exactly the key (a storage's open() would normalize "a//b" to "a/b").
             data = ds.read_object(self.project.dataset.datastore, self.storage, row.key)  # one image at a time
-        except Exception:  # missing or unreadable in the datastore: counted and reported, never fatal
+        except Exception:  # noqa: BLE001 — missing or unreadable in the datastore: counted and reported, never fatal
             self.missing += 1
             return 0
         for label in row.labels:

@@ -1,6 +1,7 @@
 """Labeling projects and the labeler's page over the API (projects need labeling's progress counters)."""
 
 import uuid as uuidlib
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -88,7 +89,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         project_services.project_state_set(project=project, actor=request.user, action=verb)
         return Response(self._data(project))
 
-    _STATE_SCHEMA = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
+    _STATE_SCHEMA: dict[str, Any] = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
 
     @extend_schema(**_STATE_SCHEMA)
     @action(detail=True, methods=["post"])

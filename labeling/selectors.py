@@ -247,7 +247,7 @@ def _activity_bars(project: LabelingProject, unit: str) -> list[Bar]:
             hour=0, minute=0, second=0, microsecond=0)
         if bucket in totals:
             totals[bucket] += labeled
-    top = max(list(totals.values()) + [1])
+    top = max([*totals.values(), 1])
     step = CHART_W / span
     bars = []
     for i, start in enumerate(starts):

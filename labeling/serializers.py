@@ -1,5 +1,7 @@
 """API representations of labeling projects, their dashboard numbers and the labeler's page."""
 
+from typing import cast
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -84,14 +86,16 @@ class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         view = self.context.get("view")
         if view is not None and hasattr(view, "access"):
-            self.fields["dataset"].queryset = Dataset.objects.for_workspace(view.access.workspace)
+            # The stubs declare RelatedField.queryset with Manager (a descriptor) in its type, which mypy misreads.
+            field = cast(serializers.RelatedField, self.fields["dataset"])
+            field.queryset = Dataset.objects.for_workspace(view.access.workspace)  # type: ignore[arg-type]
 
     def get_classes(self, project) -> list[str]:
         return [c.name for c in project.label_classes.all() if c.removed_at is None]
 
-    def get_progress(self, project) -> ProgressSerializer:
+    def get_progress(self, project) -> ProgressSerializer:  # the hint is the field's schema for drf-spectacular
         progress = self.context.get("progress", {}).get(project.pk)
-        return ProgressSerializer(progress).data if progress else None
+        return ProgressSerializer(progress).data if progress else None  # type: ignore[return-value]
 
 
 class ProjectUpdateSerializer(ProjectSerializer):
@@ -108,7 +112,8 @@ class ProjectUpdateSerializer(ProjectSerializer):
 
 class BarSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class, so `label` does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     note = serializers.CharField()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -110,8 +111,8 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
     _require_open(project)
     order = _claim_order(project)
-    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
-    mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
+    holding = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
+    mine = list(holding.select_related("item").order_by(order, "id")[: size + 100])
     held = [t for t in mine if t.live][:size]
     expired = [t.id for t in mine if not t.live]
     missing = size - len(held)
@@ -204,7 +205,7 @@ def _held_for_update(*, project, user, task_ids) -> list[Task]:
     lost = set(task_ids) - held
     if lost:
         raise LeaseLost(lost)
-    return tasks
+    return cast(list[Task], tasks)  # Tasks annotated with `live`
 
 
 def _prelabels_drop(task_ids: list[int]) -> None:
@@ -286,13 +287,13 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
         raise LeaseLost(lost)
     if not todo:
         return 0
-    classes = {c.id for c in classes} if classes is not None else _class_ids(project)
+    class_ids = {c.id for c in classes} if classes is not None else _class_ids(project)
     multiclass = project.task_type == LabelingProject.TaskType.MULTI_CLASS
     for task in todo:
         chosen = labels[task.id]
         if not chosen:
             raise ValidationError("Every image on the page needs a tag before you submit.")
-        if not set(chosen) <= set(classes):
+        if not set(chosen) <= set(class_ids):
             raise ValidationError("A tag does not belong to this project.")
         if multiclass and len(set(chosen)) != 1:
             raise ValidationError("A multi-class image takes exactly one tag.")
@@ -364,6 +365,7 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
     else:  # SQLite; "%%" is a literal % once the parameters are substituted
         random_expr = f"abs(random() %% {ORDER_KEY_MAX})"
     columns, exprs, params = [], [], []
+    values: list
     for field in Task._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -383,7 +385,7 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
             expr, values = "%s", [field.get_db_prep_save(field.get_default(), connection)]
         else:
             continue  # a database default fills it
-        columns.append(connection.ops.quote_name(field.column))
+        columns.append(connection.ops.quote_name(cast(str, field.column)))  # a concrete field has a column
         exprs.append(expr)
         params.extend(values)
     return columns, exprs, params
@@ -430,7 +432,8 @@ def project_tasks_sync(*, project: LabelingProject) -> int:
 
     Then an Initializing project becomes Running. Returns how many tasks were created.
     """
-    created, after = 0, 0
+    created = 0
+    after: int | None = 0
     while after is not None:
         n, after = _sync_batch(project.pk, after)
         created += n

@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import cast
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Field
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -177,9 +178,10 @@ def stats_rebuild(*, project) -> None:
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
     recounted = _recounts(project)
     for model, (keys, counters) in COUNTERS.items():
-        model.objects.filter(project=project).delete()
-        model.objects.bulk_create([
-            model(project=project, **{model._meta.get_field(name).attname: value for name, value in zip(keys[1:], key)}, **{c: values.get(c, 0) for c in counters})
+        attnames = [cast(Field, model._meta.get_field(name)).attname for name in keys[1:]]
+        model._default_manager.filter(project=project).delete()
+        model._default_manager.bulk_create([
+            model(project=project, **dict(zip(attnames, key, strict=True)), **{c: values.get(c, 0) for c in counters})
             for key, values in sorted(recounted[model].items(), key=lambda row: row[0])
         ])
 

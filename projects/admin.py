@@ -100,7 +100,8 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
     def deleted_related(self, objs) -> tuple[dict, dict]:
         """({pk: [lines under that object]}, {summary name: count}) for the rows deleted with `objs`: one
         COUNT … GROUP BY per kind of row, never the rows themselves (a dataset may hold a million images)."""
-        lines, totals = {}, {}
+        lines: dict[object, list[str]] = {}
+        totals: dict[str, str] = {}
         for rows, field, name, one, many in self.deleted_with:
             counts = dict(rows.filter(**{f"{field}__in": [obj.pk for obj in objs]}).order_by()
                           .values(field).annotate(n=Count("pk")).values_list(field, "n"))
@@ -109,6 +110,10 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
             if counts:
                 totals[name] = number_format(sum(counts.values()), force_grouping=True)
         return lines, totals
+
+    def delete_check(self, obj) -> None:
+        """Raise guards.InUse when `obj` must stay (each subclass says when)."""
+        raise NotImplementedError
 
     def _change_url(self, obj) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)],
@@ -160,7 +165,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
         for obj in queryset:
             try:
                 with transaction.atomic():
-                    self.log_deletions(request, [obj])
+                    self.log_deletions(request, [obj])  # type: ignore[arg-type]  # it only iterates over them
                     self.delete_model(request, obj)
                 deleted += 1
             except guards.InUse as refusal:
@@ -294,7 +299,8 @@ class DatastoreAdminForm(forms.ModelForm):
 
     def clean(self):
         """The datastore services' rules, shown beside the fields (the services check again when saving)."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS if field in data}
         try:
             data.update(datastore_services.datastore_settings_clean(
@@ -388,7 +394,8 @@ class DatastoreAdmin(ServiceDeleteAdmin):
     def get_urls(self):
         return [
             url_path("<path:object_id>/browse/", self.admin_site.admin_view(self.browse_view), name="projects_datastore_browse"),
-        ] + super().get_urls()
+            *super().get_urls(),
+        ]
 
     def browse_view(self, request, object_id):
         datastore = self.get_object(request, object_id)
@@ -421,7 +428,8 @@ class DatasetAdminForm(forms.ModelForm):
         help_texts = {"path": "A folder of the datastore, e.g. “MultiClass - DogsCats”. Use Browse folders on the datastore to find it."}
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
             self.add_error("datastore", "Choose a datastore of the same workspace.")
         try:

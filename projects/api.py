@@ -175,8 +175,8 @@ class ItemPagination(CursorPagination):
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)
-        except exceptions.NotFound:  # a garbled cursor is a bad request, as on the review lists
-            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]})
+        except exceptions.NotFound as error:  # a garbled cursor is a bad request, as on the review lists
+            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]}) from error
 
 
 class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

@@ -1,12 +1,14 @@
 """API representations of workspaces, members and invitations."""
 
+from typing import cast
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
-from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Organization, Workspace
 from projects.tenancy.roles import ROLE_NAMES
 from projects.datastores.scanning import has_image_extension
 from projects.datastores.services import dataset_path_clean
@@ -18,7 +20,7 @@ class RoleField(serializers.SlugRelatedField):
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 
     class Meta:
@@ -83,7 +85,9 @@ class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         view = self.context.get("view")
         if view is not None and hasattr(view, "access"):
-            self.fields["datastore"].queryset = Datastore.objects.for_workspace(view.access.workspace)
+            # The stubs declare RelatedField.queryset with Manager (a descriptor) in its type, which mypy misreads.
+            field = cast(serializers.RelatedField, self.fields["datastore"])
+            field.queryset = Datastore.objects.for_workspace(view.access.workspace)  # type: ignore[arg-type]
 
 
 class DataItemSerializer(serializers.ModelSerializer):
@@ -141,7 +145,8 @@ class BrowseFileSerializer(serializers.Serializer):
 
 class BrowseSerializer(serializers.Serializer):
     path = serializers.CharField()
-    parent = serializers.CharField(allow_null=True, help_text="The folder above; null at the top.")
+    # DRF's metaclass takes declared fields off the class, so `parent` does not shadow Field.parent at run time.
+    parent = serializers.CharField(allow_null=True, help_text="The folder above; null at the top.")  # type: ignore[assignment]
     folders = BrowseFolderSerializer(many=True)
     files = BrowseFileSerializer(many=True)
     truncated = serializers.BooleanField(help_text="The listing stopped at `limit` entries.")

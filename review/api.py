@@ -1,5 +1,7 @@
 """Review API: labeled items with filters and history, decisions (409 on a stale version), the review queue."""
 
+from typing import cast
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, pagination, viewsets
@@ -34,7 +36,7 @@ class LabeledCursorPagination(pagination.BasePagination):
     No COUNT and no OFFSET, so a page costs the same at any depth of a project of any size.
     """
 
-    page_size = api_settings.PAGE_SIZE
+    page_size = cast(int, api_settings.PAGE_SIZE)  # settings.REST_FRAMEWORK sets it
 
     def paginate_labeled(self, request, *, project, filters, classes, cursors: CursorForm) -> list:
         """The page's tasks; `cursors` is a validated form (a bad cursor was already answered with 400)."""
@@ -112,8 +114,9 @@ class ReviewItemViewSet(ProjectReviewMixin, mixins.ListModelMixin, mixins.Retrie
     def list(self, request, *args, **kwargs):
         form = _valid(LabeledFilterForm(request.query_params, classes=self.classes(),
                                         labelers=selectors.project_labelers(self.project)))
-        page = self.paginator.paginate_labeled(request, project=self.project, filters=form.filters,
-                                               classes=self.classes(), cursors=form)
+        paginator = cast(LabeledCursorPagination, self.paginator)
+        page = paginator.paginate_labeled(request, project=self.project, filters=form.filters, classes=self.classes(),
+                                          cursors=form)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -180,8 +183,9 @@ class SkippedItemViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         cursors = CursorForm(request.query_params)
-        page = self.paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
-                                               classes=self.classes(), cursors=_valid(cursors))
+        paginator = cast(LabeledCursorPagination, self.paginator)
+        page = paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
+                                          classes=self.classes(), cursors=_valid(cursors))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=SkippedActionSerializer, responses={

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.http import QueryDict
 
 from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, Cursor, InvalidCursor, LabeledFilters
+
+if TYPE_CHECKING:
+    from projects.models import LabelClass
 
 SORTS = [("newest", "Newest first"), ("oldest", "Oldest first")]
 CURSOR_ERROR = "This page link is broken or out of date."
@@ -39,7 +43,8 @@ class CursorForm(forms.Form):
     before = CursorField()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("after") and data.get("before"):
             self.add_error("before", forms.ValidationError("Give after or before, not both.", code="invalid_cursor"))
         return data
@@ -47,7 +52,7 @@ class CursorForm(forms.Form):
     @property
     def cursor_error(self) -> str:
         """Why the cursors were ignored ("" when they were fine)."""
-        return " ".join(message for name in ("after", "before") for message in self.errors.get(name, []))
+        return " ".join(str(message) for name in ("after", "before") for message in self.errors.get(name, []))
 
     def cursor(self, name) -> Cursor | None:
         return None if self.cursor_error else self.cleaned_data.get(name)
@@ -58,7 +63,8 @@ class LabeledFilterForm(CursorForm):
 
     state = forms.ChoiceField(label="State", required=False, choices=[(k, v[0]) for k, v in STATE_FILTERS.items()])
     sort = forms.ChoiceField(label="Sort", required=False, choices=SORTS)
-    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int, empty_value=DEFAULT_LAYOUT,
+    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int,
+                                    empty_value=DEFAULT_LAYOUT,  # type: ignore[arg-type]  # coerced to int, so is this
                                     choices=[(n, f"{n} per page") for n in LAYOUTS])
 
     def __init__(self, data, *, classes, labelers, **kwargs):
@@ -98,9 +104,8 @@ class LabeledFilterForm(CursorForm):
         values.update(overrides)
         defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT}
         query = QueryDict(mutable=True)
-        for name, value in values.items():
-            if isinstance(value, Cursor):
-                value = value.token
+        for name, given in values.items():
+            value = given.token if isinstance(given, Cursor) else given
             if value not in (None, "") and defaults.get(name) != value:
                 query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return query.urlencode()
@@ -128,13 +133,14 @@ class DecisionForm(forms.Form):
     items = ItemVersionsField()
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")])
     reason = forms.CharField(required=False, max_length=2000)
-    labels = forms.ModelMultipleChoiceField(queryset=None, required=False, to_field_name="name")
+    labels: forms.ModelMultipleChoiceField[LabelClass] = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, to_field_name="name")
     mode = forms.ChoiceField(required=False, choices=[("labeled", "labeled"), ("queue", "queue"), ("item", "item")])
     next = forms.CharField(required=False, max_length=2000)
 
     def __init__(self, data, *, project, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["labels"].queryset = project.label_classes.all()
+        cast(forms.ModelMultipleChoiceField, self.fields["labels"]).queryset = project.label_classes.all()
 
     def clean_next(self):
         return filters_query(self.cleaned_data["next"])

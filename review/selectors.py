@@ -7,6 +7,7 @@ and labeler joined) and one for their current tags; earlier rejections are a fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
@@ -19,6 +20,11 @@ from django.utils import timezone
 from core.errors import NotFound
 from labeling.models import Annotation, ClassCount, LabelerCount, Task
 from review.models import Review, ReviewLease
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the model get_user_model() gives (AUTH_USER_MODEL is Django's)
+
+    from projects.models import LabelClass
 
 LAYOUTS = (1, 4, 6, 9, 12, 20)
 DEFAULT_LAYOUT = 12
@@ -35,8 +41,8 @@ STATE_FILTERS = {
 
 @dataclass
 class LabeledFilters:
-    label_class: object = None  # LabelClass or None
-    labeler: object = None      # User or None
+    label_class: LabelClass | None = None
+    labeler: User | None = None
     state: str = ""
     date_from: date | None = None
     date_to: date | None = None

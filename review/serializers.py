@@ -28,7 +28,8 @@ class HistoryEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField(read_only=True)
     who = serializers.CharField(source="who.get_username", read_only=True, default=None)
     labels = serializers.SerializerMethodField()
-    source = serializers.CharField(read_only=True, default=None)
+    # DRF's metaclass takes declared fields off the class, so `source` does not shadow Field.source at run time.
+    source = serializers.CharField(read_only=True, default=None)  # type: ignore[assignment]
     current = serializers.BooleanField(read_only=True, default=None)
     decision = serializers.CharField(source="review.decision", read_only=True, default=None)
     reason = serializers.CharField(read_only=True, default=None)
@@ -49,7 +50,8 @@ class DecisionItemSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "reject", "correct"])
-    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)
+    # many=True hands max_length to the ListSerializer (the stubs do not know that keyword).
+    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     labels = serializers.ListField(child=serializers.CharField(), required=False, default=list,
                                    help_text="Class names, for decision=correct.")
@@ -73,7 +75,7 @@ class QueueClaimSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class SkippedActionSerializer(StrictFieldsMixin, serializers.Serializer):
     action = serializers.ChoiceField(choices=["requeue", "remove"])
-    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)
+    items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
 
 
 class SkippedResultSerializer(serializers.Serializer):

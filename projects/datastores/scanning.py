@@ -18,6 +18,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from itertools import islice
+from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -164,11 +165,11 @@ def _pillow_orientation(image) -> int:
         else:
             exif = image.getexif()
         return int(exif.get(0x0112) or 1)
-    except Exception:  # a malformed EXIF block: the image is shown unrotated
+    except Exception:  # noqa: BLE001 — a malformed EXIF block: the image is shown unrotated
         return 1
 
 
-def _inspect(source) -> dict:
+def _inspect(source: bytes | IO[bytes]) -> dict:
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     head = source if isinstance(source, (bytes, bytearray)) else handle.read(16)
     handle.seek(0)
@@ -193,7 +194,7 @@ def _facts(width: int, height: int, fmt: str) -> dict:
     if not width or not height:
         return {"state": State.UNREADABLE, "reason": f"The header gives the image {width}×{height} pixels."}
     if width * height > settings.LABELSITE_MAX_IMAGE_PIXELS:
-        facts = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
+        facts: dict = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
         if max(width, height) <= MAX_DIMENSION:  # a header may claim 4 billion pixels: the columns hold less
             facts.update(width=width, height=height)
         return facts
@@ -375,7 +376,7 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
         error = f"Unexpected error while listing the dataset ({type(failure).__name__})."
     finally:
         now = timezone.now()
-        result = {"busy_until": None}
+        result: dict = {"busy_until": None}
         if scan:
             result.update(
                 scan_state=Dataset.ScanState.FAILED if error else Dataset.ScanState.DONE,
@@ -412,7 +413,7 @@ def dataset_dimensions_fix(*, dataset: Dataset) -> int:
     while batch := list(items.filter(pk__gt=last).values_list("pk", "key", "size", "width", "height")[:500]):
         last = batch[-1][0]
         found = _classify_many(dataset, storage, [(key, size or 0) for _, key, size, _, _ in batch])
-        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found):
+        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found, strict=True):
             if width != height and (facts.get("width"), facts.get("height")) == (height, width):
                 changed += DataItem.objects.filter(pk=pk, width=width, height=height).update(width=height, height=width)
     return changed
@@ -498,7 +499,7 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
         DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too many pixels (possible decompression bomb).")
     except MemoryError:
         DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too large to decode.")
-    except Exception as error:  # truncated, corrupt, odd modes: the item says so, the worker carries on
+    except Exception as error:  # noqa: BLE001 — truncated, corrupt, odd modes: the item says so, the worker carries on
         DataItem.objects.filter(pk=item.pk).update(
             state=State.UNREADABLE, reason=f"Cannot decode the image ({type(error).__name__})."
         )

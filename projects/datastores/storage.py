@@ -17,6 +17,7 @@ import os
 import re
 import ssl
 from collections.abc import Iterator
+from typing import cast
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -225,7 +226,8 @@ def _safe_error(error: Exception) -> DatastoreError:
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     """Whether `kind` is somewhere in the chain the SDKs wrap transport errors in."""
-    seen, pending = set(), [error]
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -257,7 +259,7 @@ class _wrap:
 
 # --- object keys ---------------------------------------------------------------------------------
 
-KEY_MAX_LENGTH = DataItem._meta.get_field("key").max_length
+KEY_MAX_LENGTH = cast(int, DataItem._meta.get_field("key").max_length)  # the column declares one
 # Clients and servers resolve "." and ".." segments (urllib3 does, under requests, before the Azure SDK's
 # request leaves; Azure and Azurite read "\\" as "/"), so such a key could address another object.
 # Segments ending in a dot are refused too (see _has_name_ending_in_dot); dot segments get their own reason.
@@ -326,7 +328,8 @@ def _s3_client(storage):
 def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], list[str]]:
     """Immediate sub-folder names and file names under `path` (for Browse), sorted, capped at BROWSE_LIMIT."""
     prefix = _prefix(path)
-    folders, files = [], []
+    folders: list[str] = []
+    files: list[str] = []
     with _wrap(), deadline_scope():  # Test connection and Browse answer a page: one deadline for the lot
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.LOCAL:

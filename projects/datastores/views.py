@@ -76,7 +76,9 @@ def dataset_refresh(request, access, dataset):
 def datastore_browse(request, access, datastore):
     found = workspace_object_or_404(access, Datastore, uuid=datastore)
     path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
-    error, folders, files = "", [], []
+    error = ""
+    folders: list[str] = []
+    files: list[str] = []
     try:
         folders, files = ds.datastore_list(found, path)
     except ds.DatastoreError as failure:

@@ -155,7 +155,7 @@ def wizard_dataset_create(request, access):
             if not request.htmx:  # htmx shows it selected with its scan state right away
                 messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
             return _go(request, access, state, "dataset")
-    browse = action == "browse" and form.is_bound and form["datastore"].data and form.fields["datastore"].queryset.filter(uuid=form["datastore"].data).first()
+    browse = action == "browse" and form.is_bound and form["datastore"].data and form.datastores.filter(uuid=form["datastore"].data).first()
     status = 422 if form.is_bound and form.errors and action != "browse" else 200
     return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
         "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -26,13 +27,16 @@ from projects.models import (
 )
 from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the model get_user_model() gives (AUTH_USER_MODEL is Django's)
+
 # Archived projects are listed only to those who may change projects (and so could bring them back).
 SEE_ARCHIVED = "projects.change_labelingproject"
 
 
 @dataclass
 class Access:
-    user: object
+    user: User
     organization: Organization
     workspace: Workspace
     membership: Membership | None

@@ -24,7 +24,7 @@ from projects.models import ApiToken, Invitation, Membership
 def home(request):
     workspaces = list(visible_workspaces(request.user))
     projects = listed_projects(request.user, workspaces).order_by("name")
-    by_workspace = {ws.pk: [] for ws in workspaces}
+    by_workspace: dict[int, list] = {ws.pk: [] for ws in workspaces}
     for project in projects:
         by_workspace[project.workspace_id].append(project)
     rows = [(ws, by_workspace[ws.pk]) for ws in workspaces]
