@@ -53,7 +53,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
-    yield
 
 
 @pytest.fixture

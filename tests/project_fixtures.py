@@ -60,7 +60,7 @@ def label_tasks(project, tasks, label_class, user, *, state="labeled"):
     from labeling import stats
     from labeling.models import Annotation, Task
 
-    moves = Counter()
+    moves: Counter = Counter()
     for task in tasks:
         annotation = Annotation.objects.create(task=task, created_by=user)
         annotation.labels.add(label_class)

@@ -54,7 +54,7 @@ def test_state_conflicts_are_domain_conflicts_with_their_message(project, manage
     running = Export.objects.create(project=project, format="coco", state=Export.State.RUNNING, created_by=manager)
     with pytest.raises(Conflict, match="still running"):
         export_delete(export=running, actor=manager)
-    with pytest.raises(Conflict, match="Only a failed export can be retried."):
+    with pytest.raises(Conflict, match="Only a failed export can be retried"):
         export_retry(export=running, actor=manager)
 
 
@@ -66,7 +66,7 @@ def test_self_review_is_refused_as_a_permission_the_pages_and_api_already_answer
     assert error.value.code == "permission_denied" and "someone else must review it" in error.value.message
 
 
-@pytest.mark.parametrize(("error", "status", "code"), [
+@pytest.mark.parametrize("error, status, code", [
     (NotFound("No such thing."), 404, "not_found"),
     (Conflict("It changed.", data={"ids": [1]}), 409, "conflict"),
     (Refused("Not yours."), 403, "permission_denied"),
@@ -80,7 +80,7 @@ def test_the_api_maps_every_domain_error_to_its_status_and_the_json_shape(error,
     assert response.data == {"code": code, "message": message, "errors": {}}
 
 
-@pytest.mark.parametrize(("raised", "expected"), [(NotFound("Gone."), Http404), (Refused("No."), PermissionDenied)])
+@pytest.mark.parametrize("raised, expected", [(NotFound("Gone."), Http404), (Refused("No."), PermissionDenied)])
 def test_pages_map_domain_errors_escaping_a_view_to_the_404_and_403_pages(labeler, raised, expected):
     @workspace_view()
     def view(request, access):

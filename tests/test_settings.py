@@ -82,7 +82,7 @@ def test_pages_carry_a_strict_content_security_policy(client, db):
     assert 'src="/static/' in body  # htmx and our script come from our own origin
 
 
-@pytest.mark.parametrize(("seconds", "timeout"), [(45, 45000), (0, 0)])
+@pytest.mark.parametrize("seconds, timeout", [(45, 45000), (0, 0)])
 def test_pages_give_htmx_the_request_timeout_and_a_place_to_report_failures(client, db, settings, seconds, timeout):
     settings.LABELSITE_REQUEST_TIMEOUT = seconds
     body = client.get(reverse("login")).content.decode()

@@ -70,7 +70,7 @@ def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=work, args=pair) for pair in zip(users, clients)]
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(users, clients, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

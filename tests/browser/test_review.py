@@ -46,11 +46,16 @@ def browser_page(live_server, monkeypatch):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         context = browser.new_context(base_url=live_server.url)
         page = context.new_page()
-        page.problems = []
-        # Every console error counts (CSP violations are reported there), except the browser's own favicon probe.
-        page.on("console", lambda msg: msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico")
-                and page.problems.append(msg.text))
-        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        problems: list[str] = []
+        page.problems = problems  # type: ignore[attr-defined]  # what the tests read
+
+        def on_console(msg):
+            # Every console error counts (CSP violations are reported there), except the browser's own favicon probe.
+            if msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico"):
+                problems.append(msg.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: problems.append(str(error)))
         yield page
         # Django code run while Playwright's loop is active gets its own connection: close it here.
         connections.close_all()

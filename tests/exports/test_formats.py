@@ -34,9 +34,9 @@ def golden(name, project):
     """The golden file with {item:<key>} / {class:<name>} placeholders filled with this run's ids."""
     text = (GOLDEN / name).read_text()
     for key, task in tasks_by_key(project).items():
-        text = text.replace("{item:%s}" % key, str(task.item_id))
+        text = text.replace(f"{{item:{key}}}", str(task.item_id))
     for label, cls in classes_of(project).items():
-        text = text.replace("{class:%s}" % label, str(cls.pk))
+        text = text.replace(f"{{class:{label}}}", str(cls.pk))
     return text
 
 
@@ -135,7 +135,7 @@ def test_imagefolder_zip_holds_class_folders_with_the_real_images(project, run_e
     names = sorted(archive.namelist())
     assert "\n".join(names) + "\n" == golden("imagefolder.txt", project)
     # What torchvision's ImageFolder does: one class per top folder, every file below is a sample of it.
-    samples = {}
+    samples: dict = {}
     for name in names:
         folder, file = name.split("/")
         samples.setdefault(folder, []).append(file)

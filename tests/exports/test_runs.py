@@ -112,7 +112,7 @@ def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles,
     label_task(tasks["cats/a.jpg"], [classes["cat"]], state="approved", user=labeler)
     label_task(tasks["dogs/b.png"], [classes["dog"]], state="approved", user=labeler)
     original = writers.CocoWriter.write
-    changed = []
+    changed: list = []
 
     def write_and_meanwhile_relabel(self, row):
         if not changed:

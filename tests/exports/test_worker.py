@@ -31,7 +31,7 @@ def _redis_answers(url: str) -> bool:
         import redis
 
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except Exception:
+    except Exception:  # noqa: BLE001 — whatever fails, there is no Redis to use
         return False
 
 
@@ -55,10 +55,10 @@ def worker(tmp_path, transactional_roles):
     }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
-    started = []
+    started: list = []
 
     def start():
-        log = open(tmp_path / f"worker-{len(started)}.log", "w")
+        log = open(tmp_path / f"worker-{len(started)}.log", "w")  # noqa: SIM115 — the worker writes it until stopped
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-l", "info"],

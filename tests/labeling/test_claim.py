@@ -109,7 +109,7 @@ def test_expired_holds_are_released_and_reported(project, labeler, manager):
     assert again.expired == 2  # the one the manager took is no longer ours to report
     assert len(again) == 3
     assert services.tasks_claim(project=project, user=labeler, size=3).expired == 0
-    assert not set(t.id for t in again) & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))
+    assert not {t.id for t in again} & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))
 
 
 def test_imported_prelabels_arrive_pre_applied_and_go_away_on_submit(workspace, labeler):

@@ -48,7 +48,7 @@ def world(settings, tmp_path, workspace, labeler, labeler2):
     project_a = make_project(workspace, datasets["A"], name="A")
     project_b = make_project(workspace, datasets["B"], name="B")
     now = timezone.now()
-    a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], _items(datasets["A"], "a", 6)))
+    a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], _items(datasets["A"], "a", 6), strict=True))
     tasks = {
         "held": Task(project=project_a, item=a["held"], leased_to=labeler, lease_expires=now + timedelta(minutes=10)),
         "expired": Task(project=project_a, item=a["expired"], leased_to=labeler, lease_expires=now - timedelta(minutes=1)),

@@ -1,5 +1,6 @@
 """Draft tags, submit (idempotent, lease-checked), skip, and the counters they keep."""
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -60,7 +61,7 @@ def test_tag_of_another_project_is_refused(project, ml_project, labeler):
 
 
 def test_submit_saves_labels_moves_tasks_and_counts(project, labeler):
-    tasks_moved(project_id=project.id, moves={(None, "unlabeled"): 12})
+    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 12}))
     cat, dog, _ = class_ids(project)
     page = services.tasks_claim(project=project, user=labeler, size=3)
     labels = {page[0].id: [cat], page[1].id: [dog], page[2].id: [cat]}
@@ -124,7 +125,7 @@ def test_submit_needs_a_tag_on_every_image(project, labeler):
 
 
 def test_multilabel_submit_stores_every_tag(ml_project, labeler):
-    sky, tree, car = class_ids(ml_project)
+    sky, _tree, car = class_ids(ml_project)
     (task,) = services.tasks_claim(project=ml_project, user=labeler, size=1)
     services.page_submit(project=ml_project, user=labeler, labels={task.id: [sky, car]})
     assert sorted(Annotation.objects.get().labels.values_list("id", flat=True)) == [sky, car]
@@ -142,7 +143,7 @@ def test_relabel_after_reject_retires_old_tags(project, labeler):
 
 
 def test_skip_sets_the_task_aside_and_counts_it(project, labeler):
-    tasks_moved(project_id=project.id, moves={(None, "unlabeled"): 12})
+    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 12}))
     page = services.tasks_claim(project=project, user=labeler, size=2)
     services.task_skip(project=project, user=labeler, task=page[0])
     skipped = Task.objects.get(id=page[0].id)

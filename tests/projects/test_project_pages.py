@@ -112,7 +112,7 @@ def test_anonymous_is_sent_to_login(anon_client, urls, page):
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
-def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace, reverse_url=reverse):
+def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace):
     foreign = make_project(other_workspace, make_dataset(other_workspace), name="secret")
     # The outsider administers Globex; asking for Globex's project through Acme's URL is a 404.
     url = reverse("labeling:dashboard", kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
@@ -187,7 +187,7 @@ def tagged(project, manager, labeler):
 
 
 def test_removing_a_label_keeping_its_tags(manager_client, urls, project, tagged):
-    cat, dog, tasks = tagged
+    cat, _dog, _tasks = tagged
     confirm = manager_client.get(urls["label_remove"])
     assert b"Keep their tags" in confirm.content and b"back to the queue" in confirm.content
     assert manager_client.post(urls["label_remove"], {}).status_code == 422  # a choice is required

@@ -27,7 +27,7 @@ def middle():
     return Cursor.of(Task.objects.order_by("-labeled_at", "-pk")[5050]).token
 
 
-QUERIES = [
+QUERIES: list[dict] = [
     {}, {"after": middle}, {"before": middle}, {"class": "Dog", "sort": "oldest"},
     {"labeler": "labeler", "state": "awaiting", "layout": 20}, {"state": "rejected"}, {"state": "skipped", "after": middle},
     {"from": "2000-01-01", "to": "2100-01-01", "after": middle},
@@ -36,8 +36,8 @@ QUERIES = [
 
 def test_labeled_page_query_count_is_flat(big_project, review_url, reviewer_client, django_assert_max_num_queries):
     assert Task.objects.filter(project=big_project).count() == 10100
-    for query in QUERIES:
-        query = {name: value() if callable(value) else value for name, value in query.items()}
+    for given in QUERIES:
+        query = {name: value() if callable(value) else value for name, value in given.items()}
         with django_assert_max_num_queries(MAX_QUERIES):
             response = reviewer_client.get(review_url("labeled"), query)
         assert response.status_code == 200
