@@ -17,6 +17,7 @@ from labeling.serializers import (
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
 from projects.definition import services as project_services
+from projects.definition.services import ML_SETTINGS
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 
@@ -71,6 +72,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
             dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
             label_names=data["label_classes"], instructions_url=data.get("instructions_url", ""),
             instructions_text=data.get("instructions_text", ""), ml_assisted=data.get("ml_assisted", False),
+            **{name: data[name] for name in ML_SETTINGS if name in data},
         )
         return Response(self._data(self.get_queryset().get(pk=project.pk)), status=status.HTTP_201_CREATED)
 
@@ -80,7 +82,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer = self.get_serializer(project, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         fields = {f: serializer.validated_data.get(f, getattr(project, f)) for f in
-                  ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted")}
+                  ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted", *ML_SETTINGS)}
         project_services.project_update(project=project, actor=request.user, **fields)
         return Response(self._data(project))
 

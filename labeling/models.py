@@ -13,6 +13,10 @@ class TaskOwnedQuerySet(TenantQuerySet):
     workspace_path = "task__project__workspace"
 
 
+# Tasks ML assist has not ordered yet sort after every ordered one (whose keys stay below 2**62).
+ML_UNORDERED = 2**62
+
+
 class Task(models.Model):
     class State(models.TextChoices):
         UNLABELED = "unlabeled", "Unlabeled"
@@ -37,6 +41,10 @@ class Task(models.Model):
     rejected_before = models.BooleanField(default=False, db_default=False)
     # In-progress tags (label class ids) of the current lease holder; cleared whenever the lease changes.
     draft = models.JSONField(default=list, blank=True)
+    # ML assist's order for unlabeled tasks (similar images together, least sure first): written by its runs,
+    # read by claims when the project clusters or learns actively. A new task gets ML_UNORDERED plus a random
+    # number (see services), so it comes after the ordered ones, shuffled.
+    ml_order = models.BigIntegerField(default=ML_UNORDERED, db_default=ML_UNORDERED)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProjectOwnedQuerySet.as_manager()
@@ -70,6 +78,8 @@ class Task(models.Model):
             ),
             # Oldest-first claiming walks unlabeled tasks by id without sorting the project.
             models.Index(fields=["project", "id"], condition=models.Q(state="unlabeled"), name="task_claim_oldest"),
+            # ML-ordered claiming (clusters, least sure first) walks unlabeled tasks by ML assist's order.
+            models.Index(fields=["project", "ml_order"], condition=models.Q(state="unlabeled"), name="task_claim_ml"),
             # Review's labeled-data browser: a state, a labeler or all labeled, in labeling-time order.
             models.Index(fields=["project", "state", "labeled_at", "id"], name="task_labeled_at"),
             # "All labeled" spans two states: walk the project's tasks in time order and filter the state.
@@ -111,7 +121,7 @@ class Annotation(models.Model):
 
 
 class PreLabel(models.Model):
-    """Suggested tags for an unlabeled task (from an import); labelers see them pre-applied and confirm.
+    """Suggested tags for an unlabeled task (from an import or ML assist); labelers see them pre-applied and confirm.
 
     One per task. It never counts as a label: the task stays unlabeled until a labeler submits,
     and the submit (or a later import) removes it.
@@ -124,6 +134,8 @@ class PreLabel(models.Model):
     task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="prelabel")
     labels = models.ManyToManyField(LabelClass, related_name="+")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.IMPORT)
+    # A model's confidence in its suggestion (0–1); empty for imported ones.
+    confidence = models.FloatField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import Conflict
 from labeling import selectors, services
+from labeling.dashboard_sections import dashboard_sections_get
 from labeling.forms import LabelRemoveForm
 from core.htmx import render_page_or_fragment
 from projects.tenancy.access import label_class_or_404, project_or_404, workspace_view
@@ -16,7 +17,9 @@ from projects.tenancy.access import label_class_or_404, project_or_404, workspac
 def dashboard(request, access, project):
     project = project_or_404(access, project, related=("dataset", "dataset__datastore"))
     stats = selectors.dashboard_stats_get(project=project, activity=request.GET.get("activity", "hour"))
-    context = {"access": access, "project": project, "stats": stats}
+    sections = [] if request.htmx else dashboard_sections_get(project=project, access=access)  # htmx: the activity only
+    badges = [badge for section in sections for badge in section.badges]
+    context = {"access": access, "project": project, "stats": stats, "sections": sections, "head_badges": badges}
     return render_page_or_fragment(request, "labeling/dashboard.html", context, partial="activity")
 
 

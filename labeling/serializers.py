@@ -79,7 +79,8 @@ class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = LabelingProject
         fields = ["id", "name", "task_type", "dataset", "incremental_refresh", "label_classes", "classes",
-                  "instructions_url", "instructions_text", "ml_assisted", "state", "progress", "created_at"]
+                  "instructions_url", "instructions_text", "ml_assisted", "ml_min_labels", "ml_target_accuracy",
+                  "ml_cluster", "ml_active_learning", "state", "progress", "created_at"]
         read_only_fields = ["state", "created_at"]
 
     def __init__(self, *args, **kwargs):

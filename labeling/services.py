@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, Refused
 from labeling import stats
-from labeling.models import Annotation, GridPreference, PreLabel, Task
+from labeling.models import ML_UNORDERED, Annotation, GridPreference, PreLabel, Task
 from projects.models import DataItem, LabelClass, LabelingProject
 from projects.definition.services import label_classes_renumber
 
@@ -78,7 +78,12 @@ def _ephemeral(outermost: bool) -> None:
 
 
 def _claim_order(project) -> str:
-    return "id" if project.task_order == LabelingProject.TaskOrder.OLDEST else "order_key"
+    """The task column a claim walks (each has its own index starting with the project)."""
+    if project.task_order == LabelingProject.TaskOrder.OLDEST:
+        return "id"
+    if project.ml_assisted and (project.ml_cluster or project.ml_active_learning):
+        return "ml_order"  # ML assist's order: similar images together, least sure first
+    return "order_key"
 
 
 # Leases expire by the database's clock, never a web machine's: with several web machines whose clocks
@@ -362,8 +367,10 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
     """
     if connection.vendor == "postgresql":
         random_expr = f"floor(random() * {ORDER_KEY_MAX})::integer"
+        ml_expr = f"({ML_UNORDERED} + floor(random() * {ORDER_KEY_MAX}))::bigint"
     else:  # SQLite; "%%" is a literal % once the parameters are substituted
         random_expr = f"abs(random() %% {ORDER_KEY_MAX})"
+        ml_expr = f"({ML_UNORDERED} + abs(random() %% {ORDER_KEY_MAX}))"
     columns, exprs, params = [], [], []
     values: list
     for field in Task._meta.concrete_fields:
@@ -377,6 +384,8 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
             expr, values = "%s", [Task.State.UNLABELED.value]
         elif field.name == "order_key":
             expr, values = random_expr, []
+        elif field.name == "ml_order":  # after every task ML assist has ordered, shuffled among themselves
+            expr, values = ml_expr, []
         elif field.name == "created_at":
             expr, values = "%s", [field.get_db_prep_save(timezone.now(), connection)]
         elif field.null:
@@ -563,3 +572,67 @@ def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass)
     moves.pop((State.UNLABELED.value, State.UNLABELED.value), None)
     stats.Tally(project.pk).tasks_moved(moves).labels_changed(classes).save()
     return requeued
+
+
+# ---- ML assist's writes (the `assist` app computes; these write, set-based, one batch per call) ----------------
+
+@transaction.atomic
+def prelabels_model_write(*, project: LabelingProject, suggestions: dict[int, tuple[list[int], float]]) -> int:
+    """Put a model's suggestions (task id -> (label class ids, confidence)) on tasks that are still unlabeled,
+    replacing the model's earlier ones; returns how many were written.
+
+    Labeled, approved and skipped tasks never get one (their rows are locked and read in this transaction, so a
+    submit either came first and the task is skipped here, or comes after and drops the suggestion as usual).
+    Imported suggestions are a person's: the model never replaces them. A constant number of statements per call.
+    """
+    open_ids = list(Task.objects.select_for_update().filter(project=project, id__in=list(suggestions),
+                                                            state=State.UNLABELED).values_list("id", flat=True))
+    imported = set(PreLabel.objects.filter(task_id__in=open_ids).exclude(source=PreLabel.Source.MODEL)
+                   .values_list("task_id", flat=True))
+    targets = [task_id for task_id in open_ids if task_id not in imported and suggestions[task_id][0]]
+    if not targets:
+        return 0
+    _prelabels_drop(targets)
+    created = PreLabel.objects.bulk_create([
+        PreLabel(task_id=task_id, source=PreLabel.Source.MODEL, confidence=suggestions[task_id][1]) for task_id in targets
+    ])
+    through = PreLabel.labels.through
+    through.objects.bulk_create([
+        through(prelabel_id=prelabel.pk, labelclass_id=class_id)
+        for prelabel in created for class_id in dict.fromkeys(suggestions[prelabel.task_id][0])
+    ])
+    return len(created)
+
+
+def prelabels_model_clear(*, project: LabelingProject, before=None) -> int:
+    """Delete the model's suggestions on the project's tasks (only those made before `before`, when given: what
+    a newer run did not renew). Two plain DELETEs over a subquery, whatever their number."""
+    stale = PreLabel.objects.filter(task__project=project, source=PreLabel.Source.MODEL)
+    if before is not None:
+        stale = stale.filter(created_at__lt=before)
+    sql, params = stale.values("pk").query.sql_with_params()
+    q = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {q(PreLabel.labels.through._meta.db_table)} WHERE prelabel_id IN ({sql})", params)
+        cursor.execute(f"DELETE FROM {q(PreLabel._meta.db_table)} WHERE id IN ({sql})", params)
+        return max(cursor.rowcount, 0)
+
+
+def tasks_ml_order_set(*, project: LabelingProject, orders: list[tuple[int, int]]) -> int:
+    """Write ML assist's claim order (task id, key) for a batch of the project's tasks in one UPDATE … FROM VALUES
+    (PostgreSQL and SQLite both name the VALUES columns column1, column2). Keys must stay below ML_UNORDERED."""
+    if not orders:
+        return 0
+    if any(not 0 <= key < ML_UNORDERED for _, key in orders):
+        raise ValidationError("An ML order key is out of range.")
+    q = connection.ops.quote_name
+    table = q(Task._meta.db_table)
+    rows = ", ".join(["(%s, %s)"] * len(orders))
+    params = [value for pair in orders for value in (int(pair[0]), int(pair[1]))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET ml_order = v.column2 FROM (VALUES {rows}) AS v "
+            f"WHERE {table}.id = v.column1 AND {table}.project_id = %s",
+            [*params, project.pk],
+        )
+        return max(cursor.rowcount, 0)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from assist import api as assist_api
 from exports import api as exports_api
 from labeling import api as labeling_api
 from projects import api as projects_api
@@ -38,6 +39,7 @@ workspace_router.register("projects/<uuid:project>/review/queue", review_api.Rev
 workspace_router.register("projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped")
 workspace_router.register("projects/<uuid:project>/exports", exports_api.ExportViewSet, basename="api-export")
 workspace_router.register("projects/<uuid:project>/imports", exports_api.LabelImportViewSet, basename="api-import")
+workspace_router.register("projects/<uuid:project>/ml", assist_api.MlViewSet, basename="api-ml")
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

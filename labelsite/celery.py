@@ -22,4 +22,6 @@ app.conf.beat_schedule = {
         "schedule": float(env_int("LABELSITE_REFRESH_INTERVAL", 300)),
     },
     "exports-reap": {"task": "exports.tasks.exports_reap_task", "schedule": 60.0},
+    # ML assist: retrain projects whose labels grew (LABELSITE_ML_RETRAIN_INTERVAL seconds); cheap when nothing did.
+    "ml-retrain-due": {"task": "assist.retrain_due", "schedule": float(env_int("LABELSITE_ML_RETRAIN_INTERVAL", 300))},
 }

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "labeling",
     "review",
     "exports",
+    "assist",
 ]
 
 MIDDLEWARE = [
@@ -227,6 +228,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# ML assist's pipeline runs on its own queue, consumed by a worker that keeps the model loaded (`make run` starts
+# one when the ML packages are installed): `celery -A labelsite worker -Q ml --include assist.worker`.
+CELERY_TASK_ROUTES = {"assist.pipeline_run": {"queue": "ml"}}
+
+# ML assist: `off` disables it (and `make run` then does not install requirements-ml.txt); `auto` uses it when
+# its packages are installed.
+LABELSITE_ML = env_str("LABELSITE_ML", "auto").strip().lower()
+if LABELSITE_ML not in ("auto", "off"):
+    raise ImproperlyConfigured("LABELSITE_ML must be `auto` or `off`.")
+# Seconds between checks whether a project's labels grew enough to retrain (Celery beat).
+LABELSITE_ML_RETRAIN_INTERVAL = env_int("LABELSITE_ML_RETRAIN_INTERVAL", 300)
+# Images per featurization batch (memory: about 30 MB per image in flight at 224 px on the CPU).
+LABELSITE_ML_BATCH = env_int("LABELSITE_ML_BATCH", 32)
 
 # Exports: rows per read, heartbeat cadence, and when the reaper declares a silent export dead.
 LABELSITE_EXPORT_CHUNK_SIZE = env_int("LABELSITE_EXPORT_CHUNK_SIZE", 2000)

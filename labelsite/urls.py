@@ -28,6 +28,7 @@ urlpatterns = [
     path("o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/", include("review.urls")),
     path("", include("exports.urls")),
     path("", include("labeling.urls")),
+    path("", include("assist.urls")),
     path("", include("labeling.media_urls")),
 ]
 

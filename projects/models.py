@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -265,6 +266,12 @@ class DataItem(models.Model):
         return self.key
 
 
+# Fewer labels than this cannot be split into training and held-out parts that say anything.
+ML_MIN_LABELS_FLOOR = 10
+# A class is learned (and can be pre-labeled) once this many current labels carry it.
+ML_MIN_PER_CLASS = 5
+
+
 class LabelingProject(TenantModel):
     class TaskType(models.TextChoices):
         MULTI_CLASS = "multiclass", "Image Classification Multi-class"
@@ -284,6 +291,18 @@ class LabelingProject(TenantModel):
     instructions_url = models.URLField("instructions link", blank=True)
     instructions_text = models.TextField("instructions", blank=True)
     ml_assisted = models.BooleanField("ML assisted labeling", default=False)
+    # ML assist (the `assist` app trains on the labels and writes pre-labels and a clustered task order).
+    ml_min_labels = models.PositiveIntegerField(
+        "labels before the first training", default=50, db_default=50,
+        validators=[MinValueValidator(ML_MIN_LABELS_FLOOR), MaxValueValidator(1_000_000)],
+    )
+    ml_target_accuracy = models.PositiveSmallIntegerField(
+        "target accuracy of pre-labels (%)", default=95, db_default=95,
+        validators=[MinValueValidator(50), MaxValueValidator(100)],
+    )
+    ml_cluster = models.BooleanField("cluster similar images onto the same page", default=True, db_default=True)
+    ml_active_learning = models.BooleanField("images the model is least sure about first", default=False,
+                                             db_default=False)
     # Review rules: a reject must say why; a labeler may review their own labels.
     require_reject_reason = models.BooleanField("reviewers must give a reason to reject", default=False)
     allow_self_review = models.BooleanField("labelers may review their own labels", default=False)

@@ -1,4 +1,4 @@
-"""The import graph the README's layout describes: core ← projects ← labeling ← review ← exports, labelsite on top
+"""The import graph the README's layout describes: core ← projects ← labeling ← assist ← review ← exports, labelsite on top
 composing them all, and no import tucked into a function to dodge a cycle."""
 
 import ast
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "projects", "labeling", "review", "exports", "labelsite")
+PACKAGES = ("core", "projects", "labeling", "assist", "review", "exports", "labelsite")
 
 
 def _first_party(node) -> list[str]:

@@ -43,6 +43,7 @@ def project_name_taken(*, workspace: Workspace, name: str, exclude: LabelingProj
 def project_create(
     *, workspace: Workspace, actor, name: str, task_type: str, dataset: Dataset, incremental_refresh: bool,
     label_names: list[str], instructions_url: str = "", instructions_text: str = "", ml_assisted: bool = False,
+    **ml_settings,
 ) -> LabelingProject:
     """A project in state Initializing with its label classes; labeling creates its tasks after commit."""
     perm_check(actor, workspace, "projects.add_labelingproject")
@@ -56,12 +57,14 @@ def project_create(
     if len(names) < 2:
         raise ValidationError("Add at least two label classes.")
     with name_unique("uniq_project_name", taken):
-        project = LabelingProject.objects.create(
+        project = LabelingProject(
             workspace=workspace, name=name, task_type=task_type, dataset=dataset,
             incremental_refresh=incremental_refresh, instructions_url=instructions_url,
             instructions_text=instructions_text, ml_assisted=ml_assisted,
             state=LabelingProject.State.INITIALIZING, created_by=actor,
         )
+        _ml_settings_apply(project, ml_settings)
+        project.save()
     LabelClass.objects.bulk_create(
         LabelClass(project=project, name=label, position=i, color=i % LabelClass.PALETTE_SIZE)
         for i, label in enumerate(names)
@@ -70,10 +73,27 @@ def project_create(
     return project
 
 
+ML_SETTINGS = ("ml_min_labels", "ml_target_accuracy", "ml_cluster", "ml_active_learning")
+
+
+def _ml_settings_apply(project: LabelingProject, values: dict) -> list[str]:
+    """Set the given ML assist settings (the others keep their value), validated by the fields' own rules;
+    returns the names that were given."""
+    unknown = set(values) - set(ML_SETTINGS)
+    if unknown:
+        raise ValidationError(f"Unknown setting {sorted(unknown)[0]}.")
+    for name, value in values.items():
+        setattr(project, name, value)
+    if values:
+        project.clean_fields(exclude=[f.name for f in LabelingProject._meta.fields if f.name not in values])
+    return list(values)
+
+
 def project_update(
     *, project: LabelingProject, actor, name: str, incremental_refresh: bool,
-    instructions_url: str, instructions_text: str, ml_assisted: bool,
+    instructions_url: str, instructions_text: str, ml_assisted: bool, **ml_settings,
 ) -> LabelingProject:
+    """Rename, instructions, refresh and ML assist; ML settings not given keep their value."""
     perm_check(actor, project.workspace, "projects.change_labelingproject")
     name = name.strip()
     taken = f"A project named “{name}” already exists in this workspace."
@@ -81,8 +101,10 @@ def project_update(
         raise ValidationError(taken)
     project.name, project.incremental_refresh, project.ml_assisted = name, incremental_refresh, ml_assisted
     project.instructions_url, project.instructions_text = instructions_url, instructions_text
+    changed = _ml_settings_apply(project, ml_settings)
     with name_unique("uniq_project_name", taken):
-        project.save(update_fields=["name", "incremental_refresh", "ml_assisted", "instructions_url", "instructions_text"])
+        project.save(update_fields=["name", "incremental_refresh", "ml_assisted", "instructions_url", "instructions_text",
+                                    *changed])
     return project
 
 

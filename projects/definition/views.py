@@ -9,9 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from core.errors import Conflict
+from core.features import ml_available, ml_unavailable_reason
 from core.htmx import render_page_or_fragment
 from projects.datastores import services as datastore_services
 from projects.definition import services as project_services
+from projects.definition.services import ML_SETTINGS
 from projects.definition.listing import project_list_extras_attach
 from projects.tenancy.access import label_class_or_404, project_or_404, workspace_projects, workspace_view
 from projects.models import LabelClass
@@ -55,6 +57,7 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
         "label_rows": _label_rows(getattr(form, "names", [])),
     }
     if slug == "ml":
+        context["ml_unavailable"] = ml_unavailable_reason()
         context["summary"] = _summary(state)
         context["summary_labels"] = _label_rows(context["summary"]["label_names"] if context["summary"] else [])
     return render_page_or_fragment(request, "projects/wizard.html", context, partial="wizard", status=status)
@@ -183,7 +186,8 @@ def _create(request, access, state):
             workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
             dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
             label_names=data["label_names"], instructions_url=data["instructions_url"],
-            instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"],
+            instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"] and ml_available(),
+            **{name: data[name] for name in ML_SETTINGS},
         )
     except ValidationError as error:
         return _render_step(request, access, state, "ml", state.bound("ml"), status=422, error=error.messages[0])
@@ -201,8 +205,8 @@ def _settings_url(access, project):
 
 def _settings_page(request, access, project, *, form=None, label_form=None, status=200, partial=None):
     context = {
-        "access": access, "project": project, "current": "settings",
-        "form": form or ProjectSettingsForm(project=project, initial={
+        "access": access, "project": project, "current": "settings", "ml_unavailable": ml_unavailable_reason(),
+        "form": form or ProjectSettingsForm(project=project, ml=ml_available(), initial={
             f: getattr(project, f) for f in ProjectSettingsForm.base_fields}),
         "label_form": label_form or LabelAddForm(),
         "label_classes": list(project.label_classes.active()),
@@ -218,7 +222,7 @@ def project_settings(request, access, project):
     project = project_or_404(access, project)
     if request.method == "GET":
         return _settings_page(request, access, project)
-    form = ProjectSettingsForm(request.POST, project=project)
+    form = ProjectSettingsForm(request.POST, project=project, ml=ml_available())
     if not form.is_valid():
         return _settings_page(request, access, project, form=form, status=422, partial="settings-form")
     project_services.project_update(project=project, actor=request.user, **form.cleaned_data)

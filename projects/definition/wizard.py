@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
-from projects.models import Dataset, Datastore, LabelingProject
+from projects.models import ML_MIN_LABELS_FLOOR, ML_MIN_PER_CLASS, Dataset, Datastore, LabelingProject
 from projects.definition.services import label_names_clean, project_name_taken
 
 
@@ -123,10 +123,34 @@ class InstructionsForm(StepForm):
 
 
 class MlForm(StepForm):
+    """ML assist and its settings (shown only where the server can run it: `core.features.ml_available`)."""
+
     ml_assisted = forms.BooleanField(
         label="Enable ML assisted labeling", required=False,
-        help_text="Stored with the project; suggestions from a model arrive in a later version.",
+        help_text="A model learns from the labels: images it is sure about arrive with suggested tags, "
+                  "and similar images can share a page.",
     )
+    ml_min_labels = forms.IntegerField(
+        label="Labels before the first training", required=False, min_value=ML_MIN_LABELS_FLOOR, max_value=1_000_000,
+        initial=50, help_text=f"Training also waits until at least two classes have {ML_MIN_PER_CLASS} labels each.",
+    )
+    ml_target_accuracy = forms.IntegerField(
+        label="Target accuracy of pre-labels (%)", required=False, min_value=50, max_value=100, initial=95,
+        help_text="Only images the model is sure enough about to reach this accuracy on held-out labels are "
+                  "pre-labeled; if it cannot reach it, nothing is.",
+    )
+    ml_cluster = forms.BooleanField(label="Put similar images on the same page", required=False, initial=True)
+    ml_active_learning = forms.BooleanField(
+        label="Images the model is least sure about first", required=False, initial=False,
+        help_text="Active learning: the labels that teach the model most come first.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("ml_min_labels", "ml_target_accuracy"):
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = self.fields[name].initial
+        return cleaned
 
 
 @dataclass(frozen=True)
@@ -183,7 +207,9 @@ class WizardState:
         initial = {}
         for name, field in form_class.base_fields.items():
             values = self.raw(slug).get(name, [])
-            if isinstance(field, forms.BooleanField):
+            if slug not in self.data:  # not visited yet: the field's default (a checkbox may start ticked)
+                initial[name] = field.initial
+            elif isinstance(field, forms.BooleanField):
                 initial[name] = bool(values) and values[0] not in ("", "false", "off")
             else:
                 initial[name] = values[0] if values else field.initial

@@ -16,6 +16,7 @@ TASK_INDEXES = {
     "task_claim": ["project_id", "state", "order_key"],
     "task_live_lease": ["project_id", "lease_expires"],
     "task_claim_oldest": ["project_id", "id"],
+    "task_claim_ml": ["project_id", "ml_order"],
     "task_labeled_at": ["project_id", "state", "labeled_at", "id"],
     "task_labeled_time": ["project_id", "labeled_at", "id"],
     "task_labeler": ["project_id", "labeled_by_id", "labeled_at"],
@@ -27,6 +28,7 @@ PARTIAL = {
     "task_live_lease": "(project_id, lease_expires) WHERE ((lease_expires IS NOT NULL) "
                        "AND ((state)::text = 'unlabeled'::text))",
     "task_claim_oldest": "(project_id, id) WHERE ((state)::text = 'unlabeled'::text)",
+    "task_claim_ml": "(project_id, ml_order) WHERE ((state)::text = 'unlabeled'::text)",
     "task_rejected_time": "(project_id, labeled_at, id) WHERE rejected_before",
     "task_rejected_queue": "(project_id, id) WHERE (rejected_before AND (labeled_at IS NULL))",
 }

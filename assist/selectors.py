@@ -1,0 +1,92 @@
+"""Reads of ML assist: the dashboard section (runs, metrics, badges) and the API's status, from a few small queries
+whatever the project's size (run rows and their recorded metrics, never a count over tasks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assist.models import MlRun
+from assist.services import STAGES, project_counts
+from core.features import ml_available, ml_unavailable_reason
+from labeling.dashboard_sections import DashboardSection
+from projects.models import ML_MIN_PER_CLASS, LabelingProject
+
+RECENT_CYCLES = 5
+
+
+@dataclass
+class MlStatus:
+    project: LabelingProject
+    available: bool
+    unavailable_reason: str
+    runs: list[MlRun] = field(default_factory=list)  # the latest cycle's steps, in pipeline order
+    history: list[MlRun] = field(default_factory=list)  # earlier steps, newest first (a few cycles)
+    validation: dict = field(default_factory=dict)  # the latest finished validation's metrics
+    prelabeled: int | None = None  # tasks the latest finished pre-label step suggested tags for
+    clustered: int | None = None  # tasks the latest finished cluster step ordered
+    labels: int = 0
+
+    @property
+    def active(self) -> bool:
+        return any(run.state in MlRun.ACTIVE for run in self.runs)
+
+    @property
+    def min_per_class(self) -> int:
+        return ML_MIN_PER_CLASS
+
+    @property
+    def acceptance(self) -> list[dict]:
+        """Acceptance rate of suggestions per class: read from labeling's suggestion counters once the grid
+        records accepted/changed suggestions (the suggestions feature); until then there is nothing to show."""
+        return []
+
+
+def _latest_done(runs: list[MlRun], kind: str) -> MlRun | None:
+    return next((r for r in runs if r.kind == kind and r.state == MlRun.State.DONE), None)
+
+
+def ml_status_get(*, project: LabelingProject) -> MlStatus:
+    """Latest cycle, recent history and what the last finished steps measured (three queries)."""
+    status = MlStatus(project=project, available=ml_available(), unavailable_reason=ml_unavailable_reason())
+    recent = list(MlRun.objects.filter(project=project).order_by("-created_at", "-id")[: RECENT_CYCLES * len(STAGES)])
+    if recent:
+        cycle = recent[0].cycle
+        order = {kind: i for i, kind in enumerate(STAGES)}
+        status.runs = sorted((r for r in recent if r.cycle == cycle), key=lambda r: order[r.kind])
+        status.history = [r for r in recent if r.cycle != cycle]
+    finished = {
+        kind: _latest_done(recent, kind) for kind in (MlRun.Kind.VALIDATE, MlRun.Kind.PRELABEL, MlRun.Kind.CLUSTER)
+    }
+    if finished[MlRun.Kind.VALIDATE] is None:  # older than the recent cycles
+        finished[MlRun.Kind.VALIDATE] = (
+            MlRun.objects.filter(project=project, kind=MlRun.Kind.VALIDATE, state=MlRun.State.DONE)
+            .order_by("-created_at")
+            .first()
+        )
+    if finished[MlRun.Kind.VALIDATE] is not None:
+        status.validation = finished[MlRun.Kind.VALIDATE].metrics
+    if finished[MlRun.Kind.PRELABEL] is not None:
+        status.prelabeled = finished[MlRun.Kind.PRELABEL].metrics.get("prelabeled")
+    if finished[MlRun.Kind.CLUSTER] is not None:
+        status.clustered = finished[MlRun.Kind.CLUSTER].metrics.get("clustered")
+    status.labels = project_counts(project)[0]
+    return status
+
+
+def ml_badges(status: MlStatus) -> list[str]:
+    badges = []
+    if status.prelabeled:
+        badges.append(f"{status.prelabeled:,} tasks pre-labeled")
+    if status.clustered:
+        badges.append(f"{status.clustered:,} tasks clustered")
+    return badges
+
+
+def ml_dashboard_section(*, project: LabelingProject, access) -> DashboardSection:
+    """labeling's dashboard shows this section (registered in AssistConfig.ready)."""
+    status = ml_status_get(project=project)
+    return DashboardSection(
+        template="assist/section.html",
+        context={"status": status, "can_train": access.can("projects.change_labelingproject")},
+        badges=ml_badges(status),
+    )

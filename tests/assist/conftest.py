@@ -1,0 +1,72 @@
+"""An ML-assisted project on a local datastore of real (drawn) image files, and helpers to label and run a cycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from labeling.models import Task
+from labeling.services import project_tasks_sync
+from projects.models import DataItem, Dataset, Datastore, LabelClass, LabelingProject
+from tests.assist.images import draw
+from tests.project_fixtures import celery_eager, label_tasks  # noqa: F401  (fixture)
+
+pytest.importorskip("torch", reason="ML assist's packages (requirements-ml.txt) are not installed")
+
+
+@pytest.fixture
+def image_root(settings, tmp_path):
+    root = tmp_path / "images"
+    root.mkdir()
+    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(root)]
+    return root
+
+
+class World:
+    """Files on disk, items, a project with its tasks; `kinds` says which class each file was drawn as."""
+
+    def __init__(self, workspace, root, *, per_class: int, task_type: str, broken: int = 0, **ml):
+        self.datastore = Datastore.objects.create(workspace=workspace, name="drawn", kind=Datastore.Kind.LOCAL,
+                                                  local_path=str(root))
+        self.dataset = Dataset.objects.create(workspace=workspace, name="drawn", datastore=self.datastore, path="",
+                                              scan_state=Dataset.ScanState.DONE)
+        self.kinds: dict[str, str] = {}
+        items = []
+        for kind in ("Cat", "Dog"):
+            for i in range(per_class):
+                key = f"{kind.lower()}-{i:03d}.jpg"
+                (root / key).write_bytes(draw(kind, i))
+                self.kinds[key] = kind
+                items.append(DataItem(dataset=self.dataset, key=key, state=DataItem.State.READY))
+        for i in range(broken):  # registered as images, but the bytes cannot be decoded
+            (root / f"broken-{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+            items.append(DataItem(dataset=self.dataset, key=f"broken-{i}.jpg", state=DataItem.State.READY))
+        DataItem.objects.bulk_create(items)
+        self.project = LabelingProject.objects.create(
+            workspace=workspace, name="ML project", task_type=task_type, dataset=self.dataset,
+            state=LabelingProject.State.INITIALIZING, ml_assisted=True, **{"ml_min_labels": 10, **ml},
+        )
+        self.classes = {name: LabelClass.objects.create(project=self.project, name=name, position=i, color=i)
+                        for i, name in enumerate(("Cat", "Dog", "Uncertain"))}
+        project_tasks_sync(project=self.project)
+        self.project.refresh_from_db()
+
+    def tasks(self, kind: str | None = None):
+        tasks = Task.objects.filter(project=self.project).select_related("item").order_by("item__key")
+        return [t for t in tasks if kind is None or self.kinds.get(t.item.key) == kind]
+
+    def label(self, n_per_class: int, user, *, start: int = 0, wrong: bool = False) -> list[Task]:
+        """Label n images of each class from `start` on (with the other class when `wrong`)."""
+        done = []
+        for kind, other in (("Cat", "Dog"), ("Dog", "Cat")):
+            tasks = self.tasks(kind)[start:start + n_per_class]
+            label_tasks(self.project, tasks, self.classes[other if wrong else kind], user)
+            done += tasks
+        return done
+
+
+@pytest.fixture
+def make_world(workspace, image_root, db):
+    def make(per_class=20, task_type=LabelingProject.TaskType.MULTI_CLASS, **kwargs):
+        return World(workspace, image_root, per_class=per_class, task_type=task_type, **kwargs)
+
+    return make
