@@ -15,6 +15,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# ML assist's optional packages (torch on the CPU, the backbone's weights, scikit-learn): `make run` installs them
+# unless LABELSITE_ML=off; without them the product runs and says how to enable ML assist.
+LABELSITE_ML ?= auto
+ML_STAMP := $(if $(filter off,$(LABELSITE_ML)),,$(VENV)/.ml)
+$(VENV)/.ml: requirements.txt requirements-ml.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ml.txt
+	touch $@
+
 # Labelsite's defaults are production's; `make run` and `make demo` ask for the development setup themselves
 # (a value given on the command line or in the environment wins; `make run DEBUG=false` keeps sign-up closed).
 DEBUG ?= true
@@ -22,18 +31,18 @@ LABELSITE_OPEN_SIGNUP ?= $(DEBUG)
 LABELSITE_SIGNUP_ADMIN_ACCESS ?= $(DEBUG)
 DEV = DEBUG=$(DEBUG) LABELSITE_OPEN_SIGNUP=$(LABELSITE_OPEN_SIGNUP) LABELSITE_SIGNUP_ADMIN_ACCESS=$(LABELSITE_SIGNUP_ADMIN_ACCESS)
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(ML_STAMP)
 	$(DEV) $(PY) manage.py migrate --noinput
 	$(DEV) $(PY) manage.py demo
-	$(DEV) $(PY) manage.py run
+	$(DEV) LABELSITE_ML=$(LABELSITE_ML) $(PY) manage.py run
 
 test: export LABELSITE_DATA_DIR ?= $(CURDIR)/data/test
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(ML_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Everything CI checks besides the tests, configured in pyproject.toml: ruff's lint rules and format ([tool.ruff]),
 # the import graph's one direction ([tool.importlinter]) and mypy with the Django and DRF plugins ([tool.mypy]).
-lint: $(VENV)/.dev
+lint: $(VENV)/.dev $(ML_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports

@@ -148,7 +148,7 @@ class MlForm(StepForm):
     def clean(self):
         cleaned = super().clean()
         for name in ("ml_min_labels", "ml_target_accuracy"):
-            if cleaned.get(name) is None and name not in self.errors:
+            if name in self.fields and cleaned.get(name) is None and name not in self.errors:
                 cleaned[name] = self.fields[name].initial
         return cleaned
 

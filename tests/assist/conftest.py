@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
+from assist.models import MlRun
+from assist.services import ml_cycle_request
+from core.features import ml_missing
 from labeling.models import Task
 from labeling.services import project_tasks_sync
 from projects.models import DataItem, Dataset, Datastore, LabelClass, LabelingProject
 from tests.assist.images import draw
+from tests.conftest import require
+from tests.exports.conftest import transactional_roles  # noqa: F401  (fixture, for the real-worker test)
 from tests.project_fixtures import celery_eager, label_tasks  # noqa: F401  (fixture)
 
-pytest.importorskip("torch", reason="ML assist's packages (requirements-ml.txt) are not installed")
+
+
+@pytest.fixture
+def pipeline():
+    """ML assist's pipeline module (torch, scikit-learn): imported only by tests that run it, so the rest of the suite
+    runs without the ML packages; they are required in CI."""
+    missing = ml_missing()
+    require(not missing, f"ML assist packages ({', '.join(missing)})", "pip install -r requirements-ml.txt")
+    return importlib.import_module("assist.pipeline")
+
+
+@pytest.fixture
+def run_cycle(pipeline):
+    """Queue a cycle as Train now does and run it here, as the ML worker would; its runs by kind."""
+
+    def run(project, actor=None) -> dict[str, MlRun]:
+        cycle = ml_cycle_request(project=project, actor=actor)
+        pipeline.cycle_run(str(cycle))
+        return {run.kind: run for run in MlRun.objects.filter(cycle=cycle)}
+
+    return run
 
 
 @pytest.fixture

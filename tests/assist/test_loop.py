@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist import pipeline
-from assist.models import Embedding, MlRun
-from assist.services import ml_cycle_request
+from assist.models import Embedding
 from labeling.models import ML_UNORDERED, PreLabel, Task
 from labeling.services import page_submit, tasks_claim
 from projects.models import LabelingProject
@@ -15,13 +13,7 @@ from projects.models import LabelingProject
 pytestmark = pytest.mark.django_db
 
 
-def run_cycle(project, actor=None) -> dict[str, MlRun]:
-    cycle = ml_cycle_request(project=project, actor=actor)
-    pipeline.cycle_run(str(cycle))
-    return {run.kind: run for run in MlRun.objects.filter(cycle=cycle)}
-
-
-def test_labels_train_a_model_whose_sure_predictions_arrive_as_prelabels(make_world, manager, labeler):
+def test_labels_train_a_model_whose_sure_predictions_arrive_as_prelabels(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=20, broken=1, ml_target_accuracy=90)
     labeled = world.label(8, labeler)
 
@@ -51,7 +43,7 @@ def test_labels_train_a_model_whose_sure_predictions_arrive_as_prelabels(make_wo
     assert unlabeled.get(item__key="broken-0.jpg").ml_order >= ML_UNORDERED
 
 
-def test_a_claimed_page_follows_the_clusters_and_carries_the_suggestions(make_world, manager, labeler):
+def test_a_claimed_page_follows_the_clusters_and_carries_the_suggestions(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=16, ml_target_accuracy=90)
     world.label(6, labeler)
     run_cycle(world.project, manager)
@@ -69,7 +61,7 @@ def test_a_claimed_page_follows_the_clusters_and_carries_the_suggestions(make_wo
     assert not PreLabel.objects.filter(task__in=page).exists()
 
 
-def test_multi_label_projects_train_one_vs_rest(make_world, manager, labeler):
+def test_multi_label_projects_train_one_vs_rest(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=16, task_type=LabelingProject.TaskType.MULTI_LABEL, ml_target_accuracy=85)
     world.label(7, labeler)
 
@@ -81,7 +73,7 @@ def test_multi_label_projects_train_one_vs_rest(make_world, manager, labeler):
     assert [c.name for c in prelabel.labels.all()] == [world.kinds[prelabel.task.item.key]]
 
 
-def test_an_unreachable_target_prelabels_nothing_and_says_so(make_world, manager, labeler):
+def test_an_unreachable_target_prelabels_nothing_and_says_so(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=16, ml_target_accuracy=100)
     world.label(4, labeler)
     world.label(8, labeler, start=4, wrong=True)  # half the labels contradict the images: no threshold reaches 100 %
@@ -94,7 +86,7 @@ def test_an_unreachable_target_prelabels_nothing_and_says_so(make_world, manager
     assert not PreLabel.objects.filter(task__project=world.project).exists()
 
 
-def test_too_few_labels_skip_training_but_still_cluster(make_world, manager, labeler):
+def test_too_few_labels_skip_training_but_still_cluster(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=8, ml_min_labels=50)
     world.label(3, labeler)
 
@@ -106,7 +98,7 @@ def test_too_few_labels_skip_training_but_still_cluster(make_world, manager, lab
     assert runs["cluster"].state == "done" and runs["cluster"].metrics["clustered"] == 10
 
 
-def test_a_second_cycle_reuses_features_and_replaces_stale_prelabels(make_world, manager, labeler):
+def test_a_second_cycle_reuses_features_and_replaces_stale_prelabels(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=16, ml_target_accuracy=90)
     world.label(6, labeler)
     first = run_cycle(world.project, manager)
@@ -119,7 +111,7 @@ def test_a_second_cycle_reuses_features_and_replaces_stale_prelabels(make_world,
     assert after and not before & after, "every suggestion was renewed by the newer model"
 
 
-def test_active_learning_puts_the_least_sure_first(make_world, manager, labeler):
+def test_active_learning_puts_the_least_sure_first(make_world, manager, labeler, run_cycle):
     world = make_world(per_class=16, ml_target_accuracy=90, ml_cluster=False, ml_active_learning=True)
     world.label(6, labeler)
 
@@ -133,7 +125,7 @@ def test_active_learning_puts_the_least_sure_first(make_world, manager, labeler)
     assert sure == sorted(sure) or sure.index(max(sure)) >= len([s for s in sure if s == 0.0])
 
 
-def test_a_failing_step_is_recorded_and_the_rest_skipped(make_world, manager, labeler, settings):
+def test_a_failing_step_is_recorded_and_the_rest_skipped(make_world, manager, labeler, settings, run_cycle):
     world = make_world(per_class=4)
     settings.LABELSITE_LOCAL_DATASTORE_ROOTS = ["/nonexistent-root"]  # the datastore's folder is no longer allowed
 
@@ -141,3 +133,19 @@ def test_a_failing_step_is_recorded_and_the_rest_skipped(make_world, manager, la
 
     assert runs["featurize"].state == "failed" and runs["featurize"].error
     assert all(runs[k].state == "skipped" for k in ("train", "validate", "prelabel", "cluster"))
+
+
+def test_only_current_labels_train_and_a_rejected_label_never_does(make_world, labeler, reviewer, pipeline):
+    from review.services import review_decide
+
+    world = make_world(per_class=6)
+    labeled = world.label(3, labeler)
+    rejected, approved = labeled[0], labeled[1]
+    for task, decision in ((rejected, "reject"), (approved, "approve")):
+        task.refresh_from_db()
+        review_decide(project=world.project, reviewer=reviewer, decisions=[(task.id, task.version)], decision=decision)
+
+    items, labels = pipeline.training_set(world.project)
+
+    assert rejected.item_id not in items and approved.item_id in items and len(items) == 5
+    assert all(len(classes) == 1 for classes in labels)

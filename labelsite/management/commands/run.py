@@ -9,6 +9,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from core.features import ml_available, ml_unavailable_reason
+
 
 class Command(BaseCommand):
     help = "Run web, worker and beat together (development and single-machine use)."
@@ -27,6 +29,12 @@ class Command(BaseCommand):
             "beat": [*celery, "beat", "--loglevel", "INFO",
                       "--schedule", str(settings.LABELSITE_DATA_DIR / "celerybeat-schedule")],
         }
+        if ml_available():
+            # ML assist's own worker: one process that keeps the model loaded, on its own queue.
+            commands["ml-worker"] = [*celery, "worker", "--loglevel", "INFO", "--queues", "ml", "--concurrency", "1",
+                                     "--include", "assist.worker", "--hostname", "ml@%h"]
+        else:
+            self.stdout.write(ml_unavailable_reason())
         processes = {}
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, start_new_session=True)
