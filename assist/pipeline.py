@@ -167,8 +167,9 @@ def _vectors(item_ids: list[int]) -> dict[int, bytes]:
     found: dict[int, bytes] = {}
     for start in range(0, len(item_ids), CHUNK):
         chunk = item_ids[start : start + CHUNK]
-        found.update(Embedding.objects.filter(item_id__in=chunk, vector__isnull=False).values_list("item_id", "vector"))
-    return {item: bytes(vector) for item, vector in found.items()}
+        rows = Embedding.objects.filter(item_id__in=chunk, vector__isnull=False).values_list("item_id", "vector")
+        found.update((item, bytes(vector)) for item, vector in rows if vector is not None)
+    return found
 
 
 # ---- train and validate ------------------------------------------------------------------------------------------
@@ -337,7 +338,8 @@ def cluster_step(context: Cycle, run: MlRun) -> None:
     """Claim order for unlabeled tasks: k-means clusters (fitted on a random sample, every task assigned in
     chunks) so similar images share pages, and/or the least sure first. Written through labeling's index."""
     project = context.project
-    confident = context.scored_ids is not None and project.ml_active_learning
+    scored_ids, scored_confidence = context.scored_ids, context.scored_confidence
+    confident = scored_ids is not None and scored_confidence is not None and project.ml_active_learning
     if not project.ml_cluster and not confident:
         raise Skip(
             "Clustering is off"
@@ -371,16 +373,15 @@ def cluster_step(context: Cycle, run: MlRun) -> None:
             _beat(run, done=done)
         ids, clusters, shuffle = (np.concatenate(parts) for parts in (parts_ids, parts_clusters, parts_shuffle))
         metrics.update(clusters=int(model.n_clusters), sample=len(sample))
-    else:
-        ids, clusters = context.scored_ids, None
+    else:  # active learning alone: `confident` holds, so the prelabel step scored the tasks
+        ids, clusters = scored_ids if scored_ids is not None else np.zeros(0, dtype=np.int64), None
         shuffle = np.arange(len(ids), dtype=np.int64)
         _beat(run, total=len(ids), done=0)
     confidence = None
-    if confident and len(ids):
-        found = np.searchsorted(context.scored_ids, ids)
-        found = np.minimum(found, len(context.scored_ids) - 1)
-        known = context.scored_ids[found] == ids
-        confidence = np.where(known, context.scored_confidence[found], 1.0)  # not scored: treated as sure, so last
+    if confident and scored_ids is not None and scored_confidence is not None and len(ids) and len(scored_ids):
+        found = np.minimum(np.searchsorted(scored_ids, ids), len(scored_ids) - 1)
+        known = scored_ids[found] == ids
+        confidence = np.where(known, scored_confidence[found], 1.0)  # not scored: treated as sure, so last
     keys = learn.order_keys(clusters, confidence, shuffle)
     ordered = 0
     for start in range(0, len(ids), ORDER_CHUNK):

@@ -51,24 +51,21 @@ def ml_status_get(*, project: LabelingProject) -> MlStatus:
     recent = list(MlRun.objects.filter(project=project).order_by("-created_at", "-id")[: RECENT_CYCLES * len(STAGES)])
     if recent:
         cycle = recent[0].cycle
-        order = {kind: i for i, kind in enumerate(STAGES)}
+        order = {str(kind): i for i, kind in enumerate(STAGES)}
         status.runs = sorted((r for r in recent if r.cycle == cycle), key=lambda r: order[r.kind])
         status.history = [r for r in recent if r.cycle != cycle]
-    finished = {
-        kind: _latest_done(recent, kind) for kind in (MlRun.Kind.VALIDATE, MlRun.Kind.PRELABEL, MlRun.Kind.CLUSTER)
-    }
-    if finished[MlRun.Kind.VALIDATE] is None:  # older than the recent cycles
-        finished[MlRun.Kind.VALIDATE] = (
-            MlRun.objects.filter(project=project, kind=MlRun.Kind.VALIDATE, state=MlRun.State.DONE)
-            .order_by("-created_at")
-            .first()
-        )
-    if finished[MlRun.Kind.VALIDATE] is not None:
-        status.validation = finished[MlRun.Kind.VALIDATE].metrics
-    if finished[MlRun.Kind.PRELABEL] is not None:
-        status.prelabeled = finished[MlRun.Kind.PRELABEL].metrics.get("prelabeled")
-    if finished[MlRun.Kind.CLUSTER] is not None:
-        status.clustered = finished[MlRun.Kind.CLUSTER].metrics.get("clustered")
+    validation = _latest_done(recent, MlRun.Kind.VALIDATE) or (  # it may be older than the recent cycles
+        MlRun.objects.filter(project=project, kind=MlRun.Kind.VALIDATE, state=MlRun.State.DONE)
+        .order_by("-created_at")
+        .first()
+    )
+    prelabel, cluster = _latest_done(recent, MlRun.Kind.PRELABEL), _latest_done(recent, MlRun.Kind.CLUSTER)
+    if validation is not None:
+        status.validation = validation.metrics
+    if prelabel is not None:
+        status.prelabeled = prelabel.metrics.get("prelabeled")
+    if cluster is not None:
+        status.clustered = cluster.metrics.get("clustered")
     status.labels = project_counts(project)[0]
     return status
 

@@ -18,7 +18,6 @@ from tests.exports.conftest import transactional_roles  # noqa: F401  (fixture, 
 from tests.project_fixtures import celery_eager, label_tasks  # noqa: F401  (fixture)
 
 
-
 @pytest.fixture
 def pipeline():
     """ML assist's pipeline module (torch, scikit-learn): imported only by tests that run it, so the rest of the suite
@@ -52,10 +51,12 @@ class World:
     """Files on disk, items, a project with its tasks; `kinds` says which class each file was drawn as."""
 
     def __init__(self, workspace, root, *, per_class: int, task_type: str, broken: int = 0, **ml):
-        self.datastore = Datastore.objects.create(workspace=workspace, name="drawn", kind=Datastore.Kind.LOCAL,
-                                                  local_path=str(root))
-        self.dataset = Dataset.objects.create(workspace=workspace, name="drawn", datastore=self.datastore, path="",
-                                              scan_state=Dataset.ScanState.DONE)
+        self.datastore = Datastore.objects.create(
+            workspace=workspace, name="drawn", kind=Datastore.Kind.LOCAL, local_path=str(root)
+        )
+        self.dataset = Dataset.objects.create(
+            workspace=workspace, name="drawn", datastore=self.datastore, path="", scan_state=Dataset.ScanState.DONE
+        )
         self.kinds: dict[str, str] = {}
         items = []
         for kind in ("Cat", "Dog"):
@@ -69,11 +70,18 @@ class World:
             items.append(DataItem(dataset=self.dataset, key=f"broken-{i}.jpg", state=DataItem.State.READY))
         DataItem.objects.bulk_create(items)
         self.project = LabelingProject.objects.create(
-            workspace=workspace, name="ML project", task_type=task_type, dataset=self.dataset,
-            state=LabelingProject.State.INITIALIZING, ml_assisted=True, **{"ml_min_labels": 10, **ml},
+            workspace=workspace,
+            name="ML project",
+            task_type=task_type,
+            dataset=self.dataset,
+            state=LabelingProject.State.INITIALIZING,
+            ml_assisted=True,
+            **{"ml_min_labels": 10, **ml},
         )
-        self.classes = {name: LabelClass.objects.create(project=self.project, name=name, position=i, color=i)
-                        for i, name in enumerate(("Cat", "Dog", "Uncertain"))}
+        self.classes = {
+            name: LabelClass.objects.create(project=self.project, name=name, position=i, color=i)
+            for i, name in enumerate(("Cat", "Dog", "Uncertain"))
+        }
         project_tasks_sync(project=self.project)
         self.project.refresh_from_db()
 
@@ -85,7 +93,7 @@ class World:
         """Label n images of each class from `start` on (with the other class when `wrong`)."""
         done = []
         for kind, other in (("Cat", "Dog"), ("Dog", "Cat")):
-            tasks = self.tasks(kind)[start:start + n_per_class]
+            tasks = self.tasks(kind)[start : start + n_per_class]
             label_tasks(self.project, tasks, self.classes[other if wrong else kind], user)
             done += tasks
         return done

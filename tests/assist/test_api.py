@@ -28,9 +28,13 @@ def base(org, workspace, project):
 def test_status_carries_the_settings_metrics_and_the_latest_runs(manager_client, base, project):
     finished_cycle(project)
     body = manager_client.get(base).json()
-    assert body["available"] and body["settings"] == {"ml_assisted": True, "ml_min_labels": 50,
-                                                      "ml_target_accuracy": 95, "ml_cluster": True,
-                                                      "ml_active_learning": False}
+    assert body["available"] and body["settings"] == {
+        "ml_assisted": True,
+        "ml_min_labels": 50,
+        "ml_target_accuracy": 95,
+        "ml_cluster": True,
+        "ml_active_learning": False,
+    }
     assert body["validation"]["accuracy_pct"] == 96.2 and body["validation"]["threshold"] == 0.87
     assert body["prelabeled"] == 1234 and body["clustered"] == 4321 and not body["active"]
     assert [run["kind"] for run in body["runs"]] == list(STAGES)
@@ -47,8 +51,9 @@ def test_train_now_answers_202_with_the_queued_runs_and_409_while_they_run(manag
 
 def test_settings_are_read_and_patched(manager_client, base, project):
     assert manager_client.get(base + "settings/").json()["ml_target_accuracy"] == 95
-    response = manager_client.patch(base + "settings/", {"ml_target_accuracy": 90, "ml_active_learning": True},
-                                    content_type="application/json")
+    response = manager_client.patch(
+        base + "settings/", {"ml_target_accuracy": 90, "ml_active_learning": True}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json()["ml_active_learning"]
     project.refresh_from_db()
     assert (project.ml_target_accuracy, project.ml_active_learning, project.ml_cluster) == (90, True, True)
@@ -64,16 +69,23 @@ def test_the_project_endpoint_carries_the_ml_settings_too(manager_client, org, w
     assert response.status_code == 200 and response.json()["ml_min_labels"] == 200
 
 
-@pytest.mark.parametrize("persona, read, write", [
-    ("labeler", 403, 403), ("reviewer", 200, 403), ("manager", 200, 202), ("outsider", 404, 404),
-])
+@pytest.mark.parametrize(
+    "persona, read, write",
+    [
+        ("labeler", 403, 403),
+        ("reviewer", 200, 403),
+        ("manager", 200, 202),
+        ("outsider", 404, 404),
+    ],
+)
 def test_permission_matrix(request, persona, read, write, base):
     client = request.getfixturevalue(f"{persona}_client")
     assert client.get(base).status_code == read
     assert client.get(base + "runs/").status_code == read
     assert client.get(base + "settings/").status_code == read
     assert client.patch(base + "settings/", {"ml_cluster": False}, content_type="application/json").status_code == (
-        200 if write == 202 else write)
+        200 if write == 202 else write
+    )
     assert client.post(base + "train/").status_code == write
     assert MlRun.objects.exists() == (write == 202)
 

@@ -19,8 +19,9 @@ def test_labels_train_a_model_whose_sure_predictions_arrive_as_prelabels(make_wo
 
     runs = run_cycle(world.project, manager)
 
-    assert {kind: run.state for kind, run in runs.items()} == {kind: "done" for kind in runs}, {
-        kind: run.error or run.message for kind, run in runs.items()}
+    assert {kind: run.state for kind, run in runs.items()} == dict.fromkeys(runs, "done"), {
+        kind: run.error or run.message for kind, run in runs.items()
+    }
     featurize = runs["featurize"]
     assert featurize.metrics["featurized"] == 40 and featurize.metrics["undecodable"] == 1
     broken = Embedding.objects.get(item__key="broken-0.jpg")

@@ -40,9 +40,21 @@ def ml_installed(monkeypatch):
 def finished_cycle(project, *, failed: bool = False) -> uuid.UUID:
     cycle = uuid.uuid4()
     metrics = {
-        "validate": {"target": 95, "threshold": 0.87, "threshold_pct": 87.0, "accuracy_pct": 96.2, "covered": 130,
-                     "held_out": 160, "coverage_pct": 81.3, "best_accuracy_pct": 96.2, "best_covered": 130,
-                     "overall_accuracy_pct": 91.9, "labels": 160, "classes": ["Cat", "Dog"], "folds": 5},
+        "validate": {
+            "target": 95,
+            "threshold": 0.87,
+            "threshold_pct": 87.0,
+            "accuracy_pct": 96.2,
+            "covered": 130,
+            "held_out": 160,
+            "coverage_pct": 81.3,
+            "best_accuracy_pct": 96.2,
+            "best_covered": 130,
+            "overall_accuracy_pct": 91.9,
+            "labels": 160,
+            "classes": ["Cat", "Dog"],
+            "folds": 5,
+        },
         "prelabel": {"prelabeled": 1234},
         "cluster": {"clustered": 4321, "clusters": 20},
     }
@@ -53,8 +65,15 @@ def finished_cycle(project, *, failed: bool = False) -> uuid.UUID:
             state, error = MlRun.State.FAILED, "DatastoreError: The datastore's folder is not allowed."
         elif failed:
             state = MlRun.State.SKIPPED
-        MlRun.objects.create(project=project, cycle=cycle, kind=kind, state=state, error=error,
-                             metrics={} if failed else metrics.get(kind, {}), message="" if failed else f"{kind} ok")
+        MlRun.objects.create(
+            project=project,
+            cycle=cycle,
+            kind=kind,
+            state=state,
+            error=error,
+            metrics={} if failed else metrics.get(kind, {}),
+            message="" if failed else f"{kind} ok",
+        )
     return cycle
 
 
@@ -91,8 +110,9 @@ def test_a_failed_run_is_visible_on_the_dashboard(manager_client, urls, ml_proje
     assert 'data-kind="train" data-state="skipped"' in page
 
 
-def test_train_now_queues_a_cycle_and_the_section_polls_until_it_ends(manager_client, urls, ml_project, ml_installed,
-                                                                      django_capture_on_commit_callbacks):
+def test_train_now_queues_a_cycle_and_the_section_polls_until_it_ends(
+    manager_client, urls, ml_project, ml_installed, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as sent:
         response = manager_client.post(urls["train"], headers=HTMX)
 
@@ -112,21 +132,32 @@ def test_train_now_queues_a_cycle_and_the_section_polls_until_it_ends(manager_cl
     assert "hx-trigger" not in polled.split(">")[0] + polled.split('id="ml-assist"')[1].split(">")[0]
 
 
-def test_train_now_without_htmx_redirects_to_the_dashboard_with_a_message(manager_client, urls, ml_project, ml_installed):
+def test_train_now_without_htmx_redirects_to_the_dashboard_with_a_message(
+    manager_client, urls, ml_project, ml_installed
+):
     response = manager_client.post(urls["train"], follow=True)
     assert response.redirect_chain[-1][0] == urls["dashboard"]
     assert "Training queued" in response.content.decode()
 
 
-def test_train_now_on_a_project_without_ml_assist_says_how_to_turn_it_on(manager_client, urls, ml_project, ml_installed):
+def test_train_now_on_a_project_without_ml_assist_says_how_to_turn_it_on(
+    manager_client, urls, ml_project, ml_installed
+):
     LabelingProject.objects.filter(pk=ml_project.pk).update(ml_assisted=False)
     response = manager_client.post(urls["train"], headers=HTMX)
     assert "turn it on in Settings" in response.content.decode() and not MlRun.objects.exists()
 
 
-@pytest.mark.parametrize("persona, section, train", [
-    ("labeler", 403, 403), ("reviewer", 200, 403), ("manager", 200, 200), ("ws_admin", 200, 200), ("outsider", 404, 404),
-])
+@pytest.mark.parametrize(
+    "persona, section, train",
+    [
+        ("labeler", 403, 403),
+        ("reviewer", 200, 403),
+        ("manager", 200, 200),
+        ("ws_admin", 200, 200),
+        ("outsider", 404, 404),
+    ],
+)
 def test_who_may_see_the_section_and_train(request, persona, section, train, urls, ml_installed):
     client = request.getfixturevalue(f"{persona}_client")
     assert client.get(urls["section"], headers=HTMX).status_code == section
@@ -141,17 +172,28 @@ def test_wrong_methods_and_anonymous(anon_client, manager_client, urls, ml_insta
 
 
 def test_settings_save_the_ml_settings(manager_client, urls, ml_project, ml_installed):
-    response = manager_client.post(urls["settings"], {
-        "name": ml_project.name, "ml_assisted": "on", "ml_min_labels": "120", "ml_target_accuracy": "90",
-        "ml_active_learning": "on",
-    })
+    response = manager_client.post(
+        urls["settings"],
+        {
+            "name": ml_project.name,
+            "ml_assisted": "on",
+            "ml_min_labels": "120",
+            "ml_target_accuracy": "90",
+            "ml_active_learning": "on",
+        },
+    )
     assert response.status_code == 302
     ml_project.refresh_from_db()
-    assert (ml_project.ml_min_labels, ml_project.ml_target_accuracy, ml_project.ml_cluster,
-            ml_project.ml_active_learning) == (120, 90, False, True)
+    assert (
+        ml_project.ml_min_labels,
+        ml_project.ml_target_accuracy,
+        ml_project.ml_cluster,
+        ml_project.ml_active_learning,
+    ) == (120, 90, False, True)
 
-    bad = manager_client.post(urls["settings"], {"name": ml_project.name, "ml_assisted": "on",
-                                                 "ml_target_accuracy": "40"}, headers=HTMX)
+    bad = manager_client.post(
+        urls["settings"], {"name": ml_project.name, "ml_assisted": "on", "ml_target_accuracy": "40"}, headers=HTMX
+    )
     assert bad.status_code == 422 and "greater than or equal to 50" in bad.content.decode()
 
 
@@ -171,15 +213,23 @@ def test_the_wizard_stores_the_ml_settings(manager_client, ws_url, dataset, ml_i
     step = wizard_to_the_ml_step(manager_client, ws_url, dataset)
     page = manager_client.get(step("ml")).content.decode()
     assert 'name="ml_cluster"' in page and 'name="ml_cluster" checked' in page.replace('id="id_ml_cluster" ', "")
-    manager_client.post(step("ml"), {"ml_assisted": "on", "ml_min_labels": "30", "ml_target_accuracy": "97",
-                                     "ml_cluster": "on", "action": "next"})
+    manager_client.post(
+        step("ml"),
+        {"ml_assisted": "on", "ml_min_labels": "30", "ml_target_accuracy": "97", "ml_cluster": "on", "action": "next"},
+    )
     project = LabelingProject.objects.get(name="With ML")
-    assert (project.ml_assisted, project.ml_min_labels, project.ml_target_accuracy, project.ml_cluster,
-            project.ml_active_learning) == (True, 30, 97, True, False)
+    assert (
+        project.ml_assisted,
+        project.ml_min_labels,
+        project.ml_target_accuracy,
+        project.ml_cluster,
+        project.ml_active_learning,
+    ) == (True, 30, 97, True, False)
 
 
-def test_without_the_ml_packages_every_page_says_how_to_enable_it(manager_client, urls, ws_url, ml_project, dataset,
-                                                                  ml_missing):
+def test_without_the_ml_packages_every_page_says_how_to_enable_it(
+    manager_client, urls, ws_url, ml_project, dataset, ml_missing
+):
     step = wizard_to_the_ml_step(manager_client, ws_url, dataset)
     wizard = manager_client.get(step("ml")).content.decode()
     settings_page = manager_client.get(urls["settings"]).content.decode()

@@ -83,8 +83,9 @@ def test_nothing_is_queued_on_a_server_without_the_packages(ml_project, monkeypa
 
 def test_a_silent_worker_leaves_failed_runs_and_the_next_cycle_can_start(ml_project):
     ml_cycle_request(project=ml_project)
-    MlRun.objects.filter(kind="featurize").update(state=MlRun.State.RUNNING,
-                                                  heartbeat_at=timezone.now() - timedelta(hours=1))
+    MlRun.objects.filter(kind="featurize").update(
+        state=MlRun.State.RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
     assert ml_runs_stale_end() == 1
     run = MlRun.objects.get(kind="featurize")
     assert run.state == "failed" and "stopped answering" in run.error

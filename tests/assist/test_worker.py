@@ -29,10 +29,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker(tmp_path, transactional_roles, image_root):
     """The ML worker as `make run` starts it: queue `ml`, one process, the pipeline module included."""
     require(not ml_missing(), "ML assist packages", "pip install -r requirements-ml.txt")
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> for the real-worker tests")
-    require(_redis_answers(settings.CELERY_BROKER_URL), "Redis broker",
-            "run with CELERY_BROKER_URL=redis://127.0.0.1:6379/<db> and a Redis server for the real-worker tests")
+    require(
+        connection.vendor == "postgresql",
+        "PostgreSQL",
+        "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> for the real-worker tests",
+    )
+    require(
+        _redis_answers(settings.CELERY_BROKER_URL),
+        "Redis broker",
+        "run with CELERY_BROKER_URL=redis://127.0.0.1:6379/<db> and a Redis server for the real-worker tests",
+    )
     celery_app.conf.task_always_eager = False
     celery_app.control.purge()
     db = connection.settings_dict
@@ -48,9 +54,30 @@ def worker(tmp_path, transactional_roles, image_root):
     log_path = tmp_path / "ml-worker.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--queues", "ml", "--include", "assist.worker",
-             "--pool", "solo", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "labelsite",
+                "worker",
+                "--queues",
+                "ml",
+                "--include",
+                "assist.worker",
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while "ready" not in log_path.read_text():
         assert process.poll() is None, log_path.read_text()
@@ -64,7 +91,9 @@ def worker(tmp_path, transactional_roles, image_root):
         process.kill()
 
 
-def test_train_now_runs_the_cycle_on_the_ml_worker(worker, make_world, manager, labeler, manager_client, org, workspace):
+def test_train_now_runs_the_cycle_on_the_ml_worker(
+    worker, make_world, manager, labeler, manager_client, org, workspace
+):
     world = make_world(per_class=16, ml_target_accuracy=90)
     world.label(6, labeler)
     base = f"/api/v1/o/{org.slug}/{workspace.slug}/projects/{world.project.uuid}/ml/"
