@@ -12,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from assist.models import MlRun
-from core.errors import Conflict, Refused
+from core.errors import Conflict
 from core.features import ml_available, ml_unavailable_reason
 from labeling.models import Task, TaskStateCount
+from projects.guards import perm_check
 from projects.models import LabelingProject
 
 PIPELINE_TASK = "assist.pipeline_run"
@@ -60,8 +61,8 @@ def ml_cycle_request(*, project: LabelingProject, actor=None, trigger: str = MlR
     Refused where ML assist cannot run or is off for the project; Conflict while a cycle is queued or running
     (the project row lock makes two requests at once queue one cycle).
     """
-    if actor is not None and not actor.has_perm("projects.change_labelingproject", project):
-        raise Refused("You need the permission to change the project to train its model.")
+    if actor is not None:
+        perm_check(actor, project.workspace, "projects.change_labelingproject")
     if not ml_available():
         raise Conflict(ml_unavailable_reason(), code="ml_unavailable")
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()

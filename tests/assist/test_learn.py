@@ -17,17 +17,27 @@ def learn():
     return importlib.import_module("assist.learn")
 
 
-def test_the_lowest_threshold_that_reaches_the_target_wins(learn):
+def test_the_lowest_threshold_whose_accuracy_surely_reaches_the_target_wins(learn):
     import numpy as np
 
-    # 20 held-out images, most sure first: the first 12 right, then one wrong, then mixed.
-    confidence = np.linspace(0.99, 0.50, 20)
-    correct = np.array([True] * 12 + [False] + [True] * 3 + [False] * 4)
+    # 40 held-out images, most sure first: 30 right, then one wrong, then 5 right, then 4 wrong.
+    confidence = np.linspace(0.99, 0.50, 40)
+    correct = np.array([True] * 30 + [False] + [True] * 5 + [False] * 4)
     result = learn.threshold_choose(confidence, correct, target=0.9)
-    # Down to the 16th image 15 of 16 are right (93.8 %); adding the 17th (wrong) gives 88.2 %.
-    assert result.covered == 16 and result.threshold == pytest.approx(confidence[15])
-    assert result.accuracy == pytest.approx(15 / 16) and result.coverage == pytest.approx(0.8)
-    assert result.overall_accuracy == pytest.approx(15 / 20)
+    # Wilson lower bounds (z=1): 30 of 30 → 0.968, 30 of 31 → 0.919, 35 of 36 → 0.930, 35 of 37 → 0.896: the widest
+    # cut whose bound is still at least 0.9 keeps 36 images (35 right).
+    lower = learn.accuracy_lower_bound(np.cumsum(correct), np.arange(1, 41))
+    widest = max(i for i in range(40) if lower[i] >= 0.9) + 1
+    assert result.covered == widest == 36 and result.threshold == pytest.approx(confidence[35])
+    assert result.accuracy == pytest.approx(35 / 36) and result.coverage == pytest.approx(36 / 40)
+    assert result.overall_accuracy == pytest.approx(35 / 40)
+
+
+def test_the_lower_bound_asks_more_of_few_images(learn):
+    import numpy as np
+
+    lower = learn.accuracy_lower_bound(np.array([10, 100]), np.array([10, 100]))
+    assert lower[0] == pytest.approx(10 / 11) and lower[1] > 0.99  # 10 of 10 is weaker evidence than 100 of 100
 
 
 def test_no_threshold_when_the_target_is_out_of_reach_or_too_few_images_qualify(learn):
@@ -43,10 +53,10 @@ def test_no_threshold_when_the_target_is_out_of_reach_or_too_few_images_qualify(
 def test_equal_confidences_are_never_split(learn):
     import numpy as np
 
-    confidence = np.array([0.9] * 12 + [0.8] * 4)
-    correct = np.array([True] * 11 + [False] + [True] * 4)
+    confidence = np.array([0.9] * 30 + [0.8] * 30)
+    correct = np.array([True] * 29 + [False] + [True] * 30)
     result = learn.threshold_choose(confidence, correct, target=0.9)
-    assert result.covered in (12, 16) and result.covered == 16
+    assert result.covered == 60, "all images at 0.9, then all at 0.8: never a cut inside a tie"
 
 
 def test_order_keys_cluster_by_cluster_least_sure_cluster_first(learn):
