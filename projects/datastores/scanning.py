@@ -446,7 +446,8 @@ def thumbnails_delete(dataset_uuid: str) -> int:
     return len(files)
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any decoded image as 8-bit RGB: transparency over white, 16-bit and float greys scaled (thumbnails, ML)."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
@@ -480,7 +481,7 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
                 oriented = ImageOps.exif_transpose(image)
                 # Recorded as displayed: orientations 5-8 turn the stored landscape into a portrait.
                 facts = {"width": oriented.width, "height": oriented.height, "image_format": image.format or ""}
-                rgb = _to_rgb(oriented)
+                rgb = to_rgb(oriented)
                 side = settings.LABELSITE_THUMBNAIL_SIZE
                 rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
                 out = io.BytesIO()
