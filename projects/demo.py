@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from PIL import Image, ImageDraw
 
+from core.features import ml_available
 from projects.datastores import scanning
 from projects.definition import services as project_services
 from projects.models import Dataset, Datastore, LabelingProject
@@ -96,6 +97,8 @@ def demo_project(*, workspace, stdout=None):
         workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,
         dataset=dataset, incremental_refresh=False, label_names=["Cat", "Dog", "Uncertain"],
         instructions_text="Labeling tutorial - Cats & Dogs. Pick **Cat** or **Dog**; use *Uncertain* when you cannot tell.",
+        # ML assist where the server has it, with a first training after 20 labels: 60 images are a small demo.
+        ml_assisted=ml_available(), ml_min_labels=20,
     )
     if stdout is not None:
         stdout.write(f"Demo project {DEMO_PROJECT}: its tasks are created by the worker once `make run` starts it.")

@@ -26,7 +26,7 @@ class ProjectSettingsForm(InstructionsForm, MlForm):
                 del self.fields[name]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         cleaned.setdefault("ml_assisted", self.project.ml_assisted)
         return cleaned
 

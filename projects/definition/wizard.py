@@ -146,7 +146,7 @@ class MlForm(StepForm):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name in ("ml_min_labels", "ml_target_accuracy"):
             if name in self.fields and cleaned.get(name) is None and name not in self.errors:
                 cleaned[name] = self.fields[name].initial
