@@ -14,6 +14,7 @@ from django.utils import timezone
 from assist.models import MlRun
 from core.errors import Conflict
 from core.features import ml_available, ml_unavailable_reason
+from labeling import services as labeling_services
 from labeling.models import Task, TaskStateCount
 from projects.guards import perm_check
 from projects.models import LabelingProject
@@ -106,8 +107,28 @@ def retrain_due(project: LabelingProject) -> bool:
     return tasks - last.tasks_at_request >= max(1, GROWTH_TASKS * last.tasks_at_request)
 
 
+def ml_suggestions_withdraw() -> int:
+    """Projects whose ML assist was switched off lose the model's suggestions (imported ones stay). Found from each
+    such project's finished pre-label runs that still count suggestions, not by scanning pre-labels; those runs then
+    record the withdrawal. Returns how many suggestions were removed."""
+    removed = 0
+    runs = MlRun.objects.filter(
+        kind=MlRun.Kind.PRELABEL, state=MlRun.State.DONE, project__ml_assisted=False, metrics__prelabeled__gt=0
+    )
+    for project_id in set(runs.values_list("project_id", flat=True)):
+        project = LabelingProject.objects.get(pk=project_id)
+        removed += labeling_services.prelabels_model_clear(project=project)
+        for run in runs.filter(project=project):
+            run.metrics = {**run.metrics, "prelabeled": 0, "withdrawn": True}
+            run.message = "Suggestions withdrawn: ML assist was switched off."
+            run.save(update_fields=["metrics", "message"])
+    return removed
+
+
 def ml_retrain_due_enqueue() -> int:
-    """For beat: queue a cycle for every live ML-assisted project whose labels grew enough; returns how many."""
+    """For beat: queue a cycle for every live ML-assisted project whose labels grew enough; returns how many. Also
+    withdraws the model's suggestions from projects that switched ML assist off."""
+    ml_suggestions_withdraw()
     if not ml_available():
         return 0
     ml_runs_stale_end()

@@ -92,3 +92,24 @@ def test_a_silent_worker_leaves_failed_runs_and_the_next_cycle_can_start(ml_proj
     MlRun.objects.filter(state="queued").update(created_at=timezone.now() - timedelta(days=2))
     assert ml_runs_stale_end() == 4
     assert ml_cycle_request(project=ml_project)
+
+
+def test_switching_ml_assist_off_withdraws_the_models_suggestions(ml_project):
+    from labeling.models import PreLabel
+
+    tasks = list(Task.objects.filter(project=ml_project).order_by("id")[:3])
+    cat = ml_project.label_classes.first()
+    for task, source in zip(tasks, ("model", "model", "import"), strict=True):
+        PreLabel.objects.create(task=task, source=source, confidence=0.99 if source == "model" else None).labels.add(cat)
+    cycle = ml_cycle_request(project=ml_project)
+    finish_all()
+    MlRun.objects.filter(cycle=cycle, kind="prelabel").update(metrics={"prelabeled": 2})
+
+    ml_retrain_due_enqueue()
+    assert PreLabel.objects.filter(task__project=ml_project).count() == 3, "still on: the suggestions stay"
+
+    LabelingProject.objects.filter(pk=ml_project.pk).update(ml_assisted=False)
+    ml_retrain_due_enqueue()
+    assert list(PreLabel.objects.filter(task__project=ml_project).values_list("source", flat=True)) == ["import"]
+    run = MlRun.objects.get(cycle=cycle, kind="prelabel")
+    assert run.metrics["withdrawn"] and run.metrics["prelabeled"] == 0
