@@ -267,7 +267,9 @@ def test_the_ml_order_is_only_followed_when_the_project_asks_for_it(ml_project, 
     assert [t.order_key for t in page] == sorted(t.order_key for t in tasks)[:3]
 
 
-def test_labelsite_ml_off_switches_it_off_even_where_installed(manager_client, urls, ml_project, ml_installed, settings):
+def test_labelsite_ml_off_switches_it_off_even_where_installed(
+    manager_client, urls, ml_project, ml_installed, settings
+):
     settings.LABELSITE_ML = "off"
     dashboard = manager_client.get(urls["dashboard"]).content.decode()
     assert "turned off on this server (LABELSITE_ML=off)" in dashboard and "Train now" not in dashboard

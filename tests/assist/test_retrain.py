@@ -100,7 +100,9 @@ def test_switching_ml_assist_off_withdraws_the_models_suggestions(ml_project):
     tasks = list(Task.objects.filter(project=ml_project).order_by("id")[:3])
     cat = ml_project.label_classes.first()
     for task, source in zip(tasks, ("model", "model", "import"), strict=True):
-        PreLabel.objects.create(task=task, source=source, confidence=0.99 if source == "model" else None).labels.add(cat)
+        PreLabel.objects.create(task=task, source=source, confidence=0.99 if source == "model" else None).labels.add(
+            cat
+        )
     cycle = ml_cycle_request(project=ml_project)
     finish_all()
     MlRun.objects.filter(cycle=cycle, kind="prelabel").update(metrics={"prelabeled": 2})
