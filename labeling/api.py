@@ -10,6 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from core.errors import Conflict
+from core.features import ml_available, ml_unavailable_reason
 from labeling import selectors, services
 from labeling.serializers import (
     ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
@@ -23,6 +25,12 @@ from projects.models import LabelingProject
 
 VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"
 LABEL = "labeling.label_task"
+
+
+def _ml_can_switch_on(data) -> None:
+    """ML assist is switched on only where the server can run it (the pages offer no checkbox there)."""
+    if data.get("ml_assisted") and not ml_available():
+        raise Conflict(ml_unavailable_reason(), code="ml_unavailable")
 
 
 class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -67,6 +75,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        _ml_can_switch_on(data)
         project = project_services.project_create(
             workspace=self.access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
             dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
@@ -81,6 +90,8 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         project = self.get_object()
         serializer = self.get_serializer(project, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.get("ml_assisted") and not project.ml_assisted:
+            _ml_can_switch_on(serializer.validated_data)
         fields = {f: serializer.validated_data.get(f, getattr(project, f)) for f in
                   ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted", *ML_SETTINGS)}
         project_services.project_update(project=project, actor=request.user, **fields)

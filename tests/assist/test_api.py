@@ -102,3 +102,26 @@ def test_a_server_without_the_ml_packages_refuses_with_the_reason(manager_client
     assert train.status_code == 409 and train.json()["code"] == "ml_unavailable"
     switch_on = manager_client.patch(base + "settings/", {"ml_assisted": True}, content_type="application/json")
     assert switch_on.status_code == 409
+
+
+def test_projects_cannot_switch_ml_assist_on_where_the_server_cannot_run_it(
+    manager_client, org, workspace, project, dataset, monkeypatch
+):
+    monkeypatch.setattr(features, "ml_missing", lambda: ("torch",))
+    base = f"/api/v1/o/{org.slug}/{workspace.slug}/projects/"
+    created = manager_client.post(
+        base,
+        {
+            "name": "New",
+            "task_type": "multiclass",
+            "dataset": str(dataset.uuid),
+            "label_classes": ["a", "b"],
+            "ml_assisted": True,
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 409 and created.json()["code"] == "ml_unavailable"
+    changed = manager_client.patch(f"{base}{project.uuid}/", {"ml_assisted": True}, content_type="application/json")
+    assert changed.status_code == 409
+    renamed = manager_client.patch(f"{base}{project.uuid}/", {"name": "Renamed"}, content_type="application/json")
+    assert renamed.status_code == 200
