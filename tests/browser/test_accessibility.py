@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from labeling.models import Task
+from tests.browser.test_csp import real_images  # noqa: F401 (autouse fixture: items get real image files)
 from tests.conftest import require
 from tests.labeling.factories import labeling_project
 from tests.project_fixtures import make_dataset
@@ -19,17 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).resolve().parents[2] / "data" / "tools" / "axe-core" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
-
-
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    """Items get real files in an allowed local root, so thumbnails load as they would in production."""
-    from tests.labeling import factories
-    from tests.review import data
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [*settings.LABELSITE_LOCAL_DATASTORE_ROOTS, str(tmp_path)]
-    monkeypatch.setattr(factories, "LOCAL_PATH", str(tmp_path))
-    monkeypatch.setattr(data, "LOCAL_PATH", str(tmp_path))
 
 
 @pytest.fixture(scope="module")
