@@ -122,7 +122,7 @@ def pages(world) -> list[tuple[str, str, str]]:
     ]
 
 
-DARK = ("dashboard", "grid", "labeled-data", "workspace")
+DARK = ("dashboard", "grid", "labeled-data", "workspace", "settings")
 
 
 def _free_port() -> int:
