@@ -199,7 +199,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 LABELSITE_CSP_IMG_SRC = env_str("LABELSITE_CSP_IMG_SRC", "https:")
 
 # Celery. Default: kombu's filesystem transport under the data folder, so no server is needed.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# The host is named although the transport ignores it: with a bare `filesystem://` kombu warns "No hostname was
+# supplied" in every process (web, worker, beat).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = LABELSITE_DATA_DIR / "celery" / "queue"

@@ -170,9 +170,9 @@ def workspace_view(perm: str | None = None):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             access = resolve_access(request, org, ws)
+            request.access = access  # before the check: the 403 page leads back to this workspace
             if perm:
                 access.require(perm)
-            request.access = access
             try:
                 return view(request, access, **kwargs)
             except NotFound as error:

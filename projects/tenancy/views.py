@@ -14,6 +14,7 @@ from core import throttle
 from projects.tenancy import services as tenancy_services
 from projects.tenancy.access import (
     listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
+    workspaces_where,
 )
 from projects.tenancy.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, Membership
@@ -27,7 +28,9 @@ def home(request):
     by_workspace: dict[int, list] = {ws.pk: [] for ws in workspaces}
     for project in projects:
         by_workspace[project.workspace_id].append(project)
-    rows = [(ws, by_workspace[ws.pk]) for ws in workspaces]
+    # A project's name links to its main page for the role held there: the dashboard, or labeling.
+    dashboards = set(workspaces_where(request.user, "projects.view_dashboard").values_list("pk", flat=True))
+    rows = [(ws, by_workspace[ws.pk], ws.pk in dashboards) for ws in workspaces]
     return render(request, "projects/home.html", {"rows": rows})
 
 
