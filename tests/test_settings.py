@@ -140,3 +140,39 @@ def test_an_old_environment_name_still_works_for_a_release_and_says_so(old, new,
     assert f"{old} is deprecated" in result.stderr and f"set {new} instead" in result.stderr
     renamed = _manage("shell", "-v", "0", "-c", code, **env, **{new: value})
     assert renamed.stdout.split()[-1] == expected and "deprecated" not in renamed.stderr
+
+
+@pytest.mark.django_db
+def test_demo_leaves_the_tutorials_project_name_free():
+    """The tutorial (step 1) names its project multi-class-cats-n-dogs: the demo's project must not take it."""
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from projects.definition.services import project_create
+    from projects.models import Dataset, LabelingProject, Workspace
+
+    call_command("demo", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="ml-team")
+    assert list(LabelingProject.objects.filter(workspace=workspace).values_list("name", flat=True)) == ["demo-cats-n-dogs"]
+    manager = get_user_model().objects.get(username="manager")
+    project_create(workspace=workspace, actor=manager, name="multi-class-cats-n-dogs", task_type="multiclass",
+                   dataset=Dataset.objects.get(workspace=workspace), incremental_refresh=True,
+                   label_names=["Cat", "Dog", "Uncertain"])
+    call_command("demo", stdout=StringIO())
+    assert LabelingProject.objects.filter(workspace=workspace).count() == 2
+
+
+@pytest.mark.django_db
+def test_demo_keeps_an_older_install_whose_demo_project_has_the_tutorials_name():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from projects.models import LabelingProject
+
+    call_command("demo", stdout=StringIO())
+    LabelingProject.objects.filter(name="demo-cats-n-dogs").update(name="multi-class-cats-n-dogs")  # as made before
+    call_command("demo", stdout=StringIO())
+    assert list(LabelingProject.objects.values_list("name", flat=True)) == ["multi-class-cats-n-dogs"]
