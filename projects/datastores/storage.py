@@ -54,7 +54,7 @@ def check_endpoint(url: str) -> None:
     if egress.host_allowed(host, port):
         return
     if parts.scheme != "https":
-        raise DatastoreError("The endpoint must use https.")
+        raise DatastoreError(f"The endpoint must use https. {egress.allow_hint(host, port)}")
     # Connections resolve and check again, once, and connect to the address they checked (egress.Guard).
     egress.checked_addresses(host, port or 443)
 
