@@ -240,7 +240,8 @@ def labeler_rates(project) -> list[dict]:
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("user__username"):
         reviewed = row.approved + row.rejected
         rows.append({
-            "user": row.user, "labeled": row.labeled, "approved": row.approved, "rejected": row.rejected,
+            "user": row.user, "labeled": row.labeled, "imported": row.imported, "approved": row.approved,
+            "rejected": row.rejected,
             "approval_rate": (row.approved / reviewed) if reviewed else None,
             "rejection_rate": (row.rejected / reviewed) if reviewed else None,
         })
