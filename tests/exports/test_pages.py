@@ -221,5 +221,6 @@ def test_imported_final_labels_are_not_the_managers_labeling_work(manager_client
     kwargs = {"org": org.slug, "ws": workspace.slug, "project": fresh.uuid}
     table = reviewer_client.get(reverse("review:labeled", kwargs=kwargs)).content.decode()
     assert "<td>manager</td><td>0 <span class=\"muted\">· 3 imported</span></td>" in table
+    assert table.count("imported by manager") == 3  # each image says where its labels came from
     dashboard = reviewer_client.get(reverse("labeling:dashboard", kwargs=kwargs)).content.decode()
     assert "· 3 imported" in dashboard
