@@ -76,10 +76,10 @@ def export_delete(*, export: Export, actor) -> None:
 
 # Why a row of an import file was refused, by kind: the report counts and lists them in these words.
 REFUSED_IMAGE, REFUSED_CLASS, REFUSED_ROW = "image", "class", "row"
-REFUSAL_KINDS = {
-    REFUSED_IMAGE: "unknown image: no image of this project's dataset has that path",
-    REFUSED_CLASS: "unknown class: not a label class of this project",
-    REFUSED_ROW: "bad row",
+REFUSAL_KINDS = {  # kind: (one, several, what it means)
+    REFUSED_IMAGE: ("unknown image", "unknown images", ": no image of this project's dataset has that path"),
+    REFUSED_CLASS: ("unknown class", "unknown classes", ": not a label class of this project"),
+    REFUSED_ROW: ("bad row", "bad rows", ""),
 }
 
 
@@ -116,7 +116,8 @@ class ImportReport:
     def refused_by_kind(self) -> list[tuple[str, int]]:
         """(plain description, how many) per kind of refusal that occurred, in a fixed order."""
         counts = Counter(kind for kind, *_ in self.refused)
-        return [(text, counts[kind]) for kind, text in REFUSAL_KINDS.items() if counts[kind]]
+        return [((one if counts[kind] == 1 else several) + meaning, counts[kind])
+                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts[kind]]
 
     @property
     def unmatched_shown(self):

@@ -188,7 +188,7 @@ def test_bad_rows_are_refused_with_the_reason_and_no_exception_names(manager_cli
     assert "1 labeled by this import" in report and "5 rows refused:" in report
     assert "1 unknown image: no image of this project's dataset has that path" in report
     assert "1 unknown class: not a label class of this project" in report
-    assert "3 bad row" in report
+    assert "3 bad rows" in report
     assert "line 3 nowhere/z.jpg no image of this project's dataset has that path" in report
     assert "line 4 dogs/b.png unknown class “zebra” (this project's classes: cat, dog, bird)" in report
     assert "line 7 — the row has no image URL" in report
