@@ -43,6 +43,14 @@ class InvalidRowSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class RefusedRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["image", "class", "row"],
+                                   help_text="image: no such image in the dataset; class: unknown label class; row: bad row.")
+    row = serializers.CharField()
+    image = serializers.CharField(help_text="The image as the file names it (empty when the row has none).")
+    reason = serializers.CharField()
+
+
 class ImportReportSerializer(serializers.Serializer):
     as_final = serializers.BooleanField()
     rows = serializers.IntegerField()
@@ -54,3 +62,5 @@ class ImportReportSerializer(serializers.Serializer):
     unmatched_count = serializers.IntegerField()
     invalid = InvalidRowSerializer(many=True, help_text="The first 200 invalid rows.")
     invalid_count = serializers.IntegerField()
+    refused = RefusedRowSerializer(many=True, help_text="The first 200 refused rows (unmatched and invalid), with why.")
+    refused_count = serializers.IntegerField()

@@ -74,18 +74,50 @@ def export_delete(*, export: Export, actor) -> None:
 
 # --- label import ------------------------------------------------------------------------------
 
+# Why a row of an import file was refused, by kind: the report counts and lists them in these words.
+REFUSED_IMAGE, REFUSED_CLASS, REFUSED_ROW = "image", "class", "row"
+REFUSAL_KINDS = {  # kind: (one, several, what it means)
+    REFUSED_IMAGE: ("unknown image", "unknown images", ": no image of this project's dataset has that path"),
+    REFUSED_CLASS: ("unknown class", "unknown classes", ": not a label class of this project"),
+    REFUSED_ROW: ("bad row", "bad rows", ""),
+}
+
+
 @dataclass
 class ImportReport:
+    """What an import did, per row class: matched images, newly labeled, unchanged, and refused rows with why."""
+
     as_final: bool
     rows: int = 0
     matched: int = 0
-    applied: int = 0
-    unchanged: int = 0
+    applied: int = 0  # final: labeled (approved) by this import; pre-labels: got a suggestion
+    unchanged: int = 0  # final: already had exactly these labels, approved
     skipped: int = 0  # pre-labels for images that are already labeled
-    unmatched: list[str] = field(default_factory=list)
-    invalid: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, row, image, why)
 
     SHOWN = 200
+
+    def refuse(self, kind: str, row: str, image: str, why: str) -> None:
+        self.refused.append((kind, row, image, why))
+
+    @property
+    def unmatched(self) -> list[str]:
+        return [image for kind, _, image, _ in self.refused if kind == REFUSED_IMAGE]
+
+    @property
+    def invalid(self) -> list[tuple[str, str]]:
+        return [(row, why) for kind, row, _, why in self.refused if kind != REFUSED_IMAGE]
+
+    @property
+    def refused_shown(self):
+        return self.refused[: self.SHOWN]
+
+    @property
+    def refused_by_kind(self) -> list[tuple[str, int]]:
+        """(plain description, how many) per kind of refusal that occurred, in a fixed order."""
+        counts = Counter(kind for kind, *_ in self.refused)
+        return [((one if counts[kind] == 1 else several) + meaning, counts[kind])
+                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts[kind]]
 
     @property
     def unmatched_shown(self):
@@ -102,11 +134,14 @@ class ImportReport:
             "unmatched": self.unmatched_shown, "unmatched_count": len(self.unmatched),
             "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
             "invalid_count": len(self.invalid),
+            "refused": [{"kind": kind, "row": row, "image": image, "reason": why}
+                        for kind, row, image, why in self.refused_shown],
+            "refused_count": len(self.refused),
         }
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
-    """Label classes per matched task id; unmatched and invalid rows go to the report."""
+    """Label classes per matched task id; rows that cannot be applied go to the report with the reason."""
     classes = {c.name: c for c in project.label_classes.all()}
     folded = {name.casefold(): c for name, c in classes.items()}
     multi = project.task_type == LabelingProject.TaskType.MULTI_LABEL
@@ -119,16 +154,19 @@ def _resolve_rows(project, parsed, report) -> dict[int, list]:
         item_id = items.get(row.refs)
         task_id = tasks.get(item_id) if item_id is not None else None
         if task_id is None:
-            report.unmatched.append(row.refs[0])
+            report.refuse(REFUSED_IMAGE, row.line, row.refs[0], "no image of this project's dataset has that path")
         elif not row.labels:
-            report.invalid.append((row.line, "has no label"))
+            report.refuse(REFUSED_ROW, row.line, row.refs[0], "it has no label")
         elif unknown:
-            report.invalid.append((row.line, f"unknown label {unknown[0]!r} (not a class of this project)"))
+            names = ", ".join(classes) or "none"
+            report.refuse(REFUSED_CLASS, row.line, row.refs[0],
+                          f"unknown class “{unknown[0]}” (this project's classes: {names})")
         else:
             merged = wanted.get(task_id, [])
             merged = merged + [c for c in chosen if c not in merged]
             if not multi and len(merged) > 1:
-                report.invalid.append((row.line, "more than one label in a multi-class project"))
+                report.refuse(REFUSED_ROW, row.line, row.refs[0],
+                              "more than one label, but this project takes one label per image (multi-class)")
                 continue
             wanted[task_id] = merged
     return wanted
@@ -169,7 +207,7 @@ def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
         report.applied += len(changed)
     moves = Counter({k: n for k, n in moves.items() if k[0] != k[1]})
     (stats.Tally(project.pk).tasks_moved(moves).labels_changed(class_delta)
-     .labeler_counted(actor.pk, labeled=report.applied).activity_counted(report.applied, now).save())
+     .labeler_counted(actor.pk, imported=report.applied).activity_counted(report.applied, now).save())
 
 
 def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:
@@ -193,7 +231,9 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     if file.size is not None and file.size > settings.LABELSITE_IMPORT_MAX_BYTES:
         raise ValidationError(f"The file is larger than {settings.LABELSITE_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
     parsed = importers.PARSERS[format](file)
-    report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid))
+    report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid))
+    for line, why in parsed.invalid:
+        report.refuse(REFUSED_ROW, line, "", why)
     wanted = _resolve_rows(project, parsed, report)
     report.matched = len(wanted)
     (_apply_final if as_final else _apply_prelabels)(project, actor, wanted, report)

@@ -152,11 +152,13 @@ class TaskStateCount(models.Model):
 
 
 class LabelerCount(models.Model):
-    """Per labeler: tasks labeled, and how their labels fared in review."""
+    """Per labeler: tasks labeled, and how their labels fared in review; final labels a person imported are
+    counted apart (`imported`), never as their own labeling work."""
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     labeled = models.BigIntegerField(default=0)
+    imported = models.BigIntegerField(default=0)
     skipped = models.BigIntegerField(default=0)
     approved = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)

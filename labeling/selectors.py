@@ -223,7 +223,7 @@ def _labeler_rows(project: LabelingProject) -> list[dict]:
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("-labeled", "user__username"):
         reviewed = row.approved + row.rejected
         rows.append({
-            "user": row.user.get_username(), "labeled": row.labeled, "skipped": row.skipped,
+            "user": row.user.get_username(), "labeled": row.labeled, "imported": row.imported, "skipped": row.skipped,
             "approved": row.approved, "rejected": row.rejected,
             "approval_rate": round(100 * row.approved / reviewed) if reviewed else None,
             "rejection_rate": round(100 * row.rejected / reviewed) if reviewed else None,

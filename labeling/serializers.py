@@ -121,6 +121,7 @@ class BarSerializer(serializers.Serializer):
 class LabelerRowSerializer(serializers.Serializer):
     user = serializers.CharField()
     labeled = serializers.IntegerField()
+    imported = serializers.IntegerField(help_text="Final labels this person imported (not counted as labeled).")
     skipped = serializers.IntegerField()
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField()

@@ -58,6 +58,27 @@ class LeaseLost(Conflict):
         )
 
 
+class PageSubmitted(Conflict):
+    """The tasks were already submitted (or skipped) by this same labeler: the page is stale, not lost.
+
+    Typically a second tab showing the page that the first tab submitted."""
+
+    code = "page_submitted"
+    default_message = "This page was already submitted (in another tab?). Here is a fresh page."
+
+    def __init__(self, task_ids=()):
+        self.task_ids = sorted(task_ids)
+        super().__init__(data={"task_ids": self.task_ids})
+
+
+def _lost_error(tasks, lost: set[int], user) -> Conflict:
+    """Why tasks are no longer held: submitted by this labeler already (another tab), or the hold ran out."""
+    mine = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
+    if lost <= mine:
+        return PageSubmitted(lost)
+    return LeaseLost(lost - mine)
+
+
 def lease_minutes() -> int:
     return settings.LABELSITE_LEASE_MINUTES
 
@@ -204,7 +225,7 @@ def _held_for_update(*, project, user, task_ids) -> list[Task]:
     held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.live}
     lost = set(task_ids) - held
     if lost:
-        raise LeaseLost(lost)
+        raise _lost_error(tasks, lost, user)
     return cast(list[Task], tasks)  # Tasks annotated with `live`
 
 

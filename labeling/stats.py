@@ -29,7 +29,7 @@ from labeling.models import ActivityCount, Annotation, ClassCount, LabelerCount,
 COUNTERS = {
     TaskStateCount: (("project", "state"), ("count",)),
     ClassCount: (("project", "label_class"), ("count",)),
-    LabelerCount: (("project", "user"), ("labeled", "skipped", "approved", "rejected")),
+    LabelerCount: (("project", "user"), ("labeled", "imported", "skipped", "approved", "rejected")),
     ActivityCount: (("project", "hour"), ("labeled",)),
 }
 
@@ -134,8 +134,9 @@ def labeler_recount_register(recount: Callable) -> None:
 
 
 # What each counter counts, recounted from the rows that remain: a labeler's `labeled` are the annotations
-# they submitted or imported, `skipped` the tasks they set aside that are still skipped (a skip leaves no
-# other trace), activity the hours of those annotations. Tags a reviewer corrected count for nobody.
+# they submitted, `imported` the final labels they imported (not labeling work of theirs), `skipped` the tasks
+# they set aside that are still skipped (a skip leaves no other trace), activity the hours of the submitted
+# and imported annotations. Tags a reviewer corrected count for nobody.
 COUNTED_SOURCES = (Annotation.Source.LABELER, Annotation.Source.IMPORT)
 
 
@@ -145,7 +146,11 @@ def _recounts(project) -> dict:
     classes = (Annotation.labels.through.objects.filter(annotation__task__project=project, annotation__is_current=True)
                .values_list("labelclass_id").annotate(n=Count("pk")).order_by())
     annotations = Annotation.objects.filter(task__project=project, source__in=COUNTED_SOURCES)
-    labeled = annotations.filter(created_by__isnull=False).values_list("created_by").annotate(n=Count("pk")).order_by()
+    people_annotations = annotations.filter(created_by__isnull=False)
+    labeled = (people_annotations.filter(source=Annotation.Source.LABELER).values_list("created_by")
+               .annotate(n=Count("pk")).order_by())
+    imported = (people_annotations.filter(source=Annotation.Source.IMPORT).values_list("created_by")
+                .annotate(n=Count("pk")).order_by())
     skipped = (Task.objects.filter(project=project, state=Task.State.SKIPPED, labeled_by__isnull=False)
                .values_list("labeled_by").annotate(n=Count("pk")).order_by())
     hours = (annotations.annotate(hour=TruncHour("created_at", tzinfo=dt_timezone.utc)).values_list("hour")
@@ -155,7 +160,7 @@ def _recounts(project) -> dict:
     rows[ClassCount] = {(class_id,): {"count": n} for class_id, n in classes}
     rows[ActivityCount] = {(hour,): {"labeled": n} for hour, n in hours}
     people = rows[LabelerCount]
-    for field, counted in (("labeled", labeled), ("skipped", skipped)):
+    for field, counted in (("labeled", labeled), ("imported", imported), ("skipped", skipped)):
         for user_id, n in counted:
             people.setdefault((user_id,), {})[field] = n
     for recount in LABELER_RECOUNTS:

@@ -51,6 +51,12 @@ def _refused(request, access, project, error, status):
     return reswap(retarget(response, "#grid-alert"), "innerHTML")
 
 
+def _stale(request, access, project, classes=None):
+    """The page was submitted meanwhile (another tab): say so and show the labeler's fresh page in its place."""
+    response = _grid_response(request, access, project, alert=services.PageSubmitted.default_message, classes=classes)
+    return reswap(retarget(response, "#grid"), "outerHTML") if request.htmx else response
+
+
 def _after_post(request, access, project, classes=None):
     if request.htmx:
         return _grid_response(request, access, project, classes=classes)
@@ -81,6 +87,8 @@ def tag(request, access, project):
     try:
         changed = services.draft_set(project=project, user=request.user, task_ids=[t.id for t in tasks.values()],
                                      label_ids=labels, mode=mode)
+    except services.PageSubmitted:
+        return _stale(request, access, project)
     except services.LeaseLost as error:
         return _refused(request, access, project, error, 409)
     except (ValidationError, services.ProjectNotOpen) as error:
@@ -107,11 +115,15 @@ def submit(request, access, project):
     labels = {task_id: [int(v) for v in request.POST.getlist(f"labels-{item}") if v.isdigit()] for item, task_id in tasks.items()}
     classes = selectors.label_classes_get(project)  # read once: to check the tags, then for the next page
     try:
-        services.page_submit(project=project, user=request.user, labels=labels, classes=classes)
+        submitted = services.page_submit(project=project, user=request.user, labels=labels, classes=classes)
+    except services.PageSubmitted:
+        return _stale(request, access, project, classes)
     except services.LeaseLost as error:
         return _refused(request, access, project, error, 409)
     except (ValidationError, services.ProjectNotOpen) as error:
         return _refused(request, access, project, _message(error), 422)
+    if not submitted and labels:  # every image of it was already submitted by this labeler
+        return _stale(request, access, project, classes)
     return _after_post(request, access, project, classes)
 
 
@@ -124,6 +136,8 @@ def skip(request, access, project, item):
         return _refused(request, access, project, "That image is not part of this project.", 404)
     try:
         services.task_skip(project=project, user=request.user, task=task)
+    except services.PageSubmitted:
+        return _stale(request, access, project)
     except services.LeaseLost as error:
         return _refused(request, access, project, error, 409)
     except services.ProjectNotOpen as error:

@@ -125,7 +125,7 @@ class ItemVersionsField(forms.Field):
             except ValueError:
                 raise forms.ValidationError("An item reference is malformed; reload the page.") from None
         if not pairs:
-            raise forms.ValidationError("Select at least one image.")
+            raise forms.ValidationError("Select images first.")
         return pairs
 
 

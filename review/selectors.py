@@ -221,16 +221,21 @@ def item_task_get(*, project, item) -> Task:
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:
-    """Attach `.tags` (current LabelClasses) to each task: one query for the page."""
+    """Attach `.tags` (current LabelClasses) and `.imported` (those tags came from a label import, so the
+    person shown imported them rather than labeled) to each task: one query for the page."""
     by_id = {c.pk: c for c in classes}
     ids = [t.pk for t in tasks]
     tags: dict[int, list] = {pk: [] for pk in ids}
+    imported: set[int] = set()
     through = Annotation.labels.through.objects.filter(annotation__task_id__in=ids, annotation__is_current=True)
-    for task_id, class_id in through.values_list("annotation__task_id", "labelclass_id"):
+    for task_id, class_id, source in through.values_list("annotation__task_id", "labelclass_id", "annotation__source"):
         if class_id in by_id:
             tags[task_id].append(by_id[class_id])
+        if source == Annotation.Source.IMPORT:
+            imported.add(task_id)
     for task in tasks:
         task.tags = sorted(tags[task.pk], key=lambda c: (c.position, c.pk))
+        task.imported = task.pk in imported
     return tasks
 
 
@@ -246,7 +251,8 @@ def labeler_rates(project) -> list[dict]:
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("user__username"):
         reviewed = row.approved + row.rejected
         rows.append({
-            "user": row.user, "labeled": row.labeled, "approved": row.approved, "rejected": row.rejected,
+            "user": row.user, "labeled": row.labeled, "imported": row.imported, "approved": row.approved,
+            "rejected": row.rejected,
             "approval_rate": (row.approved / reviewed) if reviewed else None,
             "rejection_rate": (row.rejected / reviewed) if reviewed else None,
         })

@@ -152,7 +152,8 @@ def decide(request, access, project):
         context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
         return _render(request, "review/queue.html", {**context, **notice}, status=status)
     context = _browser_context(access, project, QueryDict(query))
-    return _render(request, "review/labeled.html", {**context, **notice}, status=status)
+    # The Labelers table below the results counts the decisions just made: it comes along, out of band.
+    return _render(request, "review/labeled.html", {**context, **notice}, partial="decided", status=status)
 
 
 def _after_plain_decision(access, project, items, mode, query):

@@ -97,7 +97,14 @@ def _datastore_save(datastore: Datastore, *, values: dict, secret: str, current:
         raise ValidationError({NON_FIELD_ERRORS: [DATASTORE_NAME_TAKEN]})
     with name_unique("uniq_datastore_name", DATASTORE_NAME_TAKEN):
         datastore.save()
+    _image_origins_changed(datastore.workspace_id)
     return datastore
+
+
+def _image_origins_changed(*workspace_ids: int) -> None:
+    """Pages allow their workspace's image origins (cached): forget them now and again once committed."""
+    storage.workspace_image_origins_forget(*workspace_ids)
+    transaction.on_commit(lambda: storage.workspace_image_origins_forget(*workspace_ids))
 
 
 @sensitive_variables("secret")
@@ -125,6 +132,7 @@ def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None
     perm_check(actor, stored.workspace, "projects.change_datastore")
     if workspace is not None and workspace.pk != stored.workspace_id:
         perm_check(actor, workspace, "projects.add_datastore")
+        _image_origins_changed(stored.workspace_id)  # its images leave the pages of the workspace it leaves
         stored.workspace = workspace
     values = {field: getattr(stored, field) for field in DATASTORE_SETTINGS} | changes
     return _datastore_save(stored, values=values, secret=secret, current=stored)
@@ -184,6 +192,7 @@ def datastore_delete(*, datastore, actor) -> None:
     locked = Datastore.objects.select_for_update().get(pk=datastore.pk)
     datastore_delete_check(datastore=locked)
     locked.delete()
+    _image_origins_changed(locked.workspace_id)
 
 
 def dataset_delete_check(*, dataset) -> None:

@@ -48,14 +48,32 @@ def dataset_detail(request, access, dataset):
     return render_page_or_fragment(request, "projects/dataset.html", context, partial=partial)
 
 
+def _refresh_state(dataset, after) -> dict:
+    """Where a Refresh now asked for on this page stands. `after`: the dataset's last refresh time (epoch
+    seconds, 0 for never) when it was asked for, carried by the page's polling; a newer one is its result."""
+    if after is None:
+        return {}
+    done = dataset.last_refresh_at is not None and dataset.last_refresh_at.timestamp() > after
+    return {"refresh_after": after, "refresh_pending": not done, "refresh_done": done}
+
+
+def _refresh_after(request) -> float | None:
+    try:
+        return float(request.GET["refresh_after"])
+    except (KeyError, ValueError):
+        return None
+
+
 @require_GET
 @workspace_view("projects.view_dataset")
 def dataset_progress(request, access, dataset):
     found = _dataset_or_404(access, dataset)
-    context = {"access": access, "dataset": found, "counts": _counts(found)}
+    refresh = _refresh_state(found, _refresh_after(request))
+    context = {"access": access, "dataset": found, "counts": _counts(found), **refresh}
     response = render(request, "projects/dataset.html#progress", context)
     busy = found.busy_until is not None and found.busy_until > timezone.now()
-    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not busy:
+    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not busy \
+            and not refresh.get("refresh_pending"):
         stop = HttpResponseStopPolling(response.content)  # 286: htmx swaps this last fragment and stops polling
         stop["Content-Type"] = response["Content-Type"]
         return stop
@@ -67,6 +85,10 @@ def dataset_progress(request, access, dataset):
 def dataset_refresh(request, access, dataset):
     found = _dataset_or_404(access, dataset)
     datastore_services.dataset_refresh(dataset=found, actor=request.user)
+    if request.htmx:  # the progress block above the button says it started, then follows it to its result
+        after = found.last_refresh_at.timestamp() if found.last_refresh_at else 0.0
+        context = {"access": access, "dataset": found, "counts": _counts(found), **_refresh_state(found, after)}
+        return render(request, "projects/dataset.html#progress", context)
     messages.success(request, "Refresh started: new files will be added in the background.")
     return redirect("dataset", org=access.organization.slug, ws=access.workspace.slug, dataset=found.uuid)
 

@@ -150,3 +150,77 @@ def test_import_page_refuses_an_unreadable_file_with_422(manager_client, urls):
     upload = SimpleUploadedFile("labels.json", b"{not json")
     response = manager_client.post(urls("import"), {"file": upload, "format": "coco", "as_final": "final"})
     assert response.status_code == 422 and "not a COCO file" in response.content.decode()
+
+
+def _import(client, org, workspace, project, data: bytes, as_final="final"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse("exports:import", kwargs={"org": org.slug, "ws": workspace.slug, "project": project.uuid})
+    response = client.post(url, {"file": SimpleUploadedFile("labels.csv", data), "format": "csv", "as_final": as_final})
+    assert response.status_code == 200
+    import html
+    import re
+
+    report = re.search(r'<section class="card import-report".*?</section>', response.content.decode(), re.S).group(0)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", report)))
+
+
+FINAL = b"image_url,label\ncats/a.jpg,cat\ndogs/b.png,dog\ncats/sub/a.jpg,bird\n"
+
+
+def test_first_import_and_reimport_say_in_plain_words_what_happened(manager_client, org, workspace, make_project):
+    fresh = make_project("Imported", task_type="multiclass")
+    first = _import(manager_client, org, workspace, fresh, FINAL)
+    assert "Read 3 rows; 3 images of this project matched." in first
+    assert "3 labeled by this import (new or changed labels, now approved)." in first
+    assert "0 unchanged" in first and "0 rows refused." in first
+    again = _import(manager_client, org, workspace, fresh, FINAL)
+    assert "0 labeled by this import" in again
+    assert "3 unchanged: they already had exactly those labels, approved." in again
+    assert "(approved): 0" not in again
+
+
+def test_bad_rows_are_refused_with_the_reason_and_no_exception_names(manager_client, org, workspace, make_project):
+    fresh = make_project("Imported", task_type="multiclass")
+    data = (b"image_url,label\ncats/a.jpg,cat\nnowhere/z.jpg,cat\ndogs/b.png,zebra\nmisc/b c#?.png,cat|dog\n"
+            b"cats/sub/a.jpg,\n,cat\n")
+    report = _import(manager_client, org, workspace, fresh, data)
+    assert "1 labeled by this import" in report and "5 rows refused:" in report
+    assert "1 unknown image: no image of this project's dataset has that path" in report
+    assert "1 unknown class: not a label class of this project" in report
+    assert "3 bad rows" in report
+    assert "line 3 nowhere/z.jpg no image of this project's dataset has that path" in report
+    assert "line 4 dogs/b.png unknown class “zebra” (this project's classes: cat, dog, bird)" in report
+    assert "line 7 — the row has no image URL" in report
+    assert "Error" not in report
+
+
+def test_an_unreadable_coco_file_is_explained_without_python_words(manager_client, urls):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    for data, expected in ((b'{"images": []}', "“categories” is missing"), (b"[1, 2]", "needs lists of images")):
+        response = manager_client.post(urls("import"), {"file": SimpleUploadedFile("c.json", data), "format": "coco",
+                                                         "as_final": "final"})
+        body = response.content.decode()
+        assert response.status_code == 422 and expected in body.replace("&ldquo;", "“").replace("&rdquo;", "”")
+        assert "KeyError" not in body and "TypeError" not in body
+
+
+def test_imported_final_labels_are_not_the_managers_labeling_work(manager_client, reviewer_client, org, workspace,
+                                                                  make_project, manager):
+    from labeling.models import LabelerCount
+    from labeling.stats import stats_rebuild
+
+    fresh = make_project("Imported", task_type="multiclass")
+    _import(manager_client, org, workspace, fresh, FINAL)
+    counted = LabelerCount.objects.get(project=fresh, user=manager)
+    assert (counted.labeled, counted.imported, counted.approved) == (0, 3, 0)
+    stats_rebuild(project=fresh)  # the repair tool counts them the same way
+    counted = LabelerCount.objects.get(project=fresh, user=manager)
+    assert (counted.labeled, counted.imported, counted.approved) == (0, 3, 0)
+    kwargs = {"org": org.slug, "ws": workspace.slug, "project": fresh.uuid}
+    table = reviewer_client.get(reverse("review:labeled", kwargs=kwargs)).content.decode()
+    assert "<td>manager</td><td>0 <span class=\"muted\">· 3 imported</span></td>" in table
+    assert table.count("imported by manager") == 3  # each image says where its labels came from
+    dashboard = reviewer_client.get(reverse("labeling:dashboard", kwargs=kwargs)).content.decode()
+    assert "· 3 imported" in dashboard

@@ -216,3 +216,60 @@ def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labele
     assert "ran out" in html and "fresh page" in html
     assert html.count('class="tile"') == 9 and 'name="labels-' not in html  # a fresh page: drafts discarded
     assert "ran out" not in labeler_client.get(grid_url("grid", project)).content.decode()
+
+
+def _submit_in_first_tab(client, labeler, project, grid_url):
+    """Tab one submits the page that tab two still shows; returns tab two's stale items and tag."""
+    client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    cat = class_ids(project)[0]
+    assert client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}},
+                       headers=HTMX).status_code == 200
+    return items, cat
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_tagging_a_page_submitted_in_another_tab_says_so_and_shows_the_fresh_page(labeler_client, labeler, project,
+                                                                                  grid_url, htmx):
+    stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    response = labeler_client.post(grid_url("tag", project), {"items": stale[:2], "label": cat},
+                                   headers=HTMX if htmx else {})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This page was already submitted (in another tab?)" in html
+    assert "ran out" not in html
+    fresh = _page_items(project, labeler)
+    assert sorted(_tiles(response)) == sorted(fresh) and not set(fresh) & set(stale)
+    if htmx:  # the fresh page replaces the stale grid, whatever the tag form's own swap
+        assert response["HX-Retarget"] == "#grid" and response["HX-Reswap"] == "outerHTML"
+        assert html.lstrip().startswith('<section id="grid"')
+    else:
+        assert "<html" in html
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_submitting_a_page_again_from_another_tab_says_it_was_already_submitted(labeler_client, labeler, project,
+                                                                                 grid_url, htmx):
+    stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    data = {"items": stale, **{f"labels-{i}": [cat] for i in stale}}
+    response = labeler_client.post(grid_url("submit", project), data, headers=HTMX if htmx else {})
+    html = response.content.decode()
+    assert response.status_code == 200 and "This page was already submitted (in another tab?)" in html
+    assert Annotation.objects.count() == 9  # nothing saved twice
+    assert sorted(_tiles(response)) == sorted(_page_items(project, labeler))
+
+
+def test_skipping_on_a_page_submitted_in_another_tab_says_so(labeler_client, labeler, project, grid_url):
+    stale, _ = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    response = labeler_client.post(grid_url("skip", project, item=stale[0]), headers=HTMX)
+    assert "This page was already submitted" in response.content.decode()
+    assert not Task.objects.filter(state=Task.State.SKIPPED).exists()
+
+
+def test_a_page_lost_to_an_expired_hold_still_says_the_hold_ran_out(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    response = labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": class_ids(project)[0]},
+                                   headers=HTMX)
+    assert response.status_code == 409 and "ran out" in response.content.decode()

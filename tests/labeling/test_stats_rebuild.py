@@ -54,7 +54,8 @@ def tables(project):
 def test_the_live_counters_cover_every_table(busy, labeler, manager):
     live = tables(busy)
     assert live[TaskStateCount] == {("unlabeled",): (8,), ("labeled",): (6,), ("approved",): (5,), ("skipped",): (1,)}
-    assert live[LabelerCount] == {(labeler.id,): (9, 1, 3, 3), (manager.id,): (4, 0, 1, 0)}
+    # (labeled, imported, skipped, approved, rejected)
+    assert live[LabelerCount] == {(labeler.id,): (9, 0, 1, 3, 3), (manager.id,): (4, 0, 0, 1, 0)}
     assert sum(n for (n,) in live[ActivityCount].values()) == 13
     assert len(live[ClassCount]) == 3
 

@@ -1,5 +1,8 @@
 """Dataset pages, the Browse fragment and the item media views, for every role."""
 
+import html
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -86,6 +89,24 @@ def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_u
     assert response.status_code == 302
     page = manager_client.get(response["Location"]).content.decode()
     assert "1 added" in page
+
+
+def test_refresh_now_with_htmx_says_it_started_and_follows_it_to_its_result(manager_client, ws_url, dataset,
+                                                                            pets_folder):
+    """No worker runs here: the answer says the refresh started and keeps polling until it has a result."""
+    htmx = {"HX-Request": "true"}
+    (pets_folder / "new.png").write_bytes(png_bytes())
+    started = manager_client.post(ws_url("dataset_refresh", dataset=dataset.uuid), headers=htmx)
+    body = started.content.decode()
+    assert started.status_code == 200 and body.lstrip().startswith('<div id="scan-progress"')
+    assert "Refresh started" in body and 'hx-trigger="every 2s"' in body
+    poll = re.search(r'hx-get="([^"]+refresh_after=[^"]+)"', body).group(1)
+    waiting = manager_client.get(html.unescape(poll), headers=htmx)
+    assert waiting.status_code == 200 and "Refresh started" in waiting.content.decode()  # still queued: keep polling
+    scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)  # what the worker does
+    finished = manager_client.get(html.unescape(poll), headers=htmx)
+    assert finished.status_code == 286  # htmx swaps this last answer and stops polling
+    assert "Refresh finished: 1 new file added." in finished.content.decode()
 
 
 def test_browse_fragment_lists_folders(manager_client, labeler_client, ws_url, local_datastore, pets_folder):
