@@ -215,16 +215,20 @@ def item_task_get(*, project, item) -> Task:
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:
-    """Attach `.tags` (current LabelClasses) to each task: one query for the page."""
+    """Attach `.tags` (current LabelClasses) and `.suggestion` (what the labeler did with a suggestion: accepted,
+    changed or none) to each task: one query for the page."""
     by_id = {c.pk: c for c in classes}
     ids = [t.pk for t in tasks]
     tags: dict[int, list] = {pk: [] for pk in ids}
+    suggestion: dict[int, str] = {}
     through = Annotation.labels.through.objects.filter(annotation__task_id__in=ids, annotation__is_current=True)
-    for task_id, class_id in through.values_list("annotation__task_id", "labelclass_id"):
+    for task_id, class_id, answer in through.values_list("annotation__task_id", "labelclass_id", "annotation__suggestion"):
+        suggestion[task_id] = answer
         if class_id in by_id:
             tags[task_id].append(by_id[class_id])
     for task in tasks:
         task.tags = sorted(tags[task.pk], key=lambda c: (c.position, c.pk))
+        task.suggestion = suggestion.get(task.pk, Annotation.Suggestion.NONE)
     return tasks
 
 
@@ -263,10 +267,12 @@ def queue_tasks(*, project, task_ids: list, classes: list) -> list:
 def item_history(task) -> list[dict]:
     """Every annotation and review decision on a task, oldest first (rejecting never deletes history)."""
     events = []
-    annotations = Annotation.objects.filter(task=task).select_related("created_by").prefetch_related("labels")
+    annotations = (Annotation.objects.filter(task=task).select_related("created_by")
+                   .prefetch_related("labels", "suggested_labels"))
     for a in annotations:
         events.append({"kind": "annotation", "at": a.created_at, "who": a.created_by, "annotation": a,
-                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current})
+                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current,
+                       "suggestion": a.suggestion, "suggested": list(a.suggested_labels.all())})
     for r in Review.objects.filter(task=task).select_related("reviewer"):
         events.append({"kind": "review", "at": r.created_at, "who": r.reviewer, "review": r,
                        "decision": r.get_decision_display(), "reason": r.reason, "version": r.task_version})
