@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from labeling import selectors, services
 from labeling.serializers import (
-    ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
+    AcceptSerializer, ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
@@ -164,6 +164,17 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         ids = self._task_ids(data["tasks"])
         tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
         tasks = list(self.project.tasks.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
+        return self._page(tasks)
+
+    @extend_schema(request=AcceptSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @action(detail=False, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        """Accept the suggestions of these held tasks: they become the draft tags (of tasks without tags of their own)."""
+        serializer = AcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = self._task_ids(serializer.validated_data["tasks"])
+        self._call(services.suggestions_accept, task_ids=list(ids.values()))
+        tasks = list(self.project.tasks.filter(id__in=list(ids.values())).select_related("item").order_by("id"))
         return self._page(tasks)
 
     @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})

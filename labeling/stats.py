@@ -19,7 +19,7 @@ from datetime import timezone as dt_timezone
 from typing import cast
 
 from django.db import connection, transaction
-from django.db.models import Count, Field
+from django.db.models import Count, Exists, Field, OuterRef, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from labeling.models import ActivityCount, Annotation, ClassCount, LabelerCount,
 # model -> (key fields, counter fields); the order of models is the order rows are locked in.
 COUNTERS = {
     TaskStateCount: (("project", "state"), ("count",)),
-    ClassCount: (("project", "label_class"), ("count",)),
+    ClassCount: (("project", "label_class"), ("count", "suggested", "accepted")),
     LabelerCount: (("project", "user"), ("labeled", "imported", "skipped", "approved", "rejected")),
     ActivityCount: (("project", "hour"), ("labeled",)),
 }
@@ -58,6 +58,13 @@ class Tally:
         """`classes` maps label class id to +n (tags applied) or -n (tags removed)."""
         for class_id, n in classes.items():
             self._add(ClassCount, (class_id,), count=n)
+        return self
+
+    def suggestions_counted(self, suggested: Counter, accepted: Counter) -> Tally:
+        """Submitted suggestions per label class: how often the class was suggested, and kept by the labeler.
+        (The same counter rows as `labels_changed`, so a submit with suggestions costs no extra statement.)"""
+        for class_id, n in suggested.items():
+            self._add(ClassCount, (class_id,), suggested=n, accepted=accepted.get(class_id, 0))
         return self
 
     def labeler_counted(self, user_id: int | None, **deltas) -> Tally:
@@ -137,6 +144,8 @@ def labeler_recount_register(recount: Callable) -> None:
 # they submitted, `imported` the final labels they imported (not labeling work of theirs), `skipped` the tasks
 # they set aside that are still skipped (a skip leaves no other trace), activity the hours of the submitted
 # and imported annotations. Tags a reviewer corrected count for nobody.
+# A class's `suggested` / `accepted` count every submitted annotation whose suggestion proposed it (history
+# included).
 COUNTED_SOURCES = (Annotation.Source.LABELER, Annotation.Source.IMPORT)
 
 
@@ -155,9 +164,16 @@ def _recounts(project) -> dict:
                .values_list("labeled_by").annotate(n=Count("pk")).order_by())
     hours = (annotations.annotate(hour=TruncHour("created_at", tzinfo=dt_timezone.utc)).values_list("hour")
              .annotate(n=Count("pk")).order_by())
+    kept = Exists(Annotation.labels.through.objects.filter(annotation_id=OuterRef("annotation_id"),
+                                                           labelclass_id=OuterRef("labelclass_id")))
+    suggestions = (Annotation.suggested_labels.through.objects.filter(annotation__task__project=project)
+                   .annotate(kept=kept).values_list("labelclass_id")
+                   .annotate(n=Count("pk"), accepted=Count("pk", filter=Q(kept=True))).order_by())
     rows: dict = {model: {} for model in COUNTERS}
     rows[TaskStateCount] = {(state,): {"count": n} for state, n in states}
     rows[ClassCount] = {(class_id,): {"count": n} for class_id, n in classes}
+    for class_id, n, accepted in suggestions:
+        rows[ClassCount].setdefault((class_id,), {}).update(suggested=n, accepted=accepted)
     rows[ActivityCount] = {(hour,): {"labeled": n} for hour, n in hours}
     people = rows[LabelerCount]
     for field, counted in (("labeled", labeled), ("imported", imported), ("skipped", skipped)):

@@ -13,6 +13,7 @@ urlpatterns = [
     path(L, views.start, name="start"),
     path(L + "tasks/", views.grid, name="grid"),
     path(L + "tasks/tags/", views.tag, name="tag"),
+    path(L + "tasks/suggestions/accept/", views.accept, name="accept"),
     path(L + "tasks/submit/", views.submit, name="submit"),
     path(L + "tasks/layout/", views.layout, name="layout"),
     path(L + "tasks/items/<uuid:item>/skip/", views.skip, name="skip"),

@@ -1,4 +1,5 @@
-"""The labeling pages: instructions, the htmx grid, and its small POST endpoints (tags, submit, skip, layout)."""
+"""The labeling pages: instructions, the htmx grid, and its small POST endpoints (tags, suggestions, submit, skip,
+layout)."""
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -19,7 +20,7 @@ def _urls(access, project) -> dict:
     """Every URL the grid needs, reversed once per request (per-item ones by filling in the item's uuid)."""
     org, ws = access.organization.slug, access.workspace.slug
     mine = {"org": org, "ws": ws, "project": project.uuid}
-    urls = {name: reverse(f"labeling:{name}", kwargs=mine) for name in ("start", "grid", "tag", "submit", "layout")}
+    urls = {name: reverse(f"labeling:{name}", kwargs=mine) for name in ("start", "grid", "tag", "accept", "submit", "layout")}
     urls["workspace"] = reverse("workspace", kwargs={"org": org, "ws": ws})
     urls["skip"] = reverse("labeling:skip", kwargs={**mine, "item": _ANY})
     urls["thumbnail"] = reverse("item_thumbnail", kwargs={"org": org, "ws": ws, "item": _ANY})
@@ -93,6 +94,26 @@ def tag(request, access, project):
         return _refused(request, access, project, error, 409)
     except (ValidationError, services.ProjectNotOpen) as error:
         return _refused(request, access, project, _message(error), 422)
+    return _chips_changed(request, access, project, tasks, changed)
+
+
+@require_POST
+@workspace_view(PERM)
+def accept(request, access, project):
+    """Accept the suggestions of the posted images (the page's, for "Accept all suggestions"; or one tile's)."""
+    project = project_or_404(access, project, related=())
+    tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
+    try:
+        changed = services.suggestions_accept(project=project, user=request.user, task_ids=[t.id for t in tasks.values()])
+    except services.LeaseLost as error:
+        return _refused(request, access, project, error, 409)
+    except (ValidationError, services.ProjectNotOpen) as error:
+        return _refused(request, access, project, _message(error), 422)
+    return _chips_changed(request, access, project, tasks, changed)
+
+
+def _chips_changed(request, access, project, tasks, changed):
+    """htmx: the changed tiles' chips, swapped out of band; a plain form post goes back to the grid."""
     if not request.htmx:
         return _after_post(request, access, project)
     drafts = {t.id: t.draft for t in changed}

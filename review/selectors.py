@@ -221,14 +221,18 @@ def item_task_get(*, project, item) -> Task:
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:
-    """Attach `.tags` (current LabelClasses) and `.imported` (those tags came from a label import, so the
-    person shown imported them rather than labeled) to each task: one query for the page."""
+    """Attach `.tags` (current LabelClasses), `.imported` (those tags came from a label import, so the person shown
+    imported them rather than labeled) and `.suggestion` (what the labeler did with a suggestion: accepted, changed or
+    none) to each task: one query for the page."""
     by_id = {c.pk: c for c in classes}
     ids = [t.pk for t in tasks]
     tags: dict[int, list] = {pk: [] for pk in ids}
     imported: set[int] = set()
+    suggestion: dict[int, str] = {}
     through = Annotation.labels.through.objects.filter(annotation__task_id__in=ids, annotation__is_current=True)
-    for task_id, class_id, source in through.values_list("annotation__task_id", "labelclass_id", "annotation__source"):
+    rows = through.values_list("annotation__task_id", "labelclass_id", "annotation__source", "annotation__suggestion")
+    for task_id, class_id, source, answer in rows:
+        suggestion[task_id] = answer
         if class_id in by_id:
             tags[task_id].append(by_id[class_id])
         if source == Annotation.Source.IMPORT:
@@ -236,6 +240,7 @@ def tasks_decorate(tasks: list, classes: list) -> list:
     for task in tasks:
         task.tags = sorted(tags[task.pk], key=lambda c: (c.position, c.pk))
         task.imported = task.pk in imported
+        task.suggestion = suggestion.get(task.pk, Annotation.Suggestion.NONE)
     return tasks
 
 
@@ -275,10 +280,12 @@ def queue_tasks(*, project, task_ids: list, classes: list) -> list:
 def item_history(task) -> list[dict]:
     """Every annotation and review decision on a task, oldest first (rejecting never deletes history)."""
     events = []
-    annotations = Annotation.objects.filter(task=task).select_related("created_by").prefetch_related("labels")
+    annotations = (Annotation.objects.filter(task=task).select_related("created_by")
+                   .prefetch_related("labels", "suggested_labels"))
     for a in annotations:
         events.append({"kind": "annotation", "at": a.created_at, "who": a.created_by, "annotation": a,
-                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current})
+                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current,
+                       "suggestion": a.suggestion, "suggested": list(a.suggested_labels.all())})
     for r in Review.objects.filter(task=task).select_related("reviewer"):
         events.append({"kind": "review", "at": r.created_at, "who": r.reviewer, "review": r,
                        "decision": r.get_decision_display(), "reason": r.reason, "version": r.task_version})

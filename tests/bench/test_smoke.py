@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling import services
-from labeling.models import Annotation, Task
-from labeling.stats import state_counts, tasks_moved
+from labeling.models import Annotation, ClassCount, PreLabel, Task
+from labeling.stats import state_counts, stats_rebuild, tasks_moved
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
 from tests.conftest import require
@@ -35,7 +35,12 @@ def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit
             "set DATABASE_URL=postgres://... (the smoke loop needs concurrent writers)")
     project = labeling_project(workspace, items=TASKS)
     tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
-    label = class_ids(project)[0]
+    label, other, _ = class_ids(project)
+    # Every third image carries a suggestion (half of them the label the loop submits): the submits record them.
+    suggested = list(Task.objects.filter(project=project).order_by("id")[::3])
+    prelabels = PreLabel.objects.bulk_create([PreLabel(task=t) for t in suggested])
+    PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass_id=(label, other)[i % 2])
+                                                 for i, p in enumerate(prelabels)])
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"smoke{i}") for i in range(LABELERS)]
     Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=group) for u in users])
@@ -89,3 +94,12 @@ def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit
     real = Counter(dict(Task.objects.filter(project=project).values("state").annotate(n=Count("id"))
                         .values_list("state", "n")))
     assert {s: n for s, n in state_counts(project).items() if n} == dict(real)
+    # The class and suggestion counters (moved by concurrent submits in one upsert) equal a recount.
+    def class_counts():
+        return sorted(ClassCount.objects.filter(project=project).exclude(count=0, suggested=0, accepted=0)
+                      .values_list("label_class_id", "count", "suggested", "accepted"))
+
+    live = class_counts()
+    stats_rebuild(project=project)
+    assert live == class_counts()
+    assert sum(row[2] for row in live) > 0

@@ -33,7 +33,7 @@ def test_manager_exports_from_the_panel_and_downloads_the_file(manager_client, u
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="pets-csv-')
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0] == "image_url,label,labeler,labeled_at,reviewer,reviewed_at,state"
+    assert body.splitlines()[0] == "image_url,label,labeler,labeled_at,reviewer,reviewed_at,state,suggestion"
     assert len(body.splitlines()) == 4
 
 
