@@ -19,6 +19,7 @@ from exports.models import Export
 from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
+from projects.definition.label_classes import label_class_resolver
 from projects.models import LabelingProject
 from review.models import Review
 
@@ -106,30 +107,32 @@ class ImportReport:
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
-    """Label classes per matched task id; unmatched and invalid rows go to the report."""
-    classes = {c.name: c for c in project.label_classes.all()}
-    folded = {name.casefold(): c for name, c in classes.items()}
+    """Label classes per matched task id; unmatched and invalid rows go to the report. Labels are resolved like
+    every label a request names: by name (ignoring case) or UUID, and a removed class takes no new tags."""
+    classes = label_class_resolver(project=project)
     multi = project.task_type == LabelingProject.TaskType.MULTI_LABEL
     items = importers.match_items(project.dataset_id, {row.refs for row in parsed.rows})
     tasks = dict(Task.objects.filter(project=project, item_id__in=set(items.values())).values_list("item_id", "pk"))
     wanted: dict[int, list] = {}
     for row in parsed.rows:
-        chosen = [classes.get(name) or folded.get(name.casefold()) for name in row.labels]
-        unknown = [name for name, c in zip(row.labels, chosen) if c is None]
         task_id = tasks.get(items.get(row.refs))
         if task_id is None:
             report.unmatched.append(row.refs[0])
-        elif not row.labels:
+            continue
+        if not row.labels:
             report.invalid.append((row.line, "has no label"))
-        elif unknown:
-            report.invalid.append((row.line, f"unknown label {unknown[0]!r} (not a class of this project)"))
-        else:
-            merged = wanted.get(task_id, [])
-            merged = merged + [c for c in chosen if c not in merged]
-            if not multi and len(merged) > 1:
-                report.invalid.append((row.line, "more than one label in a multi-class project"))
-                continue
-            wanted[task_id] = merged
+            continue
+        try:
+            chosen = classes.many(row.labels)
+        except ValidationError as error:
+            report.invalid.append((row.line, error.messages[0]))
+            continue
+        merged = wanted.get(task_id, [])
+        merged = merged + [c for c in chosen if c not in merged]
+        if not multi and len(merged) > 1:
+            report.invalid.append((row.line, "more than one label in a multi-class project"))
+            continue
+        wanted[task_id] = merged
     return wanted
 
 

@@ -213,13 +213,13 @@ class WizardState:
                 return step.slug
         return None
 
-    def cleaned(self) -> dict:
-        """Every step's cleaned data merged, or ValidationError naming the first bad step."""
+    def cleaned(self) -> dict | None:
+        """Every step's cleaned data merged, or None while a step does not validate (see first_incomplete)."""
         merged = {}
         for step in STEPS:
             form = self.bound(step.slug)
             if not form.is_valid():
-                raise ValidationError(step.slug)
+                return None
             merged.update(form.cleaned_data)
         return merged
 

@@ -21,7 +21,7 @@ from labeling.stats import state_counts, tasks_moved
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
 from tests.conftest import require
-from tests.labeling.factories import class_ids, labeling_project
+from tests.labeling.factories import class_uuids, labeling_project
 
 TASKS = 1_000
 LABELERS = 6
@@ -35,7 +35,7 @@ def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit
             "set DATABASE_URL=postgres://... (the smoke loop needs concurrent writers)")
     project = labeling_project(workspace, items=TASKS)
     tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
-    label = class_ids(project)[0]
+    label = class_uuids(project)[0]
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"smoke{i}") for i in range(LABELERS)]
     Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=group) for u in users])

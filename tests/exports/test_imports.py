@@ -87,7 +87,7 @@ def test_report_lists_unmatched_and_invalid_rows_and_imports_the_rest(make_proje
     assert report.rows == 6 and report.applied == 1
     assert report.unmatched == ["nowhere/z.jpg"]
     reasons = dict(report.invalid)
-    assert "unknown label 'zebra'" in reasons["line 4"]
+    assert reasons["line 4"] == "Unknown label class 'zebra': not a class of this project."
     assert "more than one label" in reasons["line 5"]
     assert reasons["line 6"] == "has no label" and reasons["line 7"] == "has no image URL"
     assert current_labels(project) == {"cats/a.jpg": ["cat"]}
