@@ -135,7 +135,8 @@ def _dataset_create_page(request, access, state, form, *, status=200, browse=Non
     return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
         "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
         "first": False, "last": False, "browse": browse,
-        "browse_path": "/".join(p for p in str(form["path"].value() or "").split("/") if p),
+        # Browse opens at the folder typed so far, once it is a path that can be browsed.
+        "browse_path": "" if not browse or form["path"].errors else form.cleaned_data.get("path", ""),
     })
 
 

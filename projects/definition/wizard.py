@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
+from projects.datastores.paths import path_clean
 from projects.models import Dataset, Datastore, LabelingProject
 from projects.definition.services import label_names_clean, project_name_taken
 
@@ -69,6 +70,9 @@ class DatasetCreateForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["datastore"].queryset = Datastore.objects.for_workspace(workspace)
+
+    def clean_path(self):
+        return path_clean(self.cleaned_data["path"], field=None)
 
 
 class RefreshForm(forms.Form):
