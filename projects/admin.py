@@ -398,13 +398,14 @@ class DatastoreAdmin(ServiceDeleteAdmin):
         error, folders, n_files, status = "", [], 0, 200
         try:
             path = path_clean(request.GET.get("path", ""), field=None)
+        except ValidationError as refused:  # said above the folders of the top
+            path, error, status = "", refused.messages[0], 422
+        try:
             names, files = ds.datastore_list(datastore, path)
             folders = [(name, path_child(path, name)) for name in names]
             n_files = len(files)
-        except ValidationError as refused:  # the path: said on the page, which lists nothing
-            path, error, status = "", refused.messages[0], 422
         except ds.DatastoreError as failure:
-            error = failure.message_text
+            error = error or failure.message_text
         create = reverse("admin:projects_dataset_add") + "?" + urlencode(
             {"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path}
         )

@@ -125,8 +125,10 @@ def test_browse_refuses_the_same_paths_in_the_api_the_page_and_admin(
     page = manager_client.get(ws_url("datastore_browse", datastore=store.uuid), {"path": given}, headers=HTMX)
     assert page.status_code == 422 and says(code, page.content.decode())
     assert 'data-browse-current=""' in page.content.decode() and "<html" not in page.content.decode()
+    assert 'data-path="x"' in page.content.decode()  # the top's folders, to go on from
     admin = org_admin_client.get(reverse("admin:projects_datastore_browse", args=[store.pk]), {"path": given})
     assert admin.status_code == 422 and says(code, admin.context["error"])
+    assert ("x", "x") in admin.context["folders"]
 
 
 def test_a_local_datastore_folder_is_cleaned_and_refused_by_the_same_rule(workspace, org_admin, folders, local_root):
