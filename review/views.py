@@ -39,9 +39,10 @@ def _back(access, project, name, query=""):
     return f"{url}?{query}" if query else url
 
 
-def _browser_context(access, project, query, *, manage=False):
-    """One keyset page of the labeled-data browser (or of skipped items) with its First/Previous/Next links."""
-    classes = label_class_resolver(project=project)
+def _browser_context(access, project, query, *, manage=False, classes=None):
+    """One keyset page of the labeled-data browser (or of skipped items) with its First/Previous/Next links;
+    `classes`: the project's resolver when the caller has one."""
+    classes = classes or label_class_resolver(project=project)
     rates = [] if manage else selectors.labeler_rates(project)  # its users are the labeler filter's choices
     form = LabeledFilterForm(query, classes=classes, labelers=[row["user"] for row in rates])
     filters = LabeledFilters(state="skipped") if manage else form.filters
@@ -124,7 +125,7 @@ def _decision_shown(request, access, project, form, *, message, status):
     if mode == "queue":
         context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
         return _render(request, "review/queue.html", {**context, **notice}, status=status)
-    context = _browser_context(access, project, QueryDict(query))
+    context = _browser_context(access, project, QueryDict(query), classes=form.fields["labels"].resolver)
     return _render(request, "review/labeled.html", {**context, **notice}, status=status)
 
 
