@@ -131,7 +131,7 @@ def round_(size: int, labelers: int, seconds: float, port: int) -> dict:
     ws = project.workspace
     kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
     urls = {name: reverse(f"labeling:{name}", kwargs=kwargs) for name in ("grid", "tag", "submit")}
-    label = str(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True)[0])
+    label = str(LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)[0])
     users, jobs = {}, []
     for n in range(labelers):
         user = grid.labeler(ws, f"conc-labeler-{n}")

@@ -170,7 +170,7 @@ class Scenario:
         self.client.force_login(self.user)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
         self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
-        self.cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
+        self.cat = str(LabelClass.objects.filter(project=project).values_list("uuid", flat=True).first())  # as the page posts it
         self.results: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
         self.cpu: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
         self.queries: dict[str, int] = {}

@@ -19,6 +19,7 @@ from exports.models import Export
 from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
+from projects.definition.label_classes import label_class_resolver
 from projects.models import LabelingProject
 from review.models import Review
 
@@ -141,34 +142,39 @@ class ImportReport:
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
-    """Label classes per matched task id; rows that cannot be applied go to the report with the reason."""
-    classes = {c.name: c for c in project.label_classes.all()}
-    folded = {name.casefold(): c for name, c in classes.items()}
+    """Label classes per matched task id; rows that cannot be applied go to the report with the reason. Labels are
+    resolved like every label a request names: by name (ignoring case) or UUID, and a removed class takes no new tags."""
+    classes = label_class_resolver(project=project)
     multi = project.task_type == LabelingProject.TaskType.MULTI_LABEL
     items = importers.match_items(project.dataset_id, {row.refs for row in parsed.rows})
     tasks = dict(Task.objects.filter(project=project, item_id__in=set(items.values())).values_list("item_id", "pk"))
     wanted: dict[int, list] = {}
     for row in parsed.rows:
-        chosen = [classes.get(name) or folded.get(name.casefold()) for name in row.labels]
-        unknown = [name for name, c in zip(row.labels, chosen, strict=True) if c is None]
         item_id = items.get(row.refs)
         task_id = tasks.get(item_id) if item_id is not None else None
         if task_id is None:
             report.refuse(REFUSED_IMAGE, row.line, row.refs[0], "no image of this project's dataset has that path")
-        elif not row.labels:
+            continue
+        if not row.labels:
             report.refuse(REFUSED_ROW, row.line, row.refs[0], "it has no label")
-        elif unknown:
-            names = ", ".join(classes) or "none"
-            report.refuse(REFUSED_CLASS, row.line, row.refs[0],
-                          f"unknown class “{unknown[0]}” (this project's classes: {names})")
-        else:
-            merged = wanted.get(task_id, [])
-            merged = merged + [c for c in chosen if c not in merged]
-            if not multi and len(merged) > 1:
-                report.refuse(REFUSED_ROW, row.line, row.refs[0],
-                              "more than one label, but this project takes one label per image (multi-class)")
-                continue
-            wanted[task_id] = merged
+            continue
+        try:
+            chosen = classes.many(row.labels)
+        except ValidationError as error:
+            if error.code == "label_class_unknown":
+                names = ", ".join(c.name for c in classes.active) or "none"
+                reason = f"unknown class “{error.params['label']}” (this project's classes: {names})"
+            else:
+                reason = error.messages[0]
+            report.refuse(REFUSED_CLASS, row.line, row.refs[0], reason)
+            continue
+        merged = wanted.get(task_id, [])
+        merged = merged + [c for c in chosen if c not in merged]
+        if not multi and len(merged) > 1:
+            report.refuse(REFUSED_ROW, row.line, row.refs[0],
+                          "more than one label, but this project takes one label per image (multi-class)")
+            continue
+        wanted[task_id] = merged
     return wanted
 
 

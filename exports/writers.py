@@ -224,8 +224,8 @@ def safe_name(text: str, fallback: str) -> str:
     """One path segment safe on every OS and in every unzip tool: no separators, no '..', no control chars."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", text))
-    text = re.sub(r"_+", "_", text).strip(" ._")[:120]
-    return text if text and text not in {".", ".."} else fallback
+    text = re.sub(r"_+", "_", text).strip(" ._")[:120].rstrip(" ._")  # no dot run, none at either end: never ".."
+    return text or fallback
 
 
 class ImageFolderWriter(Writer):

@@ -17,6 +17,7 @@ from labeling.serializers import (
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
 from projects.definition import services as project_services
+from projects.definition.label_classes import label_class_resolver
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 
@@ -120,16 +121,13 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     required_perms = {"POST": LABEL, "GET": LABEL}
 
     def _classes(self):
-        return list(self.project.label_classes.active().order_by("position"))
+        if not hasattr(self, "_resolver"):
+            self._resolver = label_class_resolver(project=self.project)
+        return self._resolver
 
     def _class_ids(self, refs) -> list[int]:
-        by_ref = {}
-        for c in self._classes():
-            by_ref[c.name] = by_ref[str(c.uuid)] = c.pk
-        unknown = [r for r in refs if r not in by_ref]
-        if unknown:
-            raise ValidationError({"labels": [f"Unknown label class {unknown[0]!r}."]})
-        return list(dict.fromkeys(by_ref[r] for r in refs))
+        """Label classes named by UUID or name (ignoring case); a removed one takes no new tags."""
+        return [c.pk for c in self._classes().many(refs, field="labels")]
 
     def _task_ids(self, item_uuids) -> dict[str, int]:
         rows = self.project.tasks.filter(item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
@@ -143,7 +141,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         return fn(project=self.project, user=self.request.user, **kwargs)
 
     def _page(self, tasks, expired=0):
-        classes = self._classes()
+        classes = self._classes().active
         context = {**self.get_serializer_context(), "class_names": {c.pk: c.name for c in classes}}
         return Response(PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data)
 

@@ -269,7 +269,7 @@ def draft_set(*, project, user, task_ids, label_ids, mode: str = "apply") -> lis
         raise ValidationError(f"Unknown mode {mode!r}.")
     if project.task_type == LabelingProject.TaskType.MULTI_CLASS and mode == "apply" and len(label_ids) != 1:
         raise ValidationError("A multi-class image takes exactly one tag.")
-    if not set(label_ids) <= set(LabelClass.objects.filter(project=project, id__in=label_ids).values_list("id", flat=True)):
+    if not set(label_ids) <= _class_ids(project):  # a removed class takes no new tags, as in page_submit
         raise ValidationError("That tag does not belong to this project.")
     outermost = not connection.in_atomic_block
     with transaction.atomic():

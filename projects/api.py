@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from projects.datastores import services as datastore_services
 from projects.tenancy import services as tenancy_services
 from projects.datastores import storage
+from projects.datastores.paths import path_child, path_parent
 from projects.tenancy.access import visible_workspaces
 from projects.api_base import WorkspaceAPIMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
@@ -148,11 +149,10 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             folders, files = storage.datastore_list(datastore, path)
         except storage.DatastoreError as error:
             raise DatastoreUnavailable(error.message_text) from None
-        prefix = f"{path}/" if path else ""
         return Response(BrowseSerializer({
-            "path": path, "parent": path.rpartition("/")[0] if path else None,
-            "folders": [{"name": name, "path": prefix + name} for name in folders],
-            "files": [{"name": name, "key": prefix + name} for name in files],
+            "path": path, "parent": path_parent(path),
+            "folders": [{"name": name, "path": path_child(path, name)} for name in folders],
+            "files": [{"name": name, "key": path_child(path, name)} for name in files],
             "truncated": len(folders) + len(files) >= storage.BROWSE_LIMIT, "limit": storage.BROWSE_LIMIT,
         }).data)
 

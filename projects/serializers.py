@@ -3,7 +3,6 @@
 from typing import cast
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -11,7 +10,7 @@ from core.api import StrictFieldsMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Organization, Workspace
 from projects.tenancy.roles import ROLE_NAMES
 from projects.datastores.scanning import has_image_extension
-from projects.datastores.services import dataset_path_clean
+from projects.datastores.paths import path_clean
 
 
 class RoleField(serializers.SlugRelatedField):
@@ -121,12 +120,7 @@ class BrowseQuerySerializer(serializers.Serializer):
     path = serializers.CharField(required=False, default="", allow_blank=True, max_length=1024, trim_whitespace=False)
 
     def validate_path(self, value: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise serializers.ValidationError("The path may not contain control characters.")
-        try:
-            return dataset_path_clean(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict["path"]) from None
+        return path_clean(value, field=None)  # DRF shows its Invalid as this field's error
 
 
 class BrowseFolderSerializer(serializers.Serializer):

@@ -63,7 +63,7 @@ class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     labels = serializers.ListField(child=serializers.CharField(), required=False, default=list,
-                                   help_text="Class names, for decision=correct.")
+                                   help_text="Label class names (ignoring case) or UUIDs, for decision=correct.")
 
 
 class DecidedItemSerializer(serializers.Serializer):

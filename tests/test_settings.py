@@ -89,6 +89,7 @@ def test_pages_give_htmx_the_request_timeout_and_a_place_to_report_failures(clie
     config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'", body).group(1))
     assert config["timeout"] == timeout  # 0: htmx waits for ever
     assert config["responseHandling"][2] == {"code": "422", "swap": True}
+    assert config["responseHandling"][3] == {"code": "409", "swap": True}  # a conflict's reason, as pages draw it
     assert 'id="request-alert"' in body and "/static/labelsite/requests.js" in body
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from projects.datastores import crypto, storage
+from projects.datastores.paths import path_clean
 from projects.guards import InUse, name_unique, names_listed, perm_check
 from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Workspace
 from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
@@ -60,7 +61,12 @@ def datastore_settings_clean(*, values: dict, secret: str = "", current: Datasto
     has_secret = bool(secret) or (current is not None and bool(current.secret_encrypted) and auth == current.auth_type)
     if kind == Kind.LOCAL:
         data["auth_type"] = Auth.NONE
-        check(storage.local_root, data.get("local_path", ""), "local_path")
+        try:
+            data["local_path"] = path_clean(data.get("local_path", ""), field=None, absolute=True)
+        except ValidationError as error:
+            refuse("local_path", error.messages[0])
+        else:
+            check(storage.local_root, data["local_path"], "local_path")
     elif kind in (Kind.AZURE_BLOB, Kind.S3):
         if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
             data["endpoint"], data["container"] = split_container_url(data["endpoint"])
@@ -138,14 +144,6 @@ def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None
     return _datastore_save(stored, values=values, secret=secret, current=stored)
 
 
-def dataset_path_clean(path: str) -> str:
-    """A datastore folder as `a/b` (no empty or `.` parts); ValidationError on `..`."""
-    parts = [p for p in (path or "").replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise ValidationError({"path": "The path may not contain '..'."})
-    return "/".join(parts)
-
-
 @transaction.atomic
 def dataset_create(*, workspace, name: str, description: str = "", datastore, path: str,
                    include_subfolders: bool = True, actor=None):
@@ -155,7 +153,7 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
     taken = {"name": "A dataset with this name already exists in the workspace."}
     if Dataset.objects.filter(workspace=workspace, name__iexact=name).exists():
         raise ValidationError(taken)
-    path = dataset_path_clean(path)
+    path = path_clean(path)
     with name_unique("uniq_dataset_name", taken):
         dataset = Dataset.objects.create(
             workspace=workspace, name=name, description=description, datastore=datastore,

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from core.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment, shows_failures
 from projects.datastores import services as datastore_services
 from projects.datastores import storage as ds
+from projects.datastores.paths import path_child, path_clean, path_parent
 from projects.tenancy.access import workspace_object_or_404, workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
@@ -93,19 +94,27 @@ def dataset_refresh(request, access, dataset):
     return redirect("dataset", org=access.organization.slug, ws=access.workspace.slug, dataset=found.uuid)
 
 
+def _browse(request, access, datastore, path, *, refusal="", status=200):
+    """One folder's sub-folders; a datastore that cannot be listed is said in their place (a 200: the page works)."""
+    error, folders, files = refusal, [], []
+    try:
+        folders, files = ds.datastore_list(datastore, path)
+    except ds.DatastoreError as failure:
+        error = error or failure.message_text
+    context = {"access": access, "datastore": datastore, "path": path, "parent": path_parent(path), "error": error,
+               "folders": [(name, path_child(path, name)) for name in folders], "n_files": len(files)}
+    return render_page_or_fragment(request, "projects/browse.html", context, partial="browse", status=status)
+
+
+def _browse_refused(failure, request, access, datastore):
+    """A path that cannot be browsed (`..`, a control character): said above the folders of the top."""
+    found = workspace_object_or_404(access, Datastore, uuid=datastore)
+    return _browse(request, access, found, "", refusal=failure.message, status=failure.status)
+
+
 @require_GET
 @workspace_view("projects.view_datastore")
+@shows_failures(_browse_refused)
 def datastore_browse(request, access, datastore):
     found = workspace_object_or_404(access, Datastore, uuid=datastore)
-    path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
-    error = ""
-    folders: list[str] = []
-    files: list[str] = []
-    try:
-        folders, files = ds.datastore_list(found, path)
-    except ds.DatastoreError as failure:
-        error = failure.message_text
-    parent = "/".join(path.split("/")[:-1]) if path else None
-    context = {"access": access, "datastore": found, "path": path, "parent": parent, "error": error,
-               "folders": [(name, f"{path}/{name}" if path else name) for name in folders], "n_files": len(files)}
-    return render_page_or_fragment(request, "projects/browse.html", context, partial="browse")
+    return _browse(request, access, found, path_clean(request.GET.get("path", ""), field=None))

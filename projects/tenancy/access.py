@@ -160,8 +160,8 @@ def workspace_view(perm: str | None = None):
 
     Anonymous users go to login (htmx requests get HX-Redirect via middleware); outsiders get 404;
     members lacking `perm` get 403. It is also where the services' domain errors that a page view lets
-    through become pages: NotFound is the 404 page, Refused (a PermissionDenied) the 403 page. Conflicts
-    and invalid input are part of the screen: the view shows their message where the user acted.
+    through become pages: NotFound is the 404 page, Refused (a PermissionDenied) the 403 page. Where a person
+    acts, conflicts, refusals and invalid input are part of the screen instead: `core.htmx.shows_failures`.
     """
 
     def decorator(view):

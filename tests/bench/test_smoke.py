@@ -21,7 +21,7 @@ from labeling.stats import state_counts, stats_rebuild, tasks_moved
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
 from tests.conftest import require
-from tests.labeling.factories import class_ids, labeling_project
+from tests.labeling.factories import class_ids, class_uuids, labeling_project
 
 TASKS = 1_000
 LABELERS = 6
@@ -35,12 +35,13 @@ def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit
             "set DATABASE_URL=postgres://... (the smoke loop needs concurrent writers)")
     project = labeling_project(workspace, items=TASKS)
     tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
-    label, other, _ = class_ids(project)
+    label_id, other_id, _ = class_ids(project)
     # Every third image carries a suggestion (half of them the label the loop submits): the submits record them.
     suggested = list(Task.objects.filter(project=project).order_by("id")[::3])
     prelabels = PreLabel.objects.bulk_create([PreLabel(task=t) for t in suggested])
-    PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass_id=(label, other)[i % 2])
+    PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass_id=(label_id, other_id)[i % 2])
                                                  for i, p in enumerate(prelabels)])
+    label = class_uuids(project)[0]  # as the page posts it
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"smoke{i}") for i in range(LABELERS)]
     Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=group) for u in users])

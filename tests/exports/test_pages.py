@@ -127,6 +127,18 @@ def test_deleting_an_export_removes_the_file_and_the_row_from_the_list(manager_c
     assert manager_client.get(urls("download", done_export)).status_code == 404
 
 
+def test_a_retry_or_delete_refused_meanwhile_says_why_where_it_was_asked(manager_client, urls, project, manager):
+    running = Export.objects.create(project=project, format="coco", created_by=manager, state="running")
+    retry = manager_client.post(urls("retry", running), headers={"HX-Request": "true"})
+    assert retry.status_code == 409 and 'id="export-status"' in retry.content.decode()
+    assert "Only a failed export can be retried." in retry.content.decode() and "<html" not in retry.content.decode()
+    delete = manager_client.post(urls("delete", running))
+    assert delete.status_code == 409 and 'id="export-list"' in delete.content.decode()
+    assert "still running" in delete.content.decode()
+    running.refresh_from_db()
+    assert running.state == "running" and running.deleted_at is None
+
+
 def test_pages_send_no_inline_script_or_style(manager_client, urls, done_export):
     for url in (urls("list"), urls("import")):
         html = manager_client.get(url).content.decode()

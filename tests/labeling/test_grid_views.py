@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Annotation, Task
-from tests.labeling.factories import class_ids, labeling_project, tasks_add
+from tests.labeling.factories import class_ids, class_uuids, labeling_project, tasks_add
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -67,22 +67,22 @@ def test_grid_fragment_for_htmx(labeler_client, project, grid_url):
 def test_apply_tag_updates_draft_and_returns_changed_chips(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat, cat_id = class_uuids(project)[0], class_ids(project)[0]  # the page posts UUIDs; drafts keep ids
     response = labeler_client.post(grid_url("tag", project), {"items": items[:2], "label": cat}, headers=HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 2 and "cat" in html
-    assert sorted(Task.objects.filter(draft=[cat]).values_list("item__uuid", flat=True).order_by()) \
+    assert sorted(Task.objects.filter(draft=[cat_id]).values_list("item__uuid", flat=True).order_by()) \
         == sorted(map(__import__("uuid").UUID, items[:2]))
     # Remove the chip again.
     labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": cat, "op": "remove"}, headers=HTMX)
-    assert Task.objects.filter(draft=[cat]).count() == 1
+    assert Task.objects.filter(draft=[cat_id]).count() == 1
 
 
 def test_draft_tags_survive_a_reload(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    dog = class_ids(project)[1]
+    dog = class_uuids(project)[1]
     labeler_client.post(grid_url("tag", project), {"items": items, "label": dog}, headers=HTMX)
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert html.count(f'name="labels-') == 9
@@ -93,7 +93,7 @@ def test_draft_tags_survive_a_reload(labeler_client, labeler, project, grid_url)
 def test_submit_saves_and_swaps_in_the_next_page(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
     response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
     assert response.status_code == 200
@@ -107,7 +107,7 @@ def test_submit_saves_and_swaps_in_the_next_page(labeler_client, labeler, projec
 def test_plain_submit_redirects_to_the_grid(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     response = labeler_client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}})
     assert response.status_code == 302 and response["Location"] == grid_url("grid", project)
 
@@ -116,7 +116,7 @@ def test_submit_with_lost_lease_is_409_with_an_explanation(labeler_client, label
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
     response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
     assert response.status_code == 409
@@ -164,7 +164,10 @@ def test_paused_project_says_so(labeler_client, workspace, grid_url):
     project = labeling_project(workspace, items=3, state="paused")
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "is paused" in html and 'class="tile"' not in html
-    assert labeler_client.post(grid_url("skip", project, item=project.tasks.first().item.uuid), headers=HTMX).status_code == 422
+    # A paused project is a conflict with the project's state: 409, as the API answers it, with the reason.
+    refused = labeler_client.post(grid_url("skip", project, item=project.tasks.first().item.uuid), headers=HTMX)
+    assert refused.status_code == 409 and "is paused" in refused.content.decode()
+    assert "Load a fresh page" not in refused.content.decode()  # that offer is for a lost hold
 
 
 @pytest.mark.parametrize("name", ["start", "grid"])
@@ -199,7 +202,7 @@ def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, 
     labeler_client.post(grid_url("layout", project), {"size": size})
     labeler_client.get(grid_url("grid", project))  # claim
     items = _page_items(project, labeler)
-    labeler_client.post(grid_url("tag", project), {"items": items, "label": class_ids(project)[0]}, headers=HTMX)
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": class_uuids(project)[0]}, headers=HTMX)
     tasks_add(project, 200, start=25)
     with django_assert_max_num_queries(14):
         response = labeler_client.get(grid_url("grid", project), headers=HTMX)
@@ -208,7 +211,7 @@ def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, 
 
 def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     items = _page_items(project, labeler)
     labeler_client.post(grid_url("tag", project), {"items": items, "label": cat}, headers=HTMX)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))

@@ -122,8 +122,10 @@ def test_browse_fragment_lists_folders(manager_client, labeler_client, ws_url, l
 
 def test_browse_cannot_climb_out(manager_client, ws_url, local_datastore, pets_folder):
     response = manager_client.get(ws_url("datastore_browse", datastore=local_datastore.uuid), {"path": "../../.."})
-    assert response.status_code == 200
-    assert "MultiClass - DogsCats/" in response.content.decode()  # ".." is dropped: the top of the datastore
+    assert response.status_code == 422  # refused with the reason, as the API and the dataset form refuse it
+    html = response.content.decode()
+    assert "may not contain &#x27;..&#x27;" in html
+    assert "MultiClass - DogsCats/" in html  # and the folders of the top, to go on from
 
 
 def test_thumbnail_placeholder_then_cached_image(manager_client, ws_url, dataset):
