@@ -225,7 +225,7 @@ def _submit_in_first_tab(client, labeler, project, grid_url):
     """Tab one submits the page that tab two still shows; returns tab two's stale items and tag."""
     client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     assert client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}},
                        headers=HTMX).status_code == 200
     return items, cat
@@ -273,6 +273,6 @@ def test_a_page_lost_to_an_expired_hold_still_says_the_hold_ran_out(labeler_clie
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
-    response = labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": class_ids(project)[0]},
+    response = labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": class_uuids(project)[0]},
                                    headers=HTMX)
     assert response.status_code == 409 and "ran out" in response.content.decode()

@@ -9,7 +9,7 @@ import pytest
 from labeling import services, stats
 from labeling.models import Annotation, ClassCount, PreLabel, Task
 from labeling.selectors import dashboard_stats_get
-from tests.labeling.factories import class_ids, labeling_project
+from tests.labeling.factories import class_ids, class_uuids, labeling_project
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -200,7 +200,7 @@ def test_accept_all_swaps_in_the_tags_without_a_reload(labeler_client, labeler, 
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 3 and 'data-suggestion="open"' not in html
-    assert f'name="labels-{page[0].item.uuid}" value="{cat}"' in html
+    assert f'name="labels-{page[0].item.uuid}" value="{class_uuids(suggested)[0]}"' in html  # the page posts UUIDs
     assert [t.draft for t in held(suggested, labeler)] == [[cat], [dog], [cat], []]
 
 
@@ -223,7 +223,7 @@ def test_accept_with_nothing_to_accept_says_so(labeler_client, suggested, grid_u
 
 def test_submit_from_the_grid_records_the_answers(labeler_client, labeler, suggested, grid_url):
     labeler_client.get(grid_url("grid", suggested))
-    cat, dog, bird = class_ids(suggested)
+    cat, dog, bird = class_uuids(suggested)  # as the page posts them
     page = held(suggested, labeler)
     labeler_client.post(grid_url("accept", suggested), {"items": [str(t.item.uuid) for t in page]}, headers=HTMX)
     chosen = {page[0].id: cat, page[1].id: bird, page[2].id: cat, page[3].id: dog}  # the second one changed
@@ -236,7 +236,7 @@ def test_submit_from_the_grid_records_the_answers(labeler_client, labeler, sugge
 def test_a_page_with_untouched_suggestions_is_not_submitted(labeler_client, labeler, suggested, grid_url):
     labeler_client.get(grid_url("grid", suggested))
     page = held(suggested, labeler)
-    dog = class_ids(suggested)[1]
+    dog = class_uuids(suggested)[1]
     # Only the image without a suggestion got a tag: the suggestions are not labels until accepted.
     data = {"items": [str(t.item.uuid) for t in page], f"labels-{page[3].item.uuid}": [dog]}
     response = labeler_client.post(grid_url("submit", suggested), data, headers=HTMX)
@@ -248,7 +248,7 @@ def test_changing_the_layout_in_the_grid_keeps_the_tags(labeler_client, labeler,
     project = labeling_project(workspace, items=12)
     labeler_client.get(grid_url("grid", project))
     page = held(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]  # as the page posts it
     labeler_client.post(grid_url("tag", project), {"items": [str(page[0].item.uuid)], "label": cat}, headers=HTMX)
     html = labeler_client.post(grid_url("layout", project), {"size": "4"}, headers=HTMX).content.decode()
     assert html.count('class="tile"') == 4
