@@ -5,8 +5,9 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
 
 
 class TenantQuerySet(models.QuerySet):
@@ -361,3 +362,49 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class NotificationQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The user's own notifications that they may still follow: in a workspace where they hold the permission
+        the notification's link needs (an organization admin holds every workspace permission). A lost role or a
+        revoked membership hides them; nothing is deleted."""
+        if not user.is_authenticated:
+            return self.none()
+        granted = Concat("group__permissions__content_type__app_label", Value("."), "group__permissions__codename")
+        by_role = Membership.objects.filter(workspace=OuterRef("workspace"), user=user).annotate(granted=granted)
+        by_admin = OrganizationMember.objects.filter(organization=OuterRef("workspace__organization"), user=user,
+                                                     is_admin=True)
+        return self.filter(Exists(by_role.filter(granted=OuterRef("perm"))) | Exists(by_admin), user=user)
+
+    def unread(self):
+        return self.filter(read_at=None)
+
+
+class Notification(models.Model):
+    """A message for the person who started a long job (export ready, import finished, scan failed), kept until read.
+
+    Written by the jobs themselves through `projects.tenancy.notifications`; `link` is a path inside the site and
+    `perm` the workspace permission following it needs."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+    link = models.CharField(max_length=500, blank=True)
+    perm = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+            models.Index(fields=["user"], condition=Q(read_at=None), name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return self.message
