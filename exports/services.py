@@ -4,22 +4,26 @@ import labels."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import Conflict
 from exports import importers
-from exports.models import Export
+from exports.models import Export, LabelImport
 from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
 from projects.models import LabelingProject
+from projects.tenancy.notifications import notification_create_quietly
 from review.models import Review
 
 
@@ -84,6 +88,9 @@ class ImportReport:
     skipped: int = 0  # pre-labels for images that are already labeled
     unmatched: list[str] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
+    id: UUID | None = None  # the stored report (LabelImport), once the import went through
+    # A report read back from storage keeps only the first SHOWN rows of each list, and the real counts here.
+    stored_counts: dict | None = field(default=None, repr=False)
 
     SHOWN = 200
 
@@ -95,14 +102,37 @@ class ImportReport:
     def invalid_shown(self):
         return self.invalid[: self.SHOWN]
 
+    @property
+    def unmatched_count(self) -> int:
+        return self.stored_counts["unmatched"] if self.stored_counts else len(self.unmatched)
+
+    @property
+    def invalid_count(self) -> int:
+        return self.stored_counts["invalid"] if self.stored_counts else len(self.invalid)
+
     def as_dict(self) -> dict:
         return {
+            "id": str(self.id) if self.id else None,
             "as_final": self.as_final, "rows": self.rows, "matched": self.matched, "applied": self.applied,
             "unchanged": self.unchanged, "skipped": self.skipped,
-            "unmatched": self.unmatched_shown, "unmatched_count": len(self.unmatched),
+            "unmatched": self.unmatched_shown, "unmatched_count": self.unmatched_count,
             "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
-            "invalid_count": len(self.invalid),
+            "invalid_count": self.invalid_count,
         }
+
+    @classmethod
+    def from_stored(cls, record) -> ImportReport:
+        """The report of a stored import (`LabelImport`), as the import page shows it."""
+        data = record.report
+        lists = {"unmatched", "invalid", "id", "stored_counts"}
+        values = {"as_final": record.as_final} | {f.name: data[f.name] for f in fields(cls) if f.name not in lists and f.name in data}
+        report = cls(**values)
+        report.id = record.uuid
+        report.unmatched = list(data.get("unmatched", []))
+        report.invalid = [(row["row"], row["reason"]) for row in data.get("invalid", [])]
+        report.stored_counts = {"unmatched": data.get("unmatched_count", len(report.unmatched)),
+                                "invalid": data.get("invalid_count", len(report.invalid))}
+        return report
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
@@ -195,4 +225,24 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     wanted = _resolve_rows(project, parsed, report)
     report.matched = len(wanted)
     (_apply_final if as_final else _apply_prelabels)(project, actor, wanted, report)
+    _import_record(project=project, actor=actor, file=file, format=format, report=report)
     return report
+
+
+def _import_record(*, project, actor, file, format: str, report: ImportReport) -> None:
+    """Keep the report, and tell the person who imported where to find it again."""
+    report.id = uuid4()
+    record = LabelImport.objects.create(uuid=report.id, project=project, format=format, as_final=report.as_final,
+                                        file_name=(getattr(file, "name", "") or "")[:255], report=report.as_dict(),
+                                        created_by=actor)
+    done = "labeled (approved)" if report.as_final else "pre-labeled"
+    problems = [f"{n:,} {what}" for n, what in ((report.unmatched_count, "unmatched"), (report.invalid_count, "invalid"))
+                if n]
+    notification_create_quietly(
+        user_id=actor.pk, workspace_id=project.workspace_id, kind="import_finished",
+        message=(f"Labels imported into “{project.name}”: {report.matched:,} image{pluralize(report.matched)} matched, "
+                 f"{report.applied:,} {done}" + (f"; {', '.join(problems)}" if problems else "") + "."),
+        link=reverse("exports:import_report", kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
+                                                      "project": project.uuid, "report": record.uuid}),
+        perm="projects.import_labels",
+    )

@@ -211,6 +211,11 @@ class Dataset(TenantModel):
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     last_refresh_added = models.PositiveIntegerField(default=0)
     last_refresh_error = models.TextField(blank=True)
+    # "Refresh now" was asked for and no refresh has finished since (the page shows it waiting, then running).
+    refresh_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The running refresh's progress (the scan keeps its own in scan_found/scan_registered).
+    refresh_found = models.PositiveIntegerField(default=0, editable=False)
+    refresh_added = models.PositiveIntegerField(default=0, editable=False)
     # Lease held by the one scan/refresh running now (None: free); expires if its worker died.
     busy_until = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -223,6 +228,24 @@ class Dataset(TenantModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def busy(self) -> bool:
+        """A scan or refresh holds the dataset now (an expired lease is a worker that died)."""
+        return self.busy_until is not None and self.busy_until > timezone.now()
+
+    @property
+    def scanning(self) -> bool:
+        return self.scan_state in (self.ScanState.PENDING, self.ScanState.SCANNING)
+
+    @property
+    def refresh_running(self) -> bool:
+        return self.busy and self.scan_state != self.ScanState.SCANNING
+
+    @property
+    def sync_active(self) -> bool:
+        """Whether the dataset page's progress keeps polling: a scan or refresh asked for or running."""
+        return self.scanning or self.refresh_requested_at is not None or self.busy
 
 
 class DataItem(models.Model):
@@ -304,6 +327,13 @@ class LabelingProject(TenantModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def preparing(self) -> bool:
+        """Creating its tasks, or running while its dataset is (re)scanned: the project's pages show live progress."""
+        if self.state == self.State.INITIALIZING:
+            return True
+        return self.state == self.State.RUNNING and self.dataset.scanning
 
 
 class LabelClassQuerySet(TenantQuerySet):

@@ -71,12 +71,15 @@ class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="uuid", read_only=True)
     datastore = serializers.SlugRelatedField(slug_field="uuid", queryset=Datastore.objects.none())
+    refresh_running = serializers.BooleanField(read_only=True, help_text="A refresh holds the dataset now; "
+                                               "refresh_found and refresh_added are its progress so far.")
 
     class Meta:
         model = Dataset
         fields = ["id", "name", "description", "datastore", "path", "include_subfolders", "scan_state",
                   "scan_found", "scan_registered", "scan_skipped", "scan_error", "scan_started_at",
-                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error", "created_at"]
+                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error",
+                  "refresh_requested_at", "refresh_running", "refresh_found", "refresh_added", "created_at"]
         read_only_fields = [f for f in fields if f not in ("name", "description", "datastore", "path", "include_subfolders")]
 
     def __init__(self, *args, **kwargs):

@@ -1,5 +1,5 @@
 """Notifications in the top bar: each person sees only their own, while they may still follow them; marking read;
-the API."""
+the jobs that write them (export, import, scan and refresh); the API."""
 
 import json
 
@@ -9,7 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from projects.models import Membership, Notification
+from projects.datastores import scanning
+from projects.datastores import services as datastore_services
+from projects.models import Dataset, Membership, Notification
 from projects.tenancy.notifications import notification_create, notifications_bell_get
 from projects.tenancy.roles import LABELER
 
@@ -140,6 +142,43 @@ def test_only_workspace_permissions_and_site_paths_are_accepted(manager, workspa
         notify(manager, workspace, link="https://evil.example/")
     with pytest.raises(ValueError):
         notify(manager, workspace, link="//evil.example/")
+
+
+# --- the jobs that write them ------------------------------------------------------------------------------------
+
+def test_a_scan_that_fails_tells_whoever_asked(workspace, manager, local_datastore, eager_celery,
+                                               django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = datastore_services.dataset_create(workspace=workspace, name="gone", datastore=local_datastore,
+                                                    path="no such folder", actor=manager)
+    dataset.refresh_from_db()
+    assert dataset.scan_state == Dataset.ScanState.FAILED
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "scan_failed" and note.message == "Scan of dataset “gone” failed: The folder or file does not exist."
+    assert note.link == reverse("dataset", kwargs={"org": "acme", "ws": "vision", "dataset": dataset.uuid})
+
+
+def test_a_refresh_that_fails_tells_whoever_asked_and_the_scheduled_one_tells_nobody(
+        workspace, manager, local_datastore, eager_celery, django_capture_on_commit_callbacks):
+    dataset = Dataset.objects.create(workspace=workspace, name="gone", datastore=local_datastore, path="no such folder",
+                                     scan_state=Dataset.ScanState.DONE)
+    scanning.dataset_sync(dataset.pk, mode="refresh")  # Celery beat's refresh: nobody asked
+    assert not Notification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        datastore_services.dataset_refresh(dataset=dataset, actor=manager)
+    note = Notification.objects.get()
+    assert note.user == manager and note.kind == "refresh_failed" and "Refresh of dataset “gone” failed" in note.message
+    dataset.refresh_from_db()
+    assert dataset.refresh_requested_at is None and not dataset.sync_active
+
+
+def test_a_scan_that_succeeds_tells_nobody(workspace, manager, local_datastore, pets_folder, eager_celery,
+                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        datastore_services.dataset_create(workspace=workspace, name="pets", datastore=local_datastore,
+                                          path="MultiClass - DogsCats", actor=manager)
+    assert Dataset.objects.get(name="pets").scan_state == Dataset.ScanState.DONE
+    assert not Notification.objects.exists()
 
 
 # --- API -----------------------------------------------------------------------------------------------------------
