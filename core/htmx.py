@@ -1,11 +1,13 @@
 """The one way a view answers both plain HTTP and htmx: the whole page, or one named partial of it; and the one way
-a refusal raised by a service becomes part of that screen instead of an error page."""
+a refusal raised by a service becomes part of that screen instead of an error page; and the one way a polled
+fragment of background work answers."""
 
 import functools
 from dataclasses import dataclass
 
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from core.errors import Conflict, Invalid, NotFound, Refused
 
@@ -19,10 +21,12 @@ def vary_on_htmx(response):
 def render_page_or_fragment(request, template, context, *, partial=None, status=200):
     """`template#partial` for an htmx request, the whole `template` otherwise; always `Vary: HX-Request`.
 
-    A history restore (htmx re-fetching a page its cache lost) needs the whole page, so it gets it.
+    A history restore (htmx re-fetching a page its cache lost) needs the whole page, so it gets it, and so does a
+    request aimed at the page's `<main>` (a page turning into its next state selects its new `<main>` from it).
     Without `partial` the page is rendered whole even for htmx (a view whose fragment needs another
     context renders that itself, through this helper too, so both answers vary)."""
-    if partial and request.htmx and not request.htmx.history_restore_request:
+    whole = not request.htmx or request.htmx.history_restore_request or request.htmx.target == "main"
+    if partial and not whole:
         template = f"{template}#{partial}"
     return vary_on_htmx(render(request, template, context, status=status))
 
@@ -93,3 +97,17 @@ def shows_failures(on_failure):
         return wrapper
 
     return decorator
+
+
+def render_poll(request, template, context, *, partial, finished: bool, events=()):
+    """A fragment that polls its own URL while background work runs (`hx-trigger="every 2s"` on the element the
+    partial renders, only while the work is not finished) and reads only counters the job keeps.
+
+    Once `finished`, the partial renders without its trigger and htmx gets 286, which stops polling as well; the
+    `events` (e.g. "notifications-changed") let the rest of the page catch up in one request each."""
+    response = render(request, f"{template}#{partial}", context)
+    if finished and request.htmx:
+        response = HttpResponseStopPolling(response.content)
+        for event in events:
+            trigger_client_event(response, event)
+    return vary_on_htmx(response)

@@ -52,6 +52,7 @@ class RefusedRowSerializer(serializers.Serializer):
 
 
 class ImportReportSerializer(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="The stored report (its page is where the import's notification leads).")
     as_final = serializers.BooleanField()
     rows = serializers.IntegerField()
     matched = serializers.IntegerField()

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import Conflict
 from exports import importers
-from exports.models import Export
+from exports.models import Export, LabelImport
 from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
 from projects.definition.label_classes import label_class_resolver
 from projects.models import LabelingProject
+from projects.tenancy.notifications import notification_create_quietly
 from review.models import Review
 
 
@@ -95,6 +99,9 @@ class ImportReport:
     unchanged: int = 0  # final: already had exactly these labels, approved
     skipped: int = 0  # pre-labels for images that are already labeled
     refused: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, row, image, why)
+    id: UUID | None = None  # the stored report (LabelImport), once the import went through
+    # A report read back from storage keeps only the first SHOWN refused rows, and the real counts here.
+    stored_counts: dict | None = field(default=None, repr=False)
 
     SHOWN = 200
 
@@ -116,9 +123,9 @@ class ImportReport:
     @property
     def refused_by_kind(self) -> list[tuple[str, int]]:
         """(plain description, how many) per kind of refusal that occurred, in a fixed order."""
-        counts = Counter(kind for kind, *_ in self.refused)
-        return [((one if counts[kind] == 1 else several) + meaning, counts[kind])
-                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts[kind]]
+        counts = self._kind_counts()
+        return [((one if counts.get(kind) == 1 else several) + meaning, counts.get(kind, 0))
+                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts.get(kind)]
 
     @property
     def unmatched_shown(self):
@@ -128,17 +135,47 @@ class ImportReport:
     def invalid_shown(self):
         return self.invalid[: self.SHOWN]
 
+    def _kind_counts(self) -> dict[str, int]:
+        if self.stored_counts:
+            return self.stored_counts["kinds"]
+        return dict(Counter(kind for kind, *_ in self.refused))
+
+    @property
+    def unmatched_count(self) -> int:
+        return self._kind_counts().get(REFUSED_IMAGE, 0)
+
+    @property
+    def invalid_count(self) -> int:
+        return sum(n for kind, n in self._kind_counts().items() if kind != REFUSED_IMAGE)
+
+    @property
+    def refused_count(self) -> int:
+        return sum(self._kind_counts().values())
+
     def as_dict(self) -> dict:
         return {
+            "id": str(self.id) if self.id else None,
             "as_final": self.as_final, "rows": self.rows, "matched": self.matched, "applied": self.applied,
             "unchanged": self.unchanged, "skipped": self.skipped,
-            "unmatched": self.unmatched_shown, "unmatched_count": len(self.unmatched),
+            "unmatched": self.unmatched_shown, "unmatched_count": self.unmatched_count,
             "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
-            "invalid_count": len(self.invalid),
+            "invalid_count": self.invalid_count,
             "refused": [{"kind": kind, "row": row, "image": image, "reason": why}
                         for kind, row, image, why in self.refused_shown],
-            "refused_count": len(self.refused),
+            "refused_count": self.refused_count,
+            "refused_kinds": self._kind_counts(),
         }
+
+    @classmethod
+    def from_stored(cls, record) -> ImportReport:
+        """The report of a stored import (`LabelImport`), as the import page shows it."""
+        data = record.report
+        kept = {"rows", "matched", "applied", "unchanged", "skipped"}
+        report = cls(as_final=record.as_final, **{name: data[name] for name in kept if name in data})
+        report.id = record.uuid
+        report.refused = [(row["kind"], row["row"], row["image"], row["reason"]) for row in data.get("refused", [])]
+        report.stored_counts = {"kinds": data.get("refused_kinds") or dict(Counter(kind for kind, *_ in report.refused))}
+        return report
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
@@ -243,4 +280,23 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     wanted = _resolve_rows(project, parsed, report)
     report.matched = len(wanted)
     (_apply_final if as_final else _apply_prelabels)(project, actor, wanted, report)
+    _import_record(project=project, actor=actor, file=file, format=format, report=report)
     return report
+
+
+def _import_record(*, project, actor, file, format: str, report: ImportReport) -> None:
+    """Keep the report, and tell the person who imported where to find it again."""
+    report.id = uuid4()
+    record = LabelImport.objects.create(uuid=report.id, project=project, format=format, as_final=report.as_final,
+                                        file_name=(getattr(file, "name", "") or "")[:255], report=report.as_dict(),
+                                        created_by=actor)
+    done = "labeled (approved)" if report.as_final else "given suggestions"
+    problems = [f"{n:,} {text.split(':')[0]}" for text, n in report.refused_by_kind]
+    notification_create_quietly(
+        user_id=actor.pk, workspace_id=project.workspace_id, kind="import_finished",
+        message=(f"Labels imported into “{project.name}”: {report.matched:,} image{pluralize(report.matched)} matched, "
+                 f"{report.applied:,} {done}" + (f"; refused: {', '.join(problems)}" if problems else "") + "."),
+        link=reverse("exports:import_report", kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
+                                                      "project": project.uuid, "report": record.uuid}),
+        perm="projects.import_labels",
+    )

@@ -6,12 +6,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
-from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid, vary_on_htmx
+from core.htmx import render_page_or_fragment, render_poll, shows_failures, valid_or_invalid
 from exports import services
 from exports.forms import ExportForm, ImportForm
-from exports.models import Export
+from exports.models import Export, LabelImport
 from exports.selectors import exports_for_project
 from projects.tenancy.access import project_or_404, workspace_object_or_404, workspace_view
 
@@ -76,12 +76,10 @@ def export_status(request, access, project, export):
     export = _export_or_404(access, project, export)
     if not request.htmx:
         return _panel(request, access, export.project, current=export)
-    response = _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
-    if export.is_active:
-        return response
-    # Finished: stop polling (286) and let the list of past exports refresh itself.
-    stopped = vary_on_htmx(HttpResponseStopPolling(response.content))
-    return trigger_client_event(stopped, "exports-changed")
+    # Finished: the list of past exports and the notification bell refresh themselves.
+    return render_poll(request, PAGE, {"access": access, "project": export.project, "current": export},
+                       partial="export-status", finished=not export.is_active,
+                       events=("exports-changed", "notifications-changed"))
 
 
 @require_GET
@@ -152,3 +150,14 @@ def label_import(request, access, project):
     report = services.labels_import(project=project, actor=request.user, file=data["file"], format=data["format"],
                                     as_final=data["as_final"])
     return _import_page(request, access, project, form, report)
+
+
+@require_GET
+@workspace_view("projects.import_labels")
+def label_import_report(request, access, project, report):
+    """The report of an earlier import (where its notification leads), above the form for the next one."""
+    record = workspace_object_or_404(access, LabelImport, related=("project", "created_by"), uuid=report,
+                                     project__uuid=project)
+    context = {"access": access, "project": record.project, "form": ImportForm(),
+               "report": services.ImportReport.from_stored(record), "stored": record}
+    return render(request, "exports/import.html", context)

@@ -1,10 +1,11 @@
-"""Project pages that read or change tasks: the progress dashboard and removing a label class."""
+"""Project pages that read or change tasks: the progress dashboard, the live progress of a project being prepared,
+and removing a label class."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid
+from core.htmx import render_page_or_fragment, render_poll, shows_failures, valid_or_invalid
 from labeling import selectors, services
 from labeling.forms import LabelRemoveForm
 from projects.tenancy.access import label_class_or_404, project_or_404, workspace_view
@@ -17,6 +18,18 @@ def dashboard(request, access, project):
     stats = selectors.dashboard_stats_get(project=project, activity=request.GET.get("activity", "hour"))
     context = {"access": access, "project": project, "stats": stats}
     return render_page_or_fragment(request, "labeling/dashboard.html", context, partial="activity")
+
+
+@require_GET
+@workspace_view("projects.view_labelingproject")
+def project_progress(request, access, project):
+    """A project being prepared: its tasks so far (a counter row read, never a count of tasks) and its dataset's
+    scan. When it is ready, the answer stops the polling and sends project-ready (the dashboard turns into the
+    running project's)."""
+    project = project_or_404(access, project)
+    context = {"access": access, "project": project, "project_tasks": selectors.projects_progress([project])[project.pk].total}
+    return render_poll(request, "labeling/project_progress.html", context, partial="project-progress",
+                       finished=not project.preparing, events=("project-ready",))
 
 
 def _remove_page(request, access, project, label_class, form, status=200):

@@ -9,6 +9,7 @@ L = P + "label/"
 
 urlpatterns = [
     path(P, project_views.dashboard, name="dashboard"),
+    path(P + "progress/", project_views.project_progress, name="progress"),
     path(P + "labels/<uuid:label>/remove/", project_views.label_remove, name="label_remove"),
     path(L, views.start, name="start"),
     path(L + "tasks/", views.grid, name="grid"),

@@ -163,17 +163,26 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
     return dataset
 
 
+def _requester(actor) -> int | None:
+    """Who asked, by id (a Celery message carries ids): they are told if the work fails."""
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
 def dataset_scan(*, dataset, actor=None) -> None:
-    """(Re)scan the whole path in the background; the page shows progress."""
+    """(Re)scan the whole path in the background; the page shows progress, and `actor` is told if it fails."""
     Dataset.objects.filter(pk=dataset.pk).exclude(scan_state=Dataset.ScanState.SCANNING).update(
         scan_state=Dataset.ScanState.PENDING
     )
-    transaction.on_commit(lambda: dataset_scan_task.delay(dataset.pk))
+    requested_by = _requester(actor)
+    transaction.on_commit(lambda: dataset_scan_task.delay(dataset.pk, requested_by=requested_by))
 
 
 def dataset_refresh(*, dataset, actor=None) -> None:
-    """Add the files that appeared since the last scan, in the background ("Refresh now")."""
-    transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))
+    """Add the files that appeared since the last scan, in the background ("Refresh now"). The dataset page shows
+    the refresh waiting for a worker, then running, until it ends; `actor` is told if it fails."""
+    Dataset.objects.filter(pk=dataset.pk).update(refresh_requested_at=Now())
+    requested_by = _requester(actor)
+    transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk, requested_by=requested_by))
 
 
 def datastore_delete_check(*, datastore) -> None:

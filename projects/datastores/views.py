@@ -5,11 +5,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
-from core.htmx import render_page_or_fragment, shows_failures
+from core.htmx import render_page_or_fragment, render_poll, shows_failures
 from projects.datastores import services as datastore_services
 from projects.datastores import storage as ds
 from projects.datastores.paths import path_child, path_clean, path_parent
@@ -44,41 +42,20 @@ def dataset_detail(request, access, dataset):
     problems = Paginator(found.items.filter(state__in=PROBLEM_STATES).order_by("key"), 50)
     page = problems.get_page(request.GET.get("page"))
     context = {"access": access, "dataset": found, "counts": _counts(found), "problems": page}
-    # Only paging swaps the problem list; the page's own polling and links ask for the whole page.
-    partial = "problems" if request.GET.get("page") else None
+    # Paging swaps the problem list; the end of a scan or refresh swaps the counts and the list together.
+    partial = "problems" if request.GET.get("page") else "contents" if request.GET.get("part") == "contents" else None
     return render_page_or_fragment(request, "projects/dataset.html", context, partial=partial)
 
 
-def _refresh_state(dataset, after) -> dict:
-    """Where a Refresh now asked for on this page stands. `after`: the dataset's last refresh time (epoch
-    seconds, 0 for never) when it was asked for, carried by the page's polling; a newer one is its result."""
-    if after is None:
-        return {}
-    done = dataset.last_refresh_at is not None and dataset.last_refresh_at.timestamp() > after
-    return {"refresh_after": after, "refresh_pending": not done, "refresh_done": done}
-
-
-def _refresh_after(request) -> float | None:
-    try:
-        return float(request.GET["refresh_after"])
-    except (KeyError, ValueError):
-        return None
+def _progress(request, access, dataset):
+    return render_poll(request, "projects/dataset.html", {"access": access, "dataset": dataset}, partial="progress",
+                       finished=not dataset.sync_active, events=("dataset-synced", "notifications-changed"))
 
 
 @require_GET
 @workspace_view("projects.view_dataset")
 def dataset_progress(request, access, dataset):
-    found = _dataset_or_404(access, dataset)
-    refresh = _refresh_state(found, _refresh_after(request))
-    context = {"access": access, "dataset": found, "counts": _counts(found), **refresh}
-    response = render(request, "projects/dataset.html#progress", context)
-    busy = found.busy_until is not None and found.busy_until > timezone.now()
-    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not busy \
-            and not refresh.get("refresh_pending"):
-        stop = HttpResponseStopPolling(response.content)  # 286: htmx swaps this last fragment and stops polling
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    return response
+    return _progress(request, access, _dataset_or_404(access, dataset))
 
 
 @require_POST
@@ -86,10 +63,9 @@ def dataset_progress(request, access, dataset):
 def dataset_refresh(request, access, dataset):
     found = _dataset_or_404(access, dataset)
     datastore_services.dataset_refresh(dataset=found, actor=request.user)
-    if request.htmx:  # the progress block above the button says it started, then follows it to its result
-        after = found.last_refresh_at.timestamp() if found.last_refresh_at else 0.0
-        context = {"access": access, "dataset": found, "counts": _counts(found), **_refresh_state(found, after)}
-        return render(request, "projects/dataset.html#progress", context)
+    if request.htmx:  # the progress takes the button's answer: waiting for a worker, then running, then done
+        found.refresh_from_db()
+        return _progress(request, access, found)
     messages.success(request, "Refresh started: new files will be added in the background.")
     return redirect("dataset", org=access.organization.slug, ws=access.workspace.slug, dataset=found.uuid)
 

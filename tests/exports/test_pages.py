@@ -1,9 +1,12 @@
 """The export panel, its live status fragment, downloads, retry/delete and the import page, for every role."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
-from exports.models import Export
+from exports.models import Export, LabelImport
+from projects.models import Notification
 from labeling.models import Task
 
 
@@ -78,13 +81,15 @@ def test_status_fragment_polls_while_running_and_stops_when_done(manager_client,
     export = Export.objects.create(project=project, format="coco", created_by=manager, state="running", progress=1, total=4)
     fragment = manager_client.get(urls("status", export), headers={"HX-Request": "true"})
     html = fragment.content.decode()
-    assert fragment.status_code == 200 and 'hx-trigger="every 1s"' in html and 'value="25"' in html
-    assert "<html" not in html and "1 of 4 images" in html
+    assert fragment.status_code == 200 and 'hx-trigger="every 2s"' in html and 'value="25"' in html
+    assert "<html" not in html
+    assert '<span data-count="progress">1</span> of <span data-count="total">4</span> images written' in html
     Export.objects.filter(pk=export.pk).update(state="done", progress=4, item_count=4, size=1234, file="exports/x.json")
     finished = manager_client.get(urls("status", export), headers={"HX-Request": "true"})
     html = finished.content.decode()
     assert finished.status_code == 286 and "hx-trigger" not in html and urls("download", export) in html
-    assert "exports-changed" in finished["HX-Trigger"]
+    # The list of past exports and the notification bell catch up with the last answer.
+    assert {"exports-changed", "notifications-changed"} <= json.loads(finished["HX-Trigger"]).keys()
 
 
 def test_htmx_export_button_answers_with_the_status_fragment(manager_client, urls, project, django_capture_on_commit_callbacks):
@@ -94,7 +99,7 @@ def test_htmx_export_button_answers_with_the_status_fragment(manager_client, url
     assert len(queued) == 1
     export = Export.objects.get()
     assert response.status_code == 200 and "exports-changed" in response["HX-Trigger"]
-    assert 'id="export-status"' in response.content.decode() and "every 1s" in response.content.decode()
+    assert 'id="export-status"' in response.content.decode() and "every 2s" in response.content.decode()
     assert export.state == "queued" and export.only_approved and export.format == "jsonl"
 
 
@@ -236,3 +241,42 @@ def test_imported_final_labels_are_not_the_managers_labeling_work(manager_client
     assert table.count("imported by manager") == 3  # each image says where its labels came from
     dashboard = reviewer_client.get(reverse("labeling:dashboard", kwargs=kwargs)).content.decode()
     assert "· 3 imported" in dashboard
+
+
+def test_an_import_is_kept_and_its_notification_leads_back_to_the_report(manager_client, labeler_client, outsider_client,
+                                                                         urls, project, manager):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("labels.csv", b"Url,Label\ncats/sub/a.jpg,bird\nnowhere.jpg,cat\ncats/a.jpg,zebra\n")
+    manager_client.post(urls("import"), {"file": upload, "format": "csv", "as_final": "prelabels"})
+    record = LabelImport.objects.get()
+    assert record.created_by == manager and record.file_name == "labels.csv" and record.report["matched"] == 1
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "import_finished"
+    assert note.message == (f"Labels imported into “{project.name}”: 1 image matched, 1 given suggestions; "
+                            "refused: 1 unknown image, 1 unknown class.")
+    opened = manager_client.post(reverse("notification_open", args=[note.uuid]))
+    assert opened["Location"] == urls("import") + f"{record.uuid}/"
+    report = manager_client.get(opened["Location"])
+    html = report.content.decode()
+    assert report.status_code == 200 and "Import report" in html and "labels.csv" in html and "imported by manager" in html
+    assert "nowhere.jpg" in html and "zebra" in html and "2 rows refused:" in html
+    assert labeler_client.get(opened["Location"]).status_code == 403
+    assert outsider_client.get(opened["Location"]).status_code == 404
+
+
+def test_an_import_that_reads_nothing_keeps_no_report_and_tells_nobody(manager_client, urls):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("labels.json", b"{not json")
+    assert manager_client.post(urls("import"), {"file": upload, "format": "coco", "as_final": "final"}).status_code == 422
+    assert not LabelImport.objects.exists() and not Notification.objects.exists()
+
+
+def test_the_api_import_answers_with_the_id_of_the_kept_report(manager_client, project, org, workspace):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("labels.csv", b"Url,Label\ncats/sub/a.jpg,bird\n")
+    url = f"/api/v1/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/imports/"
+    body = manager_client.post(url, {"file": upload, "format": "csv", "as_final": "false"}).json()
+    assert body["id"] == str(LabelImport.objects.get().uuid) and body["applied"] == 1
