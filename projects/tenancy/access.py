@@ -23,7 +23,7 @@ from django.db.models import Q
 from core.errors import NotFound
 from projects.tenancy.backends import workspace_perms_load
 from projects.models import (
-    DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
+    DataItem, LabelClass, LabelingProject, Membership, Notification, Organization, OrganizationMember, Workspace,
 )
 from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
@@ -211,3 +211,11 @@ def item_or_404(access: Access, item_uuid, *, seen_without_browsing=None):
     if not access.can("projects.view_dataset"):
         items = items.filter(seen_without_browsing) if seen_without_browsing is not None else items.none()
     return get_object_or_404(items, uuid=item_uuid)
+
+
+def notification_or_404(user, uuid):
+    """The user's own notification, while they may still see it (see `Notification.objects.for_user`); else 404."""
+    found = Notification.objects.for_user(user).filter(uuid=uuid).first()
+    if found is None:
+        raise Http404("No such notification.")
+    return found

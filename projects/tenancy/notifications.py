@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from core.errors import NotFound
 from projects.models import Notification
 from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
@@ -60,13 +59,6 @@ def notifications_list(*, user, unread_only: bool = False):
     """The user's notifications, newest first."""
     found = Notification.objects.for_user(user).select_related("workspace__organization")
     return found.unread() if unread_only else found
-
-
-def notification_get(*, user, uuid) -> Notification:
-    found = Notification.objects.for_user(user).filter(uuid=uuid).first()
-    if found is None:
-        raise NotFound("No such notification.")
-    return found
 
 
 @dataclass

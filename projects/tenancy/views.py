@@ -14,12 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from core import throttle
-from core.errors import NotFound
 from core.htmx import render_page_or_fragment, vary_on_htmx
 from projects.tenancy import notifications
 from projects.tenancy import services as tenancy_services
 from projects.tenancy.access import (
-    listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
+    listed_projects, notification_or_404, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
     workspaces_where,
 )
 from projects.tenancy.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
@@ -212,13 +211,6 @@ def api_token_revoke(request, prefix):
 
 # --- notifications (the person's own, across workspaces) ---------------------------------------------------------
 
-def _notification_or_404(request, notification):
-    try:
-        return notifications.notification_get(user=request.user, uuid=notification)
-    except NotFound as error:
-        raise Http404(error.message) from error
-
-
 def _after_marking(request):
     """htmx: nothing to swap, every bell and list on the page refreshes itself; a plain form goes back where it was."""
     if request.htmx:
@@ -247,7 +239,7 @@ def notification_bell(request):
 @login_required
 def notification_open(request, notification):
     """Follow a notification's link; following it reads it."""
-    found = _notification_or_404(request, notification)
+    found = notification_or_404(request.user, notification)
     notifications.notifications_mark_read(user=request.user, uuids=[found.uuid])
     return redirect(found.link or "notifications")
 
@@ -255,7 +247,7 @@ def notification_open(request, notification):
 @require_POST
 @login_required
 def notification_read(request, notification):
-    found = _notification_or_404(request, notification)
+    found = notification_or_404(request.user, notification)
     notifications.notifications_mark_read(user=request.user, uuids=[found.uuid])
     return _after_marking(request)
 
