@@ -115,6 +115,10 @@ def _filtered(project, filters: LabeledFilters):
 
 # About a page and its look-ahead: how many matching rows a walk must find.
 _WALK_ROWS = 13
+# What one step of a walk costs against reading one of a class's tags: the step runs a subquery (the task's
+# current annotation, then its tags), the read two key lookups. Measured at a million tasks, interleaved on
+# one machine: 0.045-0.094 ms a step against 0.010-0.026 ms a tag.
+_STEP_COST = 4
 
 
 class _InArray(Func):
@@ -131,19 +135,20 @@ def _tagged(project, tasks, label_class):
 
     A class on few tasks is best read from its tags (look each tagged task up and sort that handful); a
     common one by walking the time index and probing each task's tags until the page is full. A walk costs
-    about 13 × tagged / count probes and reading the tags `count`, equal near the square root of 13 × tagged,
-    so the maintained class counters choose; the planner, left to itself, mixed the two up (hundreds of
-    milliseconds at a million tasks for a class on 0.3-1 % of them). Each shape is written so PostgreSQL
-    cannot turn it into the other: a scalar subquery is never made a join, so it keeps walking; the tags are
-    read into an array first, each tag's annotation found by its key. (Written as EXISTS, a rare class of a
-    project with every task labeled became a parallel walk of the time index: 60-90 ms at a million tasks.)
+    about 13 × tagged / count steps, each worth four tag reads, and reading the tags `count`, equal near the
+    square root of 52 × tagged, so the maintained class counters choose; the planner, left to itself, mixed
+    the two up (hundreds of milliseconds at a million tasks for a class on 0.3-1 % of them). Each shape is
+    written so PostgreSQL cannot turn it into the other: a scalar subquery is never made a join, so it keeps
+    walking; the tags are read into an array first, each tag's annotation found by its key. (Written as
+    EXISTS, a class of a project with every task labeled could become a parallel walk of the time index:
+    0.5 s at a million tasks for a class on 0.36 % of them.)
     A common class clustered in time, e.g. added late and sorted oldest first, still walks far: only the
     current classes kept on the task itself would make every class page flat.
     """
     counts = dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
     count = counts.get(label_class.pk, 0)
     through = Annotation.labels.through.objects
-    if count * count > _WALK_ROWS * sum(counts.values()):
+    if count * count > _STEP_COST * _WALK_ROWS * sum(counts.values()):
         tagged = through.filter(annotation__task=OuterRef("pk"), annotation__is_current=True, labelclass=label_class)
         return tasks.alias(tag=Subquery(tagged.values("pk")[:1])).filter(tag__isnull=False)
     if connection.vendor != "postgresql":  # no arrays; SQLite reads the tags first anyway

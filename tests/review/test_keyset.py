@@ -99,7 +99,7 @@ def test_class_filter_pages_alike_whether_its_class_is_common_or_rare(mixed, cla
     the same tasks in the same order either way, ties on labeled_at included."""
     tied = Task.objects.filter(project=mixed, state=Task.State.APPROVED).values_list("labeled_at", flat=True)[0]
     add_tasks(mixed, 20, state=Task.State.APPROVED, labeler=labeler, label=classes[0], start=tied, step=timedelta(0))
-    add_tasks(mixed, 20, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    add_tasks(mixed, 50, state=Task.State.LABELED, labeler=labeler, label=classes[0])  # common enough to walk
     for label, common in ((classes[0], True), (classes[1], False)):
         filters = LabeledFilters(label_class=label, newest_first=newest_first)
         with CaptureQueriesContext(connection) as queries:
