@@ -211,7 +211,7 @@ class Scenario:
         self.cat = str(LabelClass.objects.filter(project=project).values_list("uuid", flat=True).first())  # as the page posts it
         self.results: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
         self.cpu: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
-        self.queries: dict[str, int] = {}
+        self.queries: dict[str, set[int]] = {}
 
     def step(self, record: bool) -> None:
         project, user, htmx = self.project, self.user, {"HX-Request": "true"}

@@ -43,7 +43,7 @@ from django.urls import reverse  # noqa: E402
 
 from labeling.models import Annotation, Task  # noqa: E402
 from labeling.stats import stats_rebuild  # noqa: E402
-from projects.models import LabelClass, Membership  # noqa: E402
+from projects.models import LabelClass, LabelingProject, Membership  # noqa: E402
 from projects.tenancy.roles import MANAGER  # noqa: E402
 from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
 
@@ -83,6 +83,12 @@ def enrich(project, labeler, approved: float = 0.5) -> None:
 
 class Pages:
     """The manager's and reviewer's pages of one project, timed each run through the test client."""
+
+    project: LabelingProject
+    few: LabelingProject | None
+    results: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    queries: dict[str, set[int]]
 
     def pages_set_up(self, with_filters: bool, approved: float = 0.5) -> None:
         ws = self.project.workspace

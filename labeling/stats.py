@@ -240,14 +240,14 @@ def _drift(project) -> list[CounterDrift]:
     recounted = _recounts(project)
     drift = []
     for model, (keys, counters) in COUNTERS.items():
-        names = [model._meta.get_field(name).attname for name in keys[1:]]
-        stored = {row[:len(names)]: dict(zip(counters, row[len(names):]))
-                  for row in model.objects.filter(project=project).values_list(*names, *counters)}
+        names = [cast(Field, model._meta.get_field(name)).attname for name in keys[1:]]
+        rows = model._default_manager.filter(project=project).values_list(*names, *counters)
+        stored = {row[:len(names)]: dict(zip(counters, row[len(names):], strict=True)) for row in rows}
         for key in sorted(stored.keys() | recounted[model].keys(), key=str):
             for field in counters:
                 was, real = stored.get(key, {}).get(field, 0), recounted[model].get(key, {}).get(field, 0)
                 if was != real:
-                    label = ", ".join(f"{name}={value}" for name, value in zip(names, key))
+                    label = ", ".join(f"{name}={value}" for name, value in zip(names, key, strict=True))
                     drift.append(CounterDrift(model.__name__, label, field, was, real))
     return drift
 
