@@ -169,3 +169,87 @@ def test_the_tutorial_walked_literally(world, browser_as):
     expect(manager.locator("#state-counts tr[data-state=unlabeled]")).to_contain_text(str(len(PETS)))
     assert _same_document(manager)
     assert manager.errors == [], manager.errors
+
+    # --- Start a labeling, 1-5: the labeler labels every page. ---
+    labeler = browser_as(_user("labeler"))
+    labeler.goto("/")
+    labeler.get_by_role("link", name="ml-team").first.click()
+    labeler.locator("#projects tr[data-project=multi-class-cats-n-dogs]").get_by_role("link", name="Label data").click()
+    expect(labeler.locator(".instructions")).to_contain_text("Labeling tutorial - Cats & Dogs")
+    labeler.get_by_role("link", name="Tasks").click()
+    _mark(labeler)
+    labeler.locator(".layout-picker").get_by_role("button", name="4", exact=True).click()  # a fresh page: 4 at a time
+    tiles = labeler.locator("#tiles .tile")
+    expect(tiles).to_have_count(4)
+    labeled: dict[str, str] = {}
+    for expected in (4, len(PETS) - 4):
+        expect(tiles).to_have_count(expected)
+        names = [tile.get_attribute("aria-label").split(": ", 1)[1] for tile in tiles.locator(".tile-pick").all()]
+        labeler.get_by_role("button", name="Select all").click()
+        labeler.keyboard.press("1")  # Cat for all of them ...
+        expect(labeler.locator('#tiles .chips[data-count="1"]')).to_have_count(expected)
+        labeler.get_by_role("button", name="Select none").click()
+        for name in names:
+            if name.startswith("dog"):
+                labeler.get_by_role("button", name=re.compile(f": {name}$")).click()
+        labeler.keyboard.press("2")  # ... then Dog for the dogs
+        for name in names:
+            labeled[name] = "Dog" if name.startswith("dog") else "Cat"
+            expect(labeler.locator("#tiles .tile", has=labeler.get_by_role("button", name=re.compile(f": {name}$")))
+                   .locator(".chip")).to_have_text(re.compile(labeled[name]))
+        labeler.locator("#submit-page").click()
+        expect(labeler.get_by_role("button", name=re.compile(f": {names[0]}$"))).to_have_count(0)
+    labeler.get_by_text("nothing is left to label").wait_for()
+    assert sorted(labeled) == sorted(f"{pet}.jpg" for pet in PETS)
+    assert Task.objects.filter(project=project, state=Task.State.LABELED).count() == len(PETS)
+    assert _same_document(labeler)
+    assert labeler.errors == [], labeler.errors
+
+    # --- Review labeled data, 1-5: the reviewer rejects an image; it goes back to the queue. ---
+    reviewer = browser_as(_user("reviewer"))
+    reviewer.goto("/")
+    reviewer.get_by_role("link", name="ml-team").first.click()
+    reviewer.get_by_role("link", name="multi-class-cats-n-dogs").click()  # the project name link: its dashboard
+    expect(reviewer.locator("#state-counts tr[data-state=labeled]")).to_contain_text(str(len(PETS)))
+    reviewer.get_by_role("link", name="Data", exact=True).click()
+    reviewer.locator(".review-nav").get_by_role("link", name="Labeled data").click()
+    _mark(reviewer)
+    review_tiles = reviewer.locator("#review-results .tile")
+    expect(review_tiles).to_have_count(len(PETS))
+    rejected = reviewer.locator(f'#review-results .tile[data-key="{FOLDER}/dog 2.jpg"]')
+    expect(rejected.locator(".chip")).to_have_text("Dog")
+    rejected_item = rejected.get_attribute("data-item")
+    rejected.click()
+    reviewer.locator("[data-reject]").click()
+    reviewer.locator("#reject-dialog").get_by_role("button", name="Reject").click()
+    expect(reviewer.locator("[data-status]")).to_contain_text("Rejected: 1 image.")
+    expect(review_tiles).to_have_count(len(PETS) - 1)
+    task = Task.objects.get(project=project, item__uuid=rejected_item)
+    assert task.state == Task.State.UNLABELED and not task.annotations.filter(is_current=True).exists()
+    assert _same_document(reviewer)
+    assert reviewer.errors == [], reviewer.errors
+
+    # The labeler gets it again.
+    labeler.goto(labeler.url)
+    expect(tiles).to_have_count(1)
+    expect(tiles.first).to_contain_text("dog 2.jpg")
+    expect(tiles.first.locator(".chip")).to_have_count(0)
+    assert labeler.errors == [], labeler.errors
+
+    # --- Export labeled data, 1-3: the manager exports as an Azure ML dataset; the status turns into Download. ---
+    manager.get_by_role("link", name="Export").first.click()
+    _mark(manager)
+    _choose(manager.get_by_label("Format"), "JSON Lines")
+    manager.get_by_role("button", name="Export", exact=True).click()
+    status = manager.locator("#export-status")
+    expect(status).to_contain_text("waiting for a worker")
+    export = Export.objects.get(project=project)
+    assert export_run_task(export.pk)
+    download = status.get_by_role("link", name="Download")
+    expect(download).to_be_visible()
+    assert _same_document(manager)
+    with manager.expect_download() as answer:
+        download.click()
+    lines = [json.loads(line) for line in open(answer.value.path()).read().splitlines() if line.strip()]
+    assert len(lines) == len(PETS) - 1, lines
+    assert manager.errors == [], manager.errors
