@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import require
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 AZURITE_PORT = int(os.environ.get("LABELSITE_TEST_AZURITE_PORT", "10100"))
 MOTO_PORT = int(os.environ.get("LABELSITE_TEST_MOTO_PORT", "5100"))
 AZURITE_BIN = REPO / "data" / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"

@@ -161,7 +161,7 @@ def test_the_tutorial_walked_literally(world, browser_as):
     # The dashboard shows the project being prepared; the worker scans the dataset and creates the tasks.
     expect(manager.get_by_role("heading", name=re.compile("multi-class-cats-n-dogs"))).to_be_visible()
     progress = manager.locator("#project-progress")
-    expect(progress).to_contain_text("This page updates by itself")
+    expect(progress).to_contain_text("Dataset cat-n-dogs is being scanned")
     _mark(manager)
     dataset = Dataset.objects.get(name="cat-n-dogs")
     project = LabelingProject.objects.get(name="multi-class-cats-n-dogs")
