@@ -9,6 +9,7 @@ from assist.models import MlRun
 from assist.services import STAGES, project_counts
 from core.features import ml_available, ml_unavailable_reason
 from labeling.dashboard_sections import DashboardSection
+from labeling.models import ClassCount
 from projects.models import ML_MIN_PER_CLASS, LabelingProject
 
 RECENT_CYCLES = 5
@@ -25,6 +26,9 @@ class MlStatus:
     prelabeled: int | None = None  # tasks the latest finished pre-label step suggested tags for
     clustered: int | None = None  # tasks the latest finished cluster step ordered
     labels: int = 0
+    # Whether any submitted suggestion was counted: the dashboard's Suggestions table then shows acceptance per class
+    # (labeling's ClassCount counters, model and imported suggestions together); the section links to it.
+    suggestions_counted: bool = False
 
     @property
     def active(self) -> bool:
@@ -34,19 +38,13 @@ class MlStatus:
     def min_per_class(self) -> int:
         return ML_MIN_PER_CLASS
 
-    @property
-    def acceptance(self) -> list[dict]:
-        """Acceptance rate of suggestions per class: read from labeling's suggestion counters once the grid
-        records accepted/changed suggestions (the suggestions feature); until then there is nothing to show."""
-        return []
-
 
 def _latest_done(runs: list[MlRun], kind: str) -> MlRun | None:
     return next((r for r in runs if r.kind == kind and r.state == MlRun.State.DONE), None)
 
 
 def ml_status_get(*, project: LabelingProject) -> MlStatus:
-    """Latest cycle, recent history and what the last finished steps measured (three queries)."""
+    """Latest cycle, recent history and what the last finished steps measured (a few small queries)."""
     status = MlStatus(project=project, available=ml_available(), unavailable_reason=ml_unavailable_reason())
     recent = list(MlRun.objects.filter(project=project).order_by("-created_at", "-id")[: RECENT_CYCLES * len(STAGES)])
     if recent:
@@ -67,6 +65,7 @@ def ml_status_get(*, project: LabelingProject) -> MlStatus:
     if cluster is not None:
         status.clustered = cluster.metrics.get("clustered")
     status.labels = project_counts(project)[0]
+    status.suggestions_counted = ClassCount.objects.filter(project=project, suggested__gt=0).exists()
     return status
 
 

@@ -14,12 +14,13 @@ from core.errors import Conflict
 from core.features import ml_available, ml_unavailable_reason
 from labeling import selectors, services
 from labeling.serializers import (
-    ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
+    AcceptSerializer, ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
 from projects.definition import services as project_services
 from projects.definition.services import ML_SETTINGS
+from projects.definition.label_classes import label_class_resolver
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 
@@ -133,16 +134,13 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     required_perms = {"POST": LABEL, "GET": LABEL}
 
     def _classes(self):
-        return list(self.project.label_classes.active().order_by("position"))
+        if not hasattr(self, "_resolver"):
+            self._resolver = label_class_resolver(project=self.project)
+        return self._resolver
 
     def _class_ids(self, refs) -> list[int]:
-        by_ref = {}
-        for c in self._classes():
-            by_ref[c.name] = by_ref[str(c.uuid)] = c.pk
-        unknown = [r for r in refs if r not in by_ref]
-        if unknown:
-            raise ValidationError({"labels": [f"Unknown label class {unknown[0]!r}."]})
-        return list(dict.fromkeys(by_ref[r] for r in refs))
+        """Label classes named by UUID or name (ignoring case); a removed one takes no new tags."""
+        return [c.pk for c in self._classes().many(refs, field="labels")]
 
     def _task_ids(self, item_uuids) -> dict[str, int]:
         rows = self.project.tasks.filter(item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
@@ -156,7 +154,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         return fn(project=self.project, user=self.request.user, **kwargs)
 
     def _page(self, tasks, expired=0):
-        classes = self._classes()
+        classes = self._classes().active
         context = {**self.get_serializer_context(), "class_names": {c.pk: c.name for c in classes}}
         return Response(PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data)
 
@@ -177,6 +175,17 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         ids = self._task_ids(data["tasks"])
         tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
         tasks = list(self.project.tasks.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
+        return self._page(tasks)
+
+    @extend_schema(request=AcceptSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @action(detail=False, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        """Accept the suggestions of these held tasks: they become the draft tags (of tasks without tags of their own)."""
+        serializer = AcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = self._task_ids(serializer.validated_data["tasks"])
+        self._call(services.suggestions_accept, task_ids=list(ids.values()))
+        tasks = list(self.project.tasks.filter(id__in=list(ids.values())).select_related("item").order_by("id"))
         return self._page(tasks)
 
     @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})

@@ -45,6 +45,9 @@ class Task(models.Model):
     # read by claims when the project clusters or learns actively. A new task gets ML_UNORDERED plus a random
     # number (see services), so it comes after the ordered ones, shuffled.
     ml_order = models.BigIntegerField(default=ML_UNORDERED, db_default=ML_UNORDERED)
+    # The suggestion (label class ids, from a pre-label) offered to the current lease holder, copied at claim time
+    # like the draft. It is never a label by itself: the labeler accepts it (it becomes the draft) or tags instead.
+    suggested = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProjectOwnedQuerySet.as_manager()
@@ -103,10 +106,21 @@ class Annotation(models.Model):
         REVIEWER = "reviewer", "Corrected by reviewer"
         IMPORT = "import", "Imported"
 
+    class Suggestion(models.TextChoices):
+        """What the labeler did with the suggestion the image carried when they submitted it."""
+
+        NONE = "none", "No suggestion"
+        ACCEPTED = "accepted", "Suggestion accepted"
+        CHANGED = "changed", "Suggestion changed"
+
     # No index of its own: `annotation_current` starts with the task.
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     labels = models.ManyToManyField(LabelClass, related_name="annotations")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.LABELER)
+    suggestion = models.CharField(max_length=10, choices=Suggestion.choices, default=Suggestion.NONE,
+                                  db_default=Suggestion.NONE)
+    # The suggested tags as the labeler saw them (empty without a suggestion): what was accepted or changed.
+    suggested_labels = models.ManyToManyField(LabelClass, related_name="+", blank=True)
     is_current = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,11 +178,13 @@ class TaskStateCount(models.Model):
 
 
 class LabelerCount(models.Model):
-    """Per labeler: tasks labeled, and how their labels fared in review."""
+    """Per labeler: tasks labeled, and how their labels fared in review; final labels a person imported are
+    counted apart (`imported`), never as their own labeling work."""
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     labeled = models.BigIntegerField(default=0)
+    imported = models.BigIntegerField(default=0)
     skipped = models.BigIntegerField(default=0)
     approved = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
@@ -178,11 +194,14 @@ class LabelerCount(models.Model):
 
 
 class ClassCount(models.Model):
-    """How many tasks currently carry each label class."""
+    """How many tasks currently carry each label class; and of the submitted suggestions that proposed the class,
+    how many kept it (every submission counts, history included: it measures the suggestions, not the labels)."""
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="+")
     count = models.BigIntegerField(default=0)
+    suggested = models.BigIntegerField(default=0, db_default=0)
+    accepted = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "label_class"], name="uniq_class_count")]

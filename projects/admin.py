@@ -25,6 +25,7 @@ from projects.datastores import services as datastore_services
 from projects import guards
 from projects.tenancy import services as tenancy_services
 from projects.datastores import storage as ds
+from projects.datastores.paths import path_child, path_clean, path_parent
 from projects.models import (
     DataItem, Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace,
 )
@@ -401,14 +402,17 @@ class DatastoreAdmin(ServiceDeleteAdmin):
         datastore = self.get_object(request, object_id)
         if datastore is None or not self.has_view_permission(request, datastore):
             raise Http404
-        path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
-        error, folders, n_files = "", [], 0
+        error, folders, n_files, status = "", [], 0, 200
+        try:
+            path = path_clean(request.GET.get("path", ""), field=None)
+        except ValidationError as refused:  # said above the folders of the top
+            path, error, status = "", refused.messages[0], 422
         try:
             names, files = ds.datastore_list(datastore, path)
-            folders = [(name, f"{path}/{name}" if path else name) for name in names]
+            folders = [(name, path_child(path, name)) for name in names]
             n_files = len(files)
         except ds.DatastoreError as failure:
-            error = failure.message_text
+            error = error or failure.message_text
         create = reverse("admin:projects_dataset_add") + "?" + urlencode(
             {"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path}
         )
@@ -416,9 +420,9 @@ class DatastoreAdmin(ServiceDeleteAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": datastore,
             "title": f"Browse {datastore.name}", "datastore": datastore, "path": path, "folders": folders,
             "n_files": n_files, "error": error, "create_url": create,
-            "parent": "/".join(path.split("/")[:-1]) if path else None,
+            "parent": path_parent(path),
         }
-        return render(request, "admin/projects/datastore/browse.html", context)
+        return render(request, "admin/projects/datastore/browse.html", context, status=status)
 
 
 class DatasetAdminForm(forms.ModelForm):
@@ -432,11 +436,10 @@ class DatasetAdminForm(forms.ModelForm):
         data = self.cleaned_data
         if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
             self.add_error("datastore", "Choose a datastore of the same workspace.")
-        try:
-            data["path"] = datastore_services.dataset_path_clean(data.get("path", ""))
-        except ValidationError as error:
-            self.add_error("path", error.message_dict["path"])
         return data
+
+    def clean_path(self):
+        return path_clean(self.cleaned_data["path"], field=None)
 
 
 @admin.register(Dataset)

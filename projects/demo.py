@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from PIL import Image, ImageDraw
 
 from core.features import ml_available
@@ -84,14 +85,19 @@ def demo_datastore(*, workspace, stdout=None) -> Dataset:
     return dataset
 
 
-DEMO_PROJECT = "multi-class-cats-n-dogs"
+# Not the tutorial's name (multi-class-cats-n-dogs): a newcomer following the tutorial literally must be able to
+# create that project in the demo workspace.
+DEMO_PROJECT = "demo-cats-n-dogs"
+# What installs made before the rename call the demo project; theirs is left alone and never duplicated.
+OLD_DEMO_PROJECT = "multi-class-cats-n-dogs"
 
 
 def demo_project(*, workspace, stdout=None):
-    """The tutorial's project on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
-    if LabelingProject.objects.filter(workspace=workspace, name=DEMO_PROJECT).exists():
-        return None
+    """A project like the tutorial's on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
     dataset = Dataset.objects.get(workspace=workspace, name="cats-n-dogs")
+    projects = LabelingProject.objects.filter(workspace=workspace)
+    if projects.filter(Q(name=DEMO_PROJECT) | Q(name=OLD_DEMO_PROJECT, dataset=dataset)).exists():
+        return None
     manager = get_user_model().objects.get(username="manager")
     project = project_services.project_create(
         workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,

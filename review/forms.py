@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.http import QueryDict
 
+from projects.definition.label_classes import LabelClassChoiceField, LabelClassMultipleChoiceField, LabelClassResolver
+from projects.models import LabelClass
 from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, Cursor, InvalidCursor, LabeledFilters
-
-if TYPE_CHECKING:
-    from projects.models import LabelClass
 
 SORTS = [("newest", "Newest first"), ("oldest", "Oldest first")]
 CURSOR_ERROR = "This page link is broken or out of date."
@@ -67,14 +65,16 @@ class LabeledFilterForm(CursorForm):
                                     empty_value=DEFAULT_LAYOUT,  # type: ignore[arg-type]  # coerced to int, so is this
                                     choices=[(n, f"{n} per page") for n in LAYOUTS])
 
-    def __init__(self, data, *, classes, labelers, **kwargs):
+    def __init__(self, data, *, classes: LabelClassResolver, labelers, **kwargs):
         data = data.copy()  # show the defaults in the widgets of a bound form
         data.setdefault("layout", str(DEFAULT_LAYOUT))
         data.setdefault("sort", "newest")
         super().__init__(data, **kwargs)
-        self.classes, self.labelers = {c.name: c for c in classes}, {u.username: u for u in labelers}
-        # Declared here: "class", "from" and "to" are the names users see in the URL.
-        self.fields["class"] = forms.ChoiceField(label="Class", required=False, choices=[("", "Any class")] + [(n, n) for n in self.classes])
+        self.labelers = {u.username: u for u in labelers}
+        # Declared here: "class", "from" and "to" are the names users see in the URL. A class is named by its name
+        # there (readable, shareable; a UUID works too), and removed classes still filter the tags they left.
+        self.fields["class"] = LabelClassChoiceField(resolver=classes, removed=True, by="name", empty_label="Any class",
+                                                     label="Class", required=False)
         self.fields["labeler"] = forms.ChoiceField(label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers])
         self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
         self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -88,7 +88,7 @@ class LabeledFilterForm(CursorForm):
     @property
     def filters(self) -> LabeledFilters:
         return LabeledFilters(
-            label_class=self.classes.get(self.value("class", "")), labeler=self.labelers.get(self.value("labeler", "")),
+            label_class=self.value("class"), labeler=self.labelers.get(self.value("labeler", "")),
             state=self.value("state", ""), date_from=self.value("from"), date_to=self.value("to"),
             newest_first=self.value("sort", "newest") != "oldest",
         )
@@ -105,7 +105,7 @@ class LabeledFilterForm(CursorForm):
         defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT}
         query = QueryDict(mutable=True)
         for name, given in values.items():
-            value = given.token if isinstance(given, Cursor) else given
+            value = given.token if isinstance(given, Cursor) else given.name if isinstance(given, LabelClass) else given
             if value not in (None, "") and defaults.get(name) != value:
                 query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return query.urlencode()
@@ -125,7 +125,7 @@ class ItemVersionsField(forms.Field):
             except ValueError:
                 raise forms.ValidationError("An item reference is malformed; reload the page.") from None
         if not pairs:
-            raise forms.ValidationError("Select at least one image.")
+            raise forms.ValidationError("Select images first.")
         return pairs
 
 
@@ -133,14 +133,13 @@ class DecisionForm(forms.Form):
     items = ItemVersionsField()
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")])
     reason = forms.CharField(required=False, max_length=2000)
-    labels: forms.ModelMultipleChoiceField[LabelClass] = forms.ModelMultipleChoiceField(
-        queryset=None, required=False, to_field_name="name")
     mode = forms.ChoiceField(required=False, choices=[("labeled", "labeled"), ("queue", "queue"), ("item", "item")])
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, data, *, project, **kwargs):
+    def __init__(self, data, *, classes: LabelClassResolver, **kwargs):
         super().__init__(data, **kwargs)
-        cast(forms.ModelMultipleChoiceField, self.fields["labels"]).queryset = project.label_classes.all()
+        # A correction sets new tags: the project's active classes, posted by UUID.
+        self.fields["labels"] = LabelClassMultipleChoiceField(resolver=classes, required=False)
 
     def clean_next(self):
         return filters_query(self.cleaned_data["next"])
@@ -159,6 +158,3 @@ def filters_query(raw: str) -> str:
     """A "return to the page" query string (filters and cursor), re-encoded: never a URL to go to."""
     return QueryDict(raw.lstrip("?").split("#")[0]).urlencode() if len(raw) <= 2000 else ""
 
-
-def form_errors(form) -> str:
-    return " ".join(message for messages in form.errors.values() for message in messages)

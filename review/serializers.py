@@ -18,6 +18,9 @@ class ReviewItemSerializer(TaskMediaSerializer):
     labeled_by = serializers.CharField(source="labeled_by.get_username", read_only=True, default=None)
     labeled_at = serializers.DateTimeField(read_only=True)
     rejected_before = serializers.BooleanField(read_only=True)
+    suggestion = serializers.ChoiceField(
+        choices=["accepted", "changed", "none"], read_only=True,
+        help_text="Whether the current labels came from an accepted suggestion (pre-label), a changed one, or none.")
 
     def get_labels(self, task) -> list[str]:
         return [label.name for label in task.tags]
@@ -31,12 +34,18 @@ class HistoryEventSerializer(serializers.Serializer):
     # DRF's metaclass takes declared fields off the class, so `source` does not shadow Field.source at run time.
     source = serializers.CharField(read_only=True, default=None)  # type: ignore[assignment]
     current = serializers.BooleanField(read_only=True, default=None)
+    suggestion = serializers.CharField(read_only=True, default=None, help_text="accepted, changed or none (annotations).")
+    suggested = serializers.SerializerMethodField()
     decision = serializers.CharField(source="review.decision", read_only=True, default=None)
     reason = serializers.CharField(read_only=True, default=None)
     version = serializers.IntegerField(read_only=True, default=None)
 
     def get_labels(self, event) -> list[str] | None:
         return [label.name for label in event["labels"]] if "labels" in event else None
+
+    def get_suggested(self, event) -> list[str] | None:
+        """The suggested tags the labeler saw (annotations; empty without a suggestion)."""
+        return [label.name for label in event["suggested"]] if "suggested" in event else None
 
 
 class ReviewItemDetailSerializer(ReviewItemSerializer):
@@ -54,7 +63,7 @@ class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     labels = serializers.ListField(child=serializers.CharField(), required=False, default=list,
-                                   help_text="Class names, for decision=correct.")
+                                   help_text="Label class names (ignoring case) or UUIDs, for decision=correct.")
 
 
 class DecidedItemSerializer(serializers.Serializer):

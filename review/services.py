@@ -98,8 +98,10 @@ def _labels_of(annotation_ids) -> dict[int, list[int]]:
 
 
 def _corrected_classes(project, corrected_labels) -> list[LabelClass]:
+    """The classes of a correction (LabelClasses from the resolver, or ids): the project's active ones only, since a
+    correction sets new tags."""
     wanted = {getattr(label, "pk", label) for label in corrected_labels or []}
-    classes = list(LabelClass.objects.filter(project=project, pk__in=wanted))
+    classes = [c for c in LabelClass.objects.filter(project=project).active() if c.pk in wanted]
     if not classes or len(classes) != len(wanted):
         raise ValidationError({"labels": "Choose at least one of this project's classes."})
     if project.task_type == project.TaskType.MULTI_CLASS and len(classes) != 1:

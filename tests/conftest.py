@@ -13,6 +13,9 @@ from projects.tenancy.roles import LABELER, MANAGER, REVIEWER, WORKSPACE_ADMIN
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# The emulators (azurite, moto, azure_container, s3_bucket) are one set of session fixtures for every folder.
+pytest_plugins = ["tests.emulators"]
+
 
 def pytest_configure(config):
     from django.conf import settings

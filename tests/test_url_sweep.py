@@ -67,7 +67,7 @@ SAMPLE_HOOKS: list = [_project_samples]
 
 def _feature_samples(*, org, workspace, labeler, manager):
     """One consistent Acme world: a local datastore and dataset, a project with a labeled task, a finished export."""
-    from exports.models import Export
+    from exports.models import Export, LabelImport
     from labeling.models import Task
     from tests.review.data import add_tasks, make_project
 
@@ -75,10 +75,11 @@ def _feature_samples(*, org, workspace, labeler, manager):
     task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)
+    report = LabelImport.objects.create(project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager)
     dataset = project.dataset
     return {
         "project": project.uuid, "item": task.item.uuid, "export": export.uuid, "label": project.label_classes.first().uuid,
-        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid,
+        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid, "report": report.uuid,
     }
 
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('projects', '0013_ml_assist_settings'),
+        ('projects', '0015_ml_assist_settings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -55,6 +55,13 @@ def host_allowed(host: str, port: int | None) -> bool:
     return host in allowed or (port is not None and f"{host}:{port}" in allowed)
 
 
+def allow_hint(host: str, port: int | None) -> str:
+    """How an operator lets a datastore reach this host anyway (a local emulator): a sentence for the refusal."""
+    entry = f"{host.lower()}:{port}" if port is not None else host.lower()
+    return (f"To allow it (for example a local emulator), add {entry} to LABELSITE_DATASTORE_ALLOWED_HOSTS in the "
+            "server's environment or its .env file, then restart Labelsite (web server and worker).")
+
+
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
@@ -73,7 +80,7 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
             if not _is_public(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise DatastoreError(
                     f"The endpoint host {host!r} resolves to a private, loopback, link-local or metadata address, "
-                    "which datastores may not use.", code="endpoint",
+                    f"which datastores may not use. {allow_hint(host, port)}", code="endpoint",
                 )
     addresses: list[tuple[int, tuple]] = []
     for family, _, _, _, sockaddr in infos:

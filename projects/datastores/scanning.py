@@ -21,11 +21,13 @@ from itertools import islice
 from typing import IO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -36,6 +38,7 @@ from projects.datastores import storage as ds
 from projects.datastores import tasks
 from projects.models import DataItem, Datastore, Dataset
 from projects.signals import items_missing, items_registered
+from projects.tenancy.notifications import notification_create_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -337,19 +340,24 @@ def _mark_missing(dataset: Dataset, seen: set[str]) -> int:
     return len(gone)
 
 
-def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict | None:
+def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, requested_by: int | None = None) -> dict | None:
     """List the dataset's path and register new files. mode: "scan" (progress on the scan fields) or
-    "refresh" (result on the last_refresh fields). Returns counters, or None when another run holds the lease."""
-    if not _acquire(dataset_id):
-        return None
-    dataset = Dataset.objects.select_related("datastore").get(pk=dataset_id)
+    "refresh" (progress on the refresh fields, result on the last_refresh fields). `requested_by`: the user who
+    asked for it, told if it fails. Returns counters, or None when another run holds the lease."""
     scan = mode == "scan"
+    if not _acquire(dataset_id):
+        if not scan:  # the run holding the lease lists the folder now: this request has nothing left to wait for
+            Dataset.objects.filter(pk=dataset_id).update(refresh_requested_at=None)
+        return None
+    dataset = Dataset.objects.select_related("datastore", "workspace__organization").get(pk=dataset_id)
     counters = {"found": 0, "ready": 0, "skipped": 0, "missing": 0}
     if scan:
         Dataset.objects.filter(pk=dataset_id).update(
             scan_state=Dataset.ScanState.SCANNING, scan_found=0, scan_registered=0, scan_skipped=0,
             scan_error="", scan_started_at=timezone.now(), scan_finished_at=None,
         )
+    else:
+        Dataset.objects.filter(pk=dataset_id).update(refresh_found=0, refresh_added=0)
     check_missing = DataItem.objects.filter(dataset=dataset).exists()  # else: a first scan, nothing to look up
     seen: set[str] = set()
     error = ""
@@ -366,6 +374,8 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             progress = {"busy_until": _lease_end()}
             if scan:
                 progress.update(scan_found=counters["found"], scan_registered=counters["ready"], scan_skipped=counters["skipped"])
+            else:
+                progress.update(refresh_found=counters["found"], refresh_added=counters["ready"])
             Dataset.objects.filter(pk=dataset_id).update(**progress)
         if check_missing:
             counters["missing"] = _mark_missing(dataset, seen)
@@ -383,8 +393,11 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
                 scan_error=error, scan_finished_at=now,
             )
         else:
-            result.update(last_refresh_at=now, last_refresh_added=counters["ready"], last_refresh_error=error)
+            result.update(last_refresh_at=now, last_refresh_added=counters["ready"], last_refresh_error=error,
+                          refresh_requested_at=None)
         Dataset.objects.filter(pk=dataset_id).update(**result)
+        if error and requested_by is not None:
+            _notify_failed(dataset, mode=mode, error=error, user_id=requested_by)
     dataset.refresh_from_db()
     with transaction.atomic():
         if counters["ready"]:
@@ -398,6 +411,20 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
     if thumbnails and DataItem.objects.filter(dataset_id=dataset_id, state=State.READY, thumbnail="").exists():
         transaction.on_commit(lambda: tasks.dataset_thumbnails_task.delay(dataset_id))
     return counters
+
+
+def _notify_failed(dataset: Dataset, *, mode: str, error: str, user_id: int) -> None:
+    """Tell the person who asked for the scan or refresh that it failed (they may have left the page)."""
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return
+    what = "Scan" if mode == "scan" else "Refresh"
+    workspace = dataset.workspace
+    notification_create_quietly(
+        user_id=user_id, workspace_id=workspace.pk, kind=f"{mode}_failed",
+        message=f"{what} of dataset “{dataset.name}” failed: {error}",
+        link=reverse("dataset", kwargs={"org": workspace.organization.slug, "ws": workspace.slug, "dataset": dataset.uuid}),
+        perm="projects.view_dataset",
+    )
 
 
 def dataset_dimensions_fix(*, dataset: Dataset) -> int:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
+from projects.datastores.paths import path_clean
 from projects.models import ML_MIN_LABELS_FLOOR, ML_MIN_PER_CLASS, Dataset, Datastore, LabelingProject
 from projects.definition.services import label_names_clean, project_name_taken
 
@@ -76,6 +77,9 @@ class DatasetCreateForm(StepForm):
         super().__init__(*args, workspace=workspace, **kwargs)
         self.datastores = Datastore.objects.for_workspace(workspace)
         cast(forms.ModelChoiceField, self.fields["datastore"]).queryset = self.datastores
+
+    def clean_path(self):
+        return path_clean(self.cleaned_data["path"], field=None)
 
 
 class RefreshForm(StepForm):
@@ -237,13 +241,13 @@ class WizardState:
                 return step.slug
         return None
 
-    def cleaned(self) -> dict:
-        """Every step's cleaned data merged, or ValidationError naming the first bad step."""
+    def cleaned(self) -> dict | None:
+        """Every step's cleaned data merged, or None while a step does not validate (see first_incomplete)."""
         merged = {}
         for step in STEPS:
             form = self.bound(step.slug)
             if not form.is_valid():
-                raise ValidationError(step.slug)
+                return None
             merged.update(form.cleaned_data)
         return merged
 

@@ -38,16 +38,17 @@ def chromium_browser():
 
 @pytest.fixture
 def browser_as(chromium_browser, live_server):
-    """browser_as(user) -> a Playwright page logged in as that user; console errors are collected on page.errors."""
+    """browser_as(user) -> a Playwright page logged in as that user; console errors are collected on page.errors.
+    browser_as(user, javascript=False): the same without JavaScript (the plain-HTML forms)."""
     from django.conf import settings
     from django.test import Client
 
     contexts = []
 
-    def open_page(user):
+    def open_page(user, *, javascript=True):
         client = Client()
         client.force_login(user)
-        context = chromium_browser.new_context(base_url=live_server.url)
+        context = chromium_browser.new_context(base_url=live_server.url, java_script_enabled=javascript)
         context.add_cookies([{
             "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
             "url": live_server.url,

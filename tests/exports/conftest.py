@@ -52,9 +52,10 @@ def image_folder(tmp_path):
     return root
 
 
-def label_task(task, classes, *, state, user, reviewer=None):
-    annotation = Annotation.objects.create(task=task, created_by=user)
+def label_task(task, classes, *, state, user, reviewer=None, suggested=(), suggestion="none"):
+    annotation = Annotation.objects.create(task=task, created_by=user, suggestion=suggestion)
     annotation.labels.set(classes)
+    annotation.suggested_labels.set(suggested)
     Task.objects.filter(pk=task.pk).update(state=state, labeled_by=user, labeled_at=WHEN, version=task.version + 1)
     if reviewer:
         review = Review.objects.create(task=task, annotation=annotation, decision=Review.Decision.APPROVED,
@@ -94,12 +95,14 @@ def classes_of(project):
 
 @pytest.fixture
 def project(make_project, labeler, manager):
-    """cats/a.jpg approved [cat] (reviewed); dogs/b.png labeled [cat, dog]; cats/sub/a.jpg unlabeled;
-    misc/b c#?.png approved [dog] without a review row."""
+    """cats/a.jpg approved [cat] (reviewed; the suggestion cat accepted); dogs/b.png labeled [cat, dog] (the
+    suggestion dog changed); cats/sub/a.jpg unlabeled; misc/b c#?.png approved [dog] without a review row."""
     project = make_project()
     tasks, classes = tasks_by_key(project), classes_of(project)
-    label_task(tasks["cats/a.jpg"], [classes["cat"]], state=Task.State.APPROVED, user=labeler, reviewer=manager)
-    label_task(tasks["dogs/b.png"], [classes["dog"], classes["cat"]], state=Task.State.LABELED, user=labeler)
+    label_task(tasks["cats/a.jpg"], [classes["cat"]], state=Task.State.APPROVED, user=labeler, reviewer=manager,
+               suggested=[classes["cat"]], suggestion="accepted")
+    label_task(tasks["dogs/b.png"], [classes["dog"], classes["cat"]], state=Task.State.LABELED, user=labeler,
+               suggested=[classes["dog"]], suggestion="changed")
     label_task(tasks["misc/b c#?.png"], [classes["dog"]], state=Task.State.APPROVED, user=labeler)
     return project
 

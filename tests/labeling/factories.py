@@ -43,3 +43,8 @@ def tasks_add(project, n, *, start=0):
 
 def class_ids(project):
     return list(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True))
+
+
+def class_uuids(project):
+    """The classes as pages post them."""
+    return [str(u) for u in LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)]

@@ -7,10 +7,12 @@ import time
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import connection
 
 from projects.datastores import services as datastore_services
-from projects.models import DataItem, Dataset
+from projects.models import DataItem, Dataset, Membership, Notification
+from projects.tenancy.roles import MANAGER, sync_roles
 from tests.conftest import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -66,3 +68,18 @@ def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace,
     ready = DataItem.objects.filter(dataset=dataset, state=DataItem.State.READY)
     assert _wait(lambda: not ready.filter(thumbnail="").exists()), (tmp_path / "worker.log").read_text()[-3000:]
     assert worker.poll() is None  # still healthy after corrupt and non-image files
+
+
+def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace, local_datastore, make_user, tmp_path):
+    sync_roles()  # a transactional test starts from a flushed database: the role groups are made again
+    manager = make_user("asker")
+    Membership.objects.create(workspace=workspace, user=manager, group=Group.objects.get(name=MANAGER))
+    dataset = datastore_services.dataset_create(
+        workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager,
+    )
+    failed = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.FAILED)
+    assert failed, (tmp_path / "worker.log").read_text()[-3000:]
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "scan_failed" and note.read_at is None
+    assert note.message == "Scan of dataset “gone” failed: The folder or file does not exist."
+    assert note.link == f"/o/{workspace.organization.slug}/{workspace.slug}/datasets/{dataset.uuid}/"

@@ -9,8 +9,8 @@ from tests.review.data import add_tasks
 # Access (session, user, the access statement, the role's permissions), project, classes, labeler
 # rates (also the labeler filter's choices), the page's tasks (a second segment when a filter can
 # include tasks without labeled_at; the class counters first under a class filter), tags, the
-# workspace menu. Earlier rejections come with the tasks (a maintained flag).
-MAX_QUERIES = 11
+# workspace menu, the notification bell's unread ones. Earlier rejections come with the tasks (a maintained flag).
+MAX_QUERIES = 12
 # Claiming adds the short transaction: held leases, candidates, take-over, insert, the page.
 MAX_CLAIM_QUERIES = 24
 

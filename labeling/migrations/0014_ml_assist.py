@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('labeling', '0011_fk_indexes_covered'),
+        ('labeling', '0013_suggestions'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('projects', '0012_tenant_model_base'),
+        ('projects', '0014_dataset_refresh_progress'),
     ]
 
     operations = [

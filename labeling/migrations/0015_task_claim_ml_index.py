@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ('labeling', '0012_ml_assist'),
+        ('labeling', '0014_ml_assist'),
     ]
 
     operations = [
