@@ -4,9 +4,10 @@ label → featurize → train → validate → pre-labels on unlabeled tasks →
 from __future__ import annotations
 
 import pytest
+from django.db.models import Sum
 
 from assist.models import Embedding
-from labeling.models import ML_UNORDERED, PreLabel, Task
+from labeling.models import ML_UNORDERED, Annotation, ClassCount, PreLabel, Task
 from labeling.services import page_submit, tasks_claim
 from projects.models import LabelingProject
 
@@ -55,11 +56,17 @@ def test_a_claimed_page_follows_the_clusters_and_carries_the_suggestions(make_wo
     assert keys == sorted(keys) and keys[-1] < ML_UNORDERED
     clusters = {key >> 32 for key in keys}
     assert len(clusters) <= 2, "a page is made of one cluster (or the end of one and the start of the next)"
-    suggested = [t for t in page if t.draft]
-    assert suggested, "pre-labels arrive with the claimed page"
-    # Submitting a page replaces the model's suggestions with the labeler's labels.
-    page_submit(project=world.project, user=labeler, labels={t.id: t.draft or [world.classes["Cat"].pk] for t in page})
+    suggested = [t for t in page if t.suggested]
+    assert suggested, "the model's pre-labels arrive with the claimed page as suggestions"
+    assert not any(t.draft for t in page), "a suggestion is not a tag until the labeler accepts it"
+    # Submitting a page replaces the model's suggestions with the labeler's labels and counts them as accepted.
+    page_submit(project=world.project, user=labeler,
+                labels={t.id: t.suggested or [world.classes["Cat"].pk] for t in page})
     assert not PreLabel.objects.filter(task__in=page).exists()
+    accepted = Annotation.objects.filter(task__in=suggested, is_current=True, suggestion=Annotation.Suggestion.ACCEPTED)
+    assert accepted.count() == len(suggested)
+    counted = ClassCount.objects.filter(project=world.project).aggregate(s=Sum("suggested"), a=Sum("accepted"))
+    assert counted == {"s": len(suggested), "a": len(suggested)}
 
 
 def test_multi_label_projects_train_one_vs_rest(make_world, manager, labeler, run_cycle):
