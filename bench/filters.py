@@ -123,7 +123,7 @@ def classes_generate(project, *, rare: float, some: float = 0.0) -> list[LabelCl
         if cursor.fetchone()[0]:
             return others
         counts = [round(labeled * SECOND_CLASS), _count(size, rare), _count(size, some)]
-        for label, count in zip([dog, *others], counts, strict=True):
+        for label, count in zip([dog, *others], counts[: 1 + len(others)], strict=True):  # a fourth class is optional
             cursor.execute(
                 """UPDATE labeling_annotation_labels SET labelclass_id = %s WHERE id IN (
                        SELECT l.id FROM labeling_annotation_labels l
