@@ -65,7 +65,8 @@ def ml_status_get(*, project: LabelingProject) -> MlStatus:
     if cluster is not None:
         status.clustered = cluster.metrics.get("clustered")
     status.labels = project_counts(project)[0]
-    status.suggestions_counted = ClassCount.objects.filter(project=project, suggested__gt=0).exists()
+    if project.ml_assisted and status.prelabeled is not None:  # the link only matters once the model suggests
+        status.suggestions_counted = ClassCount.objects.filter(project=project, suggested__gt=0).exists()
     return status
 
 
