@@ -10,7 +10,7 @@ import pytest
 from assist.models import MlRun
 from assist.services import STAGES
 from core import features
-from labeling.models import Task
+from labeling.models import ClassCount, Task
 from projects.models import LabelingProject
 from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
 
@@ -98,6 +98,21 @@ def test_the_dashboard_shows_the_last_cycle_its_metrics_and_the_badges(reviewer_
     assert 'data-kind="cluster" data-state="done"' in page
     assert "Train now" not in page, "a reviewer may look, not train"
     assert "hx-trigger" not in page.split('id="ml-assist"')[1].split(">")[0], "nothing runs: no polling"
+
+
+def test_the_section_leads_to_the_acceptance_of_suggestions_once_labelers_answered_them(
+    reviewer_client, urls, ml_project, ml_installed
+):
+    finished_cycle(ml_project)
+    assert 'id="ml-acceptance"' not in reviewer_client.get(urls["dashboard"]).content.decode(), "nothing answered yet"
+    ClassCount.objects.update_or_create(
+        project=ml_project, label_class=ml_project.label_classes.first(), defaults={"suggested": 4, "accepted": 3}
+    )
+
+    page = reviewer_client.get(urls["dashboard"]).content.decode()
+
+    assert 'id="ml-acceptance"' in page and 'href="#suggestions"' in page
+    assert 'id="suggestions"' in page and "75%" in page.split('id="suggestions"')[1]
 
 
 def test_a_failed_run_is_visible_on_the_dashboard(manager_client, urls, ml_project, ml_installed):
