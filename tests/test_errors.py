@@ -14,12 +14,12 @@ from core.api import api_exception_handler
 from projects.tenancy.access import workspace_view
 from projects.definition.services import project_state_set
 from review.services import SelfReviewRefused, review_decide
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory
 
 
 @pytest.fixture
 def project(workspace):
-    return make_project(workspace)
+    return ProjectFactory(workspace=workspace, dataset__items=0)
 
 
 def _api(project, what):
@@ -28,8 +28,8 @@ def _api(project, what):
 
 def test_an_item_of_another_project_is_not_found_by_the_service_the_api_and_the_page(
         workspace, project, labeler, reviewer, reviewer_client, ws_url):
-    other = make_project(workspace)
-    foreign = add_tasks(other, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    other = ProjectFactory(workspace=workspace, dataset__items=0)
+    foreign = TaskFactory(project=other, state=Task.State.LABELED, labeler=labeler)
     with pytest.raises(NotFound) as error:
         review_decide(project=project, reviewer=reviewer, decisions=[(foreign.item.uuid, 1)], decision="approve")
     assert error.value.code == "not_found"
@@ -59,7 +59,7 @@ def test_state_conflicts_are_domain_conflicts_with_their_message(project, manage
 
 
 def test_self_review_is_refused_as_a_permission_the_pages_and_api_already_answer_403(project, manager):
-    mine = add_tasks(project, 1, state=Task.State.LABELED, labeler=manager)[0]
+    mine = TaskFactory(project=project, state=Task.State.LABELED, labeler=manager)
     with pytest.raises(SelfReviewRefused) as error:
         review_decide(project=project, reviewer=manager, decisions=[(mine.item.uuid, mine.version)], decision="approve")
     assert isinstance(error.value, Refused) and isinstance(error.value, PermissionDenied)

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
 from projects.models import Invitation, Membership
+from tests.factories import ProjectFactory, TaskFactory
 
 
 def _route(pattern) -> str:
@@ -55,9 +56,7 @@ def samples(org, workspace, labeler, org_admin):
 
 def _project_samples(*, org, workspace, labeler, manager):
     """A project of Acme with a label class (project pages, label editing) and a wizard step."""
-    from tests.project_fixtures import make_dataset, make_project
-
-    project = make_project(workspace, make_dataset(workspace, name="sweep-data", items=3), name="sweep")
+    project = ProjectFactory(workspace=workspace, name="sweep", dataset__name="sweep-data", dataset__items=3)
     return {"project": project.uuid, "label": project.label_classes.first().uuid, "step": "details"}
 
 
@@ -69,10 +68,9 @@ def _feature_samples(*, org, workspace, labeler, manager):
     """One consistent Acme world: a local datastore and dataset, a project with a labeled task, a finished export."""
     from exports.models import Export
     from labeling.models import Task
-    from tests.review.data import add_tasks, make_project
 
-    project = make_project(workspace, name="Sweep pets")
-    task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    task = TaskFactory(project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler)
+    project = task.project
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)
     dataset = project.dataset

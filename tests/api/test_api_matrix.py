@@ -5,10 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from labeling import stats
 from projects.models import Datastore, LabelClass
-from tests.labeling.factories import labeling_project
-from tests.project_fixtures import make_dataset, make_project
+from tests.factories import DatasetFactory, ProjectFactory
 
 WS = "/api/v1/o/acme/vision/"
 J = {"content_type": "application/json"}
@@ -16,9 +14,9 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def world(workspace, other_workspace):
-    dataset = make_dataset(workspace, items=2)
-    used = make_project(workspace, make_dataset(workspace, name="used", items=1)).dataset
-    theirs = make_dataset(other_workspace, name="theirs", items=1)
+    dataset = DatasetFactory(workspace=workspace, items=2)
+    used = ProjectFactory(workspace=workspace, dataset=DatasetFactory(workspace=workspace, name="used", items=1)).dataset
+    theirs = DatasetFactory(workspace=other_workspace, name="theirs", items=1)
     return {"ds": dataset.uuid, "used": used.uuid, "p": used.projects.get().uuid, "store": dataset.datastore.uuid,
             "their_ds": theirs.uuid, "their_store": theirs.datastore.uuid}
 
@@ -74,8 +72,8 @@ def _check(request, who, method, path, body, expected):
 
 @pytest.fixture
 def classes(workspace, other_workspace):
-    project = labeling_project(workspace, items=2)
-    theirs = labeling_project(other_workspace, items=1, name="Theirs")
+    project = ProjectFactory(workspace=workspace, dataset__items=2)
+    theirs = ProjectFactory(workspace=other_workspace, name="Theirs", dataset__items=1)
     return {"p": project.uuid, "c": LabelClass.objects.get(project=project, name="bird").uuid, "their_p": theirs.uuid,
             "their_c": theirs.label_classes.first().uuid}
 
@@ -121,16 +119,15 @@ def test_project_list_queries_do_not_grow_with_projects(labeler_client, workspac
             assert labeler_client.get(WS + "projects/").status_code == 200
         return len(queries)
 
-    project = labeling_project(workspace, items=2, name="P0")
-    stats.stats_rebuild(project=project)
+    ProjectFactory(workspace=workspace, name="P0", dataset__items=2)
     one = count()
     for i in range(1, 5):
-        stats.stats_rebuild(project=labeling_project(workspace, items=2, name=f"P{i}"))
+        ProjectFactory(workspace=workspace, name=f"P{i}", dataset__items=2)
     assert count() == one
 
 
 def test_tag_errors(labeler_client, workspace):
-    project = labeling_project(workspace, items=3)
+    project = ProjectFactory(workspace=workspace, dataset__items=3)
     p = f"{WS}projects/{project.uuid}/tasks/"
     ids = [t["id"] for t in labeler_client.post(p + "claim/", {"size": 2}, **J).json()["tasks"]]
     assert labeler_client.post(p + "tags/", {"tasks": ids, "labels": ["cat", "dog"]}, **J).status_code == 400

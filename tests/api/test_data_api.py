@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from projects.models import DataItem, Datastore, Dataset
-from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
+from tests.factories import DatasetFactory, ProjectFactory
 
 BASE = "/api/v1/o/acme/vision/"
 J = {"content_type": "application/json"}
@@ -62,7 +62,7 @@ def test_datastore_validation_and_roles(ws_admin_client, manager_client, outside
     assert test.status_code == 200 and test.json()["ok"] is True
 
 
-def test_manager_creates_a_dataset_that_scans_and_lists_items(manager_client, datastore, celery_eager, django_capture_on_commit_callbacks):  # noqa: F811
+def test_manager_creates_a_dataset_that_scans_and_lists_items(manager_client, datastore, celery_eager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = manager_client.post(BASE + "datasets/", {"name": "Pets", "datastore": str(datastore.uuid), "path": "pets"}, **J)
     assert response.status_code == 201, response.json()
@@ -153,7 +153,7 @@ def _scanned(client, datastore, name, capture):
     return Dataset.objects.get(uuid=response.json()["id"])
 
 
-def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, datastore, local_root, celery_eager,  # noqa: F811
+def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, datastore, local_root, celery_eager,
                                                                django_capture_on_commit_callbacks):
     dataset = _scanned(ws_admin_client, datastore, "Pets", django_capture_on_commit_callbacks)
     thumbnails = local_root.parent / "media" / "thumbnails" / str(dataset.uuid)
@@ -170,15 +170,13 @@ def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, 
 def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_client, workspace, datastore):
     from django.utils import timezone
 
-    from tests.project_fixtures import make_dataset, make_project
-
-    dataset = make_dataset(workspace, "Used", items=2, datastore=datastore)
-    make_project(workspace, dataset, name="Cats <3", state="archived")
-    make_project(workspace, dataset, name="Dogs")
+    dataset = DatasetFactory(workspace=workspace, name="Used", items=2, datastore=datastore)
+    ProjectFactory(workspace=workspace, dataset=dataset, name="Cats <3", state="archived")
+    ProjectFactory(workspace=workspace, dataset=dataset, name="Dogs")
     response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
     assert response.json()["message"] == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
-    busy = make_dataset(workspace, "Busy", items=1, datastore=datastore)
+    busy = DatasetFactory(workspace=workspace, name="Busy", items=1, datastore=datastore)
     Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timezone.timedelta(minutes=5))
     response = ws_admin_client.delete(f"{BASE}datasets/{busy.uuid}/")
     assert response.status_code == 409 and "being scanned" in response.json()["message"]
@@ -186,10 +184,8 @@ def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_cl
 
 
 def test_a_datastore_is_deleted_only_when_no_dataset_uses_it(ws_admin_client, workspace, datastore):
-    from tests.project_fixtures import make_dataset
-
     for i in range(7):
-        make_dataset(workspace, f"Set {i}", datastore=datastore)
+        DatasetFactory(workspace=workspace, name=f"Set {i}", datastore=datastore)
     response = ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/")
     assert response.status_code == 409
     assert response.json()["message"] == ("Datastore “Local” is used by the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "

@@ -4,10 +4,9 @@ The role/method matrix of these endpoints is in test_api_matrix.py."""
 
 import pytest
 
-from labeling import stats
 from labeling.models import Task
 from projects.models import LabelClass
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory
 
 WS = "/api/v1/o/acme/vision/"
 J = {"content_type": "application/json"}
@@ -15,9 +14,7 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    project = labeling_project(workspace, items=6)
-    stats.stats_rebuild(project=project)
-    return project
+    return ProjectFactory(workspace=workspace, dataset__items=6)
 
 
 def url(project, tail=""):

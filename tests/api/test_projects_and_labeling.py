@@ -2,11 +2,9 @@
 
 import pytest
 
-from labeling import stats
 from labeling.models import Task
 from projects.models import LabelingProject
-from tests.labeling.factories import labeling_project
-from tests.project_fixtures import make_dataset
+from tests.factories import DatasetFactory, ProjectFactory
 
 BASE = "/api/v1/o/acme/vision/projects/"
 J = {"content_type": "application/json"}
@@ -14,9 +12,7 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    project = labeling_project(workspace, items=6)
-    stats.stats_rebuild(project=project)  # the factory skips the counters the product keeps
-    return project
+    return ProjectFactory(workspace=workspace, name="Pets", dataset__items=6)
 
 
 def url(project=None, tail=""):
@@ -24,7 +20,7 @@ def url(project=None, tail=""):
 
 
 def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, workspace, project, django_assert_max_num_queries):
-    labeling_project(workspace, items=3, name="Second")
+    ProjectFactory(workspace=workspace, name="Second", dataset__items=3)
     with django_assert_max_num_queries(12):
         response = labeler_client.get(url())
     assert response.status_code == 200
@@ -34,7 +30,7 @@ def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, w
 
 
 def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, workspace, django_capture_on_commit_callbacks):
-    dataset = make_dataset(workspace, items=4)
+    dataset = DatasetFactory(workspace=workspace, items=4)
     body = {"name": "Pets API", "task_type": "multiclass", "dataset": str(dataset.uuid),
             "label_classes": ["cat", "dog"], "instructions_text": "Look closely."}
     response = manager_client.post(url(), body, **J)
@@ -45,11 +41,11 @@ def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, work
 
 
 def test_create_refuses_a_dataset_of_another_workspace_and_bad_fields(manager_client, other_workspace, workspace):
-    foreign = make_dataset(other_workspace, items=1)
+    foreign = DatasetFactory(workspace=other_workspace, items=1)
     body = {"name": "X", "task_type": "multiclass", "dataset": str(foreign.uuid), "label_classes": ["a", "b"]}
     response = manager_client.post(url(), body, **J)
     assert response.status_code == 400 and "dataset" in response.json()["errors"]
-    mine = make_dataset(workspace, name="mine")
+    mine = DatasetFactory(workspace=workspace, name="mine")
     response = manager_client.post(url(), {**body, "dataset": str(mine.uuid), "state": "running", "workspace": 1}, **J)
     assert response.status_code == 400 and set(response.json()["errors"]) == {"state", "workspace"}
     # The service's own refusals come back in the same error shape (the API's exception handler maps them).

@@ -9,9 +9,9 @@ from django.test import Client
 from PIL import Image
 from pycocotools.coco import COCO
 
+from projects.tenancy.roles import LABELER
 from projects.tenancy.services import api_token_create
-from tests.conftest import _add
-from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
+from tests.factories import UserFactory
 
 J = {"content_type": "application/json"}
 
@@ -36,10 +36,10 @@ def bearer(user):
 
 
 def test_dataset_to_coco_export_through_the_api(
-    org, workspace, ws_admin, manager, reviewer, labeler, make_user, image_root, celery_eager,  # noqa: F811
-    django_capture_on_commit_callbacks, tmp_path,
+    org, workspace, ws_admin, manager, reviewer, labeler, image_root, celery_eager, django_capture_on_commit_callbacks,
+    tmp_path,
 ):
-    second = _add(org, workspace, make_user("labeler2"), "Labeler")
+    second = UserFactory(username="labeler2", workspace=workspace, role=LABELER)
     admin, boss, rev, lab1, lab2 = (bearer(u) for u in (ws_admin, manager, reviewer, labeler, second))
     ws = "/api/v1/o/acme/vision/"
 

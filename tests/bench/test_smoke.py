@@ -10,18 +10,17 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
 
 from labeling import services
 from labeling.models import Annotation, Task
-from labeling.stats import state_counts, tasks_moved
+from labeling.stats import state_counts
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
-from tests.conftest import require
-from tests.labeling.factories import class_ids, labeling_project
+from tests.factories import ProjectFactory, class_ids
 
 TASKS = 1_000
 LABELERS = 6
@@ -29,12 +28,11 @@ SECONDS = 4
 HTMX = {"HX-Request": "true"}
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit(workspace, make_user):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... (the smoke loop needs concurrent writers)")
-    project = labeling_project(workspace, items=TASKS)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
+def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
+    """PostgreSQL: the smoke loop needs concurrent writers."""
+    project = ProjectFactory(workspace=workspace, dataset__items=TASKS)
     label = class_ids(project)[0]
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"smoke{i}") for i in range(LABELERS)]

@@ -1,11 +1,14 @@
 """Bulk SQL for large labeled projects on PostgreSQL (the benchmark and the kill-the-worker test).
 
 Rows are generated server-side with generate_series, so seeding a million tasks takes seconds and
-no Python memory. Every image is labeled; one in ten awaits review, the rest are approved;
-multi-label projects get a second class on every third image.
+no Python memory (tests/factories.py goes through the services, which is right for everything smaller).
+Every image is labeled; one in ten awaits review, the rest are approved; multi-label projects get a
+second class on every third image. The dashboard counters are recounted at the end, so they stay true.
 """
 
 from django.db import connection
+
+from labeling.stats import stats_rebuild
 
 
 def bulk_label(*, project, labeler, n: int, prefix: str = "bulk") -> None:
@@ -39,3 +42,4 @@ def bulk_label(*, project, labeler, n: int, prefix: str = "bulk") -> None:
                 FROM labeling_annotation a JOIN labeling_task t ON t.id = a.task_id JOIN projects_dataitem i ON i.id = t.item_id
                 WHERE t.project_id = %(p)s AND i.key LIKE %(prefix)s AND a.id %% 3 = 0""", params)
         cursor.execute("ANALYZE projects_dataitem; ANALYZE labeling_task; ANALYZE labeling_annotation; ANALYZE labeling_annotation_labels")
+    stats_rebuild(project=project)

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from exports.models import Export
 from tests.exports.conftest import current_labels
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory
 
 
 def base(project):
@@ -52,7 +52,7 @@ def test_api_permission_matrix(labeler_client, reviewer_client, outsider_client,
 
 
 def test_another_workspaces_project_is_not_found_through_ours(manager_client, other_workspace):
-    theirs = labeling_project(other_workspace, items=1, name="Theirs")
+    theirs = ProjectFactory(workspace=other_workspace, name="Theirs", dataset__items=1)
     Export.objects.create(project=theirs, format="csv", state="done", file="exports/theirs.csv")
     response = manager_client.post(base(theirs) + "exports/", {"format": "csv"}, content_type="application/json")
     assert response.status_code == 404 and response.json()["code"] == "not_found"

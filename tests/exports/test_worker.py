@@ -36,9 +36,7 @@ def _redis_answers(url: str) -> bool:
 
 
 @pytest.fixture
-def worker(tmp_path, transactional_roles):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> for the real-worker tests")
+def worker(tmp_path, transactional_roles, postgres):
     require(_redis_answers(settings.CELERY_BROKER_URL), "Redis broker",
             "run with CELERY_BROKER_URL=redis://127.0.0.1:6379/<db> and a Redis server for the real-worker tests")
     celery_app.conf.task_always_eager = False  # the autouse fixture restores it

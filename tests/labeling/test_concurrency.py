@@ -5,33 +5,24 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import F
 
 from labeling import services
 from labeling.models import Annotation, ClassCount, Task, TaskStateCount
-from labeling.stats import tasks_moved
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
-from tests.conftest import require
-from tests.labeling.factories import class_ids, labeling_project
+from tests.factories import ProjectFactory, class_ids
 
 LABELERS = 16
 TASKS = 400
 PAGE = 5
 
 
-@pytest.fixture
-def postgres():
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... to run the concurrency tests (SQLite serializes writers)")
-
-
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
-    project = labeling_project(workspace, items=TASKS)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
+    project = ProjectFactory(workspace=workspace, dataset__items=TASKS)
     labels = class_ids(project)
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"crowd{i}") for i in range(LABELERS)]
@@ -93,7 +84,7 @@ def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, w
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspace, labeler):
-    project = labeling_project(workspace, items=20)
+    project = ProjectFactory(workspace=workspace, dataset__items=20)
     cat = class_ids(project)[0]
     page = services.tasks_claim(project=project, user=labeler, size=9)
     choice = {t.id: [cat] for t in page}
@@ -127,8 +118,7 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
     from review.services import review_decide
     from projects.tenancy.roles import REVIEWER
 
-    project = labeling_project(workspace, items=240)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 240}))
+    project = ProjectFactory(workspace=workspace, dataset__items=240)
     labels = class_ids(project)
     labelers = [make_user(f"mixer{i}") for i in range(6)]
     reviewers = [make_user(f"checker{i}") for i in range(3)]

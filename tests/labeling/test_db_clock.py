@@ -10,8 +10,7 @@ from labeling import services
 from labeling.models import Task
 from review.models import ReviewLease
 from review.services import review_queue_claim
-from tests.labeling.factories import class_ids
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory, class_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +74,8 @@ def test_new_leases_run_from_the_database_clock(project, labeler, web_clock):
 
 
 def test_review_leases_follow_the_database_clock(workspace, labeler, reviewer, manager, web_clock):
-    project = make_project(workspace)
-    tasks = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     held = review_queue_claim(project=project, reviewer=reviewer, size=3)
     assert sorted(held) == sorted(t.id for t in tasks)
     web_clock(HOUR)  # review leases last 15 minutes: this machine thinks they ran out

@@ -12,9 +12,9 @@ from django.utils import timezone
 from labeling import services, stats
 from labeling.models import Annotation, ClassCount, PreLabel, Task
 from projects.models import DataItem, LabelClass
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory, tasks_label, tasks_review
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counters_checked")]
 
 
 def statements(run) -> list[str]:
@@ -26,16 +26,10 @@ def statements(run) -> list[str]:
 
 def tagged_project(workspace, labeler, n, name):
     """`n` tasks tagged cat (+ dog on every other one) by `labeler`, awaiting review; counters exact."""
-    project = labeling_project(workspace, items=n + 2, name=name)
+    project = ProjectFactory(workspace=workspace, name=name, task_type="multilabel", dataset__items=n + 2)
     cat, dog = LabelClass.objects.filter(project=project, name__in=["cat", "dog"]).order_by("position")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))[:n]
-    annotations = Annotation.objects.bulk_create([Annotation(task=t, created_by=labeler) for t in tasks])
-    through = Annotation.labels.through
-    through.objects.bulk_create([through(annotation=a, labelclass=cat) for a in annotations]
-                                + [through(annotation=a, labelclass=dog) for a in annotations[::2]])
-    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(state=Task.State.LABELED, labeled_by=labeler,
-                                                             labeled_at=timezone.now(), version=1)
-    stats.stats_rebuild(project=project)
+    tasks_label(project, tasks, user=labeler, labels={t: [cat, dog] if i % 2 == 0 else [cat] for i, t in enumerate(tasks)})
     return project, cat, dog
 
 
@@ -69,22 +63,18 @@ def test_requeue_on_class_removal_sends_the_same_statements_for_10_and_500_tasks
 
 
 def missing_project(workspace, labeler, n, name):
-    """`n` unlabeled tasks whose files are gone: every other one with history (a rejected annotation),
+    """`n` unlabeled tasks whose files are gone: every other one with history (labeled, then rejected),
     the others with imported pre-labels; plus one labeled missing task and one task still present."""
-    project = labeling_project(workspace, items=n + 2, name=name)
+    project = ProjectFactory(workspace=workspace, name=name, dataset__items=n + 2)
     cat = LabelClass.objects.get(project=project, name="cat")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))
     gone, labeled = tasks[:n], tasks[n]
-    history = Annotation.objects.bulk_create([Annotation(task=t, created_by=labeler, is_current=False) for t in gone[::2]])
-    Annotation.labels.through.objects.bulk_create([Annotation.labels.through(annotation=a, labelclass=cat) for a in history])
+    history = tasks_review(project, tasks_label(project, gone[::2], user=labeler), decision="reject")
     prelabels = PreLabel.objects.bulk_create([PreLabel(task=t) for t in gone[1::2]])
     PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass=cat) for p in prelabels])
-    current = Annotation.objects.create(task=labeled, created_by=labeler)
-    current.labels.add(cat)
-    Task.objects.filter(pk=labeled.pk).update(state=Task.State.LABELED, labeled_by=labeler, labeled_at=timezone.now())
+    tasks_label(project, [labeled], user=labeler)
     Task.objects.filter(pk__in=[t.pk for t in gone[:4]]).update(leased_to=labeler, lease_expires=timezone.now())
     DataItem.objects.filter(pk__in=[t.item_id for t in tasks[:n + 1]]).update(state=DataItem.State.MISSING)
-    stats.stats_rebuild(project=project)
     return project, len(history)
 
 

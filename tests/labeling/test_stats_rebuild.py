@@ -1,6 +1,5 @@
 """`stats_rebuild` repairs every counter table the dashboard reads: wrong numbers, missing rows, extra rows."""
 
-from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
@@ -11,7 +10,7 @@ from django.utils import timezone
 from labeling import services, stats
 from labeling.models import ActivityCount, ClassCount, LabelerCount, Task, TaskStateCount
 from review.services import review_decide
-from tests.labeling.factories import class_ids, labeling_project
+from tests.factories import ProjectFactory, class_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +24,7 @@ def label_page(project, user, size, label):
 @pytest.fixture
 def busy(workspace, labeler, manager, reviewer):
     """A project worked on through the services only, so its live counters are what the product keeps."""
-    project = labeling_project(workspace, items=20, name="Busy")
-    stats.tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 20}))
+    project = ProjectFactory(workspace=workspace, name="Busy", dataset__items=20)
     cat, dog, bird = class_ids(project)
     mine = label_page(project, labeler, 6, cat) + label_page(project, labeler, 3, dog)
     theirs = label_page(project, manager, 4, dog)
@@ -60,8 +58,7 @@ def test_the_live_counters_cover_every_table(busy, labeler, manager):
 
 
 def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(busy, workspace, labeler, manager, reviewer):
-    other = labeling_project(workspace, items=3, name="Other")
-    stats.tasks_moved(project_id=other.id, moves=Counter({(None, "unlabeled"): 3}))
+    other = ProjectFactory(workspace=workspace, name="Other", dataset__items=3)
     live, others = tables(busy), tables(other)
     cat, dog, bird = class_ids(busy)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -93,7 +90,8 @@ def test_rebuild_recounts_a_project_whose_counters_were_never_kept(busy):
 
 def test_the_command_rebuilds_one_project_or_all(busy, workspace):
     live = tables(busy)
-    other = labeling_project(workspace, items=3, name="Other")  # made without counters
+    other = ProjectFactory(workspace=workspace, name="Other", dataset__items=3)
+    TaskStateCount.objects.filter(project=other).delete()  # as if made before the counters existed
     TaskStateCount.objects.filter(project=busy).update(count=0)
     out = StringIO()
     call_command("stats_rebuild", "--project", str(busy.uuid), stdout=out)

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from projects.datastores import crypto
 from projects.models import Datastore
 from tests.conftest import require
-from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
+from tests.factories import DatasetFactory, DatastoreFactory, ProjectFactory
 
 REPO = Path(__file__).resolve().parents[2]
 AZURITE_PORT = int(os.environ.get("LABELSITE_TEST_AZURITE_PORT", "10100"))
@@ -71,13 +70,14 @@ def local_root(datastore_settings) -> Path:
 
 
 @pytest.fixture
-def eager_celery():
-    from labelsite import celery_app
+def dataset(workspace):
+    return DatasetFactory(workspace=workspace, name="cats-n-dogs", path="MultiClass - DogsCats", items=12)
 
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield celery_app
-    celery_app.conf.task_always_eager = before
+
+@pytest.fixture
+def project(workspace, dataset, celery_eager):
+    return ProjectFactory(workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs",
+                          label_names=("Cat", "Dog", "Uncertain"))
 
 
 @pytest.fixture
@@ -99,9 +99,7 @@ def pets_folder(local_root) -> Path:
 @pytest.fixture
 def local_datastore(workspace, local_root) -> Datastore:
     (local_root / "pets").mkdir(exist_ok=True)
-    return Datastore.objects.create(
-        workspace=workspace, name="pets", kind=Datastore.Kind.LOCAL, local_path=str(local_root / "pets"),
-    )
+    return DatastoreFactory(workspace=workspace, name="pets", local_path=str(local_root / "pets"))
 
 
 def _wait_port(port: int, process: subprocess.Popen, name: str, seconds: float = 30) -> None:
@@ -192,12 +190,3 @@ def s3_bucket(moto):
     name = f"b{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
     return client, name
-
-
-def make_datastore(workspace, **fields) -> Datastore:
-    secret = fields.pop("secret", "")
-    datastore = Datastore(workspace=workspace, **fields)
-    if secret:
-        datastore.secret_encrypted = crypto.encrypt(secret)
-    datastore.save()
-    return datastore

@@ -8,7 +8,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from projects.models import Membership, OrganizationMember, Workspace
+from projects.models import OrganizationMember, Workspace
+from projects.tenancy.roles import REVIEWER
+from tests.factories import member_add
 
 PASSWORD = "pw-Labelsite-123"
 
@@ -168,10 +170,7 @@ def test_home_lists_only_my_workspaces(labeler_client, workspace, other_workspac
 
 
 def test_switcher_lists_workspaces_of_every_organization(client, labeler, workspace, other_workspace):
-    from django.contrib.auth.models import Group
-
-    OrganizationMember.objects.create(organization=other_workspace.organization, user=labeler)
-    Membership.objects.create(workspace=other_workspace, user=labeler, group=Group.objects.get(name="Reviewer"))
+    member_add(labeler, other_workspace, REVIEWER)
     client.force_login(labeler)
     body = client.get(reverse("workspace", args=["acme", "vision"])).content.decode()
     assert 'href="/o/acme/vision/"' in body and 'href="/o/globex/secret/"' in body

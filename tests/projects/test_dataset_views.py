@@ -76,7 +76,7 @@ def test_problem_list_is_paged(manager_client, ws_url, dataset):
 
 
 def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_url, dataset, pets_folder,
-                                            eager_celery, django_capture_on_commit_callbacks):
+                                            celery_eager, django_capture_on_commit_callbacks):
     url = ws_url("dataset_refresh", dataset=dataset.uuid)
     assert manager_client.get(url).status_code == 405
     assert labeler_client.post(url).status_code == 403

@@ -11,7 +11,8 @@ from django.urls import reverse
 from projects.datastores import crypto
 from projects.datastores import scanning
 from projects.models import Datastore, Dataset
-from tests.projects.conftest import CANARY, make_datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import CANARY
 
 ADD = "admin:projects_datastore_add"
 
@@ -61,7 +62,7 @@ def test_azure_datastore_secret_is_write_only(org_admin_client, workspace, azuri
 
 def test_outsider_admin_cannot_see_our_datastores(outsider_client, workspace, local_root):
     (local_root / "mine").mkdir()
-    store = make_datastore(workspace, name="ours", kind="local", local_path=str(local_root / "mine"))
+    store = DatastoreFactory(workspace=workspace, name="ours", kind="local", local_path=str(local_root / "mine"))
     changelist = outsider_client.get(reverse("admin:projects_datastore_changelist"))
     assert "ours" not in changelist.content.decode()
     assert outsider_client.get(reverse("admin:projects_datastore_change", args=[store.pk])).status_code in (302, 404)
@@ -79,7 +80,7 @@ def test_test_connection_and_browse_in_admin(org_admin_client, local_datastore, 
     assert "more cats/" in browse and "Create a dataset from this folder" in browse
 
 
-def test_dataset_added_in_admin_is_scanned(org_admin_client, workspace, local_datastore, pets_folder, eager_celery,
+def test_dataset_added_in_admin_is_scanned(org_admin_client, workspace, local_datastore, pets_folder, celery_eager,
                                            django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = org_admin_client.post(reverse("admin:projects_dataset_add"), {
@@ -98,19 +99,19 @@ def _forms_of(secret):
 
 @pytest.mark.integration
 def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, ws_url, workspace, azurite, caplog,
-                                              settings, eager_celery, django_capture_on_commit_callbacks):
+                                              settings, celery_eager, django_capture_on_commit_callbacks):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS += [f"127.0.0.1:{closed}"]
     sas = f"sv=2023-11-03&sp=rl&sig={CANARY}"
-    failing = make_datastore(workspace, name="azure-canary", kind="azure_blob", endpoint=azurite, container="nope",
-                             auth_type="sas_token", secret=sas)
-    key_store = make_datastore(workspace, name="key-canary", kind="azure_blob", endpoint=azurite, container="nope",
-                               auth_type="account_key", access_key_id="devstoreaccount1",
-                               secret=base64.b64encode(CANARY.encode()).decode())
-    unreachable = make_datastore(workspace, name="s3-canary", kind="s3", endpoint=f"http://127.0.0.1:{closed}",
-                                 container="b", auth_type="access_key", access_key_id="AK", secret=CANARY)
+    failing = DatastoreFactory(workspace=workspace, name="azure-canary", kind="azure_blob", endpoint=azurite, container="nope",
+                               auth_type="sas_token", secret=sas)
+    key_store = DatastoreFactory(workspace=workspace, name="key-canary", kind="azure_blob", endpoint=azurite, container="nope",
+                                 auth_type="account_key", access_key_id="devstoreaccount1",
+                                 secret=base64.b64encode(CANARY.encode()).decode())
+    unreachable = DatastoreFactory(workspace=workspace, name="s3-canary", kind="s3", endpoint=f"http://127.0.0.1:{closed}",
+                                   container="b", auth_type="access_key", access_key_id="AK", secret=CANARY)
     pages = [reverse("admin:projects_datastore_changelist")]
     for store in (failing, key_store, unreachable):
         dataset = Dataset.objects.create(workspace=workspace, name=f"ds-{store.name}", datastore=store, path="x")

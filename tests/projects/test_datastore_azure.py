@@ -9,10 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
+from labeling.models import Task
 from projects.datastores import scanning
 from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore, png_bytes
+from tests.factories import DatastoreFactory, ProjectFactory, tasks_label
+from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, png_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +35,8 @@ def _fill(container):
 
 
 def _key_store(workspace, endpoint, name):
-    return make_datastore(
-        workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=endpoint, container=name,
+    return DatastoreFactory(
+        workspace=workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=endpoint, container=name,
         auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret=AZURITE_KEY,
     )
 
@@ -91,8 +93,8 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = make_datastore(
-        workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+    store = DatastoreFactory(
+        workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
     )
     ds.datastore_check(store)
@@ -108,23 +110,17 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
 def _sas_world(workspace, azurite, azure_container, labeler):
     """A SAS-token datastore (read + list on the container), its scanned dataset, and a project with one
     task labeled by `labeler` (so the review pages show it)."""
-    from labeling.models import Task
-    from tests.project_fixtures import label_tasks, make_project
-
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = make_datastore(
-        workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+    store = DatastoreFactory(
+        workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
     )
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
-    project = make_project(workspace, dataset)
-    Task.objects.bulk_create([Task(project=project, item=item) for item in items.values()
-                              if item.state == DataItem.State.READY])
-    labeled = Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg")
-    label_tasks(project, list(labeled), project.label_classes.first(), labeler)
+    project = ProjectFactory(workspace=workspace, dataset=dataset)  # a task per ready item
+    tasks_label(project, Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg"), user=labeler)
     return container, sas, items, project
 
 
@@ -215,8 +211,8 @@ def test_sas_stream_reads_in_chunks_refuses_oversized_blobs_and_stops_on_a_repla
 
 def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     _, name = azure_container
-    store = make_datastore(
-        workspace, name="bad", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+    store = DatastoreFactory(
+        workspace=workspace, name="bad", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret="CANARY" + AZURITE_KEY[6:],
     )
     with pytest.raises(ds.DatastoreError) as error:
@@ -266,7 +262,7 @@ def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurit
     assert expired.value.code == 403
 
 
-def test_thumbnails_are_made_from_blobs(workspace, azurite, azure_container, eager_celery, django_capture_on_commit_callbacks):
+def test_thumbnails_are_made_from_blobs(workspace, azurite, azure_container, celery_eager, django_capture_on_commit_callbacks):
     container, name = azure_container
     _fill(container)
     store = _key_store(workspace, azurite, name)

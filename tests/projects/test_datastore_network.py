@@ -16,7 +16,7 @@ from django.urls import reverse
 from projects.datastores import scanning
 from projects.datastores import storage as ds
 from projects.models import Datastore, Dataset
-from tests.projects.conftest import make_datastore
+from tests.factories import DatastoreFactory
 
 TRICKLE_SECONDS = 120  # how long the trickling server would keep sending; every test must finish well before
 ENDLESS_CEILING = 256 * 1024 * 1024  # the "endless" body stops here only to spare the machine if the cap fails
@@ -129,10 +129,10 @@ def short_deadline(settings):
 
 def _store(workspace, kind, url, name="hostile"):
     if kind == "azure_blob":
-        return make_datastore(workspace, name=name, kind=kind, endpoint=url + "/acct", container="c",
-                              auth_type=Datastore.Auth.SAS_TOKEN, secret="sv=1&sig=x")
-    return make_datastore(workspace, name=name, kind=kind, endpoint=url, container="c",
-                          auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="AK", secret="sk")
+        return DatastoreFactory(workspace=workspace, name=name, kind=kind, endpoint=url + "/acct", container="c",
+                                auth_type=Datastore.Auth.SAS_TOKEN, secret="sv=1&sig=x")
+    return DatastoreFactory(workspace=workspace, name=name, kind=kind, endpoint=url, container="c",
+                            auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="AK", secret="sk")
 
 
 KINDS = ["azure_blob", "s3"]

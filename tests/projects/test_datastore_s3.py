@@ -7,7 +7,8 @@ import pytest
 from projects.datastores import scanning
 from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import jpeg_bytes, make_datastore, png_bytes
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import jpeg_bytes, png_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +32,8 @@ def filled(s3_bucket):
 
 
 def _store(workspace, moto, bucket, secret="testing"):
-    return make_datastore(
-        workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
+    return DatastoreFactory(
+        workspace=workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
         auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret=secret, region="us-east-1",
     )
 
@@ -65,7 +66,7 @@ def test_browse_and_wrong_secret(workspace, moto, filled):
     assert "sub" in folders
 
 
-def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, manager_client, ws_url, eager_celery,
+def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, manager_client, ws_url, celery_eager,
                                                   django_capture_on_commit_callbacks):
     client, bucket = filled
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket),

@@ -10,7 +10,8 @@ from projects.datastores import crypto
 from projects.datastores import scanning
 from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import jpeg_bytes, make_datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import jpeg_bytes
 
 
 @pytest.mark.parametrize("endpoint", [
@@ -44,8 +45,8 @@ def test_allow_list_permits_a_local_emulator_only_on_its_port(settings):
 
 def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
     # A row written around the form (or an allow-list that changed since) is refused when used.
-    store = make_datastore(workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
-                           container="b", auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
+    store = DatastoreFactory(workspace=workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
+                             container="b", auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
     with pytest.raises(ds.DatastoreError, match="private, loopback"):
         ds.storage_for(store)
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
@@ -55,8 +56,8 @@ def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
 
 
 def test_s3_never_falls_back_to_the_servers_own_credentials(workspace):
-    store = make_datastore(workspace, name="anon", kind=Datastore.Kind.S3, container="b",
-                           auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="", secret="")
+    store = DatastoreFactory(workspace=workspace, name="anon", kind=Datastore.Kind.S3, container="b",
+                             auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="", secret="")
     with pytest.raises(ds.DatastoreError, match="access key"):
         ds.storage_for(store)
 

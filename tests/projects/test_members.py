@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from projects.tenancy.access import resolve_access
 from projects.models import Invitation, Membership, OrganizationMember
+from projects.tenancy.roles import LABELER
+from tests.factories import UserFactory
 
 
 def _role(name):
@@ -172,10 +174,8 @@ def test_nobody_grants_a_permission_they_do_not_hold(rf, manager, reviewer, work
     assert manager_group.name == "Manager"
 
 
-def test_members_page_escapes_names(org_admin_client, ws_url, workspace, make_user):
-    evil = make_user("<script>x</script>")
-    OrganizationMember.objects.create(organization=workspace.organization, user=evil)
-    Membership.objects.create(workspace=workspace, user=evil, group=_role("Labeler"))
+def test_members_page_escapes_names(org_admin_client, ws_url, workspace):
+    UserFactory(username="<script>x</script>", workspace=workspace, role=LABELER)
     body = org_admin_client.get(ws_url("members")).content.decode()
     assert "<script>x</script>" not in body and "&lt;script&gt;" in body
 

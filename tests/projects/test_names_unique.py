@@ -6,13 +6,12 @@ import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 
 from projects.datastores import services as datastore_services
 from projects.definition import services as project_services
 from projects.admin import DatastoreAdminForm
 from projects.models import Datastore, Dataset, LabelClass, LabelingProject
-from tests.conftest import require
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/o/acme/vision/"
@@ -39,7 +38,7 @@ def test_a_project_name_taken_meanwhile_in_another_case_gets_the_services_messag
     assert sorted(LabelingProject.objects.values_list("name", flat=True)) == ["Cats", "Dogs"]
 
 
-def test_dataset_names_are_unique_ignoring_case(workspace, manager, dataset, eager_celery):
+def test_dataset_names_are_unique_ignoring_case(workspace, manager, dataset, celery_eager):
     store = dataset.datastore
     with pytest.raises(ValidationError, match="A dataset with this name already exists in the workspace"):
         datastore_services.dataset_create(workspace=workspace, name=dataset.name.upper(), datastore=store, path="", actor=manager)
@@ -96,11 +95,12 @@ def test_an_api_datastore_save_that_loses_the_race_answers_400_not_500(ws_admin_
     assert Datastore.objects.filter(workspace=workspace).count() == 1
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_creates_of_one_name_give_one_dataset_and_one_friendly_refusal(workspace, manager, dataset):
-    """The second request checks while the first has inserted but not committed: only the constraint can stop it."""
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... (SQLite serializes writers, so the race cannot happen there)")
+def test_two_concurrent_creates_of_one_name_give_one_dataset_and_one_friendly_refusal(postgres, workspace, manager,
+                                                                                     dataset):
+    """The second request checks while the first has inserted but not committed: only the constraint can stop it.
+    (PostgreSQL: SQLite serializes writers, so the race cannot happen there.)"""
     outcome = []
 
     def second():

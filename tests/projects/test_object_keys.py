@@ -22,7 +22,8 @@ from django.core.files.storage import default_storage
 from projects.datastores import scanning
 from projects.datastores import storage as ds
 from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes
 
 pytestmark = pytest.mark.integration
 OVERLONG = "deep/" + "x" * 1100 + ".jpg"  # 1,109 characters: more than the key column holds
@@ -110,7 +111,7 @@ def _put_exact(port, container, key, data):
 
 
 def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_is_read(
-        workspace, azurite, azure_container, eager_celery, django_capture_on_commit_callbacks, requests_seen,
+        workspace, azurite, azure_container, celery_eager, django_capture_on_commit_callbacks, requests_seen,
         manager_client, ws_url, tmp_path):
     container, name = azure_container
     port = urlsplit(azurite).port
@@ -126,8 +127,8 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
     sas = generate_account_sas(AZURITE_ACCOUNT, AZURITE_KEY, ResourceTypes(container=True, object=True),
                                AccountSasPermissions(read=True, list=True),
                                expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    store = make_datastore(workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
-                           auth_type=Datastore.Auth.SAS_TOKEN, secret=sas)
+    store = DatastoreFactory(workspace=workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+                             auth_type=Datastore.Auth.SAS_TOKEN, secret=sas)
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
     requests_seen.clear()
     items = _scan_with_thumbnails(dataset, django_capture_on_commit_callbacks)
@@ -146,7 +147,7 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
 # --- S3 ------------------------------------------------------------------------------------------
 
 def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
-        workspace, moto, s3_bucket, eager_celery, django_capture_on_commit_callbacks, requests_seen,
+        workspace, moto, s3_bucket, celery_eager, django_capture_on_commit_callbacks, requests_seen,
         manager_client, ws_url, tmp_path):
     client, bucket = s3_bucket
     sibling = f"s{uuid.uuid4().hex[:12]}"
@@ -157,9 +158,9 @@ def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
     client.put_object(Bucket=bucket, Key=NORMAL, Body=jpeg_bytes())
     for key in hostile:
         client.put_object(Bucket=bucket, Key=key, Body=SECRET)
-    store = make_datastore(workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
-                           auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret="testing",
-                           region="us-east-1")
+    store = DatastoreFactory(workspace=workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
+                             auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret="testing",
+                             region="us-east-1")
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
     requests_seen.clear()
     items = _scan_with_thumbnails(dataset, django_capture_on_commit_callbacks)
@@ -180,7 +181,7 @@ def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
 # --- local folders -------------------------------------------------------------------------------
 
 def test_local_newline_and_overlong_names_are_refused_and_the_scan_goes_on(
-        workspace, local_datastore, local_root, eager_celery, django_capture_on_commit_callbacks, manager_client,
+        workspace, local_datastore, local_root, celery_eager, django_capture_on_commit_callbacks, manager_client,
         ws_url):
     folder = local_root / "pets"
     (folder / "pets").mkdir()

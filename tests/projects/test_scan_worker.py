@@ -11,16 +11,14 @@ from django.db import connection
 
 from projects.datastores import services as datastore_services
 from projects.models import DataItem, Dataset
-from tests.conftest import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
-def worker(local_root, datastore_settings, tmp_path):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://… (a worker process cannot share pytest's in-memory SQLite)")
+def worker(postgres, local_root, datastore_settings, tmp_path):
+    # (PostgreSQL: a worker process cannot share pytest's in-memory SQLite.)
     db = connection.settings_dict
     env = {
         **os.environ,

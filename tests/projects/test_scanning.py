@@ -36,7 +36,7 @@ def _states(dataset):
     return dict(DataItem.objects.filter(dataset=dataset).values_list("key", "state"))
 
 
-def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, pets_folder, eager_celery,
+def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, pets_folder, celery_eager,
                                                     django_capture_on_commit_callbacks):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     dataset.refresh_from_db()
@@ -57,7 +57,7 @@ def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, 
     assert (cat.width, cat.height, cat.image_format, cat.size) == (64, 48, "JPEG", len(jpeg_bytes()))
 
 
-def test_scan_without_subfolders_stays_in_the_folder(workspace, local_datastore, pets_folder, eager_celery,
+def test_scan_without_subfolders_stays_in_the_folder(workspace, local_datastore, pets_folder, celery_eager,
                                                      django_capture_on_commit_callbacks):
     dataset = _create(workspace, local_datastore, subfolders=False, capture=django_capture_on_commit_callbacks)
     states = _states(dataset)
@@ -65,7 +65,7 @@ def test_scan_without_subfolders_stays_in_the_folder(workspace, local_datastore,
     assert len(states) == 7
 
 
-def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_datastore, pets_folder, eager_celery,
+def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_datastore, pets_folder, celery_eager,
                                                             django_capture_on_commit_callbacks, settings):
     settings.LABELSITE_THUMBNAIL_SIZE = 32
     (pets_folder / "rotated.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))
@@ -89,7 +89,7 @@ def _with_orientation(fmt, size, orientation) -> bytes:
 
 
 def test_dimensions_are_recorded_as_displayed_whatever_the_exif_orientation(
-        workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks):
+        workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks):
     """A portrait photo stored landscape with orientation 6 is a portrait for the labeler, COCO and JSON Lines."""
     bulky = Image.Exif()
     bulky[0x0112] = 6
@@ -142,7 +142,7 @@ def test_a_header_claiming_billions_of_pixels_does_not_fail_the_scan(workspace, 
     assert DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg").state == State.READY
 
 
-def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, local_datastore, pets_folder, eager_celery,
+def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, local_datastore, pets_folder, celery_eager,
                                                        django_capture_on_commit_callbacks, settings):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     folder = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
@@ -158,7 +158,7 @@ def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, loc
 
 
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "LA", "P", "1", "F"])
-def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_folder, eager_celery,
+def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_folder, celery_eager,
                                         django_capture_on_commit_callbacks):
     out = io.BytesIO()
     image = Image.new(mode, (20, 10))
@@ -170,7 +170,7 @@ def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_f
     assert item.thumbnail
 
 
-def test_bombs_and_truncated_files_end_in_clear_states(workspace, local_datastore, pets_folder, eager_celery,
+def test_bombs_and_truncated_files_end_in_clear_states(workspace, local_datastore, pets_folder, celery_eager,
                                                        django_capture_on_commit_callbacks, settings):
     settings.LABELSITE_MAX_IMAGE_PIXELS = 4_000_000
     (pets_folder / "bomb.png").write_bytes(bomb_png(3000))  # 9 Mpx in a few kB
@@ -221,7 +221,7 @@ def test_items_registered_is_sent_after_new_ready_items(workspace, local_datasto
     assert received == [dataset.pk]
 
 
-def test_refresh_picks_up_a_new_file_once(workspace, local_datastore, pets_folder, eager_celery,
+def test_refresh_picks_up_a_new_file_once(workspace, local_datastore, pets_folder, celery_eager,
                                           django_capture_on_commit_callbacks):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     before = DataItem.objects.filter(dataset=dataset).count()
@@ -280,16 +280,13 @@ def test_registering_the_same_files_twice_keeps_one_row(workspace, local_datasto
     assert DataItem.objects.filter(dataset=dataset).count() == 8
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, local_datastore, pets_folder):
+def test_concurrent_refreshes_in_threads_register_each_file_once(postgres, workspace, local_datastore, pets_folder):
     from django.db import connection
 
-    from tests.conftest import require
-
-    # pytest-django's SQLite is one in-memory database in shared-cache mode, where a writer meeting another
-    # answers "table is locked" at once instead of waiting (a file database waits for its busy timeout).
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... for the concurrent-refresh test (in-memory SQLite does not wait for locks)")
+    # PostgreSQL: pytest-django's SQLite is one in-memory database in shared-cache mode, where a writer meeting
+    # another answers "table is locked" at once instead of waiting (a file database waits for its busy timeout).
     for n in range(200):
         (pets_folder / f"bulk {n}.jpg").write_bytes(jpeg_bytes((8, 8)))
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
@@ -315,7 +312,7 @@ def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, loca
     assert len(keys) == len(set(keys)) == 208
 
 
-def test_missing_files_are_marked_and_come_back(workspace, local_datastore, pets_folder, eager_celery,
+def test_missing_files_are_marked_and_come_back(workspace, local_datastore, pets_folder, celery_eager,
                                                 django_capture_on_commit_callbacks, manager_client, ws_url):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     gone = []
@@ -346,7 +343,7 @@ def test_scan_of_a_vanished_folder_fails_cleanly(workspace, local_datastore, loc
     assert dataset.busy_until is None
 
 
-def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_datastore, pets_folder, eager_celery):
+def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_datastore, pets_folder, celery_eager):
     wanted = Dataset.objects.create(workspace=workspace, name="wanted", datastore=local_datastore, path=FOLDER)
     other = Dataset.objects.create(workspace=workspace, name="other", datastore=local_datastore, path=FOLDER)
     LabelingProject.objects.create(workspace=workspace, name="p1", task_type="multiclass", dataset=wanted,
@@ -378,7 +375,7 @@ def test_dataset_create_checks_workspace_and_path(workspace, other_workspace, lo
 
 
 def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datastore, pets_folder, monkeypatch,
-                                                         eager_celery, django_capture_on_commit_callbacks):
+                                                         celery_eager, django_capture_on_commit_callbacks):
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
     real = ds.iter_objects
 

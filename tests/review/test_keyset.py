@@ -13,10 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.models import Annotation, Task
+from labeling.services import project_missing_items_withdraw
+from projects.models import DataItem
 from review.models import Review
 from review.selectors import Cursor, LabeledFilters, labeled_page
 from review.services import review_decide
-from tests.review.data import add_tasks, relabel
+from tests.factories import REJECTED, TaskFactory, tasks_label
 
 NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
 
@@ -25,17 +27,22 @@ NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
 def mixed(project, labeler, labeler2, reviewer, classes):
     """Labeled, approved, rejected and skipped tasks, with ties on labeled_at and some without one."""
     now = timezone.now().replace(microsecond=0)
-    add_tasks(project, 5, state=Task.State.LABELED, labeler=labeler, label=classes[0], start=now - timedelta(hours=3))
+    TaskFactory.create_batch(5, project=project, state=Task.State.LABELED, labeler=labeler, labels=classes[0],
+                             labeled_at=now - timedelta(hours=3), step=timedelta(minutes=1))
     tied = now - timedelta(hours=2)
-    dogs = add_tasks(project, 4, state=Task.State.LABELED, labeler=labeler2, label=classes[1], start=tied, step=timedelta(0))
-    add_tasks(project, 3, state=Task.State.APPROVED, labeler=labeler, label=classes[1], start=tied, step=timedelta(0))
+    dogs = TaskFactory.create_batch(4, project=project, state=Task.State.LABELED, labeler=labeler2, labels=classes[1],
+                                    labeled_at=tied)
+    TaskFactory.create_batch(3, project=project, state=Task.State.APPROVED, labeler=labeler, labels=classes[1],
+                             labeled_at=tied)
     # Rejected: back in the queue without labeled_at; one of them labeled again since.
     review_decide(project=project, reviewer=reviewer, decisions=[(t.item.uuid, t.version) for t in dogs[:3]], decision="reject")
-    relabel(Task.objects.get(pk=dogs[0].pk), labeler, classes[0])
-    add_tasks(project, 3, state=Task.State.SKIPPED, labeler=labeler, start=tied, step=timedelta(0))
-    never = add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
-    Task.objects.filter(pk__in=[t.pk for t in never]).update(labeled_at=None, labeled_by=None)  # set aside, never labeled
-    add_tasks(project, 2, state=Task.State.UNLABELED)
+    tasks_label(project, dogs[:1], user=labeler, labels=classes[0])
+    TaskFactory.create_batch(3, project=project, state=Task.State.SKIPPED, labeler=labeler, labeled_at=tied)
+    # Set aside without a time: rejected, then their files vanished, so they left the queue as skipped (history kept).
+    never = TaskFactory.create_batch(2, project=project, state=REJECTED, labeler=labeler)
+    DataItem.objects.filter(pk__in=[t.item_id for t in never]).update(state=DataItem.State.MISSING)
+    assert project_missing_items_withdraw(project=project) == 2
+    TaskFactory.create_batch(2, project=project, state=Task.State.UNLABELED)
     return project
 
 
@@ -79,7 +86,8 @@ def test_every_matching_task_once_in_order_forward_and_back(mixed, classes, stat
     want = expected(mixed, state, newest_first=newest_first)
     assert forward == want and backward == want
     if state in ("rejected", "skipped"):
-        assert Task.objects.filter(pk__in=want, labeled_at=None).count() == 2  # untimed tasks are in the walk
+        untimed = {"rejected": 4, "skipped": 2}[state]  # back in the queue, or withdrawn after a rejection
+        assert Task.objects.filter(pk__in=want, labeled_at=None).count() == untimed  # untimed tasks are in the walk
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
@@ -98,8 +106,9 @@ def test_class_filter_pages_alike_whether_its_class_is_common_or_rare(mixed, cla
     """A common class is walked in time order probing each task's tags, a rare one read from its tags first:
     the same tasks in the same order either way, ties on labeled_at included."""
     tied = Task.objects.filter(project=mixed, state=Task.State.APPROVED).values_list("labeled_at", flat=True)[0]
-    add_tasks(mixed, 20, state=Task.State.APPROVED, labeler=labeler, label=classes[0], start=tied, step=timedelta(0))
-    add_tasks(mixed, 20, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    TaskFactory.create_batch(20, project=mixed, state=Task.State.APPROVED, labeler=labeler, labels=classes[0],
+                             labeled_at=tied)
+    TaskFactory.create_batch(20, project=mixed, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
     for label, common in ((classes[0], True), (classes[1], False)):
         filters = LabeledFilters(label_class=label, newest_first=newest_first)
         with CaptureQueriesContext(connection) as queries:
@@ -281,7 +290,7 @@ def test_api_pages_by_cursor_forward_and_back(mixed, items_url, reviewer_client,
         body = reviewer_client.get(body["previous"]).json()
         back = [i["item"] for i in body["results"]] + back
     want = [str(Task.objects.get(pk=pk).item.uuid) for pk in expected(mixed, "rejected", newest_first=False)]
-    assert seen == back == want and len(want) == 3
+    assert seen == back == want and len(want) == 5
 
 
 @pytest.mark.parametrize("query", [{"after": "garbage"}, {"before": "WzAsMV0.nope"},

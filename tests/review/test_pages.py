@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Annotation, Task
 from review.models import Review
-from tests.review.data import add_tasks, relabel
+from tests.factories import TaskFactory, tasks_label, tasks_review
 
 PAGES = ["labeled", "queue"]
 
@@ -62,16 +62,14 @@ def test_wrong_method_is_405(review_url, labeled, reviewer_client):
 
 
 def test_other_projects_items_are_404(review_url, labeled, reviewer_client, other_workspace, outsider):
-    from tests.review.data import make_project
-
-    foreign = add_tasks(make_project(other_workspace), 1, state=Task.State.LABELED, labeler=outsider)[0]
+    foreign = TaskFactory(project__workspace=other_workspace, state=Task.State.LABELED, labeler=outsider)
     assert reviewer_client.get(review_url("item", item=foreign.item.uuid)).status_code == 404
     response = reviewer_client.post(review_url("decide"), {"items": f"{foreign.item.uuid}:1", "decision": "approve"})
     assert response.status_code == 404
 
 
 def test_skipped_page_is_for_managers(review_url, project, labeler, reviewer_client, manager_client):
-    add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
+    TaskFactory.create_batch(2, project=project, state=Task.State.SKIPPED, labeler=labeler)
     assert reviewer_client.get(review_url("skipped")).status_code == 403
     response = manager_client.get(review_url("skipped"))
     assert response.status_code == 200 and len(tiles(response)) == 2
@@ -88,7 +86,7 @@ def test_labeled_grid_shows_tags_labeler_and_time(review_url, labeled, reviewer_
 
 
 def test_filters_live_in_the_query_string(review_url, project, labeled, labeler, labeler2, classes, reviewer_client):
-    dogs = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler2, label=classes[1])
+    dogs = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler2, labels=classes[1])
     url = review_url("labeled")
     assert len(tiles(reviewer_client.get(url, {"class": "Dog"}))) == 3
     assert len(tiles(reviewer_client.get(url, {"labeler": "labeler"}))) == 5
@@ -114,7 +112,7 @@ def test_state_filter(review_url, project, labeled, labeler, reviewer, reviewer_
 
     review_decide(project=project, reviewer=reviewer, decisions=[(labeled[0].item.uuid, 1)], decision="approve")
     review_decide(project=project, reviewer=reviewer, decisions=[(labeled[1].item.uuid, 1)], decision="reject")
-    add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
+    TaskFactory.create_batch(2, project=project, state=Task.State.SKIPPED, labeler=labeler)
     url = review_url("labeled")
     assert len(tiles(reviewer_client.get(url))) == 4
     assert len(tiles(reviewer_client.get(url, {"state": "awaiting"}))) == 3
@@ -156,17 +154,20 @@ def test_plain_post_approve_redirects_back_with_filters(review_url, labeled, rev
 
 
 def test_stale_version_answers_409_with_message_and_changes_nothing(review_url, project, labeled, labeler, classes, reviewer_client):
-    relabel(labeled[0], labeler, classes[2])
+    tasks_review(project, labeled[:1], decision="reject")  # another reviewer sends it back…
+    tasks_label(project, labeled[:1], user=labeler, labels=classes[2])  # …and it is labeled again
+    reviews = Review.objects.count()
     response = reviewer_client.post(review_url("decide"), {
         "items": [f"{labeled[0].item.uuid}:1", f"{labeled[1].item.uuid}:1"], "decision": "reject", "mode": "labeled",
     }, headers={"HX-Request": "true"})
     assert response.status_code == 409
     assert "changed meanwhile" in response.content.decode() and "Nothing was changed" in response.content.decode()
-    assert not Review.objects.exists()
+    assert Review.objects.count() == reviews
 
 
-def test_plain_post_conflict_shows_the_page_with_409(review_url, labeled, labeler, classes, reviewer_client):
-    relabel(labeled[0], labeler, classes[2])
+def test_plain_post_conflict_shows_the_page_with_409(review_url, project, labeled, labeler, classes, reviewer_client):
+    tasks_review(project, labeled[:1], decision="reject")  # another reviewer sends it back…
+    tasks_label(project, labeled[:1], user=labeler, labels=classes[2])  # …and it is labeled again
     response = reviewer_client.post(review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "approve",
                                                            "mode": "labeled", "next": "state=awaiting\r\nX: y"})
     assert response.status_code == 409 and "<html" in response.content.decode()
@@ -185,7 +186,7 @@ def test_reason_required_422(review_url, project, labeled, reviewer_client):
 
 
 def test_self_review_refused_403(review_url, project, manager, manager_client):
-    mine = add_tasks(project, 1, state=Task.State.LABELED, labeler=manager)[0]
+    mine = TaskFactory(project=project, state=Task.State.LABELED, labeler=manager)
     response = manager_client.post(review_url("decide"), {"items": f"{mine.item.uuid}:1", "decision": "approve", "mode": "labeled"},
                                    headers={"HX-Request": "true"})
     assert response.status_code == 403 and "someone else must review" in response.content.decode()
@@ -198,7 +199,7 @@ def test_self_review_refused_403(review_url, project, manager, manager_client):
 def test_item_page_shows_full_history_after_reject(review_url, project, labeled, labeler, classes, reviewer_client):
     task = labeled[0]
     reviewer_client.post(review_url("decide"), {"items": f"{task.item.uuid}:1", "decision": "reject", "reason": "a <b>dog</b>", "mode": "item"})
-    relabel(Task.objects.get(pk=task.pk), labeler, classes[1])
+    tasks_label(project, [task], user=labeler, labels=classes[1])
     page = reviewer_client.get(review_url("item", item=task.item.uuid)).content.decode()
     assert page.count('class="history-annotation"') == 2 and page.count('class="history-review"') == 1
     assert "a &lt;b&gt;dog&lt;/b&gt;" in page  # escaped
@@ -231,11 +232,11 @@ def test_queue_claim_shows_a_page_that_other_reviewers_do_not_get(review_url, la
 
 
 def test_skipped_requeue_and_remove_pages(review_url, project, labeler, manager_client):
-    skipped = add_tasks(project, 3, state=Task.State.SKIPPED, labeler=labeler)
-    response = manager_client.post(review_url("skipped_action"), {"items": f"{skipped[0].item.uuid}:0", "action": "requeue"},
+    skipped = TaskFactory.create_batch(3, project=project, state=Task.State.SKIPPED, labeler=labeler)
+    response = manager_client.post(review_url("skipped_action"), {"items": f"{skipped[0].item.uuid}:{skipped[0].version}", "action": "requeue"},
                                    headers={"HX-Request": "true"})
     assert response.status_code == 200 and len(tiles(response)) == 2
-    response = manager_client.post(review_url("skipped_action"), {"items": [f"{t.item.uuid}:0" for t in skipped[1:]], "action": "remove"})
+    response = manager_client.post(review_url("skipped_action"), {"items": [f"{t.item.uuid}:{t.version}" for t in skipped[1:]], "action": "remove"})
     assert response.status_code == 302
     assert list(Task.objects.filter(project=project).values_list("state", flat=True)) == ["unlabeled"]
 
@@ -265,7 +266,7 @@ def test_labeler_approval_and_rejection_rates(review_url, project, labeled, revi
 
 
 def test_paging_through_labeled_data_shows_every_task_once_in_order(review_url, project, labeled, labeler, classes, reviewer_client):
-    add_tasks(project, 7, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+    TaskFactory.create_batch(7, project=project, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
     url = review_url("labeled")
     everything = tiles(reviewer_client.get(url, {"layout": 20}))
     response = reviewer_client.get(url, {"layout": 4})
