@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint demo check-deploy clean bench
+.PHONY: run test lint format demo check-deploy clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,19 @@ test: export LABELSITE_DATA_DIR ?= $(CURDIR)/data/test
 test: $(VENV)/.dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The import graph keeps its one direction (pyproject.toml's [tool.importlinter] contract).
+# Everything CI checks besides the tests, configured in pyproject.toml: ruff's lint rules and format ([tool.ruff]),
+# the import graph's one direction ([tool.importlinter]) and mypy with the Django and DRF plugins ([tool.mypy]).
 lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+# Rewrites the code into the checked style: ruff's safe fixes (import order, unused imports, …), then the formatter.
+# What no fix can repair is listed (and left for `make lint` to refuse).
+format: $(VENV)/.dev
+	$(VENV)/bin/ruff check --fix --exit-zero .
+	$(VENV)/bin/ruff format .
 
 demo: $(VENV)/.runtime
 	$(DEV) $(PY) manage.py migrate --noinput

@@ -2,10 +2,14 @@
 """Django's command-line utility for administrative tasks."""
 import os
 import sys
+from pathlib import Path
+
+from core.env import env_file_load
 
 
 def main():
     """Run administrative tasks."""
+    env_file_load(Path(__file__).resolve().parent / ".env")  # before settings; the real environment wins
     os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'labelsite.settings')
     try:
         from django.core.management import execute_from_command_line

@@ -28,7 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import grid  # noqa: E402  (sets Django up)
+import grid  # sets Django up, so it comes first
+
+# isort: split
 from django.db import connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -51,8 +53,9 @@ def labeler_loop(args) -> dict:
     http.cookies.set("sessionid", session_cookie, domain="127.0.0.1")
     http.cookies.set("csrftoken", csrf, domain="127.0.0.1")
     headers = {"HX-Request": "true", "X-CSRFToken": csrf}
-    times = {"grid": [], "tag": [], "submit": []}
-    accepted, errors = [], Counter()
+    times: dict[str, list[float]] = {"grid": [], "tag": [], "submit": []}
+    accepted: list = []
+    errors: Counter = Counter()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         started = time.perf_counter()
@@ -128,7 +131,7 @@ def round_(size: int, labelers: int, seconds: float, port: int) -> dict:
     ws = project.workspace
     kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
     urls = {name: reverse(f"labeling:{name}", kwargs=kwargs) for name in ("grid", "tag", "submit")}
-    label = str(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True)[0])
+    label = str(LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)[0])
     users, jobs = {}, []
     for n in range(labelers):
         user = grid.labeler(ws, f"conc-labeler-{n}")

@@ -128,7 +128,7 @@ CPU: list[float] = []  # Python CPU time of each measured call (the rest is wait
 
 def percentile(values, q):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def reset(project, user, ids):
@@ -170,10 +170,10 @@ class Scenario:
         self.client.force_login(self.user)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
         self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
-        self.cat = LabelClass.objects.filter(project=project).values_list("id", flat=True).first()
-        self.results = {"claim": [], "render": [], "submit": [], "save": []}
-        self.cpu = {"claim": [], "render": [], "submit": [], "save": []}
-        self.queries = {}
+        self.cat = str(LabelClass.objects.filter(project=project).values_list("uuid", flat=True).first())  # as the page posts it
+        self.results: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
+        self.cpu: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
+        self.queries: dict[str, int] = {}
 
     def step(self, record: bool) -> None:
         project, user, htmx = self.project, self.user, {"HX-Request": "true"}
@@ -197,7 +197,8 @@ class Scenario:
         assert response.status_code == 302, response.content[:300]
         reset(project, user, [t.id for t in page])
         if record:
-            timed = zip(("claim", "render", "submit", "save"), (ms_claim, ms_render, ms_submit, ms_save), CPU[-4:])
+            timed = zip(("claim", "render", "submit", "save"), (ms_claim, ms_render, ms_submit, ms_save), CPU[-4:],
+                        strict=True)
             for key, ms, used in timed:
                 self.results[key].append(ms)
                 self.cpu[key].append(used)

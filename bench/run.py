@@ -17,6 +17,7 @@ plan of the deep page's task query at the largest size.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import statistics
@@ -26,7 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import grid  # noqa: E402  (sets Django up)
+import grid  # sets Django up, so it comes first
+
+# isort: split
 import filters  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -101,7 +104,7 @@ class Suite(grid.Scenario):
     def step(self, record: bool) -> None:
         super().step(record)
         for key, url in self.pages.items():
-            ms, used, response = grid.measure(lambda: self.manager.get(url))
+            ms, used, response = grid.measure(functools.partial(self.manager.get, url))
             assert response.status_code == 200, (url, response.status_code)
             if record:
                 self.results[key].append(ms)
@@ -145,7 +148,7 @@ def table(rows) -> str:
             medians.append(median)
             cells.append(f"{median:.1f} / {p95:.1f} ({row['queries'][key]} q)")
         ratio = medians[-1] / medians[0] if medians[0] else float("nan")
-        missed = [s for s, m in zip(sizes, medians) if m > target]
+        missed = [s for s, m in zip(sizes, medians, strict=True) if m > target]
         verdict = "" if not missed and ratio <= 1.5 else " ✗"
         lines.append(f"| {title} (≤ {target} ms) | " + " | ".join(cells) + f" | {ratio:.2f}×{verdict} |")
     return "\n".join(lines)
@@ -154,7 +157,8 @@ def table(rows) -> str:
 def report(rows, runs: int, seconds: float) -> str:
     memory = ""
     try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+        kb = int(found.group(1)) if found else 0
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, AttributeError):
         pass

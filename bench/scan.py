@@ -90,6 +90,8 @@ def main() -> None:
     sampler.start()
     started = time.perf_counter()
     counters = scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
+    if counters is None:
+        raise SystemExit("Another scan holds this dataset's lease.")
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
@@ -101,6 +103,8 @@ def main() -> None:
           f"last quarter max {max(samples[-quarter:]):.0f} MB, peak {max(samples):.0f} MB")
     started = time.perf_counter()
     again = scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+    if again is None:
+        raise SystemExit("Another scan holds this dataset's lease.")
     elapsed = time.perf_counter() - started
     print(f"refresh with nothing new: re-listed {again['found']} files, added {again['ready']}, in {elapsed:.1f} s "
           f"({again['found'] / elapsed:,.0f} items/s); RSS now {rss_mb():.0f} MB")

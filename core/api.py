@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler
 
 from core import errors as domain
 
 
-class StrictFieldsMixin:
+# What the mixin is mixed into, for the type checker only: at run time it stays a plain mixin.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class StrictFieldsMixin(_SerializerBase):
     """Serializers that reject unknown and read-only fields instead of ignoring them."""
 
     def to_internal_value(self, data):

@@ -1,8 +1,55 @@
-"""Tiny helpers that read settings from the environment."""
+"""Tiny helpers that read settings from the environment, and the `.env` file that may fill it."""
 
 import os
+import re
 import warnings
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+
+_ENV_LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)")
+
+
+class EnvFileError(ValueError):
+    pass
+
+
+def _env_value(raw: str, where: str) -> str:
+    """A value as written: 'single' or "double" quotes keep everything inside (no escapes, no expansion);
+    unquoted, a `#` after whitespace starts a comment."""
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        rest = raw[end + 1:].strip() if end > 0 else "?"
+        if end < 0 or (rest and not rest.startswith("#")):
+            raise EnvFileError(f"{where}: the quote that starts the value is not closed at the end of it.")
+        return raw[1:end]
+    return re.split(r"\s#", raw, maxsplit=1)[0].strip()
+
+
+def env_file_load(default: Path | str) -> list[str]:
+    """Put the `NAME=value` lines of the .env file into os.environ before settings are read.
+
+    The file is `LABELSITE_ENV_FILE` if set (empty: read none), else `default`; a missing file is no error.
+    Variables the process already has win, so a real environment always overrides the file. Lines may start
+    with `export `; blank lines and `#` comments are skipped; a line of any other shape stops the start with
+    its line number. Returns the names it set.
+    """
+    path = os.environ.get("LABELSITE_ENV_FILE", str(default))
+    if not path or not os.path.isfile(path):
+        return []
+    found = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(line)
+        if not match:
+            raise EnvFileError(f"{path} line {number}: expected NAME=value.")
+        found[match[1]] = _env_value(match[2], f"{path} line {number}")
+    added = [name for name in found if name not in os.environ]
+    for name in added:
+        os.environ[name] = found[name]
+    return added
 
 
 def _read(name: str, old: str | None) -> str | None:

@@ -1,6 +1,8 @@
 """The API's JSON parser: a body it cannot read is a 400 ParseError, however it is malformed (kept apart from
 api.py: DRF imports parsers while loading its views)."""
 
+from collections.abc import Iterable
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -13,6 +15,7 @@ def json_depth_exceeds(value, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

@@ -20,5 +20,5 @@ class ImportForm(forms.Form):
     format = forms.ChoiceField(choices=FORMATS)
     as_final = forms.TypedChoiceField(
         label="Import as", coerce=lambda v: v == "final", initial="prelabels",
-        choices=[("prelabels", "Pre-labels that labelers confirm"), ("final", "Final labels (approved)")],
+        choices=[("prelabels", "Pre-labels: suggestions that labelers accept or change"), ("final", "Final labels (approved)")],
     )

@@ -67,16 +67,24 @@ def parse_coco(file) -> Parsed:
             for img in data["images"]
         }
         annotations = data["annotations"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValidationError(f"This is not a COCO file ({type(error).__name__}: {error}).") from None
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text.") from None
+    except json.JSONDecodeError as error:
+        raise ValidationError(f"This is not a COCO file: it is not valid JSON ({error.msg} at line {error.lineno}, "
+                              f"column {error.colno}).") from None
+    except KeyError as error:
+        raise ValidationError(f"This is not a COCO file: “{error.args[0]}” is missing.") from None
+    except (ValueError, TypeError):
+        raise ValidationError("This is not a COCO file: it needs lists of images, categories and annotations, "
+                              "each entry an object with an id.") from None
     parsed = Parsed()
     labels: dict = {}
     for ann in annotations:
         where = f"annotation {ann.get('id', '?')}" if isinstance(ann, dict) else "annotation ?"
         if not isinstance(ann, dict) or ann.get("image_id") not in images:
-            parsed.invalid.append((where, "refers to no image of the file"))
+            parsed.invalid.append((where, "it refers to an image the file does not list"))
         elif ann.get("category_id") not in categories:
-            parsed.invalid.append((where, "refers to no category of the file"))
+            parsed.invalid.append((where, "it refers to a category the file does not list"))
         else:
             names = labels.setdefault(ann["image_id"], [])
             if categories[ann["category_id"]] not in names:
@@ -84,7 +92,7 @@ def parse_coco(file) -> Parsed:
     for image_id, names in labels.items():
         refs = images[image_id]
         if not refs:
-            parsed.invalid.append((f"image {image_id}", "has no file_name"))
+            parsed.invalid.append((f"image {image_id}", "the image has no file_name"))
         else:
             parsed.rows.append(ImportRow(f"image {image_id}", refs, names))
     return parsed
@@ -99,10 +107,10 @@ def parse_jsonl(file) -> Parsed:
             try:
                 obj = json.loads(line)
             except ValueError:
-                parsed.invalid.append((f"line {number}", "is not JSON"))
+                parsed.invalid.append((f"line {number}", "the line is not JSON"))
                 continue
             if not isinstance(obj, dict) or not obj.get("image_url"):
-                parsed.invalid.append((f"line {number}", "has no image_url"))
+                parsed.invalid.append((f"line {number}", "the line has no image_url"))
                 continue
             parsed.rows.append(ImportRow(f"line {number}", (str(obj["image_url"]),), _label_list(obj.get("label"))))
     except UnicodeDecodeError:
@@ -125,7 +133,7 @@ def parse_csv(file) -> Parsed:
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) <= max(url_col, label_col) or not cells[url_col].strip():
-                parsed.invalid.append((f"line {number}", "has no image URL"))
+                parsed.invalid.append((f"line {number}", "the row has no image URL"))
                 continue
             url, labels = (spreadsheet_unsafe(cells[col].strip()) for col in (url_col, label_col))
             parsed.rows.append(ImportRow(f"line {number}", (url,), _label_list(labels)))

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from projects.models import LabelingProject, tenant_manager
+from projects.models import LabelingProject, ProjectOwnedQuerySet
 
 
 class Export(models.Model):
@@ -47,7 +47,7 @@ class Export(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = tenant_manager("project__workspace")
+    objects = ProjectOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -72,3 +72,25 @@ class Export(models.Model):
     @property
     def extension(self) -> str:
         return {"coco": "json", "csv": "csv", "jsonl": "jsonl", "imagefolder": "zip"}[self.format]
+
+
+class LabelImport(models.Model):
+    """One label import that went through: who imported which file's labels, and the report they got (so the
+    notification about it can link to the report later)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="label_imports")
+    format = models.CharField(max_length=20)
+    as_final = models.BooleanField()
+    file_name = models.CharField(max_length=255, blank=True)
+    report = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Label import into {self.project}"

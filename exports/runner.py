@@ -9,6 +9,8 @@
   went stale: a worker killed mid-export never leaves a job "running".
 - Finish: the temp file is saved to the media storage under a name derived from the export uuid,
   then the job is marked done under its lease. Until then nothing is downloadable.
+- Tell: whoever started the export gets a notification when it is done (the download) or failed, by
+  this run or by the reaper, in the same transaction as the state that ends it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+from typing import Any
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -26,12 +29,15 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q
+from django.template.defaultfilters import filesizeformat, pluralize
+from django.urls import reverse
 from django.utils import timezone
 
 from exports.models import Export
 from exports.selectors import export_chunks, export_scope
 from exports.writers import WRITERS
 from projects.datastores.storage import storage_for
+from projects.tenancy.notifications import notification_create_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +58,8 @@ class Heartbeat:
         self.export_id, self.lease = export_id, lease
         self.interval = settings.LABELSITE_EXPORT_HEARTBEAT_INTERVAL
         self.last = time.monotonic()
-        self.progress, self.total, self.lost = 0, None, False
+        self.progress, self.lost = 0, False
+        self.total: int | None = None
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = None
@@ -84,7 +91,7 @@ class Heartbeat:
     def _write(self) -> None:
         with self.lock:
             self.last = time.monotonic()
-            fields = {"progress": self.progress, "heartbeat_at": timezone.now()}
+            fields: dict[str, Any] = {"progress": self.progress, "heartbeat_at": timezone.now()}
             if self.total is not None:
                 fields["total"] = self.total
             if self.conn is None:
@@ -173,7 +180,7 @@ def export_run(*, export_id: int) -> bool:
     lease = claim(export_id)
     if lease is None:
         return False
-    export = Export.objects.select_related("project__dataset__datastore").get(pk=export_id)
+    export = Export.objects.select_related("project__dataset__datastore", "project__workspace__organization").get(pk=export_id)
     beat = Heartbeat(export_id, lease)
     saved = ""
     try:
@@ -188,12 +195,14 @@ def export_run(*, export_id: int) -> bool:
             saved = default_storage.save(name, File(tmp, name=name))
         note = (f"{missing} image(s) could not be read from the datastore, or have names that cannot be "
                 "requested safely, and are not in the file.") if missing else ""
-        finished = Export.objects.filter(pk=export_id, lease=lease, state=Export.State.RUNNING).update(
-            state=Export.State.DONE, file=saved, size=size, item_count=written, progress=F("total"),
-            error=note, finished_at=timezone.now(), heartbeat_at=timezone.now(),
-        )
-        if not finished:
-            raise LeaseLost
+        with transaction.atomic():
+            finished = Export.objects.filter(pk=export_id, lease=lease, state=Export.State.RUNNING).update(
+                state=Export.State.DONE, file=saved, size=size, item_count=written, progress=F("total"),
+                error=note, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+            )
+            if not finished:
+                raise LeaseLost
+            _notify_ready(export, written=written, size=size)
         return True
     except LeaseLost:
         current = Export.objects.filter(pk=export_id).values_list("file", flat=True).first()
@@ -205,9 +214,11 @@ def export_run(*, export_id: int) -> bool:
         logger.exception("Export %s failed", export_id)
         if saved:
             default_storage.delete(saved)
-        Export.objects.filter(pk=export_id, lease=lease).update(
-            state=Export.State.FAILED, error=_safe_message(error), finished_at=timezone.now()
-        )
+        message = _safe_message(error)
+        with transaction.atomic():
+            if Export.objects.filter(pk=export_id, lease=lease).update(
+                    state=Export.State.FAILED, error=message, finished_at=timezone.now()):
+                _notify_failed(export, message)
         return False
     finally:
         beat.close()
@@ -221,14 +232,48 @@ def _safe_message(error: Exception) -> str:
     return f"The export failed ({type(error).__name__}). Retry it; if it fails again, tell your administrator."
 
 
+REAPED = "The export stopped (its worker went away). Retry it to produce a complete file."
+
+
+@transaction.atomic
 def exports_reap(*, stale_after: int | None = None) -> int:
-    """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up."""
+    """Fail running exports whose worker stopped beating, and queued ones no worker ever picked up; tell whoever
+    started each one."""
     now = timezone.now()
     stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.LABELSITE_EXPORT_STALE_AFTER)
     forgotten = now - timedelta(seconds=settings.LABELSITE_EXPORT_QUEUED_TIMEOUT)
-    return Export.objects.filter(
+    # Lock the jobs first (skipping any a worker is finishing right now), so exactly the rows failed here are told.
+    ids = list(Export.objects.select_for_update(skip_locked=True).filter(
         Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
-    ).update(
-        state=Export.State.FAILED, finished_at=now, lease=None,
-        error="The export stopped (its worker went away). Retry it to produce a complete file.",
+    ).values_list("pk", flat=True))
+    reaped = Export.objects.filter(pk__in=ids).update(state=Export.State.FAILED, finished_at=now, lease=None, error=REAPED)
+    for export in Export.objects.filter(pk__in=ids).select_related("project__workspace__organization"):
+        _notify_failed(export, REAPED)
+    return reaped
+
+
+def _project_url(name: str, job: Export, **kwargs) -> str:
+    project = job.project
+    return reverse(name, kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
+                                 "project": project.uuid, **kwargs})
+
+
+def _notify_ready(export: Export, *, written: int, size: int) -> None:
+    if export.created_by_id is None:
+        return
+    notification_create_quietly(
+        user_id=export.created_by_id, workspace_id=export.project.workspace_id, kind="export_ready",
+        message=(f"Export of “{export.project.name}” is ready: {export.get_format_display()}, "
+                 f"{written:,} image{pluralize(written)}, {filesizeformat(size)}."),
+        link=_project_url("exports:download", export, export=export.uuid), perm="exports.view_export",
+    )
+
+
+def _notify_failed(export: Export, message: str) -> None:
+    if export.created_by_id is None:
+        return
+    notification_create_quietly(
+        user_id=export.created_by_id, workspace_id=export.project.workspace_id, kind="export_failed",
+        message=f"Export of “{export.project.name}” failed. {message}",
+        link=_project_url("exports:list", export), perm="exports.view_export",
     )

@@ -35,6 +35,7 @@ class ExportRow:
     labels: list[LabelClass] = field(default_factory=list)
     reviewer: str = ""
     reviewed_at: datetime | str | None = None
+    suggestion: str = "none"  # accepted / changed / none: what the labeler did with a suggestion (pre-label)
 
 
 def url_base(datastore: Datastore) -> tuple[str, bool]:
@@ -103,16 +104,19 @@ def _chunked(queryset, size: int) -> Iterator[list[tuple]]:
         last = chunk[-1][0]
 
 
-def _labels_for(task_ids: list[int], classes: dict[int, LabelClass]) -> dict[int, list[LabelClass]]:
+def _labels_for(task_ids: list[int], classes: dict[int, LabelClass]) -> tuple[dict[int, list[LabelClass]], dict[int, str]]:
+    """The current labels of these tasks, and what their labeler did with a suggestion (tasks with labels only)."""
     rows = Annotation.labels.through.objects.filter(
         annotation__task_id__in=task_ids, annotation__is_current=True
-    ).values_list("annotation__task_id", "labelclass_id")
+    ).values_list("annotation__task_id", "labelclass_id", "annotation__suggestion")
     found: dict[int, list[LabelClass]] = {}
-    for task_id, class_id in rows:
+    suggestions: dict[int, str] = {}
+    for task_id, class_id, suggestion in rows:
         found.setdefault(task_id, []).append(classes[class_id])
+        suggestions[task_id] = suggestion
     for labels in found.values():
         labels.sort(key=lambda c: (c.position, c.pk))
-    return found
+    return found, suggestions
 
 
 def _reviews_for(task_ids: list[int]) -> dict[int, tuple[str, datetime]]:
@@ -151,7 +155,7 @@ def _streams(export: Export, chunk_size: int, with_reviews: bool):
     labels = (Annotation.labels.through.objects
               .filter(annotation__task__project_id=export.project_id, annotation__is_current=True,
                       annotation__task__state__in=states)
-              .order_by("annotation__task_id").values_list("annotation__task_id", "labelclass_id"))
+              .order_by("annotation__task_id").values_list("annotation__task_id", "labelclass_id", "annotation__suggestion"))
     reviews = None
     if with_reviews:
         reviews = _Merge(Review.objects.filter(task__project_id=export.project_id, annotation__is_current=True)
@@ -179,19 +183,22 @@ def export_chunks(export: Export, *, classes: dict[int, LabelClass], chunk_size:
         if merged:
             labels = {}
             reviews = {}
+            suggestions = {}
             for row in chunk:
                 found = label_stream.take(row[0])
                 if len(found) == 1:
                     labels[row[0]] = [classes[found[0][1]]]
                 elif found:
-                    labels[row[0]] = sorted((classes[c] for _, c in found), key=by_position)
+                    labels[row[0]] = sorted((classes[c] for _, c, _ in found), key=by_position)
+                if found:
+                    suggestions[row[0]] = found[0][2]
                 if review_stream is not None:
                     last = review_stream.take(row[0])
                     if last:
                         reviews[row[0]] = (last[-1][1] or "", last[-1][2])
         else:
             ids = [row[0] for row in chunk if row[6] in labelled]
-            labels = _labels_for(ids, classes) if ids else {}
+            labels, suggestions = _labels_for(ids, classes) if ids else ({}, {})
             reviews = _reviews_for(ids) if with_reviews and ids else {}
         rows = []
         for pk, item_id, key, width, height, image_format, state, *who in chunk:
@@ -200,6 +207,7 @@ def export_chunks(export: Export, *, classes: dict[int, LabelClass], chunk_size:
             rows.append(ExportRow(
                 pk, item_id, key, width, height, image_format or "", item_url(base, key), state,
                 labeled_by or "", labeled_at, labels.get(pk, []) if state in labelled else [], reviewer, reviewed_at,
+                suggestions.get(pk, "none"),
             ))
         yield rows
 

@@ -43,7 +43,16 @@ class InvalidRowSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class RefusedRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["image", "class", "row"],
+                                   help_text="image: no such image in the dataset; class: unknown label class; row: bad row.")
+    row = serializers.CharField()
+    image = serializers.CharField(help_text="The image as the file names it (empty when the row has none).")
+    reason = serializers.CharField()
+
+
 class ImportReportSerializer(serializers.Serializer):
+    id = serializers.UUIDField(allow_null=True, help_text="The stored report (its page is where the import's notification leads).")
     as_final = serializers.BooleanField()
     rows = serializers.IntegerField()
     matched = serializers.IntegerField()
@@ -54,3 +63,5 @@ class ImportReportSerializer(serializers.Serializer):
     unmatched_count = serializers.IntegerField()
     invalid = InvalidRowSerializer(many=True, help_text="The first 200 invalid rows.")
     invalid_count = serializers.IntegerField()
+    refused = RefusedRowSerializer(many=True, help_text="The first 200 refused rows (unmatched and invalid), with why.")
+    refused_count = serializers.IntegerField()

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import Conflict
 from exports import importers
-from exports.models import Export
+from exports.models import Export, LabelImport
 from exports.tasks import export_run_task
 from labeling import stats
 from labeling.models import Annotation, PreLabel, Task
+from projects.definition.label_classes import label_class_resolver
 from projects.models import LabelingProject
+from projects.tenancy.notifications import notification_create_quietly
 from review.models import Review
 
 
@@ -74,18 +79,53 @@ def export_delete(*, export: Export, actor) -> None:
 
 # --- label import ------------------------------------------------------------------------------
 
+# Why a row of an import file was refused, by kind: the report counts and lists them in these words.
+REFUSED_IMAGE, REFUSED_CLASS, REFUSED_ROW = "image", "class", "row"
+REFUSAL_KINDS = {  # kind: (one, several, what it means)
+    REFUSED_IMAGE: ("unknown image", "unknown images", ": no image of this project's dataset has that path"),
+    REFUSED_CLASS: ("unknown class", "unknown classes", ": not a label class of this project"),
+    REFUSED_ROW: ("bad row", "bad rows", ""),
+}
+
+
 @dataclass
 class ImportReport:
+    """What an import did, per row class: matched images, newly labeled, unchanged, and refused rows with why."""
+
     as_final: bool
     rows: int = 0
     matched: int = 0
-    applied: int = 0
-    unchanged: int = 0
+    applied: int = 0  # final: labeled (approved) by this import; pre-labels: got a suggestion
+    unchanged: int = 0  # final: already had exactly these labels, approved
     skipped: int = 0  # pre-labels for images that are already labeled
-    unmatched: list[str] = field(default_factory=list)
-    invalid: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, row, image, why)
+    id: UUID | None = None  # the stored report (LabelImport), once the import went through
+    # A report read back from storage keeps only the first SHOWN refused rows, and the real counts here.
+    stored_counts: dict | None = field(default=None, repr=False)
 
     SHOWN = 200
+
+    def refuse(self, kind: str, row: str, image: str, why: str) -> None:
+        self.refused.append((kind, row, image, why))
+
+    @property
+    def unmatched(self) -> list[str]:
+        return [image for kind, _, image, _ in self.refused if kind == REFUSED_IMAGE]
+
+    @property
+    def invalid(self) -> list[tuple[str, str]]:
+        return [(row, why) for kind, row, _, why in self.refused if kind != REFUSED_IMAGE]
+
+    @property
+    def refused_shown(self):
+        return self.refused[: self.SHOWN]
+
+    @property
+    def refused_by_kind(self) -> list[tuple[str, int]]:
+        """(plain description, how many) per kind of refusal that occurred, in a fixed order."""
+        counts = self._kind_counts()
+        return [((one if counts.get(kind) == 1 else several) + meaning, counts.get(kind, 0))
+                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts.get(kind)]
 
     @property
     def unmatched_shown(self):
@@ -95,47 +135,90 @@ class ImportReport:
     def invalid_shown(self):
         return self.invalid[: self.SHOWN]
 
+    def _kind_counts(self) -> dict[str, int]:
+        if self.stored_counts:
+            return self.stored_counts["kinds"]
+        return dict(Counter(kind for kind, *_ in self.refused))
+
+    @property
+    def unmatched_count(self) -> int:
+        return self._kind_counts().get(REFUSED_IMAGE, 0)
+
+    @property
+    def invalid_count(self) -> int:
+        return sum(n for kind, n in self._kind_counts().items() if kind != REFUSED_IMAGE)
+
+    @property
+    def refused_count(self) -> int:
+        return sum(self._kind_counts().values())
+
     def as_dict(self) -> dict:
         return {
+            "id": str(self.id) if self.id else None,
             "as_final": self.as_final, "rows": self.rows, "matched": self.matched, "applied": self.applied,
             "unchanged": self.unchanged, "skipped": self.skipped,
-            "unmatched": self.unmatched_shown, "unmatched_count": len(self.unmatched),
+            "unmatched": self.unmatched_shown, "unmatched_count": self.unmatched_count,
             "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
-            "invalid_count": len(self.invalid),
+            "invalid_count": self.invalid_count,
+            "refused": [{"kind": kind, "row": row, "image": image, "reason": why}
+                        for kind, row, image, why in self.refused_shown],
+            "refused_count": self.refused_count,
+            "refused_kinds": self._kind_counts(),
         }
+
+    @classmethod
+    def from_stored(cls, record) -> ImportReport:
+        """The report of a stored import (`LabelImport`), as the import page shows it."""
+        data = record.report
+        kept = {"rows", "matched", "applied", "unchanged", "skipped"}
+        report = cls(as_final=record.as_final, **{name: data[name] for name in kept if name in data})
+        report.id = record.uuid
+        report.refused = [(row["kind"], row["row"], row["image"], row["reason"]) for row in data.get("refused", [])]
+        report.stored_counts = {"kinds": data.get("refused_kinds") or dict(Counter(kind for kind, *_ in report.refused))}
+        return report
 
 
 def _resolve_rows(project, parsed, report) -> dict[int, list]:
-    """Label classes per matched task id; unmatched and invalid rows go to the report."""
-    classes = {c.name: c for c in project.label_classes.all()}
-    folded = {name.casefold(): c for name, c in classes.items()}
+    """Label classes per matched task id; rows that cannot be applied go to the report with the reason. Labels are
+    resolved like every label a request names: by name (ignoring case) or UUID, and a removed class takes no new tags."""
+    classes = label_class_resolver(project=project)
     multi = project.task_type == LabelingProject.TaskType.MULTI_LABEL
     items = importers.match_items(project.dataset_id, {row.refs for row in parsed.rows})
     tasks = dict(Task.objects.filter(project=project, item_id__in=set(items.values())).values_list("item_id", "pk"))
     wanted: dict[int, list] = {}
     for row in parsed.rows:
-        chosen = [classes.get(name) or folded.get(name.casefold()) for name in row.labels]
-        unknown = [name for name, c in zip(row.labels, chosen) if c is None]
-        task_id = tasks.get(items.get(row.refs))
+        item_id = items.get(row.refs)
+        task_id = tasks.get(item_id) if item_id is not None else None
         if task_id is None:
-            report.unmatched.append(row.refs[0])
-        elif not row.labels:
-            report.invalid.append((row.line, "has no label"))
-        elif unknown:
-            report.invalid.append((row.line, f"unknown label {unknown[0]!r} (not a class of this project)"))
-        else:
-            merged = wanted.get(task_id, [])
-            merged = merged + [c for c in chosen if c not in merged]
-            if not multi and len(merged) > 1:
-                report.invalid.append((row.line, "more than one label in a multi-class project"))
-                continue
-            wanted[task_id] = merged
+            report.refuse(REFUSED_IMAGE, row.line, row.refs[0], "no image of this project's dataset has that path")
+            continue
+        if not row.labels:
+            report.refuse(REFUSED_ROW, row.line, row.refs[0], "it has no label")
+            continue
+        try:
+            chosen = classes.many(row.labels)
+        except ValidationError as error:
+            if error.code == "label_class_unknown":
+                names = ", ".join(c.name for c in classes.active) or "none"
+                reason = f"unknown class “{error.params['label']}” (this project's classes: {names})"
+            else:
+                reason = error.messages[0]
+            report.refuse(REFUSED_CLASS, row.line, row.refs[0], reason)
+            continue
+        merged = wanted.get(task_id, [])
+        merged = merged + [c for c in chosen if c not in merged]
+        if not multi and len(merged) > 1:
+            report.refuse(REFUSED_ROW, row.line, row.refs[0],
+                          "more than one label, but this project takes one label per image (multi-class)")
+            continue
+        wanted[task_id] = merged
     return wanted
 
 
 def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
     now = timezone.now()
-    moves, class_delta = Counter(), Counter()
+    moves: Counter = Counter()
+    class_delta: Counter = Counter()
     for start in range(0, len(wanted), 1000):
         ids = list(wanted)[start:start + 1000]
         tasks = {t.pk: t for t in Task.objects.select_for_update().filter(pk__in=ids)}
@@ -167,7 +250,7 @@ def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
         report.applied += len(changed)
     moves = Counter({k: n for k, n in moves.items() if k[0] != k[1]})
     (stats.Tally(project.pk).tasks_moved(moves).labels_changed(class_delta)
-     .labeler_counted(actor.pk, labeled=report.applied).activity_counted(report.applied, now).save())
+     .labeler_counted(actor.pk, imported=report.applied).activity_counted(report.applied, now).save())
 
 
 def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:
@@ -191,8 +274,29 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
     if file.size is not None and file.size > settings.LABELSITE_IMPORT_MAX_BYTES:
         raise ValidationError(f"The file is larger than {settings.LABELSITE_IMPORT_MAX_BYTES // (1024 * 1024)} MB.")
     parsed = importers.PARSERS[format](file)
-    report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid), invalid=list(parsed.invalid))
+    report = ImportReport(as_final=as_final, rows=len(parsed.rows) + len(parsed.invalid))
+    for line, why in parsed.invalid:
+        report.refuse(REFUSED_ROW, line, "", why)
     wanted = _resolve_rows(project, parsed, report)
     report.matched = len(wanted)
     (_apply_final if as_final else _apply_prelabels)(project, actor, wanted, report)
+    _import_record(project=project, actor=actor, file=file, format=format, report=report)
     return report
+
+
+def _import_record(*, project, actor, file, format: str, report: ImportReport) -> None:
+    """Keep the report, and tell the person who imported where to find it again."""
+    report.id = uuid4()
+    record = LabelImport.objects.create(uuid=report.id, project=project, format=format, as_final=report.as_final,
+                                        file_name=(getattr(file, "name", "") or "")[:255], report=report.as_dict(),
+                                        created_by=actor)
+    done = "labeled (approved)" if report.as_final else "given suggestions"
+    problems = [f"{n:,} {text.split(':')[0]}" for text, n in report.refused_by_kind]
+    notification_create_quietly(
+        user_id=actor.pk, workspace_id=project.workspace_id, kind="import_finished",
+        message=(f"Labels imported into “{project.name}”: {report.matched:,} image{pluralize(report.matched)} matched, "
+                 f"{report.applied:,} {done}" + (f"; refused: {', '.join(problems)}" if problems else "") + "."),
+        link=reverse("exports:import_report", kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
+                                                      "project": project.uuid, "report": record.uuid}),
+        perm="projects.import_labels",
+    )

@@ -1,20 +1,18 @@
 """Pages of exports and imports: the export panel with its live status, downloads, and the label import."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
-from core.errors import Conflict
+from core.htmx import render_page_or_fragment, render_poll, shows_failures, valid_or_invalid
 from exports import services
 from exports.forms import ExportForm, ImportForm
-from exports.models import Export
+from exports.models import Export, LabelImport
 from exports.selectors import exports_for_project
-from core.htmx import render_page_or_fragment, vary_on_htmx
 from projects.tenancy.access import project_or_404, workspace_object_or_404, workspace_view
 
 PAGE = "exports/exports.html"
@@ -25,11 +23,13 @@ def _export_or_404(access, project, export):
                                    uuid=export, project__uuid=project, deleted_at=None)
 
 
-def _panel(request, access, project, *, form=None, current=None, status=200):
+def _panel(request, access, project, *, form=None, current=None, alerts=None, status=200):
+    """The export page; `alerts`: {"status" | "list": message} shown where the person acted (below Export, or
+    above the past exports)."""
     exports = list(exports_for_project(project))
     context = {
         "access": access, "project": project, "form": form or ExportForm(), "exports": exports,
-        "current": current or (exports[0] if exports else None),
+        "current": current or (exports[0] if exports else None), "alerts": alerts or {},
     }
     return render_page_or_fragment(request, PAGE, context, status=status)
 
@@ -49,17 +49,21 @@ def export_list(request, access, project):
     return _panel(request, access, project)
 
 
+def _export_form_refused(failure, request, access, project):
+    project = project_or_404(access, project)
+    form = failure.shown_on(ExportForm(request.POST))
+    if request.htmx:
+        context = {"access": access, "project": project, "form": form}
+        return reswap(retarget(_fragment(request, "export-form", context, status=failure.status), "#export-form"), "outerHTML")
+    return _panel(request, access, project, form=form, status=failure.status)
+
+
 @require_POST
 @workspace_view("exports.add_export")
+@shows_failures(_export_form_refused)
 def export_new(request, access, project):
     project = project_or_404(access, project)
-    form = ExportForm(request.POST)
-    if not form.is_valid():
-        if request.htmx:
-            context = {"access": access, "project": project, "form": form}
-            return reswap(retarget(_fragment(request, "export-form", context, status=422), "#export-form"), "outerHTML")
-        return _panel(request, access, project, form=form, status=422)
-    export = services.export_create(project=project, actor=request.user, **form.cleaned_data)
+    export = services.export_create(project=project, actor=request.user, **valid_or_invalid(ExportForm(request.POST)))
     if request.htmx:
         response = _fragment(request, "export-status", {"access": access, "project": project, "current": export})
         return trigger_client_event(response, "exports-changed")
@@ -72,12 +76,10 @@ def export_status(request, access, project, export):
     export = _export_or_404(access, project, export)
     if not request.htmx:
         return _panel(request, access, export.project, current=export)
-    response = _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
-    if export.is_active:
-        return response
-    # Finished: stop polling (286) and let the list of past exports refresh itself.
-    stopped = vary_on_htmx(HttpResponseStopPolling(response.content))
-    return trigger_client_event(stopped, "exports-changed")
+    # Finished: the list of past exports and the notification bell refresh themselves.
+    return render_poll(request, PAGE, {"access": access, "project": export.project, "current": export},
+                       partial="export-status", finished=not export.is_active,
+                       events=("exports-changed", "notifications-changed"))
 
 
 @require_GET
@@ -92,14 +94,25 @@ def export_download(request, access, project, export):
     return response
 
 
+def _export_refused(where):
+    """Retry or Delete refused (the export changed meanwhile), said `where` the person acted: below Export
+    ("status"), or above the past exports ("list"); htmx gets the export's status with the reason."""
+
+    def refused(failure, request, access, project, export):
+        export = _export_or_404(access, project, export)
+        if request.htmx:
+            context = {"access": access, "project": export.project, "current": export, "alerts": {"status": failure.message}}
+            return _fragment(request, "export-status", context, status=failure.status)
+        return _panel(request, access, export.project, current=export, alerts={where: failure.message}, status=failure.status)
+
+    return refused
+
+
 @require_POST
 @workspace_view("exports.add_export")
+@shows_failures(_export_refused("status"))
 def export_retry(request, access, project, export):
-    export = _export_or_404(access, project, export)
-    try:
-        export = services.export_retry(export=export, actor=request.user)
-    except Conflict as error:
-        messages.error(request, error.messages[0])
+    export = services.export_retry(export=_export_or_404(access, project, export), actor=request.user)
     if request.htmx:
         return _fragment(request, "export-status", {"access": access, "project": export.project, "current": export})
     return redirect("exports:list", org=access.organization.slug, ws=access.workspace.slug, project=export.project.uuid)
@@ -107,28 +120,44 @@ def export_retry(request, access, project, export):
 
 @require_POST
 @workspace_view("exports.delete_export")
+@shows_failures(_export_refused("list"))
 def export_delete(request, access, project, export):
     export = _export_or_404(access, project, export)
-    try:
-        services.export_delete(export=export, actor=request.user)
-        messages.success(request, "Export deleted.")
-    except Conflict as error:
-        messages.error(request, error.messages[0])
+    services.export_delete(export=export, actor=request.user)
+    messages.success(request, "Export deleted.")
     return redirect("exports:list", org=access.organization.slug, ws=access.workspace.slug, project=export.project.uuid)
+
+
+def _import_page(request, access, project, form, report=None, status=200):
+    context = {"access": access, "project": project, "form": form, "report": report}
+    return render(request, "exports/import.html", context, status=status)
+
+
+def _import_refused(failure, request, access, project):
+    form = failure.shown_on(ImportForm(request.POST, request.FILES), field="file")
+    return _import_page(request, access, project_or_404(access, project), form, status=failure.status)
 
 
 @require_http_methods(["GET", "POST"])
 @workspace_view("projects.import_labels")
+@shows_failures(_import_refused)
 def label_import(request, access, project):
     project = project_or_404(access, project)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            report = services.labels_import(project=project, actor=request.user, file=form.cleaned_data["file"],
-                                            format=form.cleaned_data["format"], as_final=form.cleaned_data["as_final"])
-        except ValidationError as error:
-            form.add_error("file", error)
-    status = 422 if form.errors else 200
-    context = {"access": access, "project": project, "form": form, "report": report}
-    return render(request, "exports/import.html", context, status=status)
+    if request.method == "GET":
+        return _import_page(request, access, project, ImportForm())
+    form = ImportForm(request.POST, request.FILES)
+    data = valid_or_invalid(form)
+    report = services.labels_import(project=project, actor=request.user, file=data["file"], format=data["format"],
+                                    as_final=data["as_final"])
+    return _import_page(request, access, project, form, report)
+
+
+@require_GET
+@workspace_view("projects.import_labels")
+def label_import_report(request, access, project, report):
+    """The report of an earlier import (where its notification leads), above the form for the next one."""
+    record = workspace_object_or_404(access, LabelImport, related=("project", "created_by"), uuid=report,
+                                     project__uuid=project)
+    context = {"access": access, "project": record.project, "form": ImportForm(),
+               "report": services.ImportReport.from_stored(record), "stored": record}
+    return render(request, "exports/import.html", context)

@@ -6,8 +6,11 @@ task order, then `end()`; `write` returns how many images it wrote (0 or 1).
 Format contracts (documented in the README):
 - COCO: category id = LabelClass primary key (stable across exports even when classes are
   reordered or renamed); image id = DataItem primary key (stable across exports and projects on
-  the same dataset); one annotation per tag (classification: no bbox), numbered from 1.
-- CSV: `image_url,label,labeler,labeled_at,reviewer,reviewed_at,state`; several labels of a
+  the same dataset); one annotation per tag (classification: no bbox), numbered from 1, with
+  `attributes.suggestion`.
+- Every format but ImageFolder says what the labeler did with a suggestion (pre-label): `suggestion` is
+  `accepted`, `changed` or `none` (no suggestion, or labels from an import or a reviewer's correction).
+- CSV: `image_url,label,labeler,labeled_at,reviewer,reviewed_at,state,suggestion`; several labels of a
   multi-label image are joined with MULTI_LABEL_SEPARATOR (` | ` is not used inside names we write).
   A cell a spreadsheet would run as a formula gets a leading `'` (see spreadsheet_safe).
 - Every format leaves out (and counts in `missing`) an item whose key could address another object
@@ -33,7 +36,8 @@ from exports.selectors import ExportRow
 from projects.datastores import storage as ds
 
 MULTI_LABEL_SEPARATOR = "|"
-CSV_COLUMNS = ["image_url", "label", "labeler", "labeled_at", "reviewer", "reviewed_at", "state"]
+# New columns go at the end, so readers that take columns by position keep working.
+CSV_COLUMNS = ["image_url", "label", "labeler", "labeled_at", "reviewer", "reviewed_at", "state", "suggestion"]
 
 
 def timestamp(value: datetime | str | None) -> str:
@@ -104,7 +108,7 @@ class CocoWriter(_TextWriter):
 
     def begin(self) -> None:
         super().begin()
-        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")
+        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 — closed by end()
         self.next_annotation = 1
         self.first_image = True
         info = {
@@ -128,10 +132,11 @@ class CocoWriter(_TextWriter):
             f'"width":{_number(row.width)},"height":{_number(row.height)},"coco_url":{url},"absolute_url":{url}}}'
         )
         self.first_image = False
+        attributes = f'{{"suggestion":{_string(row.suggestion)}}}'
         for label in row.labels:
             separator = "" if self.next_annotation == 1 else ","
             self.spool.write(f'{separator}{{"id":{self.next_annotation},"image_id":{row.item_id},'
-                             f'"category_id":{label.pk},"iscrowd":0}}')
+                             f'"category_id":{label.pk},"iscrowd":0,"attributes":{attributes}}}')
             self.next_annotation += 1
         return 1
 
@@ -174,7 +179,7 @@ class CsvWriter(_TextWriter):
             return 0
         self.csv.writerow([spreadsheet_safe(cell) for cell in (
             row.url, MULTI_LABEL_SEPARATOR.join(c.name for c in row.labels), row.labeled_by,
-            timestamp(row.labeled_at), row.reviewer, timestamp(row.reviewed_at), row.state,
+            timestamp(row.labeled_at), row.reviewer, timestamp(row.reviewed_at), row.state, row.suggestion,
         )])
         return 1
 
@@ -206,6 +211,7 @@ class JsonLinesWriter(_TextWriter):
                 "height": f"{row.height}px" if row.height else "",
             },
             "label": names if multi else names[0],
+            "suggestion": row.suggestion,  # an extra key: Azure ML's loaders read the ones they know
         }
         self.text.write(_dump(line) + "\n")
         return 1
@@ -218,8 +224,8 @@ def safe_name(text: str, fallback: str) -> str:
     """One path segment safe on every OS and in every unzip tool: no separators, no '..', no control chars."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", text))
-    text = re.sub(r"_+", "_", text).strip(" ._")[:120]
-    return text if text and text not in {".", ".."} else fallback
+    text = re.sub(r"_+", "_", text).strip(" ._")[:120].rstrip(" ._")  # no dot run, none at either end: never ".."
+    return text or fallback
 
 
 class ImageFolderWriter(Writer):
@@ -247,7 +253,7 @@ class ImageFolderWriter(Writer):
         try:
             # read_object requests exactly the key (a storage's open() would normalize "a//b" to "a/b").
             data = ds.read_object(self.project.dataset.datastore, self.storage, row.key)  # one image at a time
-        except Exception:  # missing or unreadable in the datastore: counted and reported, never fatal
+        except Exception:  # noqa: BLE001 — missing or unreadable in the datastore: counted and reported, never fatal
             self.missing += 1
             return 0
         for label in row.labels:

@@ -1,6 +1,7 @@
 """Labeling projects and the labeler's page over the API (projects need labeling's progress counters)."""
 
 import uuid as uuidlib
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,11 +12,12 @@ from rest_framework.response import Response
 
 from labeling import selectors, services
 from labeling.serializers import (
-    ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
+    AcceptSerializer, ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
     LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
     SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
 )
 from projects.definition import services as project_services
+from projects.definition.label_classes import label_class_resolver
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
 from projects.models import LabelingProject
 
@@ -88,7 +90,7 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         project_services.project_state_set(project=project, actor=request.user, action=verb)
         return Response(self._data(project))
 
-    _STATE_SCHEMA = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
+    _STATE_SCHEMA: dict[str, Any] = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
 
     @extend_schema(**_STATE_SCHEMA)
     @action(detail=True, methods=["post"])
@@ -119,16 +121,13 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     required_perms = {"POST": LABEL, "GET": LABEL}
 
     def _classes(self):
-        return list(self.project.label_classes.active().order_by("position"))
+        if not hasattr(self, "_resolver"):
+            self._resolver = label_class_resolver(project=self.project)
+        return self._resolver
 
     def _class_ids(self, refs) -> list[int]:
-        by_ref = {}
-        for c in self._classes():
-            by_ref[c.name] = by_ref[str(c.uuid)] = c.pk
-        unknown = [r for r in refs if r not in by_ref]
-        if unknown:
-            raise ValidationError({"labels": [f"Unknown label class {unknown[0]!r}."]})
-        return list(dict.fromkeys(by_ref[r] for r in refs))
+        """Label classes named by UUID or name (ignoring case); a removed one takes no new tags."""
+        return [c.pk for c in self._classes().many(refs, field="labels")]
 
     def _task_ids(self, item_uuids) -> dict[str, int]:
         rows = self.project.tasks.filter(item__uuid__in=list(item_uuids)).values_list("item__uuid", "id")
@@ -142,7 +141,7 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         return fn(project=self.project, user=self.request.user, **kwargs)
 
     def _page(self, tasks, expired=0):
-        classes = self._classes()
+        classes = self._classes().active
         context = {**self.get_serializer_context(), "class_names": {c.pk: c.name for c in classes}}
         return Response(PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data)
 
@@ -163,6 +162,17 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         ids = self._task_ids(data["tasks"])
         tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
         tasks = list(self.project.tasks.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
+        return self._page(tasks)
+
+    @extend_schema(request=AcceptSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @action(detail=False, methods=["post"])
+    def accept(self, request, *args, **kwargs):
+        """Accept the suggestions of these held tasks: they become the draft tags (of tasks without tags of their own)."""
+        serializer = AcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = self._task_ids(serializer.validated_data["tasks"])
+        self._call(services.suggestions_accept, task_ids=list(ids.values()))
+        tasks = list(self.project.tasks.filter(id__in=list(ids.values())).select_related("item").order_by("id"))
         return self._page(tasks)
 
     @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})

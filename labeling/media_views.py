@@ -2,10 +2,12 @@
 the user may see (`projects.tenancy.access.item_or_404` with labeling's rule, `selectors.media_items_visible`)."""
 
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.http import require_GET
 
@@ -48,6 +50,7 @@ def item_image(request, access, item):
     if found.state != DataItem.State.READY or not content_type:
         return HttpResponse("This item has no viewable image.", status=404, content_type="text/plain")
     datastore = found.dataset.datastore
+    response: HttpResponseBase
     try:
         if datastore.kind == Datastore.Kind.LOCAL:
             path = ds.local_file_path(datastore, found.key)
@@ -70,12 +73,14 @@ def _streamed(request, datastore, item, content_type):
     """The bytes of a blob whose datastore has only a SAS token: the token stays here, the browser gets bytes."""
     stream = ds.blob_stream(datastore, item.key, max_bytes=settings.LABELSITE_MAX_IMAGE_BYTES,
                             if_none_match=_one_etag(request.headers.get("If-None-Match", "")))
+    response: HttpResponseBase
     if stream.not_modified:
         response = HttpResponseNotModified()
     else:
         response = StreamingHttpResponse(stream.chunks, content_type=content_type)
         response["Content-Length"] = str(stream.size)
-        response["Content-Disposition"] = content_disposition_header(False, _safe_filename(item.key))
+        # A str: the header is None only without a file name, and there always is one.
+        response["Content-Disposition"] = cast(str, content_disposition_header(False, _safe_filename(item.key)))
         if stream.last_modified:
             response["Last-Modified"] = http_date(stream.last_modified.timestamp())
     response["ETag"] = stream.etag

@@ -4,7 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from projects.models import DataItem, LabelClass, LabelingProject, tenant_manager
+from projects.models import DataItem, LabelClass, LabelingProject, ProjectOwnedQuerySet, TenantQuerySet
+
+
+class TaskOwnedQuerySet(TenantQuerySet):
+    """Rows that hang off a task (annotations, pre-labels, reviews, review leases)."""
+
+    workspace_path = "task__project__workspace"
 
 
 class Task(models.Model):
@@ -31,9 +37,12 @@ class Task(models.Model):
     rejected_before = models.BooleanField(default=False, db_default=False)
     # In-progress tags (label class ids) of the current lease holder; cleared whenever the lease changes.
     draft = models.JSONField(default=list, blank=True)
+    # The suggestion (label class ids, from a pre-label) offered to the current lease holder, copied at claim time
+    # like the draft. It is never a label by itself: the labeler accepts it (it becomes the draft) or tags instead.
+    suggested = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("project__workspace")
+    objects = ProjectOwnedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -87,15 +96,26 @@ class Annotation(models.Model):
         REVIEWER = "reviewer", "Corrected by reviewer"
         IMPORT = "import", "Imported"
 
+    class Suggestion(models.TextChoices):
+        """What the labeler did with the suggestion the image carried when they submitted it."""
+
+        NONE = "none", "No suggestion"
+        ACCEPTED = "accepted", "Suggestion accepted"
+        CHANGED = "changed", "Suggestion changed"
+
     # No index of its own: `annotation_current` starts with the task.
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     labels = models.ManyToManyField(LabelClass, related_name="annotations")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.LABELER)
+    suggestion = models.CharField(max_length=10, choices=Suggestion.choices, default=Suggestion.NONE,
+                                  db_default=Suggestion.NONE)
+    # The suggested tags as the labeler saw them (empty without a suggestion): what was accepted or changed.
+    suggested_labels = models.ManyToManyField(LabelClass, related_name="+", blank=True)
     is_current = models.BooleanField(default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["task", "is_current"], name="annotation_current")]
@@ -121,7 +141,7 @@ class PreLabel(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
 
 class GridPreference(models.Model):
@@ -146,11 +166,13 @@ class TaskStateCount(models.Model):
 
 
 class LabelerCount(models.Model):
-    """Per labeler: tasks labeled, and how their labels fared in review."""
+    """Per labeler: tasks labeled, and how their labels fared in review; final labels a person imported are
+    counted apart (`imported`), never as their own labeling work."""
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     labeled = models.BigIntegerField(default=0)
+    imported = models.BigIntegerField(default=0)
     skipped = models.BigIntegerField(default=0)
     approved = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
@@ -160,11 +182,14 @@ class LabelerCount(models.Model):
 
 
 class ClassCount(models.Model):
-    """How many tasks currently carry each label class."""
+    """How many tasks currently carry each label class; and of the submitted suggestions that proposed the class,
+    how many kept it (every submission counts, history included: it measures the suggestions, not the labels)."""
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     label_class = models.ForeignKey(LabelClass, on_delete=models.CASCADE, related_name="+")
     count = models.BigIntegerField(default=0)
+    suggested = models.BigIntegerField(default=0, db_default=0)
+    accepted = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "label_class"], name="uniq_class_count")]

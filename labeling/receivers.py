@@ -51,4 +51,4 @@ def on_user_deleting(sender, instance, **kwargs):
     """A deleted account's leases end with it, holder and expiry together in one statement: the database
     refuses a lease without a holder, which `leased_to`'s SET_NULL alone would leave behind. Runs inside
     the deletion's transaction."""
-    Task.objects.filter(leased_to=instance).update(leased_to=None, lease_expires=None, draft=[])
+    Task.objects.filter(leased_to=instance).update(leased_to=None, lease_expires=None, draft=[], suggested=[])

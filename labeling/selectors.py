@@ -1,4 +1,4 @@
-"""Reads behind the labeling grid: the labeler's page with its draft chips, and their preferences."""
+"""Reads behind the labeling grid: the labeler's page with its draft chips and suggestions, and their preferences."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class Tile:
     task: Task
     number: int
     chips: list[LabelClass]
+    suggested: list[LabelClass] = field(default_factory=list)
     urls: dict = field(default_factory=dict)  # thumbnail, image, skip: filled in by the view
 
     @property
@@ -32,6 +33,11 @@ class Tile:
     @property
     def name(self) -> str:
         return self.task.item.key.rsplit("/", 1)[-1]
+
+    @property
+    def suggestion_open(self) -> bool:
+        """A suggestion waits for the labeler: shown (and accepted by "Accept all") until the tile has tags."""
+        return bool(self.suggested) and not self.chips
 
 
 @dataclass
@@ -48,8 +54,13 @@ class GridPage:
         return bool(self.tiles) and all(tile.chips for tile in self.tiles)
 
     @property
-    def fresh(self) -> bool:
-        return not any(tile.chips for tile in self.tiles)
+    def suggestions(self) -> int:
+        """Images whose suggestion is still open."""
+        return sum(tile.suggestion_open for tile in self.tiles)
+
+    @property
+    def suggested_tiles(self) -> list[Tile]:
+        return [tile for tile in self.tiles if tile.suggested]
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -72,7 +83,8 @@ def label_classes_get(project) -> list[LabelClass]:
 def tiles_build(tasks, classes) -> list[Tile]:
     by_id = {c.id: c for c in classes}
     return [
-        Tile(task=t, number=n, chips=[by_id[i] for i in t.draft if i in by_id])
+        Tile(task=t, number=n, chips=[by_id[i] for i in t.draft if i in by_id],
+             suggested=[by_id[i] for i in t.suggested if i in by_id])
         for n, t in enumerate(tasks, start=1)
     ]
 
@@ -182,6 +194,14 @@ class Dashboard:
     activity_unit: str
     activity_max: int
     chart: dict = field(default_factory=dict)
+    suggestions: list[dict] = field(default_factory=list)  # per class, only those ever suggested
+
+    @property
+    def suggestions_total(self) -> dict:
+        suggested = sum(row["suggested"] for row in self.suggestions)
+        accepted = sum(row["accepted"] for row in self.suggestions)
+        return {"suggested": suggested, "accepted": accepted, "changed": suggested - accepted,
+                "acceptance_rate": round(100 * accepted / suggested) if suggested else None}
 
 
 STATE_ROWS = [
@@ -207,15 +227,28 @@ def _state_bars(counts: dict[str, int], leased: int) -> list[Bar]:
     return bars
 
 
-def _class_bars(project: LabelingProject) -> list[Bar]:
-    counts = dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
-    classes = [c for c in LabelClass.objects.filter(project=project) if c.removed_at is None or counts.get(c.pk)]
+def _class_bars(project: LabelingProject) -> tuple[list[Bar], list[dict]]:
+    """The label distribution, and per class the submitted suggestions that proposed it and how many kept it."""
+    rows = ClassCount.objects.filter(project=project).values_list("label_class_id", "count", "suggested", "accepted")
+    counts, offered = {}, {}
+    for class_id, count, suggested, accepted in rows:
+        counts[class_id] = count
+        if suggested:
+            offered[class_id] = (suggested, accepted)
+    every = list(LabelClass.objects.filter(project=project))
+    classes = [c for c in every if c.removed_at is None or counts.get(c.pk)]
     top = max([counts.get(c.pk, 0) for c in classes] + [1])
-    return [
+    bars = [
         Bar(str(c.pk), c.name, counts.get(c.pk, 0), width=round(100 * counts.get(c.pk, 0) / top, 3),
             css=f"c{c.color}", note="removed" if c.removed_at else "")
         for c in classes
     ]
+    suggestions = [
+        {"label": c.name, "css": f"c{c.color}", "suggested": offered[c.pk][0], "accepted": offered[c.pk][1],
+         "changed": offered[c.pk][0] - offered[c.pk][1], "acceptance_rate": round(100 * offered[c.pk][1] / offered[c.pk][0])}
+        for c in every if c.pk in offered
+    ]
+    return bars, suggestions
 
 
 def _labeler_rows(project: LabelingProject) -> list[dict]:
@@ -223,7 +256,7 @@ def _labeler_rows(project: LabelingProject) -> list[dict]:
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("-labeled", "user__username"):
         reviewed = row.approved + row.rejected
         rows.append({
-            "user": row.user.get_username(), "labeled": row.labeled, "skipped": row.skipped,
+            "user": row.user.get_username(), "labeled": row.labeled, "imported": row.imported, "skipped": row.skipped,
             "approved": row.approved, "rejected": row.rejected,
             "approval_rate": round(100 * row.approved / reviewed) if reviewed else None,
             "rejection_rate": round(100 * row.rejected / reviewed) if reviewed else None,
@@ -247,7 +280,7 @@ def _activity_bars(project: LabelingProject, unit: str) -> list[Bar]:
             hour=0, minute=0, second=0, microsecond=0)
         if bucket in totals:
             totals[bucket] += labeled
-    top = max(list(totals.values()) + [1])
+    top = max([*totals.values(), 1])
     step = CHART_W / span
     bars = []
     for i, start in enumerate(starts):
@@ -265,11 +298,12 @@ def dashboard_stats_get(*, project: LabelingProject, activity: str = "hour") -> 
     counts.update(TaskStateCount.objects.filter(project=project).values_list("state", "count"))
     states = _state_bars(counts, live_leases_count(project))
     bars = _activity_bars(project, unit)
+    classes, suggestions = _class_bars(project)
     return Dashboard(
         states=states, total=sum(counts.values()), progress=_progress(counts),
-        classes=_class_bars(project), labelers=_labeler_rows(project),
+        classes=classes, labelers=_labeler_rows(project),
         activity=bars, activity_unit=unit, activity_max=max([b.count for b in bars] + [0]),
-        chart={"w": CHART_W, "h": CHART_H},
+        chart={"w": CHART_W, "h": CHART_H}, suggestions=suggestions,
     )
 
 

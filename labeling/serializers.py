@@ -1,5 +1,7 @@
 """API representations of labeling projects, their dashboard numbers and the labeler's page."""
 
+from typing import cast
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -84,14 +86,16 @@ class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         view = self.context.get("view")
         if view is not None and hasattr(view, "access"):
-            self.fields["dataset"].queryset = Dataset.objects.for_workspace(view.access.workspace)
+            # The stubs declare RelatedField.queryset with Manager (a descriptor) in its type, which mypy misreads.
+            field = cast(serializers.RelatedField, self.fields["dataset"])
+            field.queryset = Dataset.objects.for_workspace(view.access.workspace)  # type: ignore[arg-type]
 
     def get_classes(self, project) -> list[str]:
         return [c.name for c in project.label_classes.all() if c.removed_at is None]
 
-    def get_progress(self, project) -> ProgressSerializer:
+    def get_progress(self, project) -> ProgressSerializer:  # the hint is the field's schema for drf-spectacular
         progress = self.context.get("progress", {}).get(project.pk)
-        return ProgressSerializer(progress).data if progress else None
+        return ProgressSerializer(progress).data if progress else None  # type: ignore[return-value]
 
 
 class ProjectUpdateSerializer(ProjectSerializer):
@@ -108,7 +112,8 @@ class ProjectUpdateSerializer(ProjectSerializer):
 
 class BarSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class, so `label` does not shadow Field.label at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     note = serializers.CharField()
 
@@ -116,11 +121,20 @@ class BarSerializer(serializers.Serializer):
 class LabelerRowSerializer(serializers.Serializer):
     user = serializers.CharField()
     labeled = serializers.IntegerField()
+    imported = serializers.IntegerField(help_text="Final labels this person imported (not counted as labeled).")
     skipped = serializers.IntegerField()
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField()
     approval_rate = serializers.IntegerField(allow_null=True)
     rejection_rate = serializers.IntegerField(allow_null=True)
+
+
+class SuggestionRowSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="The suggested label class.")
+    suggested = serializers.IntegerField(help_text="Submitted images whose suggestion proposed this class.")
+    accepted = serializers.IntegerField(help_text="Of those, how many kept it in the submitted tags.")
+    changed = serializers.IntegerField()
+    acceptance_rate = serializers.IntegerField(help_text="accepted / suggested, in percent.")
 
 
 class DashboardSerializer(serializers.Serializer):
@@ -131,6 +145,7 @@ class DashboardSerializer(serializers.Serializer):
     labelers = LabelerRowSerializer(many=True)
     activity_unit = serializers.CharField()
     activity = BarSerializer(many=True)
+    suggestions = SuggestionRowSerializer(many=True, help_text="Per class ever suggested: how labelers answered.")
 
 
 class ClaimSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -156,16 +171,25 @@ class TaskMediaSerializer(serializers.Serializer):
 
 
 class PageTaskSerializer(TaskMediaSerializer):
-    """A held task, named by its item's UUID, with its draft tags (class names)."""
+    """A held task, named by its item's UUID, with its draft tags and its suggestion (class names)."""
 
     id = serializers.UUIDField(source="item.uuid", read_only=True)
     key = serializers.CharField(source="item.key", read_only=True)
     draft = serializers.SerializerMethodField()
+    suggested = serializers.SerializerMethodField(
+        help_text="Suggested tags (a pre-label): not a label until accepted (tasks/accept/) or submitted. "
+                  "Submitting exactly these records the suggestion as accepted, anything else as changed.")
     lease_expires = serializers.DateTimeField(read_only=True)
 
-    def get_draft(self, task) -> list[str]:
+    def _names(self, ids) -> list[str]:
         names = self.context["class_names"]
-        return [names[i] for i in task.draft if i in names]
+        return [names[i] for i in ids if i in names]
+
+    def get_draft(self, task) -> list[str]:
+        return self._names(task.draft)
+
+    def get_suggested(self, task) -> list[str]:
+        return self._names(task.suggested)
 
 
 class PageSerializer(serializers.Serializer):
@@ -178,6 +202,11 @@ class TagsSerializer(StrictFieldsMixin, serializers.Serializer):
     tasks = serializers.ListField(child=serializers.UUIDField(), min_length=1)
     labels = serializers.ListField(child=serializers.CharField(), min_length=1, help_text="Label class UUIDs or names.")
     mode = serializers.ChoiceField(choices=["apply", "remove"], default="apply")
+
+
+class AcceptSerializer(StrictFieldsMixin, serializers.Serializer):
+    tasks = serializers.ListField(child=serializers.UUIDField(), min_length=1,
+                                  help_text="Item UUIDs of held tasks; those without tags of their own take their suggestion.")
 
 
 class SubmitSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Writes to tasks: the grid (claiming pages under a lease, draft tags, submit, skip), task creation, label removal.
+"""Writes to tasks: the grid (claiming pages under a lease, suggestions, draft tags, submit, skip), task creation,
+label removal.
 
 Every function runs in one short transaction and keeps the dashboard counters (`labeling.stats`)
 in step. The number of queries each one makes does not depend on the page size or project size.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -55,6 +57,27 @@ class LeaseLost(Conflict):
             "Load a fresh page to continue.",
             data={"task_ids": self.task_ids},
         )
+
+
+class PageSubmitted(Conflict):
+    """The tasks were already submitted (or skipped) by this same labeler: the page is stale, not lost.
+
+    Typically a second tab showing the page that the first tab submitted."""
+
+    code = "page_submitted"
+    default_message = "This page was already submitted (in another tab?). Here is a fresh page."
+
+    def __init__(self, task_ids=()):
+        self.task_ids = sorted(task_ids)
+        super().__init__(data={"task_ids": self.task_ids})
+
+
+def _lost_error(tasks, lost: set[int], user) -> Conflict:
+    """Why tasks are no longer held: submitted by this labeler already (another tab), or the hold ran out."""
+    mine = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
+    if lost <= mine:
+        return PageSubmitted(lost)
+    return LeaseLost(lost - mine)
 
 
 def lease_minutes() -> int:
@@ -110,8 +133,8 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
     """The labeler's page: tasks they still hold, topped up to `size` from the pool (order kept stable)."""
     _require_open(project)
     order = _claim_order(project)
-    mine = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
-    mine = list(mine.select_related("item").order_by(order, "id")[: size + 100])
+    holding = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).annotate(live=lease_live())
+    mine = list(holding.select_related("item").order_by(order, "id")[: size + 100])
     held = [t for t in mine if t.live][:size]
     expired = [t.id for t in mine if not t.live]
     missing = size - len(held)
@@ -122,7 +145,7 @@ def tasks_claim(*, project, user, size: int) -> ClaimedPage:
             _ephemeral(outermost)
             if expired:  # back to the pool, unless someone took them already
                 Task.objects.filter(id__in=expired, leased_to=user, lease_expires__lte=Now()).update(
-                    leased_to=None, lease_expires=None, draft=[]
+                    leased_to=None, lease_expires=None, draft=[], suggested=[]
                 )
             if missing > 0:
                 ids = _take_free(project=project, user=user, order=order, count=missing)
@@ -139,7 +162,8 @@ def _take_free(*, project, user, order, count) -> list[int]:
 
     `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING`: on PostgreSQL rows
     another labeler is claiming right now are skipped, never waited for; on SQLite the IMMEDIATE
-    transaction already serializes writers. Each row also says whether it carries imported pre-labels.
+    transaction already serializes writers. Each row also says whether it carries a pre-label, which it then
+    offers as its suggestion.
     """
     free = (
         Task.objects.filter(project=project, state=State.UNLABELED)
@@ -154,14 +178,15 @@ def _take_free(*, project, user, order, count) -> list[int]:
     expires_sql, expires_params = _compiled(lease_expiry())
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET leased_to_id = %s, lease_expires = {expires_sql}, draft = '[]' WHERE id IN ({free_sql}) "
+            f"UPDATE {table} SET leased_to_id = %s, lease_expires = {expires_sql}, draft = '[]', suggested = '[]' "
+            f"WHERE id IN ({free_sql}) "
             f"RETURNING id, EXISTS (SELECT 1 FROM {prelabels} p WHERE p.task_id = {table}.id)",
             [user.id, *expires_params, *free_params],
         )
         rows = cursor.fetchall()
     suggested = [task_id for task_id, has_prelabel in rows if has_prelabel]
     if suggested:
-        _prelabels_to_drafts(project, suggested)
+        _prelabels_to_suggestions(project, suggested)
     return [task_id for task_id, _ in rows]
 
 
@@ -173,27 +198,33 @@ def _compiled(expression) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _prelabels_to_drafts(project, task_ids) -> None:
-    """Imported pre-labels arrive pre-applied as draft tags; the labeler confirms them by submitting."""
+def _prelabels_to_suggestions(project, task_ids) -> None:
+    """Pre-labels arrive as the held tasks' suggestions, apart from the draft: the labeler accepts or changes them.
+
+    Copied at claim time (as the draft lives on the task) so that showing the page and submitting it read no
+    pre-label table, and the submit compares the labels with exactly what the labeler was shown."""
     rows = (
         PreLabel.labels.through.objects.filter(prelabel__task_id__in=task_ids, labelclass__removed_at=None)
         .order_by("labelclass__position", "labelclass_id")
         .values_list("prelabel__task_id", "labelclass_id")
     )
-    drafts: dict[int, list[int]] = {}
+    suggested: dict[int, list[int]] = {}
     for task_id, class_id in rows:
-        drafts.setdefault(task_id, []).append(class_id)
+        suggested.setdefault(task_id, []).append(class_id)
     if project.task_type == LabelingProject.TaskType.MULTI_CLASS:
-        drafts = {task_id: classes[:1] for task_id, classes in drafts.items()}
-    if drafts:
-        Task.objects.bulk_update([Task(id=task_id, draft=classes) for task_id, classes in drafts.items()], ["draft"])
+        suggested = {task_id: classes[:1] for task_id, classes in suggested.items()}
+    if suggested:
+        Task.objects.bulk_update([Task(id=task_id, suggested=classes) for task_id, classes in suggested.items()],
+                                 ["suggested"])
 
 
-def tasks_release(*, project, user) -> int:
-    """Give back every task the labeler holds in this project (their draft tags are discarded)."""
-    return Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user).update(
-        leased_to=None, lease_expires=None, draft=[]
-    )
+def tasks_release(*, project, user, keep_tagged: bool = False) -> int:
+    """Give back the tasks the labeler holds in this project (their draft tags are discarded); with `keep_tagged`,
+    only those without a draft tag, so a changed layout loses no work."""
+    held = Task.objects.filter(project=project, state=State.UNLABELED, leased_to=user)
+    if keep_tagged:
+        held = held.filter(draft=[])
+    return held.update(leased_to=None, lease_expires=None, draft=[], suggested=[])
 
 
 def _held_for_update(*, project, user, task_ids) -> list[Task]:
@@ -203,8 +234,8 @@ def _held_for_update(*, project, user, task_ids) -> list[Task]:
     held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.live}
     lost = set(task_ids) - held
     if lost:
-        raise LeaseLost(lost)
-    return tasks
+        raise _lost_error(tasks, lost, user)
+    return cast(list[Task], tasks)  # Tasks annotated with `live`
 
 
 def _prelabels_drop(task_ids: list[int]) -> None:
@@ -238,7 +269,7 @@ def draft_set(*, project, user, task_ids, label_ids, mode: str = "apply") -> lis
         raise ValidationError(f"Unknown mode {mode!r}.")
     if project.task_type == LabelingProject.TaskType.MULTI_CLASS and mode == "apply" and len(label_ids) != 1:
         raise ValidationError("A multi-class image takes exactly one tag.")
-    if not set(label_ids) <= set(LabelClass.objects.filter(project=project, id__in=label_ids).values_list("id", flat=True)):
+    if not set(label_ids) <= _class_ids(project):  # a removed class takes no new tags, as in page_submit
         raise ValidationError("That tag does not belong to this project.")
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -247,6 +278,46 @@ def draft_set(*, project, user, task_ids, label_ids, mode: str = "apply") -> lis
         _draft_change(project, tasks, label_ids, mode)
         Task.objects.bulk_update(tasks, ["draft"])
     return tasks
+
+
+def suggestions_accept(*, project, user, task_ids) -> list[Task]:
+    """The suggestions of these held tasks become their draft tags, on tasks the labeler has not tagged yet
+    (a tile with tags of the labeler's own keeps them). Returns the tasks whose draft changed."""
+    _require_open(project)
+    task_ids = {int(t) for t in task_ids}
+    if not task_ids:
+        raise ValidationError("There are no suggestions to accept on this page.")
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        _ephemeral(outermost)
+        tasks = _held_for_update(project=project, user=user, task_ids=task_ids)
+        open_ones = [t for t in tasks if t.suggested and not t.draft]
+        active = _class_ids(project) if open_ones else set()
+        for task in open_ones:
+            task.draft = [i for i in task.suggested if i in active]
+        changed = [t for t in open_ones if t.draft]
+        if changed:
+            Task.objects.bulk_update(changed, ["draft"])
+    return changed
+
+
+def _suggestion_outcomes(todo, labels) -> tuple[dict[int, str], Counter, Counter]:
+    """Per task what the labeler did with its suggestion; per class how often it was suggested and kept.
+
+    A suggestion is accepted when the submitted tags are exactly the suggested ones, changed otherwise. Per class,
+    a suggested tag counts as accepted when the submitted tags include it (in a multi-class project the same thing)."""
+    outcome: dict[int, str] = {}
+    suggested, accepted = Counter(), Counter()
+    for task in todo:
+        if not task.suggested:
+            continue
+        chosen = set(labels[task.id])
+        same = chosen == set(task.suggested)
+        outcome[task.id] = Annotation.Suggestion.ACCEPTED if same else Annotation.Suggestion.CHANGED
+        for class_id in dict.fromkeys(task.suggested):
+            suggested[class_id] += 1
+            accepted[class_id] += class_id in chosen
+    return outcome, suggested, accepted
 
 
 def _draft_change(project, tasks, label_ids, mode) -> None:
@@ -286,13 +357,13 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
         raise LeaseLost(lost)
     if not todo:
         return 0
-    classes = {c.id for c in classes} if classes is not None else _class_ids(project)
+    class_ids = {c.id for c in classes} if classes is not None else _class_ids(project)
     multiclass = project.task_type == LabelingProject.TaskType.MULTI_CLASS
     for task in todo:
         chosen = labels[task.id]
         if not chosen:
             raise ValidationError("Every image on the page needs a tag before you submit.")
-        if not set(chosen) <= set(classes):
+        if not set(chosen) <= set(class_ids):
             raise ValidationError("A tag does not belong to this project.")
         if multiclass and len(set(chosen)) != 1:
             raise ValidationError("A multi-class image takes exactly one tag.")
@@ -307,9 +378,12 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
         for class_id in through.objects.filter(annotation_id__in=current).values_list("labelclass_id", flat=True):
             retired[class_id] -= 1
         Annotation.objects.filter(id__in=current).update(is_current=False)
-    annotations = Annotation.objects.bulk_create(
-        [Annotation(task=t, source=Annotation.Source.LABELER, created_by=user) for t in todo]
-    )
+    outcome, suggested, accepted = _suggestion_outcomes(todo, labels)
+    annotations = Annotation.objects.bulk_create([
+        Annotation(task=t, source=Annotation.Source.LABELER, created_by=user,
+                   suggestion=outcome.get(t.id, Annotation.Suggestion.NONE))
+        for t in todo
+    ])
     added: Counter = Counter()
     rows = []
     for annotation in annotations:
@@ -317,13 +391,20 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
             rows.append(through(annotation_id=annotation.id, labelclass_id=class_id))
             added[class_id] += 1
     through.objects.bulk_create(rows)
+    if outcome:  # only a page that carried suggestions pays for recording them
+        offered = {t.id: t.suggested for t in todo}
+        Annotation.suggested_labels.through.objects.bulk_create([
+            Annotation.suggested_labels.through(annotation_id=a.id, labelclass_id=class_id)
+            for a in annotations if a.task_id in outcome for class_id in dict.fromkeys(offered[a.task_id])
+        ])
     Task.objects.filter(id__in=ids).update(
         state=State.LABELED, labeled_by=user, labeled_at=now, version=F("version") + 1,
-        leased_to=None, lease_expires=None, draft=[],
+        leased_to=None, lease_expires=None, draft=[], suggested=[],
     )
     added.update(retired)
     _prelabels_drop(ids)  # a submitted label replaces any imported suggestion
     (stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.LABELED): len(ids)})).labels_changed(added)
+     .suggestions_counted(suggested, accepted)
      .labeler_counted(user.id, labeled=len(ids)).activity_counted(len(ids), now).save())
     return len(ids)
 
@@ -334,7 +415,7 @@ def task_skip(*, project, user, task) -> None:
     _require_open(project)
     (task,) = _held_for_update(project=project, user=user, task_ids={task.id})
     Task.objects.filter(id=task.id).update(
-        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1,
+        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], suggested=[], version=F("version") + 1,
         labeled_by=user, labeled_at=timezone.now(),
     )
     stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.SKIPPED): 1})).labeler_counted(user.id, skipped=1).save()
@@ -342,11 +423,14 @@ def task_skip(*, project, user, task) -> None:
 
 @transaction.atomic
 def grid_layout_set(*, project, user, page_size: int) -> None:
-    """Remember the labeler's page size and give back their current page (its draft tags go too)."""
+    """Remember the labeler's page size and give back the images of their page that carry no tag yet.
+
+    Tagged images stay held with their tags: the next page shows them first (a smaller page shows the rest
+    after a Submit), and the untagged places are filled from the pool again."""
     if page_size not in GridPreference.PAGE_SIZES:
         raise ValidationError(f"Choose one of {', '.join(map(str, GridPreference.PAGE_SIZES))} images per page.")
     GridPreference.objects.update_or_create(user=user, defaults={"page_size": page_size})
-    tasks_release(project=project, user=user)
+    tasks_release(project=project, user=user, keep_tagged=True)
 
 
 SYNC_BATCH_SIZE = 10_000
@@ -364,6 +448,7 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
     else:  # SQLite; "%%" is a literal % once the parameters are substituted
         random_expr = f"abs(random() %% {ORDER_KEY_MAX})"
     columns, exprs, params = [], [], []
+    values: list
     for field in Task._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -383,7 +468,7 @@ def _task_insert_columns(project_id: int) -> tuple[list[str], list[str], list]:
             expr, values = "%s", [field.get_db_prep_save(field.get_default(), connection)]
         else:
             continue  # a database default fills it
-        columns.append(connection.ops.quote_name(field.column))
+        columns.append(connection.ops.quote_name(cast(str, field.column)))  # a concrete field has a column
         exprs.append(expr)
         params.extend(values)
     return columns, exprs, params
@@ -430,7 +515,8 @@ def project_tasks_sync(*, project: LabelingProject) -> int:
 
     Then an Initializing project becomes Running. Returns how many tasks were created.
     """
-    created, after = 0, 0
+    created = 0
+    after: int | None = 0
     while after is not None:
         n, after = _sync_batch(project.pk, after)
         created += n

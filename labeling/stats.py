@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import cast
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, Field, OuterRef, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -27,8 +28,8 @@ from labeling.models import ActivityCount, Annotation, ClassCount, LabelerCount,
 # model -> (key fields, counter fields); the order of models is the order rows are locked in.
 COUNTERS = {
     TaskStateCount: (("project", "state"), ("count",)),
-    ClassCount: (("project", "label_class"), ("count",)),
-    LabelerCount: (("project", "user"), ("labeled", "skipped", "approved", "rejected")),
+    ClassCount: (("project", "label_class"), ("count", "suggested", "accepted")),
+    LabelerCount: (("project", "user"), ("labeled", "imported", "skipped", "approved", "rejected")),
     ActivityCount: (("project", "hour"), ("labeled",)),
 }
 
@@ -57,6 +58,13 @@ class Tally:
         """`classes` maps label class id to +n (tags applied) or -n (tags removed)."""
         for class_id, n in classes.items():
             self._add(ClassCount, (class_id,), count=n)
+        return self
+
+    def suggestions_counted(self, suggested: Counter, accepted: Counter) -> Tally:
+        """Submitted suggestions per label class: how often the class was suggested, and kept by the labeler.
+        (The same counter rows as `labels_changed`, so a submit with suggestions costs no extra statement.)"""
+        for class_id, n in suggested.items():
+            self._add(ClassCount, (class_id,), suggested=n, accepted=accepted.get(class_id, 0))
         return self
 
     def labeler_counted(self, user_id: int | None, **deltas) -> Tally:
@@ -133,8 +141,11 @@ def labeler_recount_register(recount: Callable) -> None:
 
 
 # What each counter counts, recounted from the rows that remain: a labeler's `labeled` are the annotations
-# they submitted or imported, `skipped` the tasks they set aside that are still skipped (a skip leaves no
-# other trace), activity the hours of those annotations. Tags a reviewer corrected count for nobody.
+# they submitted, `imported` the final labels they imported (not labeling work of theirs), `skipped` the tasks
+# they set aside that are still skipped (a skip leaves no other trace), activity the hours of the submitted
+# and imported annotations. Tags a reviewer corrected count for nobody.
+# A class's `suggested` / `accepted` count every submitted annotation whose suggestion proposed it (history
+# included).
 COUNTED_SOURCES = (Annotation.Source.LABELER, Annotation.Source.IMPORT)
 
 
@@ -144,17 +155,28 @@ def _recounts(project) -> dict:
     classes = (Annotation.labels.through.objects.filter(annotation__task__project=project, annotation__is_current=True)
                .values_list("labelclass_id").annotate(n=Count("pk")).order_by())
     annotations = Annotation.objects.filter(task__project=project, source__in=COUNTED_SOURCES)
-    labeled = annotations.filter(created_by__isnull=False).values_list("created_by").annotate(n=Count("pk")).order_by()
+    people_annotations = annotations.filter(created_by__isnull=False)
+    labeled = (people_annotations.filter(source=Annotation.Source.LABELER).values_list("created_by")
+               .annotate(n=Count("pk")).order_by())
+    imported = (people_annotations.filter(source=Annotation.Source.IMPORT).values_list("created_by")
+                .annotate(n=Count("pk")).order_by())
     skipped = (Task.objects.filter(project=project, state=Task.State.SKIPPED, labeled_by__isnull=False)
                .values_list("labeled_by").annotate(n=Count("pk")).order_by())
     hours = (annotations.annotate(hour=TruncHour("created_at", tzinfo=dt_timezone.utc)).values_list("hour")
              .annotate(n=Count("pk")).order_by())
+    kept = Exists(Annotation.labels.through.objects.filter(annotation_id=OuterRef("annotation_id"),
+                                                           labelclass_id=OuterRef("labelclass_id")))
+    suggestions = (Annotation.suggested_labels.through.objects.filter(annotation__task__project=project)
+                   .annotate(kept=kept).values_list("labelclass_id")
+                   .annotate(n=Count("pk"), accepted=Count("pk", filter=Q(kept=True))).order_by())
     rows: dict = {model: {} for model in COUNTERS}
     rows[TaskStateCount] = {(state,): {"count": n} for state, n in states}
     rows[ClassCount] = {(class_id,): {"count": n} for class_id, n in classes}
+    for class_id, n, accepted in suggestions:
+        rows[ClassCount].setdefault((class_id,), {}).update(suggested=n, accepted=accepted)
     rows[ActivityCount] = {(hour,): {"labeled": n} for hour, n in hours}
     people = rows[LabelerCount]
-    for field, counted in (("labeled", labeled), ("skipped", skipped)):
+    for field, counted in (("labeled", labeled), ("imported", imported), ("skipped", skipped)):
         for user_id, n in counted:
             people.setdefault((user_id,), {})[field] = n
     for recount in LABELER_RECOUNTS:
@@ -177,9 +199,10 @@ def stats_rebuild(*, project) -> None:
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
     recounted = _recounts(project)
     for model, (keys, counters) in COUNTERS.items():
-        model.objects.filter(project=project).delete()
-        model.objects.bulk_create([
-            model(project=project, **{model._meta.get_field(name).attname: value for name, value in zip(keys[1:], key)}, **{c: values.get(c, 0) for c in counters})
+        attnames = [cast(Field, model._meta.get_field(name)).attname for name in keys[1:]]
+        model._default_manager.filter(project=project).delete()
+        model._default_manager.bulk_create([
+            model(project=project, **dict(zip(attnames, key, strict=True)), **{c: values.get(c, 0) for c in counters})
             for key, values in sorted(recounted[model].items(), key=lambda row: row[0])
         ])
 

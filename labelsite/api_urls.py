@@ -39,9 +39,14 @@ workspace_router.register("projects/<uuid:project>/review/skipped", review_api.S
 workspace_router.register("projects/<uuid:project>/exports", exports_api.ExportViewSet, basename="api-export")
 workspace_router.register("projects/<uuid:project>/imports", exports_api.LabelImportViewSet, basename="api-import")
 
+# The caller's own things, outside any workspace.
+user_router = SimpleRouter(use_regex_path=False)
+user_router.register("notifications", projects_api.NotificationViewSet, basename="api-notification")
+
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/workspaces/", projects_api.WorkspaceList.as_view(), name="api-workspaces"),
+    path("api/v1/", include(user_router.urls)),
     path("api/v1/o/<slug:org>/<slug:ws>/", include(workspace_router.urls)),
 ]

@@ -3,11 +3,12 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
 
-from labelsite.middleware import session_clocks_start
-
 
 class LabelsiteConfig(AppConfig):
     name = "labelsite"
 
     def ready(self):
+        # Here, not at the top: the middleware module reads models (datastores' image origins for the CSP).
+        from labelsite.middleware import session_clocks_start
+
         user_logged_in.connect(session_clocks_start, dispatch_uid="labelsite.session_clocks_start")

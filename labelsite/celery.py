@@ -2,11 +2,14 @@
 the beat schedule below."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
-from core.env import env_int
+from core.env import env_file_load, env_int
 
+# `celery -A labelsite` starts here, not in manage.py: read the .env file before anything reads settings.
+env_file_load(Path(__file__).resolve().parent.parent / ".env")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 
 app = Celery("labelsite")

@@ -1,6 +1,10 @@
-"""Template context every page needs: the workspace switcher in the top bar, how long the browser waits for htmx."""
+"""Template context every page needs: the workspace switcher and the notification bell in the top bar, how long
+the browser waits for htmx."""
+
+from django.utils.functional import SimpleLazyObject
 
 from projects.tenancy.access import visible_workspaces
+from projects.tenancy.notifications import notifications_bell_get
 
 
 def navigation(request):
@@ -17,6 +21,7 @@ def navigation(request):
     return {
         "nav_workspaces": switcher,
         "current_access": getattr(request, "access", None),
+        "notification_bell": SimpleLazyObject(lambda: notifications_bell_get(user=user)),
         "open_signup": settings.LABELSITE_OPEN_SIGNUP,
     }
 

@@ -7,23 +7,40 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
+from projects.datastores.storage import workspace_image_origins
+
 
 class ContentSecurityPolicyMiddleware:
-    """A strict policy: scripts and styles only from our own origin, never inline."""
+    """A strict policy: scripts and styles only from our own origin, never inline.
+
+    Images come from our origin, plus, on a workspace's pages (for its members: `workspace_view` has set
+    `request.access`), the exact origins its datastores' signed image URLs point to, http ones included (a
+    local Azurite or MinIO): no `https:` wildcard and no setting to edit."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        img = " ".join(["'self'", "data:", "blob:", settings.LABELSITE_CSP_IMG_SRC]).strip()
-        self.policy = (
+        self.img = ["'self'", "data:", "blob:", *settings.LABELSITE_CSP_IMG_SRC.split()]
+        self.policy = self._policy(self.img)
+
+    @staticmethod
+    def _policy(img: list[str]) -> str:
+        return (
             "default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src {img}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+            f"img-src {' '.join(img)}; font-src 'self'; connect-src 'self'; object-src 'none'; "
             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )
 
     def __call__(self, request):
         response = self.get_response(request)
-        # The API docs page (drf-spectacular) is served from our own static files too.
-        response.headers.setdefault("Content-Security-Policy", self.policy)
+        if "Content-Security-Policy" in response.headers:  # the API docs page sets its own
+            return response
+        policy = self.policy
+        access = getattr(request, "access", None)
+        if access is not None and response.get("Content-Type", "").startswith("text/html"):
+            origins = [o for o in workspace_image_origins(access.workspace.pk) if o not in self.img]
+            if origins:
+                policy = self._policy(self.img + origins)
+        response.headers["Content-Security-Policy"] = policy
         return response
 
 

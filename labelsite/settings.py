@@ -195,11 +195,14 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 if env_bool("LABELSITE_USE_X_FORWARDED_PROTO", False, old="USE_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-# Extra image sources for the Content-Security-Policy (signed datastore URLs), space separated.
-LABELSITE_CSP_IMG_SRC = env_str("LABELSITE_CSP_IMG_SRC", "https:")
+# Extra image sources for the Content-Security-Policy, space separated. Not needed for datastores: a workspace's
+# pages allow the exact origins of its datastores' image URLs by themselves (labelsite.middleware).
+LABELSITE_CSP_IMG_SRC = env_str("LABELSITE_CSP_IMG_SRC", "")
 
 # Celery. Default: kombu's filesystem transport under the data folder, so no server is needed.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# The host is named although the transport ignores it: with a bare `filesystem://` kombu warns "No hostname was
+# supplied" in every process (web, worker, beat).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = LABELSITE_DATA_DIR / "celery" / "queue"

@@ -25,6 +25,7 @@ from projects.datastores import services as datastore_services
 from projects import guards
 from projects.tenancy import services as tenancy_services
 from projects.datastores import storage as ds
+from projects.datastores.paths import path_child, path_clean, path_parent
 from projects.models import (
     DataItem, Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace,
 )
@@ -100,7 +101,8 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
     def deleted_related(self, objs) -> tuple[dict, dict]:
         """({pk: [lines under that object]}, {summary name: count}) for the rows deleted with `objs`: one
         COUNT … GROUP BY per kind of row, never the rows themselves (a dataset may hold a million images)."""
-        lines, totals = {}, {}
+        lines: dict[object, list[str]] = {}
+        totals: dict[str, str] = {}
         for rows, field, name, one, many in self.deleted_with:
             counts = dict(rows.filter(**{f"{field}__in": [obj.pk for obj in objs]}).order_by()
                           .values(field).annotate(n=Count("pk")).values_list(field, "n"))
@@ -109,6 +111,10 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
             if counts:
                 totals[name] = number_format(sum(counts.values()), force_grouping=True)
         return lines, totals
+
+    def delete_check(self, obj) -> None:
+        """Raise guards.InUse when `obj` must stay (each subclass says when)."""
+        raise NotImplementedError
 
     def _change_url(self, obj) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)],
@@ -160,7 +166,7 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
         for obj in queryset:
             try:
                 with transaction.atomic():
-                    self.log_deletions(request, [obj])
+                    self.log_deletions(request, [obj])  # type: ignore[arg-type]  # it only iterates over them
                     self.delete_model(request, obj)
                 deleted += 1
             except guards.InUse as refusal:
@@ -294,7 +300,8 @@ class DatastoreAdminForm(forms.ModelForm):
 
     def clean(self):
         """The datastore services' rules, shown beside the fields (the services check again when saving)."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS if field in data}
         try:
             data.update(datastore_services.datastore_settings_clean(
@@ -388,20 +395,24 @@ class DatastoreAdmin(ServiceDeleteAdmin):
     def get_urls(self):
         return [
             url_path("<path:object_id>/browse/", self.admin_site.admin_view(self.browse_view), name="projects_datastore_browse"),
-        ] + super().get_urls()
+            *super().get_urls(),
+        ]
 
     def browse_view(self, request, object_id):
         datastore = self.get_object(request, object_id)
         if datastore is None or not self.has_view_permission(request, datastore):
             raise Http404
-        path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
-        error, folders, n_files = "", [], 0
+        error, folders, n_files, status = "", [], 0, 200
+        try:
+            path = path_clean(request.GET.get("path", ""), field=None)
+        except ValidationError as refused:  # said above the folders of the top
+            path, error, status = "", refused.messages[0], 422
         try:
             names, files = ds.datastore_list(datastore, path)
-            folders = [(name, f"{path}/{name}" if path else name) for name in names]
+            folders = [(name, path_child(path, name)) for name in names]
             n_files = len(files)
         except ds.DatastoreError as failure:
-            error = failure.message_text
+            error = error or failure.message_text
         create = reverse("admin:projects_dataset_add") + "?" + urlencode(
             {"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path}
         )
@@ -409,9 +420,9 @@ class DatastoreAdmin(ServiceDeleteAdmin):
             **self.admin_site.each_context(request), "opts": self.model._meta, "original": datastore,
             "title": f"Browse {datastore.name}", "datastore": datastore, "path": path, "folders": folders,
             "n_files": n_files, "error": error, "create_url": create,
-            "parent": "/".join(path.split("/")[:-1]) if path else None,
+            "parent": path_parent(path),
         }
-        return render(request, "admin/projects/datastore/browse.html", context)
+        return render(request, "admin/projects/datastore/browse.html", context, status=status)
 
 
 class DatasetAdminForm(forms.ModelForm):
@@ -421,14 +432,14 @@ class DatasetAdminForm(forms.ModelForm):
         help_texts = {"path": "A folder of the datastore, e.g. “MultiClass - DogsCats”. Use Browse folders on the datastore to find it."}
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("datastore") and data.get("workspace") and data["datastore"].workspace_id != data["workspace"].pk:
             self.add_error("datastore", "Choose a datastore of the same workspace.")
-        try:
-            data["path"] = datastore_services.dataset_path_clean(data.get("path", ""))
-        except ValidationError as error:
-            self.add_error("path", error.message_dict["path"])
         return data
+
+    def clean_path(self):
+        return path_clean(self.cleaned_data["path"], field=None)
 
 
 @admin.register(Dataset)

@@ -8,14 +8,17 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from projects.datastores import services as datastore_services
+from projects.tenancy import notifications
 from projects.tenancy import services as tenancy_services
 from projects.datastores import storage
+from projects.datastores.paths import path_child, path_parent
 from projects.tenancy.access import visible_workspaces
 from projects.api_base import WorkspaceAPIMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
     BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,
-    DatastoreSerializer, InvitationSerializer, MembershipSerializer, WorkspaceSerializer,
+    DatastoreSerializer, InvitationSerializer, MembershipSerializer, NotificationSerializer, NotificationsReadSerializer,
+    WorkspaceSerializer,
 )
 
 
@@ -41,6 +44,41 @@ class WorkspaceList(generics.ListAPIView):
 
     def get_queryset(self):
         return visible_workspaces(self.request.user).order_by("organization__slug", "slug")
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own notifications (export ready, import finished, scan failed), newest first; `?unread=true`
+    lists only unread ones. Notifications of workspaces the caller can no longer follow them in are not shown."""
+
+    serializer_class = NotificationSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "notification"
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        unread = self.request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        return notifications.notifications_list(user=self.request.user, unread_only=unread)
+
+    @extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only unread notifications.")])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request, *args, **kwargs):
+        found = self.get_object()
+        notifications.notifications_mark_read(user=request.user, uuids=[found.uuid])
+        found.refresh_from_db()
+        return Response(self.get_serializer(found).data)
+
+    @extend_schema(request=NotificationsReadSerializer, operation_id="v1_notifications_read_many",
+                   responses={200: OpenApiResponse(description='{"marked": <how many became read>}')})
+    @action(detail=False, methods=["post"], url_path="read")
+    def read_many(self, request, *args, **kwargs):
+        body = NotificationsReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        uuids = None if body.validated_data["all"] else body.validated_data["ids"]
+        return Response({"marked": notifications.notifications_mark_read(user=request.user, uuids=uuids)})
 
 
 class MembershipViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -148,11 +186,10 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             folders, files = storage.datastore_list(datastore, path)
         except storage.DatastoreError as error:
             raise DatastoreUnavailable(error.message_text) from None
-        prefix = f"{path}/" if path else ""
         return Response(BrowseSerializer({
-            "path": path, "parent": path.rpartition("/")[0] if path else None,
-            "folders": [{"name": name, "path": prefix + name} for name in folders],
-            "files": [{"name": name, "key": prefix + name} for name in files],
+            "path": path, "parent": path_parent(path),
+            "folders": [{"name": name, "path": path_child(path, name)} for name in folders],
+            "files": [{"name": name, "key": path_child(path, name)} for name in files],
             "truncated": len(folders) + len(files) >= storage.BROWSE_LIMIT, "limit": storage.BROWSE_LIMIT,
         }).data)
 
@@ -175,8 +212,8 @@ class ItemPagination(CursorPagination):
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)
-        except exceptions.NotFound:  # a garbled cursor is a bad request, as on the review lists
-            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]})
+        except exceptions.NotFound as error:  # a garbled cursor is a bad request, as on the review lists
+            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]}) from error
 
 
 class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

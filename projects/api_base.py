@@ -7,12 +7,21 @@ app, and every app that serves a workspace API already sits on projects.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rest_framework import exceptions
+from rest_framework.generics import GenericAPIView
 
 from projects.tenancy.access import project_or_404, resolve_access
 
+# What the mixins are mixed into, for the type checker only: at run time they stay plain mixins.
+if TYPE_CHECKING:
+    _ViewBase = GenericAPIView
+else:
+    _ViewBase = object
 
-class WorkspaceAPIMixin:
+
+class WorkspaceAPIMixin(_ViewBase):
     """Resolves the caller's Access from the URL's `org`/`ws` once per request (404 for outsiders).
 
     `required_perms` maps an HTTP method (or "*") to the permission it needs.

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from PIL import Image, ImageDraw
 
 from projects.datastores import scanning
@@ -19,7 +20,7 @@ def _draw(kind: str, n: int, rng: random.Random) -> Image.Image:
     background = tuple(rng.randint(170, 250) for _ in range(3))
     image = Image.new("RGB", (320, 240), background)
     draw = ImageDraw.Draw(image)
-    fur = (230, 140, 40) if kind == "cat" else (120, 80, 40)
+    fur: tuple[int, ...] = (230, 140, 40) if kind == "cat" else (120, 80, 40)
     fur = tuple(max(0, min(255, c + rng.randint(-40, 40))) for c in fur)
     cx, cy, r = 160 + rng.randint(-30, 30), 130 + rng.randint(-15, 15), 70
     if kind == "cat":
@@ -48,7 +49,7 @@ def make_demo_images(root: Path) -> None:
     if (root / ".demo-complete").exists():
         return
     (folder / "more").mkdir(parents=True, exist_ok=True)
-    rng = random.Random(42)
+    rng = random.Random(42)  # noqa: S311 — the same demo drawings on every machine; nothing secret
     for n in range(1, 31):
         for kind in ("cat", "dog"):
             fmt = "png" if n % 5 == 0 else "jpg"
@@ -83,14 +84,19 @@ def demo_datastore(*, workspace, stdout=None) -> Dataset:
     return dataset
 
 
-DEMO_PROJECT = "multi-class-cats-n-dogs"
+# Not the tutorial's name (multi-class-cats-n-dogs): a newcomer following the tutorial literally must be able to
+# create that project in the demo workspace.
+DEMO_PROJECT = "demo-cats-n-dogs"
+# What installs made before the rename call the demo project; theirs is left alone and never duplicated.
+OLD_DEMO_PROJECT = "multi-class-cats-n-dogs"
 
 
 def demo_project(*, workspace, stdout=None):
-    """The tutorial's project on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
-    if LabelingProject.objects.filter(workspace=workspace, name=DEMO_PROJECT).exists():
-        return None
+    """A project like the tutorial's on the demo dataset (Cat, Dog, Uncertain), created once by the demo manager."""
     dataset = Dataset.objects.get(workspace=workspace, name="cats-n-dogs")
+    projects = LabelingProject.objects.filter(workspace=workspace)
+    if projects.filter(Q(name=DEMO_PROJECT) | Q(name=OLD_DEMO_PROJECT, dataset=dataset)).exists():
+        return None
     manager = get_user_model().objects.get(username="manager")
     project = project_services.project_create(
         workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,

@@ -5,8 +5,9 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Concat, Lower
+from django.utils import timezone
 
 
 class TenantQuerySet(models.QuerySet):
@@ -23,9 +24,14 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(**{f"{self.workspace_path}__in": Workspace.objects.for_user(user)})
 
 
-def tenant_manager(path: str):
-    queryset = type(f"TenantQuerySet_{path.replace('__', '_')}", (TenantQuerySet,), {"workspace_path": path})
-    return queryset.as_manager()
+class ProjectOwnedQuerySet(TenantQuerySet):
+    """Rows a labeling project owns (tasks, exports, label classes)."""
+
+    workspace_path = "project__workspace"
+
+
+class DataItemQuerySet(TenantQuerySet):
+    workspace_path = "dataset__workspace"
 
 
 class Organization(models.Model):
@@ -103,7 +109,7 @@ class TenantModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
-    objects = tenant_manager("workspace")
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -210,6 +216,11 @@ class Dataset(TenantModel):
     last_refresh_at = models.DateTimeField(null=True, blank=True)
     last_refresh_added = models.PositiveIntegerField(default=0)
     last_refresh_error = models.TextField(blank=True)
+    # "Refresh now" was asked for and no refresh has finished since (the page shows it waiting, then running).
+    refresh_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The running refresh's progress (the scan keeps its own in scan_found/scan_registered).
+    refresh_found = models.PositiveIntegerField(default=0, editable=False)
+    refresh_added = models.PositiveIntegerField(default=0, editable=False)
     # Lease held by the one scan/refresh running now (None: free); expires if its worker died.
     busy_until = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -222,6 +233,24 @@ class Dataset(TenantModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def busy(self) -> bool:
+        """A scan or refresh holds the dataset now (an expired lease is a worker that died)."""
+        return self.busy_until is not None and self.busy_until > timezone.now()
+
+    @property
+    def scanning(self) -> bool:
+        return self.scan_state in (self.ScanState.PENDING, self.ScanState.SCANNING)
+
+    @property
+    def refresh_running(self) -> bool:
+        return self.busy and self.scan_state != self.ScanState.SCANNING
+
+    @property
+    def sync_active(self) -> bool:
+        """Whether the dataset page's progress keeps polling: a scan or refresh asked for or running."""
+        return self.scanning or self.refresh_requested_at is not None or self.busy
 
 
 class DataItem(models.Model):
@@ -250,7 +279,7 @@ class DataItem(models.Model):
     thumbnail = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("dataset__workspace")
+    objects = DataItemQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dataset", "key"], name="uniq_item_key")]
@@ -304,10 +333,15 @@ class LabelingProject(TenantModel):
     def __str__(self):
         return self.name
 
+    @property
+    def preparing(self) -> bool:
+        """Creating its tasks, or running while its dataset is (re)scanned: the project's pages show live progress."""
+        if self.state == self.State.INITIALIZING:
+            return True
+        return self.state == self.State.RUNNING and self.dataset.scanning
 
-class LabelClassQuerySet(TenantQuerySet):
-    workspace_path = "project__workspace"
 
+class LabelClassQuerySet(ProjectOwnedQuerySet):
     def active(self):
         """The classes labelers can apply now (removed ones stay for the tags they still carry)."""
         return self.filter(removed_at=None)
@@ -361,3 +395,49 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class NotificationQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The user's own notifications that they may still follow: in a workspace where they hold the permission
+        the notification's link needs (an organization admin holds every workspace permission). A lost role or a
+        revoked membership hides them; nothing is deleted."""
+        if not user.is_authenticated:
+            return self.none()
+        granted = Concat("group__permissions__content_type__app_label", Value("."), "group__permissions__codename")
+        by_role = Membership.objects.filter(workspace=OuterRef("workspace"), user=user).annotate(granted=granted)
+        by_admin = OrganizationMember.objects.filter(organization=OuterRef("workspace__organization"), user=user,
+                                                     is_admin=True)
+        return self.filter(Exists(by_role.filter(granted=OuterRef("perm"))) | Exists(by_admin), user=user)
+
+    def unread(self):
+        return self.filter(read_at=None)
+
+
+class Notification(models.Model):
+    """A message for the person who started a long job (export ready, import finished, scan failed), kept until read.
+
+    Written by the jobs themselves through `projects.tenancy.notifications`; `link` is a path inside the site and
+    `perm` the workspace permission following it needs."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+    link = models.CharField(max_length=500, blank=True)
+    perm = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+            models.Index(fields=["user"], condition=Q(read_at=None), name="notification_unread"),
+        ]
+
+    def __str__(self):
+        return self.message

@@ -1,15 +1,16 @@
 """API representations of workspaces, members and invitations."""
 
+from typing import cast
+
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
-from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Workspace
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Notification, Organization, Workspace
 from projects.tenancy.roles import ROLE_NAMES
 from projects.datastores.scanning import has_image_extension
-from projects.datastores.services import dataset_path_clean
+from projects.datastores.paths import path_clean
 
 
 class RoleField(serializers.SlugRelatedField):
@@ -18,7 +19,7 @@ class RoleField(serializers.SlugRelatedField):
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 
     class Meta:
@@ -71,19 +72,24 @@ class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="uuid", read_only=True)
     datastore = serializers.SlugRelatedField(slug_field="uuid", queryset=Datastore.objects.none())
+    refresh_running = serializers.BooleanField(read_only=True, help_text="A refresh holds the dataset now; "
+                                               "refresh_found and refresh_added are its progress so far.")
 
     class Meta:
         model = Dataset
         fields = ["id", "name", "description", "datastore", "path", "include_subfolders", "scan_state",
                   "scan_found", "scan_registered", "scan_skipped", "scan_error", "scan_started_at",
-                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error", "created_at"]
+                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error",
+                  "refresh_requested_at", "refresh_running", "refresh_found", "refresh_added", "created_at"]
         read_only_fields = [f for f in fields if f not in ("name", "description", "datastore", "path", "include_subfolders")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         view = self.context.get("view")
         if view is not None and hasattr(view, "access"):
-            self.fields["datastore"].queryset = Datastore.objects.for_workspace(view.access.workspace)
+            # The stubs declare RelatedField.queryset with Manager (a descriptor) in its type, which mypy misreads.
+            field = cast(serializers.RelatedField, self.fields["datastore"])
+            field.queryset = Datastore.objects.for_workspace(view.access.workspace)  # type: ignore[arg-type]
 
 
 class DataItemSerializer(serializers.ModelSerializer):
@@ -117,12 +123,7 @@ class BrowseQuerySerializer(serializers.Serializer):
     path = serializers.CharField(required=False, default="", allow_blank=True, max_length=1024, trim_whitespace=False)
 
     def validate_path(self, value: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise serializers.ValidationError("The path may not contain control characters.")
-        try:
-            return dataset_path_clean(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict["path"]) from None
+        return path_clean(value, field=None)  # DRF shows its Invalid as this field's error
 
 
 class BrowseFolderSerializer(serializers.Serializer):
@@ -141,8 +142,38 @@ class BrowseFileSerializer(serializers.Serializer):
 
 class BrowseSerializer(serializers.Serializer):
     path = serializers.CharField()
-    parent = serializers.CharField(allow_null=True, help_text="The folder above; null at the top.")
+    # DRF's metaclass takes declared fields off the class, so `parent` does not shadow Field.parent at run time.
+    parent = serializers.CharField(allow_null=True, help_text="The folder above; null at the top.")  # type: ignore[assignment]
     folders = BrowseFolderSerializer(many=True)
     files = BrowseFileSerializer(many=True)
     truncated = serializers.BooleanField(help_text="The listing stopped at `limit` entries.")
     limit = serializers.IntegerField()
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    organization = serializers.SlugRelatedField(source="workspace.organization", slug_field="slug", read_only=True)
+    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    url = serializers.SerializerMethodField(help_text="Where the notification leads (a download, a report, a dataset).")
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "url", "organization", "workspace", "created_at", "read", "read_at"]
+
+    def get_url(self, notification) -> str | None:
+        return self.context["request"].build_absolute_uri(notification.link) if notification.link else None
+
+    def get_read(self, notification) -> bool:
+        return notification.read_at is not None
+
+
+class NotificationsReadSerializer(StrictFieldsMixin, serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
+                                help_text="The notifications to mark read.")
+    all = serializers.BooleanField(required=False, default=False, help_text="Mark every unread notification read.")
+
+    def validate(self, data):
+        if bool(data.get("ids")) == bool(data["all"]):
+            raise serializers.ValidationError("Give either ids or all: true.")
+        return data

@@ -1,5 +1,7 @@
 """Review API: labeled items with filters and history, decisions (409 on a stale version), the review queue."""
 
+from typing import cast
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, pagination, viewsets
@@ -9,6 +11,7 @@ from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from projects.api_base import ProjectAPIMixin
+from projects.definition.label_classes import label_class_resolver
 from review import selectors, services
 from review.forms import CursorForm, LabeledFilterForm
 from review.selectors import STATE_FILTERS, LabeledFilters
@@ -19,7 +22,7 @@ from review.serializers import (
 
 REVIEW = "review.review_annotation"
 _FILTERS = [
-    OpenApiParameter("class", str, description="Only items whose current tags include this class name."),
+    OpenApiParameter("class", str, description="Only items whose current tags include this class (name, ignoring case, or UUID)."),
     OpenApiParameter("labeler", str, description="Only items labeled by this username."),
     OpenApiParameter("state", str, enum=list(STATE_FILTERS), description="Empty: all labeled (awaiting review and approved)."),
     OpenApiParameter("from", OpenApiTypes.DATE, description="Labeled on or after this day."),
@@ -34,7 +37,7 @@ class LabeledCursorPagination(pagination.BasePagination):
     No COUNT and no OFFSET, so a page costs the same at any depth of a project of any size.
     """
 
-    page_size = api_settings.PAGE_SIZE
+    page_size = cast(int, api_settings.PAGE_SIZE)  # settings.REST_FRAMEWORK sets it
 
     def paginate_labeled(self, request, *, project, filters, classes, cursors: CursorForm) -> list:
         """The page's tasks; `cursors` is a validated form (a bad cursor was already answered with 400)."""
@@ -87,10 +90,13 @@ def _valid(form):
 class ProjectReviewMixin(ProjectAPIMixin):
     required_perms = {"GET": REVIEW, "POST": REVIEW}
 
+    def resolver(self):
+        if not hasattr(self, "_resolver"):
+            self._resolver = label_class_resolver(project=self.project)
+        return self._resolver
+
     def classes(self):
-        if not hasattr(self, "_classes"):
-            self._classes = list(self.project.label_classes.all())
-        return self._classes
+        return self.resolver().classes
 
 
 class ReviewItemViewSet(ProjectReviewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -110,10 +116,11 @@ class ReviewItemViewSet(ProjectReviewMixin, mixins.ListModelMixin, mixins.Retrie
 
     @extend_schema(parameters=_FILTERS)
     def list(self, request, *args, **kwargs):
-        form = _valid(LabeledFilterForm(request.query_params, classes=self.classes(),
+        form = _valid(LabeledFilterForm(request.query_params, classes=self.resolver(),
                                         labelers=selectors.project_labelers(self.project)))
-        page = self.paginator.paginate_labeled(request, project=self.project, filters=form.filters,
-                                               classes=self.classes(), cursors=form)
+        paginator = cast(LabeledCursorPagination, self.paginator)
+        page = paginator.paginate_labeled(request, project=self.project, filters=form.filters, classes=self.classes(),
+                                          cursors=form)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -136,9 +143,7 @@ class ReviewDecisionViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        labels = list(self.project.label_classes.filter(name__in=data["labels"]))
-        if len(labels) != len(set(data["labels"])):
-            raise ValidationError({"labels": ["Unknown class name."]})
+        labels = self.resolver().many(data["labels"], field="labels")  # names (ignoring case) or UUIDs
         result = services.review_decide(
             project=self.project, reviewer=request.user, decision=data["decision"], reason=data["reason"],
             decisions=[(row["item"], row["version"]) for row in data["items"]], corrected_labels=labels,
@@ -180,8 +185,9 @@ class SkippedItemViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         cursors = CursorForm(request.query_params)
-        page = self.paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
-                                               classes=self.classes(), cursors=_valid(cursors))
+        paginator = cast(LabeledCursorPagination, self.paginator)
+        page = paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
+                                          classes=self.classes(), cursors=_valid(cursors))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=SkippedActionSerializer, responses={

@@ -7,6 +7,8 @@ import uuid
 from django import forms
 from django.http import QueryDict
 
+from projects.definition.label_classes import LabelClassChoiceField, LabelClassMultipleChoiceField, LabelClassResolver
+from projects.models import LabelClass
 from review.selectors import DEFAULT_LAYOUT, LAYOUTS, STATE_FILTERS, Cursor, InvalidCursor, LabeledFilters
 
 SORTS = [("newest", "Newest first"), ("oldest", "Oldest first")]
@@ -39,7 +41,8 @@ class CursorForm(forms.Form):
     before = CursorField()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("after") and data.get("before"):
             self.add_error("before", forms.ValidationError("Give after or before, not both.", code="invalid_cursor"))
         return data
@@ -47,7 +50,7 @@ class CursorForm(forms.Form):
     @property
     def cursor_error(self) -> str:
         """Why the cursors were ignored ("" when they were fine)."""
-        return " ".join(message for name in ("after", "before") for message in self.errors.get(name, []))
+        return " ".join(str(message) for name in ("after", "before") for message in self.errors.get(name, []))
 
     def cursor(self, name) -> Cursor | None:
         return None if self.cursor_error else self.cleaned_data.get(name)
@@ -58,17 +61,20 @@ class LabeledFilterForm(CursorForm):
 
     state = forms.ChoiceField(label="State", required=False, choices=[(k, v[0]) for k, v in STATE_FILTERS.items()])
     sort = forms.ChoiceField(label="Sort", required=False, choices=SORTS)
-    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int, empty_value=DEFAULT_LAYOUT,
+    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int,
+                                    empty_value=DEFAULT_LAYOUT,  # type: ignore[arg-type]  # coerced to int, so is this
                                     choices=[(n, f"{n} per page") for n in LAYOUTS])
 
-    def __init__(self, data, *, classes, labelers, **kwargs):
+    def __init__(self, data, *, classes: LabelClassResolver, labelers, **kwargs):
         data = data.copy()  # show the defaults in the widgets of a bound form
         data.setdefault("layout", str(DEFAULT_LAYOUT))
         data.setdefault("sort", "newest")
         super().__init__(data, **kwargs)
-        self.classes, self.labelers = {c.name: c for c in classes}, {u.username: u for u in labelers}
-        # Declared here: "class", "from" and "to" are the names users see in the URL.
-        self.fields["class"] = forms.ChoiceField(label="Class", required=False, choices=[("", "Any class")] + [(n, n) for n in self.classes])
+        self.labelers = {u.username: u for u in labelers}
+        # Declared here: "class", "from" and "to" are the names users see in the URL. A class is named by its name
+        # there (readable, shareable; a UUID works too), and removed classes still filter the tags they left.
+        self.fields["class"] = LabelClassChoiceField(resolver=classes, removed=True, by="name", empty_label="Any class",
+                                                     label="Class", required=False)
         self.fields["labeler"] = forms.ChoiceField(label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers])
         self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
         self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -82,7 +88,7 @@ class LabeledFilterForm(CursorForm):
     @property
     def filters(self) -> LabeledFilters:
         return LabeledFilters(
-            label_class=self.classes.get(self.value("class", "")), labeler=self.labelers.get(self.value("labeler", "")),
+            label_class=self.value("class"), labeler=self.labelers.get(self.value("labeler", "")),
             state=self.value("state", ""), date_from=self.value("from"), date_to=self.value("to"),
             newest_first=self.value("sort", "newest") != "oldest",
         )
@@ -101,6 +107,8 @@ class LabeledFilterForm(CursorForm):
         for name, value in values.items():
             if isinstance(value, Cursor):
                 value = value.token
+            elif isinstance(value, LabelClass):
+                value = value.name
             if value not in (None, "") and defaults.get(name) != value:
                 query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return query.urlencode()
@@ -120,7 +128,7 @@ class ItemVersionsField(forms.Field):
             except ValueError:
                 raise forms.ValidationError("An item reference is malformed; reload the page.") from None
         if not pairs:
-            raise forms.ValidationError("Select at least one image.")
+            raise forms.ValidationError("Select images first.")
         return pairs
 
 
@@ -128,13 +136,13 @@ class DecisionForm(forms.Form):
     items = ItemVersionsField()
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")])
     reason = forms.CharField(required=False, max_length=2000)
-    labels = forms.ModelMultipleChoiceField(queryset=None, required=False, to_field_name="name")
     mode = forms.ChoiceField(required=False, choices=[("labeled", "labeled"), ("queue", "queue"), ("item", "item")])
     next = forms.CharField(required=False, max_length=2000)
 
-    def __init__(self, data, *, project, **kwargs):
+    def __init__(self, data, *, classes: LabelClassResolver, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["labels"].queryset = project.label_classes.all()
+        # A correction sets new tags: the project's active classes, posted by UUID.
+        self.fields["labels"] = LabelClassMultipleChoiceField(resolver=classes, required=False)
 
     def clean_next(self):
         return filters_query(self.cleaned_data["next"])
@@ -153,6 +161,3 @@ def filters_query(raw: str) -> str:
     """A "return to the page" query string (filters and cursor), re-encoded: never a URL to go to."""
     return QueryDict(raw.lstrip("?").split("#")[0]).urlencode() if len(raw) <= 2000 else ""
 
-
-def form_errors(form) -> str:
-    return " ".join(message for messages in form.errors.values() for message in messages)

@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from labeling.models import Annotation, Task
-from projects.models import tenant_manager
+from labeling.models import Annotation, Task, TaskOwnedQuerySet
 
 
 class Review(models.Model):
@@ -21,7 +20,7 @@ class Review(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
     class Meta:
         permissions = [("review_annotation", "Can approve and reject labels")]
@@ -39,7 +38,7 @@ class ReviewLease(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires = models.DateTimeField()
 
-    objects = tenant_manager("task__project__workspace")
+    objects = TaskOwnedQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["reviewer", "expires"], name="review_lease_reviewer")]

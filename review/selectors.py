@@ -7,6 +7,7 @@ and labeler joined) and one for their current tags; earlier rejections are a fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
@@ -19,6 +20,11 @@ from django.utils import timezone
 from core.errors import NotFound
 from labeling.models import Annotation, ClassCount, LabelerCount, Task
 from review.models import Review, ReviewLease
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the model get_user_model() gives (AUTH_USER_MODEL is Django's)
+
+    from projects.models import LabelClass
 
 LAYOUTS = (1, 4, 6, 9, 12, 20)
 DEFAULT_LAYOUT = 12
@@ -35,8 +41,8 @@ STATE_FILTERS = {
 
 @dataclass
 class LabeledFilters:
-    label_class: object = None  # LabelClass or None
-    labeler: object = None      # User or None
+    label_class: LabelClass | None = None
+    labeler: User | None = None
     state: str = ""
     date_from: date | None = None
     date_to: date | None = None
@@ -215,16 +221,26 @@ def item_task_get(*, project, item) -> Task:
 
 
 def tasks_decorate(tasks: list, classes: list) -> list:
-    """Attach `.tags` (current LabelClasses) to each task: one query for the page."""
+    """Attach `.tags` (current LabelClasses), `.imported` (those tags came from a label import, so the person shown
+    imported them rather than labeled) and `.suggestion` (what the labeler did with a suggestion: accepted, changed or
+    none) to each task: one query for the page."""
     by_id = {c.pk: c for c in classes}
     ids = [t.pk for t in tasks]
     tags: dict[int, list] = {pk: [] for pk in ids}
+    imported: set[int] = set()
+    suggestion: dict[int, str] = {}
     through = Annotation.labels.through.objects.filter(annotation__task_id__in=ids, annotation__is_current=True)
-    for task_id, class_id in through.values_list("annotation__task_id", "labelclass_id"):
+    rows = through.values_list("annotation__task_id", "labelclass_id", "annotation__source", "annotation__suggestion")
+    for task_id, class_id, source, answer in rows:
+        suggestion[task_id] = answer
         if class_id in by_id:
             tags[task_id].append(by_id[class_id])
+        if source == Annotation.Source.IMPORT:
+            imported.add(task_id)
     for task in tasks:
         task.tags = sorted(tags[task.pk], key=lambda c: (c.position, c.pk))
+        task.imported = task.pk in imported
+        task.suggestion = suggestion.get(task.pk, Annotation.Suggestion.NONE)
     return tasks
 
 
@@ -240,7 +256,8 @@ def labeler_rates(project) -> list[dict]:
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("user__username"):
         reviewed = row.approved + row.rejected
         rows.append({
-            "user": row.user, "labeled": row.labeled, "approved": row.approved, "rejected": row.rejected,
+            "user": row.user, "labeled": row.labeled, "imported": row.imported, "approved": row.approved,
+            "rejected": row.rejected,
             "approval_rate": (row.approved / reviewed) if reviewed else None,
             "rejection_rate": (row.rejected / reviewed) if reviewed else None,
         })
@@ -263,10 +280,12 @@ def queue_tasks(*, project, task_ids: list, classes: list) -> list:
 def item_history(task) -> list[dict]:
     """Every annotation and review decision on a task, oldest first (rejecting never deletes history)."""
     events = []
-    annotations = Annotation.objects.filter(task=task).select_related("created_by").prefetch_related("labels")
+    annotations = (Annotation.objects.filter(task=task).select_related("created_by")
+                   .prefetch_related("labels", "suggested_labels"))
     for a in annotations:
         events.append({"kind": "annotation", "at": a.created_at, "who": a.created_by, "annotation": a,
-                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current})
+                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current,
+                       "suggestion": a.suggestion, "suggested": list(a.suggested_labels.all())})
     for r in Review.objects.filter(task=task).select_related("reviewer"):
         events.append({"kind": "review", "at": r.created_at, "who": r.reviewer, "review": r,
                        "decision": r.get_decision_display(), "reason": r.reason, "version": r.task_version})

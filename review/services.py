@@ -83,7 +83,7 @@ def _lock_tasks(project, decisions) -> list[tuple[Task | None, int, object]]:
         Task.objects.filter(project=project).filter(Q(item__uuid__in=uuids) | Q(pk__in=ids))
         .select_related("item", "labeled_by").select_for_update(of=("self",)).order_by("pk")
     )
-    by_key = {}
+    by_key: dict[object, Task] = {}
     for task in tasks:
         by_key[task.item.uuid] = by_key[task.pk] = task
     return [(by_key.get(key), version, key) for key, version in expected.items()]
@@ -98,8 +98,10 @@ def _labels_of(annotation_ids) -> dict[int, list[int]]:
 
 
 def _corrected_classes(project, corrected_labels) -> list[LabelClass]:
+    """The classes of a correction (LabelClasses from the resolver, or ids): the project's active ones only, since a
+    correction sets new tags."""
     wanted = {getattr(label, "pk", label) for label in corrected_labels or []}
-    classes = list(LabelClass.objects.filter(project=project, pk__in=wanted))
+    classes = [c for c in LabelClass.objects.filter(project=project).active() if c.pk in wanted]
     if not classes or len(classes) != len(wanted):
         raise ValidationError({"labels": "Choose at least one of this project's classes."})
     if project.task_type == project.TaskType.MULTI_CLASS and len(classes) != 1:
@@ -110,9 +112,10 @@ def _corrected_classes(project, corrected_labels) -> list[LabelClass]:
 @transaction.atomic
 def review_decide(*, project, reviewer, decisions, decision: str, reason: str = "", corrected_labels=None) -> DecisionResult:
     """Approve, reject or correct-and-approve the tasks in `decisions` [(item uuid or task id, version)]."""
-    decision = _DECISIONS.get(str(decision).lower())
-    if decision is None:
+    chosen = _DECISIONS.get(str(decision).lower())
+    if chosen is None:
         raise ValidationError({"decision": "Choose approve, reject or correct."})
+    decision = chosen
     reason = (reason or "").strip()
     if decision == Review.Decision.REJECTED and project.require_reject_reason and not reason:
         raise ValidationError({"reason": "This project asks for a reason when you reject."})
@@ -120,8 +123,9 @@ def review_decide(*, project, reviewer, decisions, decision: str, reason: str = 
     if not decisions:
         raise ValidationError({"items": "Select at least one image."})
 
-    rows = _lock_tasks(project, decisions)
-    if any(task is None for task, _, _ in rows):
+    locked = _lock_tasks(project, decisions)
+    rows = [(task, version, key) for task, version, key in locked if task is not None]
+    if len(rows) != len(locked):
         raise NotFound("Some of these items are not in this project.")
     tasks = [task for task, _, _ in rows]
     leased = dict(

@@ -1,7 +1,6 @@
 """Review pages: labeled-data browser, review queue, item history, bulk decisions and skipped items."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,12 +8,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url
 
+from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid
 from labeling.models import Task
-from core.htmx import render_page_or_fragment
+from projects.definition.label_classes import label_class_resolver
 from projects.tenancy.access import project_or_404, workspace_view
 from projects.models import LabelingProject
 from review import selectors, services
-from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query, form_errors
+from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query
 from review.models import Review
 from review.selectors import LAYOUTS, LabeledFilters
 
@@ -39,13 +39,14 @@ def _back(access, project, name, query=""):
     return f"{url}?{query}" if query else url
 
 
-def _browser_context(access, project, query, *, manage=False):
-    """One keyset page of the labeled-data browser (or of skipped items) with its First/Previous/Next links."""
-    classes = list(project.label_classes.all())
+def _browser_context(access, project, query, *, manage=False, classes=None):
+    """One keyset page of the labeled-data browser (or of skipped items) with its First/Previous/Next links;
+    `classes`: the project's resolver when the caller has one."""
+    classes = classes or label_class_resolver(project=project)
     rates = [] if manage else selectors.labeler_rates(project)  # its users are the labeler filter's choices
     form = LabeledFilterForm(query, classes=classes, labelers=[row["user"] for row in rates])
     filters = LabeledFilters(state="skipped") if manage else form.filters
-    page = selectors.labeled_page(project=project, filters=filters, classes=classes, size=form.page_size,
+    page = selectors.labeled_page(project=project, filters=filters, classes=classes.classes, size=form.page_size,
                                   after=form.cursor("after"), before=form.cursor("before"))
     start = form.query(after=None, before=None)
     here = start if page.first else form.query()
@@ -73,7 +74,7 @@ def labeled(request, access, project):
 
 def _queue_context(access, project, reviewer, layout):
     held = selectors.queue_held(project=project, reviewer=reviewer, size=layout)
-    tasks = selectors.queue_tasks(project=project, task_ids=held, classes=list(project.label_classes.all()))
+    tasks = selectors.queue_tasks(project=project, task_ids=held, classes=label_class_resolver(project=project).classes)
     return {"access": access, "project": project, "tasks": tasks, "layout": layout, "layouts": LAYOUTS, "mode": "queue", "nav": "queue"}
 
 
@@ -112,38 +113,11 @@ def queue_release(request, access, project):
     return redirect(_back(access, project, "labeled"))
 
 
-def _decide(request, project, form):
-    """Run the decision; (status, message)."""
-    if not form.is_valid():
-        return 422, form_errors(form)
-    data = form.cleaned_data
-    try:
-        result = services.review_decide(
-            project=project, reviewer=request.user, decisions=data["items"], decision=data["decision"],
-            reason=data["reason"], corrected_labels=list(data["labels"] or []),
-        )
-    except services.VersionConflict as error:
-        return 409, str(error)
-    except services.SelfReviewRefused as error:
-        return 403, str(error)
-    except ValidationError as error:
-        return 422, " ".join(error.messages)
-    done = len(result.decided) + len(result.unchanged)
-    return 200, f"{Review.Decision(result.decision).label}: {done} image{'s' if done != 1 else ''}."
-
-
-@require_POST
-@workspace_view(REVIEW)
-def decide(request, access, project):
-    """Bulk or single decision. htmx gets the re-rendered fragment; plain HTTP a redirect, or the page with the error."""
-    project = project_or_404(access, project, related=())
-    form = DecisionForm(request.POST, project=project)
-    status, message = _decide(request, project, form)
+def _decision_shown(request, access, project, form, *, message, status):
+    """The screen the decision came from, with the outcome where the reviewer acted: the item page, the review queue
+    or the labeled data (htmx: its results fragment)."""
     mode, query = form.cleaned_data.get("mode") or "labeled", form.cleaned_data.get("next", "")
     items = form.cleaned_data.get("items") or []
-    if status == 200 and (mode == "item" or not request.htmx):
-        messages.success(request, message)
-        return _after_plain_decision(access, project, items, mode, query)
     notice = {"status_message": message, "status": status}
     if mode == "item" and len(items) == 1:
         context = _item_context(request, access, project, items[0][0], back=query)
@@ -151,8 +125,36 @@ def decide(request, access, project):
     if mode == "queue":
         context = _queue_context(access, project, request.user, _layout(QueryDict(query)))
         return _render(request, "review/queue.html", {**context, **notice}, status=status)
-    context = _browser_context(access, project, QueryDict(query))
-    return _render(request, "review/labeled.html", {**context, **notice}, status=status)
+    context = _browser_context(access, project, QueryDict(query), classes=form.fields["labels"].resolver)
+    # The Labelers table below the results counts the decisions just made: it comes along, out of band.
+    return _render(request, "review/labeled.html", {**context, **notice}, partial="decided", status=status)
+
+
+def _decision_refused(failure, request, access, project):
+    project = project_or_404(access, project, related=())
+    form = DecisionForm(request.POST, classes=label_class_resolver(project=project))
+    form.is_valid()  # for where to show it (mode, next, items), whatever was refused
+    return _decision_shown(request, access, project, form, message=failure.message, status=failure.status)
+
+
+@require_POST
+@workspace_view(REVIEW)
+@shows_failures(_decision_refused)
+def decide(request, access, project):
+    """Bulk or single decision. htmx gets the re-rendered fragment; plain HTTP a redirect, or the page with the error."""
+    project = project_or_404(access, project, related=())
+    form = DecisionForm(request.POST, classes=label_class_resolver(project=project))
+    data = valid_or_invalid(form)
+    result = services.review_decide(
+        project=project, reviewer=request.user, decisions=data["items"], decision=data["decision"],
+        reason=data["reason"], corrected_labels=data["labels"],
+    )
+    done = len(result.decided) + len(result.unchanged)
+    message = f"{Review.Decision(result.decision).label}: {done} image{'s' if done != 1 else ''}."
+    if data["mode"] == "item" or not request.htmx:
+        messages.success(request, message)
+        return _after_plain_decision(access, project, data["items"], data["mode"] or "labeled", data["next"])
+    return _decision_shown(request, access, project, form, message=message, status=200)
 
 
 def _after_plain_decision(access, project, items, mode, query):
@@ -165,10 +167,11 @@ def _after_plain_decision(access, project, items, mode, query):
 
 def _item_context(request, access, project, item, *, back=""):
     """An item's page; `back` is the labeled-data query (filters and cursor) its Back link returns to."""
-    task = selectors.tasks_decorate([selectors.item_task_get(project=project, item=item)], list(project.label_classes.all()))[0]
+    classes = label_class_resolver(project=project)
+    task = selectors.tasks_decorate([selectors.item_task_get(project=project, item=item)], classes.classes)[0]
     return {
         "access": access, "project": project, "task": task, "history": selectors.item_history(task),
-        "lease": selectors.active_lease(task), "classes": project.label_classes.all(),
+        "lease": selectors.active_lease(task), "classes": classes.active,  # a correction sets new tags
         "can_decide": task.state == Task.State.LABELED, "own": task.labeled_by_id == request.user.pk,
         "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled", "back_query": back,
     }
@@ -190,25 +193,30 @@ def skipped(request, access, project):
     return _push_canonical(request, _render(request, "review/skipped.html", context), context["query"])
 
 
+def _skipped_shown(request, access, project, form, *, message, status):
+    context = _browser_context(access, project, QueryDict(form.cleaned_data.get("next", "")), manage=True)
+    return _render(request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status)
+
+
+def _skipped_refused(failure, request, access, project):
+    form = SkippedActionForm(request.POST)
+    form.is_valid()  # for the page to return to
+    return _skipped_shown(request, access, project_or_404(access, project, related=()), form,
+                          message=failure.message, status=failure.status)
+
+
 @require_POST
 @workspace_view(MANAGE)
+@shows_failures(_skipped_refused)
 def skipped_action(request, access, project):
     project = project_or_404(access, project, related=())
     form = SkippedActionForm(request.POST)
-    status, message = 422, ""
-    if form.is_valid():
-        action = services.skipped_requeue if form.cleaned_data["action"] == "requeue" else services.skipped_remove
-        try:
-            done = action(project=project, actor=request.user, items=form.cleaned_data["items"])
-            verb = "Re-queued" if form.cleaned_data["action"] == "requeue" else "Removed from the project"
-            status, message = 200, f"{verb}: {done} image{'s' if done != 1 else ''}."
-        except services.VersionConflict as error:
-            status, message = 409, str(error)
-    else:
-        message = form_errors(form)
-    query = form.cleaned_data.get("next", "")
-    if not request.htmx and status == 200:
+    data = valid_or_invalid(form)
+    action = services.skipped_requeue if data["action"] == "requeue" else services.skipped_remove
+    done = action(project=project, actor=request.user, items=data["items"])
+    verb = "Re-queued" if data["action"] == "requeue" else "Removed from the project"
+    message = f"{verb}: {done} image{'s' if done != 1 else ''}."
+    if not request.htmx:
         messages.success(request, message)
-        return redirect(_back(access, project, "skipped", query))
-    context = _browser_context(access, project, QueryDict(query), manage=True)
-    return _render(request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status)
+        return redirect(_back(access, project, "skipped", data["next"]))
+    return _skipped_shown(request, access, project, form, message=message, status=200)

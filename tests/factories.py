@@ -15,7 +15,7 @@ import io
 import itertools
 import os
 from collections.abc import Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -29,7 +29,8 @@ from PIL import Image
 
 from labeling import services as labeling_services
 from labeling import stats
-from labeling.models import Task
+from labeling.models import PreLabel, Task
+from labeling.tasks import project_tasks_sync_task
 from labelsite.celery import app as celery_app
 from projects.datastores import crypto
 from projects.definition.services import project_create, project_state_set
@@ -226,7 +227,11 @@ class ProjectFactory(factory.Factory):
     def _create(cls, model_class, *, workspace, dataset, label_names, state, actor, **fields):
         actor = actor or owner()
         settings_after = {k: fields.pop(k) for k in list(fields) if k not in _CREATE_ARGS}
-        with _inline_celery():
+        # An Initializing project is one whose task sync no worker has run yet: the one project_create schedules
+        # is dropped (in a transactional test it would otherwise run at once, inline).
+        no_worker = mock.patch.object(project_tasks_sync_task, "delay") if state == LabelingProject.State.INITIALIZING \
+            else nullcontext()
+        with _inline_celery(), no_worker:
             project = project_create(workspace=workspace, actor=actor, dataset=dataset, label_names=list(label_names),
                                      incremental_refresh=fields.pop("incremental_refresh", False), **fields)
         if settings_after:
@@ -265,9 +270,14 @@ def _class_ids(project, labels) -> list[int]:
 
 
 def _hold(project, user, tasks) -> None:
-    """Lease exactly these tasks to `user`, as a claim of a page holding them would."""
-    Task.objects.filter(project=project, pk__in=[t.pk for t in tasks], state=Task.State.UNLABELED).update(
-        leased_to=user, lease_expires=labeling_services.lease_expiry())
+    """Lease exactly these tasks to `user`, as a claim of a page holding them would (their pre-labels offered as
+    suggestions, so the submit records whether the labeler accepted or changed them)."""
+    ids = [t.pk for t in tasks]
+    Task.objects.filter(project=project, pk__in=ids, state=Task.State.UNLABELED).update(
+        leased_to=user, lease_expires=labeling_services.lease_expiry(), draft=[], suggested=[])
+    with_prelabel = list(PreLabel.objects.filter(task_id__in=ids).values_list("task_id", flat=True))
+    if with_prelabel:
+        labeling_services._prelabels_to_suggestions(project, with_prelabel)
 
 
 def _fresh(tasks) -> list[Task]:
@@ -398,3 +408,19 @@ def assert_counters_true(*projects: LabelingProject) -> None:
 def class_ids(project) -> list[int]:
     """The ids of the project's label classes in their order (keys 1, 2, 3…)."""
     return list(LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True))
+
+
+def class_uuids(project) -> list[str]:
+    """The project's label classes as pages post them (UUIDs), in their order."""
+    return [str(u) for u in LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)]
+
+
+def prelabels_add(tasks, labels, *, source=PreLabel.Source.IMPORT) -> list[PreLabel]:
+    """Suggestions on unlabeled `tasks`, as an import or the assistant leaves them (they count nothing until a
+    labeler submits). `labels`: a class (or id), a list of them, or {task: classes}."""
+    tasks = list(tasks)
+    chosen = {t.pk: _class_ids(None, labels[t] if isinstance(labels, Mapping) else labels) for t in tasks}
+    prelabels = PreLabel.objects.bulk_create([PreLabel(task=t, source=source) for t in tasks])
+    PreLabel.labels.through.objects.bulk_create(
+        [PreLabel.labels.through(prelabel=p, labelclass_id=c) for p in prelabels for c in chosen[p.task_id]])
+    return prelabels

@@ -5,5 +5,8 @@ Worker processes that tests start inherit DEBUG through the environment, as they
 import os
 
 os.environ.setdefault("DEBUG", "true")
+# The suite never reads a developer's .env (its worker and manage.py subprocesses inherit this too); tests that
+# check the .env file name theirs.
+os.environ["LABELSITE_ENV_FILE"] = ""
 
 from labelsite.settings import *  # noqa: E402,F403

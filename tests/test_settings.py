@@ -82,13 +82,14 @@ def test_pages_carry_a_strict_content_security_policy(client, db):
     assert 'src="/static/' in body  # htmx and our script come from our own origin
 
 
-@pytest.mark.parametrize(("seconds", "timeout"), [(45, 45000), (0, 0)])
+@pytest.mark.parametrize("seconds, timeout", [(45, 45000), (0, 0)])
 def test_pages_give_htmx_the_request_timeout_and_a_place_to_report_failures(client, db, settings, seconds, timeout):
     settings.LABELSITE_REQUEST_TIMEOUT = seconds
     body = client.get(reverse("login")).content.decode()
     config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']*)'", body).group(1))
     assert config["timeout"] == timeout  # 0: htmx waits for ever
     assert config["responseHandling"][2] == {"code": "422", "swap": True}
+    assert config["responseHandling"][3] == {"code": "409", "swap": True}  # a conflict's reason, as pages draw it
     assert 'id="request-alert"' in body and "/static/labelsite/requests.js" in body
 
 
@@ -140,3 +141,90 @@ def test_an_old_environment_name_still_works_for_a_release_and_says_so(old, new,
     assert f"{old} is deprecated" in result.stderr and f"set {new} instead" in result.stderr
     renamed = _manage("shell", "-v", "0", "-c", code, **env, **{new: value})
     assert renamed.stdout.split()[-1] == expected and "deprecated" not in renamed.stderr
+
+
+@pytest.mark.django_db
+def test_demo_leaves_the_tutorials_project_name_free():
+    """The tutorial (step 1) names its project multi-class-cats-n-dogs: the demo's project must not take it."""
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from projects.definition.services import project_create
+    from projects.models import Dataset, LabelingProject, Workspace
+
+    call_command("demo", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="ml-team")
+    assert list(LabelingProject.objects.filter(workspace=workspace).values_list("name", flat=True)) == ["demo-cats-n-dogs"]
+    manager = get_user_model().objects.get(username="manager")
+    project_create(workspace=workspace, actor=manager, name="multi-class-cats-n-dogs", task_type="multiclass",
+                   dataset=Dataset.objects.get(workspace=workspace), incremental_refresh=True,
+                   label_names=["Cat", "Dog", "Uncertain"])
+    call_command("demo", stdout=StringIO())
+    assert LabelingProject.objects.filter(workspace=workspace).count() == 2
+
+
+@pytest.mark.django_db
+def test_demo_keeps_an_older_install_whose_demo_project_has_the_tutorials_name():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from projects.models import LabelingProject
+
+    call_command("demo", stdout=StringIO())
+    LabelingProject.objects.filter(name="demo-cats-n-dogs").update(name="multi-class-cats-n-dogs")  # as made before
+    call_command("demo", stdout=StringIO())
+    assert list(LabelingProject.objects.values_list("name", flat=True)) == ["multi-class-cats-n-dogs"]
+
+
+def test_env_file_fills_the_environment_and_the_real_environment_wins(tmp_path, monkeypatch):
+    from core.env import env_file_load
+
+    env = tmp_path / ".env"
+    env.write_text(
+        "# a comment\n\n"
+        "LABELSITE_T_PLAIN=127.0.0.1:10000,localhost:9000   # allowed emulators\n"
+        "export LABELSITE_T_EXPORTED=yes\n"
+        "LABELSITE_T_QUOTED='a # not a comment'\n"
+        'LABELSITE_T_DOUBLE="x=1 ${HOME}"\n'
+        "LABELSITE_T_EMPTY=\n"
+        "LABELSITE_T_SET=from-file\n"
+    )
+    monkeypatch.setenv("LABELSITE_T_SET", "from-environment")
+    monkeypatch.setenv("LABELSITE_ENV_FILE", str(env))
+    for name in ("PLAIN", "EXPORTED", "QUOTED", "DOUBLE", "EMPTY"):
+        monkeypatch.delenv(f"LABELSITE_T_{name}", raising=False)
+    added = env_file_load(tmp_path / "unused")
+    assert sorted(added) == sorted(f"LABELSITE_T_{n}" for n in ("PLAIN", "EXPORTED", "QUOTED", "DOUBLE", "EMPTY"))
+    assert os.environ["LABELSITE_T_PLAIN"] == "127.0.0.1:10000,localhost:9000"
+    assert os.environ["LABELSITE_T_EXPORTED"] == "yes"
+    assert os.environ["LABELSITE_T_QUOTED"] == "a # not a comment"
+    assert os.environ["LABELSITE_T_DOUBLE"] == "x=1 ${HOME}"  # no expansion
+    assert os.environ["LABELSITE_T_EMPTY"] == ""
+    assert os.environ["LABELSITE_T_SET"] == "from-environment"
+
+
+def test_env_file_refuses_a_line_it_cannot_read_and_skips_a_missing_file(tmp_path, monkeypatch):
+    from core.env import EnvFileError, env_file_load
+
+    monkeypatch.delenv("LABELSITE_ENV_FILE", raising=False)
+    assert env_file_load(tmp_path / "missing") == []
+    bad = tmp_path / ".env"
+    for text in ("LABELSITE_T_OK=1\nthis is not a setting\n", "LABELSITE_T_Q='open\n"):
+        bad.write_text(text)
+        with pytest.raises(EnvFileError, match="line"):
+            env_file_load(bad)
+    monkeypatch.setenv("LABELSITE_ENV_FILE", "")  # "" reads none, even when the default exists
+    assert env_file_load(bad) == []
+
+
+def test_manage_py_reads_the_env_file_before_settings(tmp_path):
+    env = tmp_path / "labelsite.env"
+    env.write_text("LABELSITE_DATASTORE_ALLOWED_HOSTS=127.0.0.1:10000\nLABELSITE_THUMBNAIL_SIZE=99\n")
+    script = "from django.conf import settings as s; print(s.LABELSITE_DATASTORE_ALLOWED_HOSTS, s.LABELSITE_THUMBNAIL_SIZE)"
+    result = _manage("shell", "-v", "0", "-c", script, DEBUG="true", LABELSITE_ENV_FILE=str(env),
+                     LABELSITE_THUMBNAIL_SIZE="128")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['127.0.0.1:10000']", "128"]  # the real environment wins over the file

@@ -66,17 +66,18 @@ SAMPLE_HOOKS: list = [_project_samples]
 
 def _feature_samples(*, org, workspace, labeler, manager):
     """One consistent Acme world: a local datastore and dataset, a project with a labeled task, a finished export."""
-    from exports.models import Export
+    from exports.models import Export, LabelImport
     from labeling.models import Task
 
     task = TaskFactory(project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler)
     project = task.project
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)
+    report = LabelImport.objects.create(project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager)
     dataset = project.dataset
     return {
         "project": project.uuid, "item": task.item.uuid, "export": export.uuid, "label": project.label_classes.first().uuid,
-        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid,
+        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid, "report": report.uuid,
     }
 
 

@@ -24,6 +24,7 @@ import re
 import socket
 import ssl
 import time
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,6 +55,13 @@ def host_allowed(host: str, port: int | None) -> bool:
     return host in allowed or (port is not None and f"{host}:{port}" in allowed)
 
 
+def allow_hint(host: str, port: int | None) -> str:
+    """How an operator lets a datastore reach this host anyway (a local emulator): a sentence for the refusal."""
+    entry = f"{host.lower()}:{port}" if port is not None else host.lower()
+    return (f"To allow it (for example a local emulator), add {entry} to LABELSITE_DATASTORE_ALLOWED_HOSTS in the "
+            "server's environment or its .env file, then restart Labelsite (web server and worker).")
+
+
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
@@ -69,12 +77,12 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
         raise DatastoreError(f"The endpoint host {host!r} cannot be resolved.", code="endpoint") from None
     if not host_allowed(host, port):
         for info in infos:
-            if not _is_public(ipaddress.ip_address(info[4][0].split("%")[0])):
+            if not _is_public(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise DatastoreError(
                     f"The endpoint host {host!r} resolves to a private, loopback, link-local or metadata address, "
-                    "which datastores may not use.", code="endpoint",
+                    f"which datastores may not use. {allow_hint(host, port)}", code="endpoint",
                 )
-    addresses = []
+    addresses: list[tuple[int, tuple]] = []
     for family, _, _, _, sockaddr in infos:
         if (family, sockaddr) not in addresses:
             addresses.append((family, sockaddr))
@@ -162,8 +170,8 @@ class Guard:
 
 def _header(headers, name: str) -> str | None:
     for key, value in (headers or {}).items():
-        key = key.decode("latin-1") if isinstance(key, bytes) else key
-        if key.lower() == name.lower():
+        text = key.decode("latin-1") if isinstance(key, bytes) else key
+        if text.lower() == name.lower():
             return value.decode("latin-1") if isinstance(value, bytes) else str(value)
     return None
 
@@ -205,7 +213,15 @@ class _Clock:
 
 # --- sockets -----------------------------------------------------------------------------------
 
-class _DeadlineSocketMixin:
+# What the mixins below are mixed into, for the type checker only: at run time they stay plain mixins.
+if TYPE_CHECKING:
+    _SocketBase = socket.socket
+    _ConnectionBase = HTTPConnection
+else:
+    _SocketBase = _ConnectionBase = object
+
+
+class _DeadlineSocketMixin(_SocketBase):
     """Before every read and write the timeout becomes min(the per-read timeout, time left); a timeout at the
     deadline becomes DatastoreError, and bytes read are counted against the cap."""
 
@@ -259,7 +275,7 @@ class _GuardedSSLSocket(_DeadlineSocketMixin, ssl.SSLSocket):
 
 # --- connections -------------------------------------------------------------------------------
 
-class _GuardedConnectionMixin:
+class _GuardedConnectionMixin(_ConnectionBase):
     """A urllib3 connection that connects to the guard's pinned address and refuses redirects."""
 
     def __init__(self, *args, guard: Guard, **kwargs):
@@ -288,7 +304,7 @@ class _GuardedConnectionMixin:
             # whole handshake by the socket timeout). The SSL socket urllib3 made is now given our read and
             # write methods; the context (shared by requests across the process) is left untouched.
             self.sock.__class__ = _GuardedSSLSocket
-        self.sock._clock = self._clock
+        cast(_DeadlineSocketMixin, self.sock)._clock = self._clock  # one of ours: made by _new_conn, or just swapped
 
     def request(self, method, url, body=None, headers=None, *args, **kwargs):
         self._begin()

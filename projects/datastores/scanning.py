@@ -18,13 +18,16 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from itertools import islice
+from typing import IO
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Q
 from django.db.models.functions import Now
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,6 +38,7 @@ from projects.datastores import storage as ds
 from projects.datastores import tasks
 from projects.models import DataItem, Datastore, Dataset
 from projects.signals import items_missing, items_registered
+from projects.tenancy.notifications import notification_create_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -164,11 +168,11 @@ def _pillow_orientation(image) -> int:
         else:
             exif = image.getexif()
         return int(exif.get(0x0112) or 1)
-    except Exception:  # a malformed EXIF block: the image is shown unrotated
+    except Exception:  # noqa: BLE001 — a malformed EXIF block: the image is shown unrotated
         return 1
 
 
-def _inspect(source) -> dict:
+def _inspect(source: bytes | IO[bytes]) -> dict:
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     head = source if isinstance(source, (bytes, bytearray)) else handle.read(16)
     handle.seek(0)
@@ -193,7 +197,7 @@ def _facts(width: int, height: int, fmt: str) -> dict:
     if not width or not height:
         return {"state": State.UNREADABLE, "reason": f"The header gives the image {width}×{height} pixels."}
     if width * height > settings.LABELSITE_MAX_IMAGE_PIXELS:
-        facts = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
+        facts: dict = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
         if max(width, height) <= MAX_DIMENSION:  # a header may claim 4 billion pixels: the columns hold less
             facts.update(width=width, height=height)
         return facts
@@ -336,19 +340,24 @@ def _mark_missing(dataset: Dataset, seen: set[str]) -> int:
     return len(gone)
 
 
-def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict | None:
+def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, requested_by: int | None = None) -> dict | None:
     """List the dataset's path and register new files. mode: "scan" (progress on the scan fields) or
-    "refresh" (result on the last_refresh fields). Returns counters, or None when another run holds the lease."""
-    if not _acquire(dataset_id):
-        return None
-    dataset = Dataset.objects.select_related("datastore").get(pk=dataset_id)
+    "refresh" (progress on the refresh fields, result on the last_refresh fields). `requested_by`: the user who
+    asked for it, told if it fails. Returns counters, or None when another run holds the lease."""
     scan = mode == "scan"
+    if not _acquire(dataset_id):
+        if not scan:  # the run holding the lease lists the folder now: this request has nothing left to wait for
+            Dataset.objects.filter(pk=dataset_id).update(refresh_requested_at=None)
+        return None
+    dataset = Dataset.objects.select_related("datastore", "workspace__organization").get(pk=dataset_id)
     counters = {"found": 0, "ready": 0, "skipped": 0, "missing": 0}
     if scan:
         Dataset.objects.filter(pk=dataset_id).update(
             scan_state=Dataset.ScanState.SCANNING, scan_found=0, scan_registered=0, scan_skipped=0,
             scan_error="", scan_started_at=timezone.now(), scan_finished_at=None,
         )
+    else:
+        Dataset.objects.filter(pk=dataset_id).update(refresh_found=0, refresh_added=0)
     check_missing = DataItem.objects.filter(dataset=dataset).exists()  # else: a first scan, nothing to look up
     seen: set[str] = set()
     error = ""
@@ -365,6 +374,8 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
             progress = {"busy_until": _lease_end()}
             if scan:
                 progress.update(scan_found=counters["found"], scan_registered=counters["ready"], scan_skipped=counters["skipped"])
+            else:
+                progress.update(refresh_found=counters["found"], refresh_added=counters["ready"])
             Dataset.objects.filter(pk=dataset_id).update(**progress)
         if check_missing:
             counters["missing"] = _mark_missing(dataset, seen)
@@ -375,15 +386,18 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
         error = f"Unexpected error while listing the dataset ({type(failure).__name__})."
     finally:
         now = timezone.now()
-        result = {"busy_until": None}
+        result: dict = {"busy_until": None}
         if scan:
             result.update(
                 scan_state=Dataset.ScanState.FAILED if error else Dataset.ScanState.DONE,
                 scan_error=error, scan_finished_at=now,
             )
         else:
-            result.update(last_refresh_at=now, last_refresh_added=counters["ready"], last_refresh_error=error)
+            result.update(last_refresh_at=now, last_refresh_added=counters["ready"], last_refresh_error=error,
+                          refresh_requested_at=None)
         Dataset.objects.filter(pk=dataset_id).update(**result)
+        if error and requested_by is not None:
+            _notify_failed(dataset, mode=mode, error=error, user_id=requested_by)
     dataset.refresh_from_db()
     with transaction.atomic():
         if counters["ready"]:
@@ -399,6 +413,20 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True) -> dict
     return counters
 
 
+def _notify_failed(dataset: Dataset, *, mode: str, error: str, user_id: int) -> None:
+    """Tell the person who asked for the scan or refresh that it failed (they may have left the page)."""
+    if not get_user_model().objects.filter(pk=user_id).exists():
+        return
+    what = "Scan" if mode == "scan" else "Refresh"
+    workspace = dataset.workspace
+    notification_create_quietly(
+        user_id=user_id, workspace_id=workspace.pk, kind=f"{mode}_failed",
+        message=f"{what} of dataset “{dataset.name}” failed: {error}",
+        link=reverse("dataset", kwargs={"org": workspace.organization.slug, "ws": workspace.slug, "dataset": dataset.uuid}),
+        perm="projects.view_dataset",
+    )
+
+
 def dataset_dimensions_fix(*, dataset: Dataset) -> int:
     """Record as displayed the size of READY items registered before sizes followed the EXIF orientation.
 
@@ -412,7 +440,7 @@ def dataset_dimensions_fix(*, dataset: Dataset) -> int:
     while batch := list(items.filter(pk__gt=last).values_list("pk", "key", "size", "width", "height")[:500]):
         last = batch[-1][0]
         found = _classify_many(dataset, storage, [(key, size or 0) for _, key, size, _, _ in batch])
-        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found):
+        for (pk, _, _, width, height), (_, _, facts) in zip(batch, found, strict=True):
             if width != height and (facts.get("width"), facts.get("height")) == (height, width):
                 changed += DataItem.objects.filter(pk=pk, width=width, height=height).update(width=height, height=width)
     return changed
@@ -498,7 +526,7 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
         DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too many pixels (possible decompression bomb).")
     except MemoryError:
         DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too large to decode.")
-    except Exception as error:  # truncated, corrupt, odd modes: the item says so, the worker carries on
+    except Exception as error:  # noqa: BLE001 — truncated, corrupt, odd modes: the item says so, the worker carries on
         DataItem.objects.filter(pk=item.pk).update(
             state=State.UNREADABLE, reason=f"Cannot decode the image ({type(error).__name__})."
         )

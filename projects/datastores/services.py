@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from projects.datastores import crypto, storage
+from projects.datastores.paths import path_clean
 from projects.guards import InUse, name_unique, names_listed, perm_check
 from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Workspace
 from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
@@ -60,7 +61,12 @@ def datastore_settings_clean(*, values: dict, secret: str = "", current: Datasto
     has_secret = bool(secret) or (current is not None and bool(current.secret_encrypted) and auth == current.auth_type)
     if kind == Kind.LOCAL:
         data["auth_type"] = Auth.NONE
-        check(storage.local_root, data.get("local_path", ""), "local_path")
+        try:
+            data["local_path"] = path_clean(data.get("local_path", ""), field=None, absolute=True)
+        except ValidationError as error:
+            refuse("local_path", error.messages[0])
+        else:
+            check(storage.local_root, data["local_path"], "local_path")
     elif kind in (Kind.AZURE_BLOB, Kind.S3):
         if kind == Kind.AZURE_BLOB and data.get("endpoint") and not data.get("container"):
             data["endpoint"], data["container"] = split_container_url(data["endpoint"])
@@ -97,7 +103,14 @@ def _datastore_save(datastore: Datastore, *, values: dict, secret: str, current:
         raise ValidationError({NON_FIELD_ERRORS: [DATASTORE_NAME_TAKEN]})
     with name_unique("uniq_datastore_name", DATASTORE_NAME_TAKEN):
         datastore.save()
+    _image_origins_changed(datastore.workspace_id)
     return datastore
+
+
+def _image_origins_changed(*workspace_ids: int) -> None:
+    """Pages allow their workspace's image origins (cached): forget them now and again once committed."""
+    storage.workspace_image_origins_forget(*workspace_ids)
+    transaction.on_commit(lambda: storage.workspace_image_origins_forget(*workspace_ids))
 
 
 @sensitive_variables("secret")
@@ -125,17 +138,10 @@ def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None
     perm_check(actor, stored.workspace, "projects.change_datastore")
     if workspace is not None and workspace.pk != stored.workspace_id:
         perm_check(actor, workspace, "projects.add_datastore")
+        _image_origins_changed(stored.workspace_id)  # its images leave the pages of the workspace it leaves
         stored.workspace = workspace
     values = {field: getattr(stored, field) for field in DATASTORE_SETTINGS} | changes
     return _datastore_save(stored, values=values, secret=secret, current=stored)
-
-
-def dataset_path_clean(path: str) -> str:
-    """A datastore folder as `a/b` (no empty or `.` parts); ValidationError on `..`."""
-    parts = [p for p in (path or "").replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise ValidationError({"path": "The path may not contain '..'."})
-    return "/".join(parts)
 
 
 @transaction.atomic
@@ -147,7 +153,7 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
     taken = {"name": "A dataset with this name already exists in the workspace."}
     if Dataset.objects.filter(workspace=workspace, name__iexact=name).exists():
         raise ValidationError(taken)
-    path = dataset_path_clean(path)
+    path = path_clean(path)
     with name_unique("uniq_dataset_name", taken):
         dataset = Dataset.objects.create(
             workspace=workspace, name=name, description=description, datastore=datastore,
@@ -157,17 +163,26 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
     return dataset
 
 
+def _requester(actor) -> int | None:
+    """Who asked, by id (a Celery message carries ids): they are told if the work fails."""
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
 def dataset_scan(*, dataset, actor=None) -> None:
-    """(Re)scan the whole path in the background; the page shows progress."""
+    """(Re)scan the whole path in the background; the page shows progress, and `actor` is told if it fails."""
     Dataset.objects.filter(pk=dataset.pk).exclude(scan_state=Dataset.ScanState.SCANNING).update(
         scan_state=Dataset.ScanState.PENDING
     )
-    transaction.on_commit(lambda: dataset_scan_task.delay(dataset.pk))
+    requested_by = _requester(actor)
+    transaction.on_commit(lambda: dataset_scan_task.delay(dataset.pk, requested_by=requested_by))
 
 
 def dataset_refresh(*, dataset, actor=None) -> None:
-    """Add the files that appeared since the last scan, in the background ("Refresh now")."""
-    transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk))
+    """Add the files that appeared since the last scan, in the background ("Refresh now"). The dataset page shows
+    the refresh waiting for a worker, then running, until it ends; `actor` is told if it fails."""
+    Dataset.objects.filter(pk=dataset.pk).update(refresh_requested_at=Now())
+    requested_by = _requester(actor)
+    transaction.on_commit(lambda: dataset_refresh_task.delay(dataset.pk, requested_by=requested_by))
 
 
 def datastore_delete_check(*, datastore) -> None:
@@ -184,6 +199,7 @@ def datastore_delete(*, datastore, actor) -> None:
     locked = Datastore.objects.select_for_update().get(pk=datastore.pk)
     datastore_delete_check(datastore=locked)
     locked.delete()
+    _image_origins_changed(locked.workspace_id)
 
 
 def dataset_delete_check(*, dataset) -> None:

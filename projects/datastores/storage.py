@@ -17,12 +17,14 @@ import os
 import re
 import ssl
 from collections.abc import Iterator
+from typing import cast
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
@@ -54,7 +56,7 @@ def check_endpoint(url: str) -> None:
     if egress.host_allowed(host, port):
         return
     if parts.scheme != "https":
-        raise DatastoreError("The endpoint must use https.")
+        raise DatastoreError(f"The endpoint must use https. {egress.allow_hint(host, port)}")
     # Connections resolve and check again, once, and connect to the address they checked (egress.Guard).
     egress.checked_addresses(host, port or 443)
 
@@ -225,7 +227,8 @@ def _safe_error(error: Exception) -> DatastoreError:
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     """Whether `kind` is somewhere in the chain the SDKs wrap transport errors in."""
-    seen, pending = set(), [error]
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:
@@ -257,7 +260,7 @@ class _wrap:
 
 # --- object keys ---------------------------------------------------------------------------------
 
-KEY_MAX_LENGTH = DataItem._meta.get_field("key").max_length
+KEY_MAX_LENGTH = cast(int, DataItem._meta.get_field("key").max_length)  # the column declares one
 # Clients and servers resolve "." and ".." segments (urllib3 does, under requests, before the Azure SDK's
 # request leaves; Azure and Azurite read "\\" as "/"), so such a key could address another object.
 # Segments ending in a dot are refused too (see _has_name_ending_in_dot); dot segments get their own reason.
@@ -326,7 +329,8 @@ def _s3_client(storage):
 def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], list[str]]:
     """Immediate sub-folder names and file names under `path` (for Browse), sorted, capped at BROWSE_LIMIT."""
     prefix = _prefix(path)
-    folders, files = [], []
+    folders: list[str] = []
+    files: list[str] = []
     with _wrap(), deadline_scope():  # Test connection and Browse answer a page: one deadline for the lot
         storage = storage_for(datastore)
         if datastore.kind == Datastore.Kind.LOCAL:
@@ -471,6 +475,67 @@ def signed_url(datastore: Datastore, key: str) -> str:
         return _s3_client(storage).generate_presigned_url(
             "get_object", Params={"Bucket": datastore.container, "Key": key}, ExpiresIn=ttl
         )
+
+
+# --- where browsers fetch images from (the page's Content-Security-Policy) ---------------------------
+
+_CSP_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+ORIGINS_CACHE_SECONDS = 300  # a backstop: saving or deleting a datastore forgets its workspace's entry at once
+
+
+def _origin(url: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) URL, or None when it is not one a CSP source may name exactly."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not _CSP_HOST.fullmatch(host):
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def image_origins(datastore: Datastore) -> list[str]:
+    """The origins a browser is redirected to for this datastore's full images (`signed_url`): none when
+    Labelsite serves the bytes itself (local folders, SAS-only Azure). Computed from the settings alone (no
+    network), the way each SDK builds its URL: Azure and S3-compatible endpoints address objects by path under
+    the endpoint; AWS presigns `https://<bucket>.s3.amazonaws.com`, or path-style under the regional host for a
+    bucket name that cannot be a host name (with dots)."""
+    if not signs_urls(datastore):
+        return []
+    endpoint = datastore.endpoint.strip()
+    if endpoint:
+        found = _origin(endpoint)
+        return [found] if found else []
+    bucket, region = datastore.container.strip().lower(), (datastore.region or "us-east-1").strip().lower()
+    if not _CSP_HOST.fullmatch(region):
+        return []
+    if _DNS_BUCKET.fullmatch(bucket):
+        return [f"https://{bucket}.s3.amazonaws.com", f"https://{bucket}.s3.{region}.amazonaws.com"]
+    return ["https://s3.amazonaws.com" if region == "us-east-1" else f"https://s3.{region}.amazonaws.com"]
+
+
+def _origins_key(workspace_id: int) -> str:
+    return f"labelsite:image-origins:{workspace_id}"
+
+
+def workspace_image_origins(workspace_id: int) -> list[str]:
+    """Every image origin of the workspace's datastores, for the Content-Security-Policy of its pages: read
+    once and cached, so a page costs no query for it."""
+    key = _origins_key(workspace_id)
+    found = cache.get(key)
+    if found is None:
+        found = sorted({origin for datastore in Datastore.objects.filter(workspace_id=workspace_id)
+                        .only("kind", "auth_type", "endpoint", "container", "region")
+                        for origin in image_origins(datastore)})
+        cache.set(key, found, ORIGINS_CACHE_SECONDS)
+    return found
+
+
+def workspace_image_origins_forget(*workspace_ids: int) -> None:
+    cache.delete_many([_origins_key(w) for w in workspace_ids])
 
 
 # --- streaming through the app ---------------------------------------------------------------------

@@ -14,15 +14,15 @@ THUMBNAIL_BATCH = 100
 
 
 @shared_task(ignore_result=True, name="projects.tasks.dataset_scan_task")
-def dataset_scan_task(dataset_id: int) -> None:
+def dataset_scan_task(dataset_id: int, requested_by: int | None = None) -> None:
     if Dataset.objects.filter(pk=dataset_id).exists():
-        scanning.dataset_sync(dataset_id, mode="scan")
+        scanning.dataset_sync(dataset_id, mode="scan", requested_by=requested_by)
 
 
 @shared_task(ignore_result=True, name="projects.tasks.dataset_refresh_task")
-def dataset_refresh_task(dataset_id: int) -> None:
+def dataset_refresh_task(dataset_id: int, requested_by: int | None = None) -> None:
     if Dataset.objects.filter(pk=dataset_id).exists():
-        scanning.dataset_sync(dataset_id, mode="refresh")
+        scanning.dataset_sync(dataset_id, mode="refresh", requested_by=requested_by)
 
 
 @shared_task(ignore_result=True, name="projects.tasks.datasets_refresh_due_task")

@@ -5,13 +5,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
-from core.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment, render_poll, shows_failures
 from projects.datastores import services as datastore_services
 from projects.datastores import storage as ds
+from projects.datastores.paths import path_child, path_clean, path_parent
 from projects.tenancy.access import workspace_object_or_404, workspace_view
 from projects.models import DataItem, Datastore, Dataset
 
@@ -43,23 +42,20 @@ def dataset_detail(request, access, dataset):
     problems = Paginator(found.items.filter(state__in=PROBLEM_STATES).order_by("key"), 50)
     page = problems.get_page(request.GET.get("page"))
     context = {"access": access, "dataset": found, "counts": _counts(found), "problems": page}
-    # Only paging swaps the problem list; the page's own polling and links ask for the whole page.
-    partial = "problems" if request.GET.get("page") else None
+    # Paging swaps the problem list; the end of a scan or refresh swaps the counts and the list together.
+    partial = "problems" if request.GET.get("page") else "contents" if request.GET.get("part") == "contents" else None
     return render_page_or_fragment(request, "projects/dataset.html", context, partial=partial)
+
+
+def _progress(request, access, dataset):
+    return render_poll(request, "projects/dataset.html", {"access": access, "dataset": dataset}, partial="progress",
+                       finished=not dataset.sync_active, events=("dataset-synced", "notifications-changed"))
 
 
 @require_GET
 @workspace_view("projects.view_dataset")
 def dataset_progress(request, access, dataset):
-    found = _dataset_or_404(access, dataset)
-    context = {"access": access, "dataset": found, "counts": _counts(found)}
-    response = render(request, "projects/dataset.html#progress", context)
-    busy = found.busy_until is not None and found.busy_until > timezone.now()
-    if found.scan_state in (Dataset.ScanState.DONE, Dataset.ScanState.FAILED) and not busy:
-        stop = HttpResponseStopPolling(response.content)  # 286: htmx swaps this last fragment and stops polling
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    return response
+    return _progress(request, access, _dataset_or_404(access, dataset))
 
 
 @require_POST
@@ -67,21 +63,34 @@ def dataset_progress(request, access, dataset):
 def dataset_refresh(request, access, dataset):
     found = _dataset_or_404(access, dataset)
     datastore_services.dataset_refresh(dataset=found, actor=request.user)
+    if request.htmx:  # the progress takes the button's answer: waiting for a worker, then running, then done
+        found.refresh_from_db()
+        return _progress(request, access, found)
     messages.success(request, "Refresh started: new files will be added in the background.")
     return redirect("dataset", org=access.organization.slug, ws=access.workspace.slug, dataset=found.uuid)
 
 
+def _browse(request, access, datastore, path, *, refusal="", status=200):
+    """One folder's sub-folders; a datastore that cannot be listed is said in their place (a 200: the page works)."""
+    error, folders, files = refusal, [], []
+    try:
+        folders, files = ds.datastore_list(datastore, path)
+    except ds.DatastoreError as failure:
+        error = error or failure.message_text
+    context = {"access": access, "datastore": datastore, "path": path, "parent": path_parent(path), "error": error,
+               "folders": [(name, path_child(path, name)) for name in folders], "n_files": len(files)}
+    return render_page_or_fragment(request, "projects/browse.html", context, partial="browse", status=status)
+
+
+def _browse_refused(failure, request, access, datastore):
+    """A path that cannot be browsed (`..`, a control character): said above the folders of the top."""
+    found = workspace_object_or_404(access, Datastore, uuid=datastore)
+    return _browse(request, access, found, "", refusal=failure.message, status=failure.status)
+
+
 @require_GET
 @workspace_view("projects.view_datastore")
+@shows_failures(_browse_refused)
 def datastore_browse(request, access, datastore):
     found = workspace_object_or_404(access, Datastore, uuid=datastore)
-    path = "/".join(p for p in request.GET.get("path", "").split("/") if p and p not in (".", ".."))
-    error, folders, files = "", [], []
-    try:
-        folders, files = ds.datastore_list(found, path)
-    except ds.DatastoreError as failure:
-        error = failure.message_text
-    parent = "/".join(path.split("/")[:-1]) if path else None
-    context = {"access": access, "datastore": found, "path": path, "parent": parent, "error": error,
-               "folders": [(name, f"{path}/{name}" if path else name) for name in folders], "n_files": len(files)}
-    return render_page_or_fragment(request, "projects/browse.html", context, partial="browse")
+    return _browse(request, access, found, path_clean(request.GET.get("path", ""), field=None))

@@ -36,4 +36,5 @@ class LabelMoveForm(forms.Form):
 
 
 class ProjectStateForm(forms.Form):
-    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")])
+    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")], error_messages={
+        "required": "Choose pause, resume or archive.", "invalid_choice": "Choose pause, resume or archive."})

@@ -63,14 +63,14 @@ def render_markdown_subset(text: str) -> SafeString:
             close_list()
             level = len(heading.group(1)) + 2  # h3–h5: instructions sit under the page's own headings
             out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-        elif bullet or numbered:
+        elif item := bullet or numbered:
             flush_paragraph()
             wanted = "ul" if bullet else "ol"
             if list_tag != wanted:
                 close_list()
                 out.append(f"<{wanted}>")
                 list_tag = wanted
-            out.append(f"<li>{_inline((bullet or numbered).group(1))}</li>")
+            out.append(f"<li>{_inline(item.group(1))}</li>")
         else:
             close_list()
             paragraph.append(line)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.errors import Conflict
+from projects.definition.label_classes import label_class_resolver
 from projects.guards import name_unique, perm_check
 from projects.models import Dataset, LabelClass, LabelingProject, Workspace
 from projects.signals import project_created
@@ -129,17 +130,18 @@ def label_class_add(*, project: LabelingProject, actor, name: str) -> LabelClass
     """A new class at the end; re-adding a removed class's name brings it (and its kept tags) back."""
     perm_check(actor, project.workspace, "projects.add_labelclass")
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
-    active = list(_active_classes(project))
+    classes = label_class_resolver(project=project)
+    active = classes.active
     [name] = label_names_clean([name])
     names = label_names_clean([c.name for c in active] + [name])  # raises on a duplicate
     if len(names) > MAX_LABEL_CLASSES:
         raise ValidationError(f"At most {MAX_LABEL_CLASSES} label classes.")
-    removed = LabelClass.objects.filter(project=project, name__iexact=name).exclude(removed_at=None).first()
+    removed = classes.named(name)  # not active, or the duplicate check above had refused it
     if removed is not None:
         removed.removed_at, removed.position, removed.name = None, len(active), name
         removed.save(update_fields=["removed_at", "position", "name"])
         return removed
-    used = set(LabelClass.objects.filter(project=project).values_list("color", flat=True))
+    used = {c.color for c in classes.classes}
     color = next((c for c in range(LabelClass.PALETTE_SIZE) if c not in used), len(active) % LabelClass.PALETTE_SIZE)
     with name_unique("uniq_label_class_name", f"“{name}” is already a label class."):
         return LabelClass.objects.create(project=project, name=name, position=len(active), color=color)

@@ -1,15 +1,13 @@
 """Labeling project pages owned by projects: the workspace's project list, the creation wizard and the settings page."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from core.errors import Conflict
-from core.htmx import render_page_or_fragment
+from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid
 from projects.datastores import services as datastore_services
 from projects.definition import services as project_services
 from projects.definition.listing import project_list_extras_attach
@@ -55,7 +53,7 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
         "label_rows": _label_rows(getattr(form, "names", [])),
     }
     if slug == "ml":
-        context["summary"] = _summary(state)
+        context["summary"] = state.cleaned()
         context["summary_labels"] = _label_rows(context["summary"]["label_names"] if context["summary"] else [])
     return render_page_or_fragment(request, "projects/wizard.html", context, partial="wizard", status=status)
 
@@ -63,13 +61,6 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
 def _label_rows(names):
     """Each class with the chip colour and key it will get (the same rule as project_create)."""
     return [{"name": n, "color": i % LabelClass.PALETTE_SIZE, "key": i + 1 if i < 9 else None} for i, n in enumerate(names)]
-
-
-def _summary(state):
-    try:
-        return state.cleaned()
-    except ValidationError:
-        return None
 
 
 def _go(request, access, state, slug):
@@ -88,8 +79,15 @@ def wizard_start(request, access):
     return redirect(_step_url(access, state.first_incomplete() or SLUGS[-1]))
 
 
+def _step_refused(failure, request, access, step):
+    """Creating the project was refused (say its name got taken meanwhile): the last step says why."""
+    state = WizardState(request.session, access.workspace)
+    return _render_step(request, access, state, step, state.bound(step), status=failure.status, error=failure.message)
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_view("projects.add_labelingproject")
+@shows_failures(_step_refused)
 def wizard_step(request, access, step):
     if step not in BY_SLUG:
         raise Http404("No such step.")
@@ -133,8 +131,24 @@ def _labels_post(request, access, state, action):
 DATASET_CREATE = Step("dataset_create", "Create a dataset from datastore", DatasetCreateForm)
 
 
+def _dataset_create_page(request, access, state, form, *, status=200, browse=None):
+    return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
+        "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
+        "first": False, "last": False, "browse": browse,
+        # Browse opens at the folder typed so far, once it is a path that can be browsed.
+        "browse_path": "" if not browse or form["path"].errors else form.cleaned_data.get("path", ""),
+    })
+
+
+def _dataset_create_refused(failure, request, access):
+    state = WizardState(request.session, access.workspace)
+    form = failure.shown_on(DatasetCreateForm(request.POST, workspace=access.workspace))
+    return _dataset_create_page(request, access, state, form, status=failure.status)
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_view("projects.add_labelingproject")
+@shows_failures(_dataset_create_refused)
 def wizard_dataset_create(request, access):
     """+ Create a dataset → From datastore without leaving the wizard; Browse folders shows inline."""
     access.require("projects.add_dataset")
@@ -145,48 +159,27 @@ def wizard_dataset_create(request, access):
     if request.method == "POST" and action == "back":
         return _go(request, access, state, "dataset")
     form = DatasetCreateForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
-    if request.method == "POST" and action in ("next", "enter") and form.is_valid():
-        try:
-            dataset = datastore_services.dataset_create(workspace=access.workspace, actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            _add_errors(form, error)
-        else:
-            state.put("dataset", {"dataset": [str(dataset.uuid)]})
-            if not request.htmx:  # htmx shows it selected with its scan state right away
-                messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
-            return _go(request, access, state, "dataset")
-    browse = action == "browse" and form.is_bound and form["datastore"].data and form.fields["datastore"].queryset.filter(uuid=form["datastore"].data).first()
-    status = 422 if form.is_bound and form.errors and action != "browse" else 200
-    return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
-        "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
-        "first": False, "last": False, "browse": browse or None,
-        "browse_path": "/".join(p for p in str(form["path"].value() or "").split("/") if p),
-    })
-
-
-def _add_errors(form, error):
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+    if request.method == "POST" and action in ("next", "enter"):
+        dataset = datastore_services.dataset_create(workspace=access.workspace, actor=request.user, **valid_or_invalid(form))
+        state.put("dataset", {"dataset": [str(dataset.uuid)]})
+        if not request.htmx:  # htmx shows it selected with its scan state right away
+            messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
+        return _go(request, access, state, "dataset")
+    browse = action == "browse" and form.is_bound and form["datastore"].data and form.datastores.filter(uuid=form["datastore"].data).first()
+    return _dataset_create_page(request, access, state, form, browse=browse or None)
 
 
 def _create(request, access, state):
-    try:
-        data = state.cleaned()
-    except ValidationError as error:
-        slug = error.messages[0]
+    data = state.cleaned()
+    if data is None:  # a step no longer validates (its dataset was deleted meanwhile...): show that step
+        slug = state.first_incomplete()
         return _render_step(request, access, state, slug, state.bound(slug), status=422)
-    try:
-        project = project_services.project_create(
-            workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
-            dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
-            label_names=data["label_names"], instructions_url=data["instructions_url"],
-            instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"],
-        )
-    except ValidationError as error:
-        return _render_step(request, access, state, "ml", state.bound("ml"), status=422, error=error.messages[0])
+    project = project_services.project_create(
+        workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
+        dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
+        label_names=data["label_names"], instructions_url=data["instructions_url"],
+        instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"],
+    )
     state.clear()
     messages.success(request, f"Project {project.name} created. Its tasks are being created now.")
     return _redirect(request, reverse("labeling:dashboard", kwargs={
@@ -199,7 +192,8 @@ def _settings_url(access, project):
     return reverse("project_settings", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid})
 
 
-def _settings_page(request, access, project, *, form=None, label_form=None, status=200, partial=None):
+def _settings_page(request, access, project, *, form=None, label_form=None, alerts=None, status=200, partial=None):
+    """The settings page, or one of its partials; `alerts`: {"labels" | "state": message} shown in that section."""
     context = {
         "access": access, "project": project, "current": "settings",
         "form": form or ProjectSettingsForm(project=project, initial={
@@ -208,69 +202,79 @@ def _settings_page(request, access, project, *, form=None, label_form=None, stat
         "label_classes": list(project.label_classes.active()),
         "removed_classes": list(project.label_classes.exclude(removed_at=None)),
         "state_form": ProjectStateForm(),
+        "alerts": alerts or {},
     }
     return render_page_or_fragment(request, "projects/project_settings.html", context, partial=partial, status=status)
 
 
+def _settings_refused(failure, request, access, project):
+    project = project_or_404(access, project)
+    form = failure.shown_on(ProjectSettingsForm(request.POST, project=project))
+    return _settings_page(request, access, project, form=form, status=failure.status, partial="settings-form")
+
+
 @require_http_methods(["GET", "POST"])
 @workspace_view("projects.change_labelingproject")
+@shows_failures(_settings_refused)
 def project_settings(request, access, project):
     project = project_or_404(access, project)
     if request.method == "GET":
         return _settings_page(request, access, project)
-    form = ProjectSettingsForm(request.POST, project=project)
-    if not form.is_valid():
-        return _settings_page(request, access, project, form=form, status=422, partial="settings-form")
-    project_services.project_update(project=project, actor=request.user, **form.cleaned_data)
+    data = valid_or_invalid(ProjectSettingsForm(request.POST, project=project))
+    project_services.project_update(project=project, actor=request.user, **data)
     messages.success(request, "Project settings saved.")
     return _redirect(request, _settings_url(access, project))
 
 
+def _state_refused(failure, request, access, project):
+    project = project_or_404(access, project)
+    return _settings_page(request, access, project, alerts={"state": failure.message}, status=failure.status)
+
+
 @require_POST
 @workspace_view("projects.change_labelingproject")
+@shows_failures(_state_refused)
 def project_state(request, access, project):
     project = project_or_404(access, project)
-    form = ProjectStateForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError("Choose pause, resume or archive.")
-        project_services.project_state_set(project=project, actor=request.user, action=form.cleaned_data["action"])
-    except (ValidationError, Conflict) as error:
-        messages.error(request, error.messages[0])
-    else:
-        messages.success(request, f"Project {project.name} is now {project.get_state_display().lower()}.")
+    data = valid_or_invalid(ProjectStateForm(request.POST))
+    project_services.project_state_set(project=project, actor=request.user, action=data["action"])
+    messages.success(request, f"Project {project.name} is now {project.get_state_display().lower()}.")
     return _redirect(request, _settings_url(access, project))
+
+
+def _label_add_refused(failure, request, access, project):
+    project = project_or_404(access, project)
+    form = failure.shown_on(LabelAddForm(request.POST), field="name")
+    return _settings_page(request, access, project, label_form=form, status=failure.status, partial="labels")
 
 
 @require_POST
 @workspace_view("projects.add_labelclass")
+@shows_failures(_label_add_refused)
 def label_add(request, access, project):
     project = project_or_404(access, project)
-    form = LabelAddForm(request.POST)
-    if form.is_valid():
-        try:
-            project_services.label_class_add(project=project, actor=request.user, name=form.cleaned_data["name"])
-        except ValidationError as error:
-            form.add_error("name", error)
-    if form.errors:
-        return _settings_page(request, access, project, label_form=form, status=422, partial="labels")
+    data = valid_or_invalid(LabelAddForm(request.POST))
+    project_services.label_class_add(project=project, actor=request.user, name=data["name"])
     if request.htmx:
         return _settings_page(request, access, project, partial="labels")
     return redirect(_settings_url(access, project))
 
 
+def _labels_refused(failure, request, access, project, label):
+    project = project_or_404(access, project)
+    return _settings_page(request, access, project, alerts={"labels": failure.message}, status=failure.status,
+                          partial="labels")
+
+
 @require_POST
 @workspace_view("projects.change_labelclass")
+@shows_failures(_labels_refused)
 def label_move(request, access, project, label):
     project = project_or_404(access, project)
     label_class = label_class_or_404(project, label)
-    form = LabelMoveForm(request.POST)
-    if form.is_valid():
-        offset = -1 if form.cleaned_data["direction"] == "up" else 1
-        try:
-            project_services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
-        except Conflict as error:
-            messages.error(request, error.messages[0])
+    data = valid_or_invalid(LabelMoveForm(request.POST))
+    offset = -1 if data["direction"] == "up" else 1
+    project_services.label_class_move(project=project, actor=request.user, label_class=label_class, offset=offset)
     if request.htmx:
         return _settings_page(request, access, project, partial="labels")
     return redirect(_settings_url(access, project))

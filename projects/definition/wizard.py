@@ -4,27 +4,33 @@ workspace (so Back and Next never lose anything), and a final check of every ste
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
+from projects.datastores.paths import path_clean
 from projects.models import Dataset, Datastore, LabelingProject
 from projects.definition.services import label_names_clean, project_name_taken
 
 
-class DetailsForm(forms.Form):
+class StepForm(forms.Form):
+    """A wizard step's form, built for the workspace the project will live in."""
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+
+
+class DetailsForm(StepForm):
     name = forms.CharField(label="Project name", max_length=120)
     media_type = forms.ChoiceField(label="Media type", choices=[("image", "Image")], initial="image", widget=forms.RadioSelect)
     task_type = forms.ChoiceField(
         label="Labeling task type", choices=LabelingProject.TaskType.choices, widget=forms.RadioSelect,
         help_text="Multi-class: one tag per image. Multi-label: any number of tags per image.",
     )
-
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.workspace = workspace
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
@@ -38,15 +44,16 @@ class DatasetChoiceField(forms.ModelChoiceField):
         return f"{obj.name} — {obj.get_scan_state_display().lower()}, {obj.scan_registered} items"
 
 
-class DatasetForm(forms.Form):
+class DatasetForm(StepForm):
     dataset = DatasetChoiceField(
         queryset=Dataset.objects.none(), to_field_name="uuid", widget=forms.RadioSelect, empty_label=None,
         error_messages={"required": "Select a dataset, or create one from a datastore."},
     )
 
     def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = Dataset.objects.for_workspace(workspace).select_related("datastore")
+        super().__init__(*args, workspace=workspace, **kwargs)
+        field = cast(forms.ModelChoiceField, self.fields["dataset"])
+        field.queryset = Dataset.objects.for_workspace(workspace).select_related("datastore")
 
 
 class DatastoreChoiceField(forms.ModelChoiceField):
@@ -54,7 +61,7 @@ class DatastoreChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.get_kind_display()})"
 
 
-class DatasetCreateForm(forms.Form):
+class DatasetCreateForm(StepForm):
     """+ Create a dataset → From datastore, inside the wizard (dataset_create does the work)."""
 
     name = forms.CharField(label="Dataset name", max_length=120)
@@ -67,36 +74,37 @@ class DatasetCreateForm(forms.Form):
     include_subfolders = forms.BooleanField(label="Include subfolders", required=False, initial=True)
 
     def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["datastore"].queryset = Datastore.objects.for_workspace(workspace)
+        super().__init__(*args, workspace=workspace, **kwargs)
+        self.datastores = Datastore.objects.for_workspace(workspace)
+        cast(forms.ModelChoiceField, self.fields["datastore"]).queryset = self.datastores
+
+    def clean_path(self):
+        return path_clean(self.cleaned_data["path"], field=None)
 
 
-class RefreshForm(forms.Form):
+class RefreshForm(StepForm):
     incremental_refresh = forms.BooleanField(
         label="Enable incremental refresh", required=False,
         help_text="Periodically checks the dataset's folder for new images and adds them to this project.",
     )
 
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
 
-
-class LabelsForm(forms.Form):
+class LabelsForm(StepForm):
     """Label names arrive as repeated `labels` values plus `new_label`; buttons edit the list."""
 
     labels = forms.CharField(required=False)  # the list itself is read with getlist()
     new_label = forms.CharField(label="Label name", required=False, max_length=100)
 
     def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.names = list(self.data.getlist("labels")) if self.is_bound else []
+        super().__init__(*args, workspace=workspace, **kwargs)
+        self.names = list(cast(MultiValueDict, self.data).getlist("labels")) if self.is_bound else []
 
     def clean(self):
         names = self.names + ([self.cleaned_data.get("new_label", "")] if self.cleaned_data.get("new_label", "").strip() else [])
         try:
             names = label_names_clean(names)
         except ValidationError as error:
-            raise ValidationError(error.messages[0])
+            raise ValidationError(error.messages[0]) from error
         if len(names) < 2:
             raise ValidationError("Add at least two label classes, e.g. Cat and Dog.")
         self.cleaned_data["label_names"] = names
@@ -107,7 +115,7 @@ def _web_link(value):
     URLValidator(schemes=["http", "https"], message="Give an http:// or https:// link.")(value)
 
 
-class InstructionsForm(forms.Form):
+class InstructionsForm(StepForm):
     instructions_url = forms.URLField(
         label="Link to detailed instructions", required=False, assume_scheme="https", validators=[_web_link],
         max_length=200,
@@ -117,25 +125,19 @@ class InstructionsForm(forms.Form):
         help_text="Plain text with a little Markdown: **bold**, *italic*, `code`, lists, [links](https://…).",
     )
 
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
 
-
-class MlForm(forms.Form):
+class MlForm(StepForm):
     ml_assisted = forms.BooleanField(
         label="Enable ML assisted labeling", required=False,
         help_text="Stored with the project; suggestions from a model arrive in a later version.",
     )
-
-    def __init__(self, *args, workspace, **kwargs):
-        super().__init__(*args, **kwargs)
 
 
 @dataclass(frozen=True)
 class Step:
     slug: str
     title: str
-    form: type
+    form: type[StepForm]
 
 
 STEPS = [
@@ -163,7 +165,7 @@ class WizardState:
 
     def save(self, slug: str, post) -> None:
         fields = BY_SLUG[slug].form.base_fields
-        self.data[slug] = {name: [v for v in post.getlist(name)] for name in fields}
+        self.data[slug] = {name: list(post.getlist(name)) for name in fields}
         self.session[self.key] = self.data
         self.session.modified = True
 
@@ -213,13 +215,13 @@ class WizardState:
                 return step.slug
         return None
 
-    def cleaned(self) -> dict:
-        """Every step's cleaned data merged, or ValidationError naming the first bad step."""
+    def cleaned(self) -> dict | None:
+        """Every step's cleaned data merged, or None while a step does not validate (see first_incomplete)."""
         merged = {}
         for step in STEPS:
             form = self.bound(step.slug)
             if not form.is_valid():
-                raise ValidationError(step.slug)
+                return None
             merged.update(form.cleaned_data)
         return merged
 
@@ -230,7 +232,7 @@ def labels_edit(names: list[str], action: str, new_label: str) -> tuple[list[str
     if action == "add":
         try:
             [name] = label_names_clean([new_label])
-            names = label_names_clean(names + [name])
+            names = label_names_clean([*names, name])
         except ValidationError as error:
             return names, error.messages[0]
         return names, None

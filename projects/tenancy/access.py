@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -22,9 +23,12 @@ from django.db.models import Q
 from core.errors import NotFound
 from projects.tenancy.backends import workspace_perms_load
 from projects.models import (
-    DataItem, LabelClass, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
+    DataItem, LabelClass, LabelingProject, Membership, Notification, Organization, OrganizationMember, Workspace,
 )
 from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the model get_user_model() gives (AUTH_USER_MODEL is Django's)
 
 # Archived projects are listed only to those who may change projects (and so could bring them back).
 SEE_ARCHIVED = "projects.change_labelingproject"
@@ -32,7 +36,7 @@ SEE_ARCHIVED = "projects.change_labelingproject"
 
 @dataclass
 class Access:
-    user: object
+    user: User
     organization: Organization
     workspace: Workspace
     membership: Membership | None
@@ -156,8 +160,8 @@ def workspace_view(perm: str | None = None):
 
     Anonymous users go to login (htmx requests get HX-Redirect via middleware); outsiders get 404;
     members lacking `perm` get 403. It is also where the services' domain errors that a page view lets
-    through become pages: NotFound is the 404 page, Refused (a PermissionDenied) the 403 page. Conflicts
-    and invalid input are part of the screen: the view shows their message where the user acted.
+    through become pages: NotFound is the 404 page, Refused (a PermissionDenied) the 403 page. Where a person
+    acts, conflicts, refusals and invalid input are part of the screen instead: `core.htmx.shows_failures`.
     """
 
     def decorator(view):
@@ -166,9 +170,9 @@ def workspace_view(perm: str | None = None):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             access = resolve_access(request, org, ws)
+            request.access = access  # before the check: the 403 page leads back to this workspace
             if perm:
                 access.require(perm)
-            request.access = access
             try:
                 return view(request, access, **kwargs)
             except NotFound as error:
@@ -207,3 +211,11 @@ def item_or_404(access: Access, item_uuid, *, seen_without_browsing=None):
     if not access.can("projects.view_dataset"):
         items = items.filter(seen_without_browsing) if seen_without_browsing is not None else items.none()
     return get_object_or_404(items, uuid=item_uuid)
+
+
+def notification_or_404(user, uuid):
+    """The user's own notification, while they may still see it (see `Notification.objects.for_user`); else 404."""
+    found = Notification.objects.for_user(user).filter(uuid=uuid).first()
+    if found is None:
+        raise Http404("No such notification.")
+    return found

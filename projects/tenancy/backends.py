@@ -57,6 +57,7 @@ def _group_permissions(group_id: int) -> list[tuple[str, str]]:
 def workspace_perms_load(user, workspace, *, group_id) -> frozenset:
     """The user's permissions in `workspace`: every workspace permission for an organization admin
     (group_id None), else those of the role `group_id`; remembered on the user for this request."""
+    perms: frozenset[str]
     if not user.is_active:
         perms = frozenset()
     elif group_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,7 +25,10 @@ from projects.models import (
 from projects.tenancy.api_auth import TOKEN_PREFIX, token_hash
 from projects.tenancy.roles import WORKSPACE_ADMIN
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the model get_user_model() gives (AUTH_USER_MODEL is Django's)
+else:
+    User = get_user_model()
 INVITATION_SALT = "labelsite.invitation"
 
 
@@ -106,9 +110,9 @@ def invitation_from_token(token: str) -> Invitation:
     try:
         value = signing.loads(token, salt=INVITATION_SALT, max_age=settings.LABELSITE_INVITATION_MAX_AGE)
     except signing.SignatureExpired:
-        raise ValidationError("This invitation has expired. Ask for a new one.")
+        raise ValidationError("This invitation has expired. Ask for a new one.") from None
     except signing.BadSignature:
-        raise ValidationError("This invitation link is not valid.")
+        raise ValidationError("This invitation link is not valid.") from None
     invitation = Invitation.objects.select_related("workspace__organization", "group").filter(uuid=value).first()
     if invitation is None or invitation.revoked_at:
         raise ValidationError("This invitation has been withdrawn.")
@@ -149,7 +153,7 @@ def invitation_accept_new_user(*, invitation: Invitation, username: str, passwor
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=invitation.email, password=password)
     except IntegrityError:
-        raise ValidationError("That username is taken.")
+        raise ValidationError("That username is taken.") from None
     invitation_accept(invitation=invitation, user=user)
     return user
 

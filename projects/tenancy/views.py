@@ -6,14 +6,20 @@ from django.contrib.auth import login
 from django.contrib.auth.views import PasswordResetView
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from core import throttle
+from core.htmx import render_page_or_fragment, vary_on_htmx
+from projects.tenancy import notifications
 from projects.tenancy import services as tenancy_services
 from projects.tenancy.access import (
-    listed_projects, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
+    listed_projects, notification_or_404, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
+    workspaces_where,
 )
 from projects.tenancy.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
 from projects.models import ApiToken, Invitation, Membership
@@ -24,10 +30,12 @@ from projects.models import ApiToken, Invitation, Membership
 def home(request):
     workspaces = list(visible_workspaces(request.user))
     projects = listed_projects(request.user, workspaces).order_by("name")
-    by_workspace = {ws.pk: [] for ws in workspaces}
+    by_workspace: dict[int, list] = {ws.pk: [] for ws in workspaces}
     for project in projects:
         by_workspace[project.workspace_id].append(project)
-    rows = [(ws, by_workspace[ws.pk]) for ws in workspaces]
+    # A project's name links to its main page for the role held there: the dashboard, or labeling.
+    dashboards = set(workspaces_where(request.user, "projects.view_dashboard").values_list("pk", flat=True))
+    rows = [(ws, by_workspace[ws.pk], ws.pk in dashboards) for ws in workspaces]
     return render(request, "projects/home.html", {"rows": rows})
 
 
@@ -199,3 +207,53 @@ def api_token_revoke(request, prefix):
     tenancy_services.api_token_revoke(user=request.user, token=token)
     messages.success(request, f"Token {token.name} revoked.")
     return redirect("api_tokens")
+
+
+# --- notifications (the person's own, across workspaces) ---------------------------------------------------------
+
+def _after_marking(request):
+    """htmx: nothing to swap, every bell and list on the page refreshes itself; a plain form goes back where it was."""
+    if request.htmx:
+        return trigger_client_event(HttpResponse(status=204), "notifications-changed")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("notifications")
+
+
+@require_GET
+@login_required
+def notification_list(request):
+    page = Paginator(notifications.notifications_list(user=request.user), 50).get_page(request.GET.get("page"))
+    return render_page_or_fragment(request, "projects/notifications.html", {"page": page}, partial="notification-list")
+
+
+@require_GET
+@login_required
+def notification_bell(request):
+    """The top bar's bell alone (its numbers come from the context processor), for htmx to refresh."""
+    return vary_on_htmx(render(request, "projects/_notification_bell.html"))
+
+
+@require_POST
+@login_required
+def notification_open(request, notification):
+    """Follow a notification's link; following it reads it."""
+    found = notification_or_404(request.user, notification)
+    notifications.notifications_mark_read(user=request.user, uuids=[found.uuid])
+    return redirect(found.link or "notifications")
+
+
+@require_POST
+@login_required
+def notification_read(request, notification):
+    found = notification_or_404(request.user, notification)
+    notifications.notifications_mark_read(user=request.user, uuids=[found.uuid])
+    return _after_marking(request)
+
+
+@require_POST
+@login_required
+def notifications_read_all(request):
+    notifications.notifications_mark_read(user=request.user)
+    return _after_marking(request)

@@ -1,6 +1,7 @@
 """Datastores and datasets over the API: secrets never come back, datasets scan real images, items are paged."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from PIL import Image
@@ -177,7 +178,7 @@ def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_cl
     assert response.status_code == 409 and response.json()["code"] == "conflict"
     assert response.json()["message"] == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
     busy = DatasetFactory(workspace=workspace, name="Busy", items=1, datastore=datastore)
-    Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timezone.timedelta(minutes=5))
+    Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
     response = ws_admin_client.delete(f"{BASE}datasets/{busy.uuid}/")
     assert response.status_code == 409 and "being scanned" in response.json()["message"]
     assert Dataset.objects.filter(name__in=["Used", "Busy"]).count() == 2 and DataItem.objects.count() == 3

@@ -132,6 +132,7 @@ def test_submit_after_lost_lease_is_409_and_saves_nothing(labeler_client, projec
 
 def test_bad_submit_bodies_are_400(labeler_client, project):
     ids = [t["id"] for t in labeler_client.post(url(project, "tasks/claim/"), {"size": 2}, **J).json()["tasks"]]
+    body: dict
     for body in ({"labels": {ids[0]: ["nope"]}}, {"labels": {"not-a-uuid": ["cat"]}}, {"labels": {}},
                  {"labels": {ids[0]: ["cat"]}, "user": 1}, {"labels": {ids[0]: ["cat", "dog"]}}):
         response = labeler_client.post(url(project, "tasks/submit/"), body, **J)

@@ -50,7 +50,7 @@ def test_workspace_endpoints_never_answer_5xx(keep_test_connection, manager, wor
 
         try:
             run()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 — every failure is in `failures`, reported below
             pass
     assert not failures, "\n".join(failures[:5])
     assert len(seen) > 50 and any(code < 300 for code in seen)  # it really called the endpoints

@@ -59,7 +59,7 @@ def test_dataset_to_coco_export_through_the_api(
     assert boss.get(p).json()["state"] == "running"
 
     # Two labelers take disjoint pages and label by the folder name (the "truth").
-    truth = {}
+    truth: dict = {}
     for client in (lab1, lab2):
         page = client.post(p + "tasks/claim/", {"size": 4}, **J).json()
         labels = {t["id"]: ["cat" if "cats/" in t["key"] else "dog"] for t in page["tasks"]}

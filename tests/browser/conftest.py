@@ -80,14 +80,6 @@ def chromium_browser():
         browser.close()
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    """Remember each phase's outcome on the test, so `browser_as` knows at teardown whether the test failed."""
-    report = yield
-    setattr(item, f"_report_{report.when}", report)
-    return report
-
-
 def _problems(page) -> list[str]:
     recorded = []
     if not page.is_closed() and page.context_js:
@@ -97,7 +89,8 @@ def _problems(page) -> list[str]:
 
 @pytest.fixture
 def browser_as(request, chromium_browser, live_server):
-    """browser_as(user, **context options) -> a Playwright page logged in as that user.
+    """browser_as(user, javascript=True, **context options) -> a Playwright page logged in as that user
+    (`javascript=False`: the same without JavaScript, for the plain-HTML forms).
 
     page.errors lists console errors and page errors as they come; page.allow("text", …) declares messages
     the test expects (a deliberate 409, a cut network); page.csp_violations() reads what the page recorded.
@@ -108,10 +101,11 @@ def browser_as(request, chromium_browser, live_server):
 
     pages = []
 
-    def open_page(user, **options):
+    def open_page(user, *, javascript=True, **options):
         client = Client()
         client.force_login(user)
-        context = chromium_browser.new_context(base_url=live_server.url, **{"viewport": VIEWPORT, **options})
+        options = {"viewport": VIEWPORT, "java_script_enabled": javascript, **options}
+        context = chromium_browser.new_context(base_url=live_server.url, **options)
         context.add_cookies([{
             "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
             "url": live_server.url,
@@ -139,7 +133,7 @@ def browser_as(request, chromium_browser, live_server):
 
     yield open_page
     failed = any(getattr(request.node, f"_report_{when}", None) and getattr(request.node, f"_report_{when}").failed
-                 for when in ("setup", "call"))
+                 for when in ("setup", "call"))  # remembered by the root conftest's pytest_runtest_makereport
     problems = []
     for n, page in enumerate(pages):
         if failed and not page.is_closed():

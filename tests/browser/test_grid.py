@@ -52,9 +52,9 @@ def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(browser_as, 
     cat.click()
     expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(3)
     assert page.locator("#submit-page").is_disabled()
-    # The layout picker is only offered on a fresh page.
-    expect(page.locator("#layout-form")).to_be_hidden()
-    expect(page.locator("#layout-note")).to_contain_text("discard")
+    # The layout picker stays offered, and says that changing it keeps the tags.
+    expect(page.locator("#layout-form")).to_be_visible()
+    expect(page.locator("#layout-note")).to_contain_text("keeps the images you tagged")
     page.get_by_role("button", name="Select none").click()
     picks.nth(3).click()
     dog.click()

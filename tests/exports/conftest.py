@@ -7,7 +7,8 @@ from PIL import Image
 
 from labeling.models import Annotation, Task
 from projects.models import Dataset, LabelingProject
-from tests.factories import DataItemFactory, DatasetFactory, DatastoreFactory, ProjectFactory, tasks_label, tasks_review
+from tests.factories import (DataItemFactory, DatasetFactory, DatastoreFactory, ProjectFactory, prelabels_add, tasks_label,
+                             tasks_review)
 
 WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 REVIEWED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -80,10 +81,13 @@ def classes_of(project):
 
 @pytest.fixture
 def project(make_project, labeler, manager):
-    """cats/a.jpg approved [cat]; dogs/b.png labeled [cat, dog]; cats/sub/a.jpg unlabeled; misc/b c#?.png
-    approved [dog]. Labeled by `labeler` at WHEN, approved by `manager` at REVIEWED."""
+    """cats/a.jpg approved [cat] (the suggestion cat accepted); dogs/b.png labeled [cat, dog] (the suggestion dog
+    changed); cats/sub/a.jpg unlabeled; misc/b c#?.png approved [dog]. Labeled by `labeler` at WHEN, approved by
+    `manager` at REVIEWED."""
     project = make_project()
     tasks, classes = tasks_by_key(project), classes_of(project)
+    prelabels_add([tasks["cats/a.jpg"], tasks["dogs/b.png"]],
+                  {tasks["cats/a.jpg"]: classes["cat"], tasks["dogs/b.png"]: classes["dog"]})
     tasks_label(project, [tasks["cats/a.jpg"]], user=labeler, labels=classes["cat"], when=WHEN)
     tasks_label(project, [tasks["dogs/b.png"]], user=labeler, labels=[classes["dog"], classes["cat"]], when=WHEN)
     tasks_label(project, [tasks["misc/b c#?.png"]], user=labeler, labels=classes["dog"], when=WHEN)

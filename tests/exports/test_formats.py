@@ -35,9 +35,9 @@ def golden(name, project):
     """The golden file with {item:<key>} / {class:<name>} placeholders filled with this run's ids."""
     text = (GOLDEN / name).read_text()
     for key, task in tasks_by_key(project).items():
-        text = text.replace("{item:%s}" % key, str(task.item_id))
+        text = text.replace(f"{{item:{key}}}", str(task.item_id))
     for label, cls in classes_of(project).items():
-        text = text.replace("{class:%s}" % label, str(cls.pk))
+        text = text.replace(f"{{class:{label}}}", str(cls.pk))
     return text
 
 
@@ -96,8 +96,8 @@ def test_csv_cells_never_start_a_formula_and_import_back_exactly(make_project, m
     tasks_label(project, [tasks["@SUM(1)/x.jpg"]], user=make_user("\tminus"), labels=classes["'+quoted"], when=WHEN)
     _, data = run_export(project, "csv")
     assert data.decode().splitlines()[1:] == [
-        "'-2+3.jpg,\"'=HYPERLINK(\"\"http://x\"\")\",'@evil,2026-03-01T09:30:00Z,'+reviewer,2026-03-02T10:00:00Z,approved",
-        "'@SUM(1)/x.jpg,''+quoted,'\tminus,2026-03-01T09:30:00Z,,,labeled",
+        "'-2+3.jpg,\"'=HYPERLINK(\"\"http://x\"\")\",'@evil,2026-03-01T09:30:00Z,'+reviewer,2026-03-02T10:00:00Z,approved,none",
+        "'@SUM(1)/x.jpg,''+quoted,'\tminus,2026-03-01T09:30:00Z,,,labeled,none",
     ]
     for row in csv.reader(io.StringIO(data.decode())):
         assert all(not cell or cell[0] not in "=+-@\t\r" for cell in row)
@@ -111,7 +111,7 @@ def test_jsonl_matches_golden_in_azure_ml_schema(project, run_export):
     _, data = run_export(project, "jsonl")
     assert data.decode() == golden("dataset.jsonl", project)
     lines = [json.loads(line) for line in data.decode().splitlines()]
-    assert all(set(line) == {"image_url", "image_details", "label"} for line in lines)
+    assert all(set(line) == {"image_url", "image_details", "label", "suggestion"} for line in lines)
     assert lines[1]["label"] == ["cat", "dog"]
 
 
@@ -122,13 +122,50 @@ def test_jsonl_label_is_a_string_in_multiclass_projects(make_project, run_export
     assert json.loads(data)["label"] == "dog"
 
 
+def test_suggestions_answered_in_the_grid_reach_every_format(make_project, run_export, labeler, tmp_path):
+    """Pre-labels imported, accepted or changed by a labeler: each format says so, and our CSV still imports back."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from exports.services import labels_import
+    from labeling import services
+
+    project = make_project("Suggested", task_type="multiclass")
+    prelabels = b"image_url,label\ncats/a.jpg,cat\ndogs/b.png,cat\n"
+    labels_import(project=project, actor=labeler, file=SimpleUploadedFile("p.csv", prelabels), format="csv",
+                  as_final=False)
+    page = services.tasks_claim(project=project, user=labeler, size=4)
+    classes, by_id = classes_of(project), {t.id: t.item.key for t in page}
+    chosen = {"cats/a.jpg": "cat", "dogs/b.png": "dog", "cats/sub/a.jpg": "bird", "misc/b c#?.png": "bird"}
+    services.suggestions_accept(project=project, user=labeler, task_ids=[t.id for t in page])
+    services.page_submit(project=project, user=labeler, labels={pk: [classes[chosen[key]].pk] for pk, key in by_id.items()})
+    expected = {"cats/a.jpg": "accepted", "dogs/b.png": "changed", "cats/sub/a.jpg": "none", "misc/b c#?.png": "none"}
+
+    _, data = run_export(project, "csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert {row["image_url"]: row["suggestion"] for row in rows} == expected
+    _, data = run_export(project, "jsonl")
+    assert {line["image_url"]: line["suggestion"] for line in map(json.loads, data.decode().splitlines())} == expected
+    _, data = run_export(project, "coco")
+    path = tmp_path / "coco.json"
+    path.write_bytes(data)
+    coco = COCO(str(path))
+    files = {image["id"]: image["file_name"] for image in coco.dataset["images"]}
+    assert {files[a["image_id"]]: a["attributes"]["suggestion"] for a in coco.dataset["annotations"]} == expected
+
+    _, data = run_export(project, "csv")
+    fresh = make_project("Back", task_type="multiclass")
+    report = labels_import(project=fresh, actor=labeler, file=SimpleUploadedFile("l.csv", data), format="csv",
+                           as_final=True)
+    assert report.applied == 4 and not report.invalid
+
+
 def test_imagefolder_zip_holds_class_folders_with_the_real_images(project, run_export, image_folder):
     _, data = run_export(project, "imagefolder")
     archive = zipfile.ZipFile(io.BytesIO(data))
     names = sorted(archive.namelist())
     assert "\n".join(names) + "\n" == golden("imagefolder.txt", project)
     # What torchvision's ImageFolder does: one class per top folder, every file below is a sample of it.
-    samples = {}
+    samples: dict = {}
     for name in names:
         folder, file = name.split("/")
         samples.setdefault(folder, []).append(file)

@@ -87,9 +87,10 @@ def test_report_lists_unmatched_and_invalid_rows_and_imports_the_rest(make_proje
     assert report.rows == 6 and report.applied == 1
     assert report.unmatched == ["nowhere/z.jpg"]
     reasons = dict(report.invalid)
-    assert "unknown label 'zebra'" in reasons["line 4"]
+    assert reasons["line 4"] == "unknown class “zebra” (this project's classes: cat, dog, bird)"
     assert "more than one label" in reasons["line 5"]
-    assert reasons["line 6"] == "has no label" and reasons["line 7"] == "has no image URL"
+    assert reasons["line 6"] == "it has no label" and reasons["line 7"] == "the row has no image URL"
+    assert [kind for kind, *_ in report.refused] == ["row", "image", "class", "row", "row"]
     assert current_labels(project) == {"cats/a.jpg": ["cat"]}
 
 

@@ -16,6 +16,7 @@ from exports.runner import exports_reap
 from exports.services import export_create
 from exports.tasks import export_run_task, exports_reap_task
 from labeling.models import Annotation
+from projects.models import Notification
 from tests.exports.conftest import classes_of, tasks_by_key
 from tests.factories import tasks_label, tasks_review
 
@@ -112,7 +113,7 @@ def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles,
     tasks_label(project, [tasks["dogs/b.png"]], user=labeler, labels=classes["dog"])
     tasks_review(project, [tasks["cats/a.jpg"], tasks["dogs/b.png"]], reviewer=manager, decision="approve")
     original = writers.CocoWriter.write
-    changed = []
+    changed: list = []
 
     def write_and_meanwhile_relabel(self, row):
         if not changed:
@@ -179,3 +180,41 @@ def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(transactiona
     export.refresh_from_db()
     assert beats[1] > beats[0], "no heartbeat while the writer was blocked"
     assert export.state == "failed" and export.file == "" and files_of(export) == []
+
+
+# --- the person who started an export is told how it ended (kept until they read it) -----------------------------
+
+def test_a_finished_export_tells_whoever_started_it_with_the_download_as_link(project, manager):
+    export = Export.objects.create(project=project, format="coco", created_by=manager)
+    assert export_run_task(export.pk) is True
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "export_ready" and note.read_at is None and note.workspace_id == project.workspace_id
+    assert note.message.startswith(f"Export of “{project.name}” is ready: COCO (JSON), 3 images, ")
+    assert note.link == f"/o/acme/vision/projects/{project.uuid}/exports/{export.uuid}/download/"
+    assert export_run_task(export.pk) is False  # a redelivered task tells nobody twice
+    assert Notification.objects.count() == 1
+
+
+def test_a_failed_or_reaped_export_tells_whoever_started_it(project, manager, monkeypatch, settings):
+    failing = Export.objects.create(project=project, format="coco", created_by=manager)
+    monkeypatch.setattr(writers.CocoWriter, "write", lambda self, row: 1 / 0)
+    export_run_task(failing.pk)
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "export_failed" and note.link == f"/o/acme/vision/projects/{project.uuid}/exports/"
+    assert "ZeroDivisionError" in note.message and "Retry" in note.message
+    old = timezone.now() - timedelta(seconds=settings.LABELSITE_EXPORT_STALE_AFTER + 5)
+    Export.objects.create(project=project, format="csv", state="running", heartbeat_at=old, created_by=manager)
+    Export.objects.create(project=project, format="csv", state="running", heartbeat_at=old)  # its author is gone
+    assert exports_reap() == 2
+    assert [n.kind for n in Notification.objects.for_user(manager)] == ["export_failed", "export_failed"]
+
+
+def test_a_notification_that_cannot_be_written_never_fails_the_export(project, manager, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the notifications table is gone")
+
+    monkeypatch.setattr("projects.tenancy.notifications.notification_create", broken)
+    export = Export.objects.create(project=project, format="csv", created_by=manager)
+    assert export_run_task(export.pk) is True
+    export.refresh_from_db()
+    assert export.state == "done" and not Notification.objects.exists()

@@ -17,6 +17,7 @@ from exports.models import Export
 from exports.runner import exports_reap
 from exports.services import export_create, export_retry
 from labelsite.celery import app as celery_app
+from projects.models import Notification
 from tests.conftest import require
 from tests.exports.bulk import bulk_label
 
@@ -31,7 +32,7 @@ def _redis_answers(url: str) -> bool:
         import redis
 
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-    except Exception:
+    except Exception:  # noqa: BLE001 — whatever fails, there is no Redis to use
         return False
 
 
@@ -53,10 +54,10 @@ def worker(tmp_path, transactional_roles, postgres):
     }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
-    started = []
+    started: list = []
 
     def start():
-        log = open(tmp_path / f"worker-{len(started)}.log", "w")
+        log = open(tmp_path / f"worker-{len(started)}.log", "w")  # noqa: SIM115 — the worker writes it until stopped
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-l", "info"],
@@ -97,6 +98,9 @@ def test_a_real_worker_writes_the_export(worker, project, manager, tmp_path):
     path = tmp_path / "export.json"
     path.write_bytes(default_storage.open(export.file).read())
     assert len(COCO(str(path)).getImgIds()) == 3 and export.item_count == 3
+    # The job itself tells the person who started it, with the download as the link.
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "export_ready" and note.read_at is None and note.link.endswith(f"/exports/{export.uuid}/download/")
 
 
 def test_killing_the_worker_mid_export_ends_failed_and_a_retry_writes_a_complete_file(
@@ -113,6 +117,7 @@ def test_killing_the_worker_mid_export_ends_failed_and_a_retry_writes_a_complete
     assert exports_reap(stale_after=1) == 1
     export.refresh_from_db()
     assert export.state == "failed" and "Retry" in export.error and not export.file
+    assert Notification.objects.for_user(manager).get().kind == "export_failed"  # the reaper tells them too
 
     worker()
     export_retry(export=export, actor=manager)
@@ -123,3 +128,4 @@ def test_killing_the_worker_mid_export_ends_failed_and_a_retry_writes_a_complete
     coco = COCO(str(path))
     assert len(coco.getImgIds()) == export.item_count == 60000  # the four unlabeled fixture images stay out
     assert default_storage.listdir(f"exports/{project.uuid}")[1] == [f"{export.uuid}.json"]
+    assert [n.kind for n in Notification.objects.for_user(manager)] == ["export_ready", "export_failed"]

@@ -109,10 +109,10 @@ def test_expired_holds_are_released_and_reported(project, labeler, manager):
     assert again.expired == 2  # the one the manager took is no longer ours to report
     assert len(again) == 3
     assert services.tasks_claim(project=project, user=labeler, size=3).expired == 0
-    assert not set(t.id for t in again) & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))
+    assert not {t.id for t in again} & set(Task.objects.filter(leased_to=manager).values_list("id", flat=True))
 
 
-def test_imported_prelabels_arrive_pre_applied_and_go_away_on_submit(workspace, labeler):
+def test_imported_prelabels_arrive_as_suggestions_not_tags_and_go_away_on_submit(workspace, labeler):
     from labeling.models import PreLabel
 
     project = ProjectFactory(workspace=workspace, dataset__items=2)
@@ -120,8 +120,8 @@ def test_imported_prelabels_arrive_pre_applied_and_go_away_on_submit(workspace, 
     first, second = Task.objects.filter(project=project).order_by("order_key")
     PreLabel.objects.create(task=first).labels.set([dog])
     page = services.tasks_claim(project=project, user=labeler, size=2)
-    drafts = {t.id: list(Task.objects.get(pk=t.id).draft) for t in page}
-    assert drafts == {first.id: [dog], second.id: []}
+    held = {t.id: (t.draft, t.suggested) for t in Task.objects.filter(pk__in=[t.id for t in page])}
+    assert held == {first.id: ([], [dog]), second.id: ([], [])}
     services.page_submit(project=project, user=labeler, labels={first.id: [dog], second.id: [cat]})
     assert not PreLabel.objects.filter(task=first).exists()
     assert not PreLabel.labels.through.objects.exists()  # its tags went with it

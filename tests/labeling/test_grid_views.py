@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Annotation, Task
-from tests.factories import ProjectFactory, class_ids, project_items_add
+from tests.factories import ProjectFactory, class_ids, class_uuids, project_items_add
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -67,33 +67,33 @@ def test_grid_fragment_for_htmx(labeler_client, project, grid_url):
 def test_apply_tag_updates_draft_and_returns_changed_chips(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat, cat_id = class_uuids(project)[0], class_ids(project)[0]  # the page posts UUIDs; drafts keep ids
     response = labeler_client.post(grid_url("tag", project), {"items": items[:2], "label": cat}, headers=HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 2 and "cat" in html
-    assert sorted(Task.objects.filter(draft=[cat]).values_list("item__uuid", flat=True).order_by()) \
+    assert sorted(Task.objects.filter(draft=[cat_id]).values_list("item__uuid", flat=True).order_by()) \
         == sorted(map(__import__("uuid").UUID, items[:2]))
     # Remove the chip again.
     labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": cat, "op": "remove"}, headers=HTMX)
-    assert Task.objects.filter(draft=[cat]).count() == 1
+    assert Task.objects.filter(draft=[cat_id]).count() == 1
 
 
 def test_draft_tags_survive_a_reload(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    dog = class_ids(project)[1]
+    dog = class_uuids(project)[1]
     labeler_client.post(grid_url("tag", project), {"items": items, "label": dog}, headers=HTMX)
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert html.count(f'name="labels-') == 9
     assert 'id="submit-page" class="primary">' in html  # enabled: every image is tagged
-    assert '<p id="layout-note" class="muted">' in html and 'hx-swap="outerHTML" class="row" hidden>' in html  # no layout switch now
+    assert 'id="layout-form"' in html and 'class="row" hidden' not in html  # the layout picker stays offered
 
 
 def test_submit_saves_and_swaps_in_the_next_page(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
     response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
     assert response.status_code == 200
@@ -107,7 +107,7 @@ def test_submit_saves_and_swaps_in_the_next_page(labeler_client, labeler, projec
 def test_plain_submit_redirects_to_the_grid(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     response = labeler_client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}})
     assert response.status_code == 302 and response["Location"] == grid_url("grid", project)
 
@@ -116,7 +116,7 @@ def test_submit_with_lost_lease_is_409_with_an_explanation(labeler_client, label
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     data = {"items": items, **{f"labels-{i}": [cat] for i in items}}
     response = labeler_client.post(grid_url("submit", project), data, headers=HTMX)
     assert response.status_code == 409
@@ -164,7 +164,10 @@ def test_paused_project_says_so(labeler_client, workspace, grid_url):
     project = ProjectFactory(workspace=workspace, dataset__items=3, state="paused")
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "is paused" in html and 'class="tile"' not in html
-    assert labeler_client.post(grid_url("skip", project, item=project.tasks.first().item.uuid), headers=HTMX).status_code == 422
+    # A paused project is a conflict with the project's state: 409, as the API answers it, with the reason.
+    refused = labeler_client.post(grid_url("skip", project, item=project.tasks.first().item.uuid), headers=HTMX)
+    assert refused.status_code == 409 and "is paused" in refused.content.decode()
+    assert "Load a fresh page" not in refused.content.decode()  # that offer is for a lost hold
 
 
 @pytest.mark.parametrize("name", ["start", "grid"])
@@ -199,7 +202,7 @@ def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, 
     labeler_client.post(grid_url("layout", project), {"size": size})
     labeler_client.get(grid_url("grid", project))  # claim
     items = _page_items(project, labeler)
-    labeler_client.post(grid_url("tag", project), {"items": items, "label": class_ids(project)[0]}, headers=HTMX)
+    labeler_client.post(grid_url("tag", project), {"items": items, "label": class_uuids(project)[0]}, headers=HTMX)
     project_items_add(project, 200)
     with django_assert_max_num_queries(14):
         response = labeler_client.get(grid_url("grid", project), headers=HTMX)
@@ -208,7 +211,7 @@ def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, 
 
 def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labeler, project, grid_url):
     labeler_client.get(grid_url("grid", project))
-    cat = class_ids(project)[0]
+    cat = class_uuids(project)[0]
     items = _page_items(project, labeler)
     labeler_client.post(grid_url("tag", project), {"items": items, "label": cat}, headers=HTMX)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
@@ -216,3 +219,60 @@ def test_a_page_whose_hold_ran_out_says_so_once_on_reload(labeler_client, labele
     assert "ran out" in html and "fresh page" in html
     assert html.count('class="tile"') == 9 and 'name="labels-' not in html  # a fresh page: drafts discarded
     assert "ran out" not in labeler_client.get(grid_url("grid", project)).content.decode()
+
+
+def _submit_in_first_tab(client, labeler, project, grid_url):
+    """Tab one submits the page that tab two still shows; returns tab two's stale items and tag."""
+    client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    cat = class_uuids(project)[0]
+    assert client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}},
+                       headers=HTMX).status_code == 200
+    return items, cat
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_tagging_a_page_submitted_in_another_tab_says_so_and_shows_the_fresh_page(labeler_client, labeler, project,
+                                                                                  grid_url, htmx):
+    stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    response = labeler_client.post(grid_url("tag", project), {"items": stale[:2], "label": cat},
+                                   headers=HTMX if htmx else {})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "This page was already submitted (in another tab?)" in html
+    assert "ran out" not in html
+    fresh = _page_items(project, labeler)
+    assert sorted(_tiles(response)) == sorted(fresh) and not set(fresh) & set(stale)
+    if htmx:  # the fresh page replaces the stale grid, whatever the tag form's own swap
+        assert response["HX-Retarget"] == "#grid" and response["HX-Reswap"] == "outerHTML"
+        assert html.lstrip().startswith('<section id="grid"')
+    else:
+        assert "<html" in html
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
+def test_submitting_a_page_again_from_another_tab_says_it_was_already_submitted(labeler_client, labeler, project,
+                                                                                 grid_url, htmx):
+    stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    data = {"items": stale, **{f"labels-{i}": [cat] for i in stale}}
+    response = labeler_client.post(grid_url("submit", project), data, headers=HTMX if htmx else {})
+    html = response.content.decode()
+    assert response.status_code == 200 and "This page was already submitted (in another tab?)" in html
+    assert Annotation.objects.count() == 9  # nothing saved twice
+    assert sorted(_tiles(response)) == sorted(_page_items(project, labeler))
+
+
+def test_skipping_on_a_page_submitted_in_another_tab_says_so(labeler_client, labeler, project, grid_url):
+    stale, _ = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
+    response = labeler_client.post(grid_url("skip", project, item=stale[0]), headers=HTMX)
+    assert "This page was already submitted" in response.content.decode()
+    assert not Task.objects.filter(state=Task.State.SKIPPED).exists()
+
+
+def test_a_page_lost_to_an_expired_hold_still_says_the_hold_ran_out(labeler_client, labeler, project, grid_url):
+    labeler_client.get(grid_url("grid", project))
+    items = _page_items(project, labeler)
+    Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
+    response = labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": class_uuids(project)[0]},
+                                   headers=HTMX)
+    assert response.status_code == 409 and "ran out" in response.content.decode()

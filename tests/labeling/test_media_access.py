@@ -26,7 +26,7 @@ def world(served_images, workspace, labeler, labeler2):
     """Project A on dataset A (tasks in every relation to `labeler`), project B on dataset B, dataset C unused;
     all three on one folder of real images."""
     datasets = {name: DatasetFactory(workspace=workspace, name=f"dataset {name}", path=name) for name in "ABC"}
-    a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], items_add(datasets["A"], 6)))
+    a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], items_add(datasets["A"], 6), strict=True))
     project_a = ProjectFactory(workspace=workspace, dataset=datasets["A"], name="A")
     tasks = {t.item_id: t for t in Task.objects.filter(project=project_a)}
     task = {name: tasks[item.pk] for name, item in a.items()}

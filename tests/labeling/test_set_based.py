@@ -1,6 +1,7 @@
 """Removing a class with requeue and withdrawing missing items are set-based: the statements sent to the
 database are the same for 10 tasks as for 500 (no list of ids that grows with the project)."""
 
+import functools
 import re
 from collections import Counter
 
@@ -17,7 +18,7 @@ from tests.factories import ProjectFactory, tasks_label, tasks_review
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counters_checked")]
 
 
-def statements(run) -> list[str]:
+def statements(run) -> tuple[object, list[str]]:
     """The SQL `run` sends, numbers blanked: equal lists mean equal statements whatever the ids."""
     with CaptureQueriesContext(connection) as queries:
         result = run()
@@ -56,7 +57,7 @@ def test_requeue_on_class_removal_sends_the_same_statements_for_10_and_500_tasks
         project, cat, _ = tagged_project(workspace, labeler, n, name=f"Popular {n}")
         actor = type(manager).objects.get(pk=manager.pk)  # a fresh permission cache each time
         requeued, sent = statements(
-            lambda: services.label_class_remove(project=project, label_class=cat, requeue=True, actor=actor))
+            functools.partial(services.label_class_remove, project=project, label_class=cat, requeue=True, actor=actor))
         assert requeued == n
         shapes.append(sent)
     assert shapes[0] == shapes[1]
@@ -105,7 +106,7 @@ def test_withdrawing_missing_items_sends_the_same_statements_for_10_and_500_task
     shapes = []
     for n in (10, 500):
         project, _ = missing_project(workspace, labeler, n, name=f"Vanished {n}")
-        withdrawn, sent = statements(lambda: services.project_missing_items_withdraw(project=project))
+        withdrawn, sent = statements(functools.partial(services.project_missing_items_withdraw, project=project))
         assert withdrawn == n
         shapes.append(sent)
     assert shapes[0] == shapes[1]

@@ -123,7 +123,7 @@ def test_submit_needs_a_tag_on_every_image(project, labeler):
 
 
 def test_multilabel_submit_stores_every_tag(ml_project, labeler):
-    sky, tree, car = class_ids(ml_project)
+    sky, _tree, car = class_ids(ml_project)
     (task,) = services.tasks_claim(project=ml_project, user=labeler, size=1)
     services.page_submit(project=ml_project, user=labeler, labels={task.id: [sky, car]})
     assert sorted(Annotation.objects.get().labels.values_list("id", flat=True)) == [sky, car]

@@ -125,7 +125,7 @@ def test_login_next_redirects_on_site(client, labeler, ws_url):
 def test_password_reset_email_leads_to_a_new_password(client, labeler):
     client.post(reverse("password_reset"), {"email": "labeler@example.com"})
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", str(mail.outbox[0].body)).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
     response = client.post(form_page.redirect_chain[-1][0], {"new_password1": "fresh-Passw0rd-xy", "new_password2": "fresh-Passw0rd-xy"})

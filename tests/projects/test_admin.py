@@ -384,7 +384,7 @@ def test_staff_flag_migration_keeps_it_only_for_organization_admins_and_superuse
     manager.is_staff = True
     manager.save()
     root = get_user_model().objects.create_superuser("root", "root@example.com", "pw-Labelsite-123")
-    former = make_user("former-signup", staff=True)  # signed up once (staff), no longer admin of anything
+    make_user("former-signup", staff=True)  # signed up once (staff), no longer admin of anything
     migration.staff_only_for_organization_admins(apps, None)
     staff = set(get_user_model().objects.filter(is_staff=True).values_list("username", flat=True))
     assert staff == {org_admin.username, root.username}

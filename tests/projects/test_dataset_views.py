@@ -1,7 +1,15 @@
 """Dataset pages, the Browse fragment and the item media views, for every role."""
 
+import html
+import json
+import re
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from projects.datastores import scanning
 from projects.models import DataItem, Dataset
@@ -55,13 +63,75 @@ def test_progress_fragment_polls_while_scanning_and_stops_when_done(manager_clie
     done = manager_client.get(url, headers={"HX-Request": "true"})
     assert done.status_code == 286
     assert "Found <span data-count=\"found\">8</span>" in done.content.decode()
-    assert "<th>Ready</th><td>4</td>" in done.content.decode()
-    assert "<html" not in done.content.decode()
+    assert "<html" not in done.content.decode() and "every 2s" not in done.content.decode()
+    # The last answer lets the counts below and the notification bell catch up, each once.
+    assert json.loads(done["HX-Trigger"]).keys() == {"dataset-synced", "notifications-changed"}
     Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING, scan_found=3)
     running = manager_client.get(url, headers={"HX-Request": "true"})
-    assert running.status_code == 200
+    assert running.status_code == 200 and "HX-Trigger" not in running
     assert 'hx-trigger="every 2s"' in running.content.decode()
+    assert "so far" in running.content.decode()
     assert manager_client.get(ws_url("dataset", dataset=dataset.uuid)).content.decode().count("every 2s") == 1
+
+
+def test_a_poll_reads_the_dataset_row_only_whatever_its_size(manager_client, ws_url, dataset):
+    """Counting items by state walks the whole dataset: it is not part of the fragment polled every 2 seconds."""
+    Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING)
+    url = ws_url("dataset_progress", dataset=dataset.uuid)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert manager_client.get(url, headers={"HX-Request": "true"}).status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    queries()  # the first page of a workspace also reads its datastores' image origins (then cached)
+    small = queries()
+    DataItem.objects.bulk_create(DataItem(dataset=dataset, key=f"more/{n:05}.jpg", state=DataItem.State.READY)
+                                 for n in range(2000))
+    large = queries()
+    assert len(small) == len(large)
+    assert not any("COUNT(" in sql.upper() for sql in large)
+
+
+def test_the_counts_and_problem_list_come_back_as_one_fragment(manager_client, ws_url, dataset):
+    response = manager_client.get(ws_url("dataset", dataset=dataset.uuid) + "?part=contents", headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert "<th>Ready</th><td>4</td>" in body and "readme.txt" in body
+    assert 'hx-trigger="dataset-synced from:body"' in body
+
+
+def test_refresh_now_shows_the_refresh_waiting_running_then_done_without_a_reload(
+        manager_client, ws_url, dataset, pets_folder, django_capture_on_commit_callbacks):
+    refresh = ws_url("dataset_refresh", dataset=dataset.uuid)
+    with django_capture_on_commit_callbacks() as queued:  # no worker yet: the task waits in the queue
+        waiting = manager_client.post(refresh, headers={"HX-Request": "true"})
+    assert len(queued) == 1
+    body = waiting.content.decode()
+    assert waiting.status_code == 200 and "<html" not in body
+    assert "Refresh asked for" in body and 'hx-trigger="every 2s"' in body
+    poll = ws_url("dataset_progress", dataset=dataset.uuid)
+    # A worker takes it: the counters it keeps per batch show.
+    Dataset.objects.filter(pk=dataset.pk).update(busy_until=timezone.now() + timedelta(minutes=5), refresh_found=120, refresh_added=7)
+    running = manager_client.get(poll, headers={"HX-Request": "true"}).content.decode()
+    assert "Refreshing" in running and '<span data-count="refresh-found">120</span> files listed' in running
+    assert '<span data-count="refresh-added">7</span> new images so far' in running
+    Dataset.objects.filter(pk=dataset.pk).update(busy_until=None)
+    (pets_folder / "new.png").write_bytes(png_bytes())
+    scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
+    done = manager_client.get(poll, headers={"HX-Request": "true"})
+    assert done.status_code == 286 and "1 added" in done.content.decode() and "Refresh asked for" not in done.content.decode()
+    assert "dataset-synced" in done["HX-Trigger"]
+
+
+def test_a_refresh_asked_for_while_another_runs_stops_waiting_for_itself(dataset):
+    """The run holding the dataset lists the folder now; the second request has nothing left to wait for (the page
+    would otherwise poll forever)."""
+    Dataset.objects.filter(pk=dataset.pk).update(busy_until=timezone.now() + timedelta(minutes=5),
+                                                 refresh_requested_at=timezone.now())
+    assert scanning.dataset_sync(dataset.pk, mode="refresh") is None
+    dataset.refresh_from_db()
+    assert dataset.refresh_requested_at is None and dataset.sync_active  # still polling: the other run is busy
 
 
 def test_problem_list_is_paged(manager_client, ws_url, dataset):
@@ -86,6 +156,26 @@ def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_u
     assert response.status_code == 302
     page = manager_client.get(response["Location"]).content.decode()
     assert "1 added" in page
+    assert "Refresh asked for" not in page and 'hx-trigger="every 2s"' not in page  # done: nothing left to poll
+
+
+def test_refresh_now_with_htmx_says_it_started_and_follows_it_to_its_result(manager_client, ws_url, dataset,
+                                                                            pets_folder):
+    """No worker runs here: the answer says the refresh is waiting for one and keeps polling until it has a result."""
+    htmx = {"HX-Request": "true"}
+    (pets_folder / "new.png").write_bytes(png_bytes())
+    started = manager_client.post(ws_url("dataset_refresh", dataset=dataset.uuid), headers=htmx)
+    body = started.content.decode()
+    assert started.status_code == 200 and body.lstrip().startswith('<div id="scan-progress"')
+    assert "Refresh asked for" in body and "waiting for a worker" in body and 'hx-trigger="every 2s"' in body
+    poll = html.unescape(re.search(r'hx-get="([^"]+)"', body).group(1))
+    waiting = manager_client.get(poll, headers=htmx)
+    assert waiting.status_code == 200 and "Refresh asked for" in waiting.content.decode()  # still queued: keep polling
+    scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)  # what the worker does
+    finished = manager_client.get(poll, headers=htmx)
+    assert finished.status_code == 286  # htmx swaps this last answer and stops polling
+    text = " ".join(re.sub(r"<[^>]+>", " ", finished.content.decode()).split())
+    assert "Refresh asked for" not in text and "Last refresh: now, 1 added" in text.replace("just now", "now")
 
 
 def test_browse_fragment_lists_folders(manager_client, labeler_client, ws_url, local_datastore, pets_folder):
@@ -101,8 +191,10 @@ def test_browse_fragment_lists_folders(manager_client, labeler_client, ws_url, l
 
 def test_browse_cannot_climb_out(manager_client, ws_url, local_datastore, pets_folder):
     response = manager_client.get(ws_url("datastore_browse", datastore=local_datastore.uuid), {"path": "../../.."})
-    assert response.status_code == 200
-    assert "MultiClass - DogsCats/" in response.content.decode()  # ".." is dropped: the top of the datastore
+    assert response.status_code == 422  # refused with the reason, as the API and the dataset form refuse it
+    html = response.content.decode()
+    assert "may not contain &#x27;..&#x27;" in html
+    assert "MultiClass - DogsCats/" in html  # and the folders of the top, to go on from
 
 
 def test_thumbnail_placeholder_then_cached_image(manager_client, ws_url, dataset):

@@ -7,6 +7,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
 from labeling.models import Task
@@ -102,7 +103,7 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     items = _scan(dataset)
     assert sum(i.state == DataItem.State.READY for i in items.values()) == 5
     storage = ds.storage_for(store)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(HttpResponseError) as refused:
         storage.client.upload_blob("MultiClass - DogsCats/new.jpg", b"x")
     assert getattr(refused.value, "status_code", None) == 403
 

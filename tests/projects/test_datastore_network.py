@@ -50,6 +50,8 @@ class _Hostile(socketserver.ThreadingTCPServer):
 
 
 class _Handler(socketserver.BaseRequestHandler):
+    server: _Hostile
+
     def handle(self):
         self.server.count(connections=1)
         self.request.settimeout(5)

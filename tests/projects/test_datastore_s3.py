@@ -39,7 +39,7 @@ def _store(workspace, moto, bucket, secret="testing"):
 
 
 def test_scan_keeps_odd_keys_exactly(workspace, moto, filled):
-    client, bucket = filled
+    _client, bucket = filled
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket),
                                       path="MultiClass - DogsCats")
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)

@@ -43,6 +43,23 @@ def test_allow_list_permits_a_local_emulator_only_on_its_port(settings):
         ds.check_endpoint("http://127.0.0.1:6379/")
 
 
+@pytest.mark.parametrize("endpoint, entry, reason", [
+    ("http://127.0.0.1:10000/devstoreaccount1", "127.0.0.1:10000", "must use https"),
+    ("http://minio.internal/bucket", "minio.internal", "must use https"),
+    ("https://127.0.0.1:9000", "127.0.0.1:9000", "private, loopback"),
+])
+def test_a_refused_endpoint_says_exactly_how_an_operator_allows_it(endpoint, entry, reason, settings):
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = []
+    with pytest.raises(ds.DatastoreError) as refused:
+        ds.check_endpoint(endpoint)
+    message = refused.value.message_text
+    assert reason in message
+    assert f"add {entry} to LABELSITE_DATASTORE_ALLOWED_HOSTS" in message and ".env" in message and "restart" in message
+    settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [entry]  # doing what it says is enough
+    if "minio" not in entry:
+        ds.check_endpoint(endpoint)
+
+
 def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
     # A row written around the form (or an allow-list that changed since) is refused when used.
     store = DatastoreFactory(workspace=workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
@@ -108,6 +125,6 @@ def test_secrets_are_encrypted_at_rest_and_keys_rotate(settings, workspace):
     rotated = crypto.rotate(token)
     settings.LABELSITE_ENCRYPTION_KEYS = [new]
     assert crypto.decrypt(rotated) == "CANARY-s3cr3t-9f1e"
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError) as error:  # noqa: PT011 — what matters is what the message does NOT say
         crypto.decrypt(token)
     assert token not in str(error.value)

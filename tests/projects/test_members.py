@@ -1,6 +1,7 @@
 """Invitations, role changes and revocation, and the rule that nobody grants above their own role."""
 
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,6 +16,9 @@ from projects.tenancy.roles import LABELER
 from tests.factories import UserFactory
 
 
+_capture: Any = None  # django_capture_on_commit_callbacks of the running test
+
+
 def _role(name):
     return Group.objects.get(name=name)
 
@@ -22,7 +26,7 @@ def _role(name):
 @pytest.fixture(autouse=True)
 def _run_on_commit(django_capture_on_commit_callbacks):
     """Invitation mails leave on commit; run those callbacks inside each test."""
-    global _capture
+    global _capture  # noqa: PLW0603 — _invite runs the mails of the test that calls it
     _capture = django_capture_on_commit_callbacks
 
 
@@ -36,7 +40,7 @@ def _member(username):
 
 
 def _link_from_mail():
-    return re.search(r"http://testserver(/accounts/invitations/\S+/)", mail.outbox[-1].body).group(1)
+    return re.search(r"http://testserver(/accounts/invitations/\S+/)", str(mail.outbox[-1].body)).group(1)
 
 
 def test_admin_invites_and_new_person_joins_with_the_role(org_admin_client, ws_url, workspace, db):

@@ -101,7 +101,7 @@ def test_two_concurrent_creates_of_one_name_give_one_dataset_and_one_friendly_re
                                                                                      dataset):
     """The second request checks while the first has inserted but not committed: only the constraint can stop it.
     (PostgreSQL: SQLite serializes writers, so the race cannot happen there.)"""
-    outcome = []
+    outcome: list = []
 
     def second():
         try:

@@ -45,6 +45,7 @@ def test_project_list_costs_the_same_queries_for_many_projects(manager_client, u
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    manager_client.get(urls["list"])  # a workspace's first page reads its datastores' image origins once (cached)
     counts = []
     for extra in (0, 15):
         for i in range(extra):
@@ -112,7 +113,7 @@ def test_anonymous_is_sent_to_login(anon_client, urls, page):
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
-def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace, reverse_url=reverse):
+def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace):
     foreign = ProjectFactory(workspace=other_workspace, dataset=DatasetFactory(workspace=other_workspace), name="secret")
     # The outsider administers Globex; asking for Globex's project through Acme's URL is a 404.
     url = reverse("labeling:dashboard", kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
@@ -187,7 +188,7 @@ def tagged(project, manager, labeler):
 
 
 def test_removing_a_label_keeping_its_tags(manager_client, urls, project, tagged):
-    cat, dog, tasks = tagged
+    cat, _dog, _tasks = tagged
     confirm = manager_client.get(urls["label_remove"])
     assert b"Keep their tags" in confirm.content and b"back to the queue" in confirm.content
     assert manager_client.post(urls["label_remove"], {}).status_code == 422  # a choice is required
@@ -229,7 +230,8 @@ def test_a_project_keeps_two_label_classes(manager_client, project, ws_url):
     url = lambda c: ws_url("labeling:label_remove", project=project.uuid, label=c.uuid)  # noqa: E731
     assert manager_client.post(url(classes[0]), {"tags": "keep"}).status_code == 302
     response = manager_client.post(url(classes[1]), {"tags": "keep"})
-    assert response.status_code == 422 and b"at least two label classes" in response.content
+    # A conflict with the project's classes: 409, as the API answers it, with the reason on the form.
+    assert response.status_code == 409 and b"at least two label classes" in response.content
 
 
 def test_label_of_another_project_is_404(manager_client, project, workspace, dataset, ws_url):
@@ -255,3 +257,20 @@ def test_home_page_hides_archived_projects_from_labelers_only(labeler_client, re
     for client in (manager_client, org_admin_client):
         page = client.get(home).content.decode()
         assert project.name in page and "old-archived-run" in page
+
+
+def test_conflicts_on_the_settings_page_are_said_in_the_section_acted_in(manager_client, urls, project):
+    """One mechanism (core.htmx.shows_failures) draws every refusal: 409 for a conflict, 422 for bad input."""
+    project.label_classes.filter(pk=project.label_classes.first().pk).update(removed_at="2024-01-01T00:00:00Z")
+    moved = manager_client.post(urls["label_move"], {"direction": "down"}, headers={"HX-Request": "true"})
+    assert moved.status_code == 409 and b'id="labels"' in moved.content and b"<html" not in moved.content
+    assert b"That label class was removed." in moved.content
+    plain = manager_client.post(urls["label_move"], {"direction": "down"})
+    assert plain.status_code == 409 and b"<html" in plain.content and b"That label class was removed." in plain.content
+    resumed = manager_client.post(urls["state"], {"action": "resume"})
+    assert resumed.status_code == 409 and b'id="state"' in resumed.content
+    assert "A project that is running cannot resume." in resumed.content.decode()
+    odd = manager_client.post(urls["state"], {"action": "explode"})
+    assert odd.status_code == 422 and b"Choose pause, resume or archive." in odd.content
+    project.refresh_from_db()
+    assert project.state == "running"

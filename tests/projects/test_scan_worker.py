@@ -10,7 +10,9 @@ from django.conf import settings
 from django.db import connection
 
 from projects.datastores import services as datastore_services
-from projects.models import DataItem, Dataset
+from projects.models import DataItem, Dataset, Notification
+from projects.tenancy.roles import MANAGER, sync_roles
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -64,3 +66,17 @@ def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace,
     ready = DataItem.objects.filter(dataset=dataset, state=DataItem.State.READY)
     assert _wait(lambda: not ready.filter(thumbnail="").exists()), (tmp_path / "worker.log").read_text()[-3000:]
     assert worker.poll() is None  # still healthy after corrupt and non-image files
+
+
+def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace, local_datastore, tmp_path):
+    sync_roles()  # a transactional test starts from a flushed database: the role groups are made again
+    manager = UserFactory(username="asker", workspace=workspace, role=MANAGER)
+    dataset = datastore_services.dataset_create(
+        workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager,
+    )
+    failed = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.FAILED)
+    assert failed, (tmp_path / "worker.log").read_text()[-3000:]
+    note = Notification.objects.for_user(manager).get()
+    assert note.kind == "scan_failed" and note.read_at is None
+    assert note.message == "Scan of dataset “gone” failed: The folder or file does not exist."
+    assert note.link == f"/o/{workspace.organization.slug}/{workspace.slug}/datasets/{dataset.uuid}/"

@@ -23,7 +23,7 @@ def test_simultaneous_claims_are_disjoint(postgres, project, labeler, make_user)
         try:
             start.wait()
             results[user.pk] = review_queue_claim(project=project, reviewer=user, size=6)
-        except Exception as error:  # surfaced below
+        except Exception as error:  # noqa: BLE001 — surfaced below
             errors.append(error)
         finally:
             connections.close_all()

@@ -275,3 +275,34 @@ def test_paging_through_labeled_data_shows_every_task_once_in_order(review_url, 
         response = reviewer_client.get(next_link(response))
         paged += tiles(response)
     assert len(everything) == 12 and paged == everything  # later pages keep the newest-first order
+
+
+def _labelers_row(body, username):
+    table = re.search(r'<div id="labelers"[^>]*>(.*?)</div>', body, re.S)
+    assert table, "no Labelers table"
+    row = re.search(rf"<tr><td>{username}</td>(.*?)</tr>", table.group(1), re.S)
+    return re.findall(r"<td>([^<]*)</td>", row.group(1))
+
+
+def test_a_decision_updates_the_labelers_table_in_the_same_answer(review_url, labeled, labeler, reviewer_client):
+    page = reviewer_client.get(review_url("labeled")).content.decode()
+    assert _labelers_row(page, labeler.username)[:3] == ["5", "0", "0"]
+    approve = reviewer_client.post(review_url("decide"), {
+        "items": [f"{t.item.uuid}:{t.version}" for t in labeled[:2]], "decision": "approve", "mode": "labeled",
+        "next": ""}, headers={"HX-Request": "true"})
+    body = approve.content.decode()
+    assert '<div id="labelers" hx-swap-oob="true">' in body
+    assert _labelers_row(body, labeler.username)[:3] == ["5", "2", "0"]
+    reject = reviewer_client.post(review_url("decide"), {
+        "items": [f"{labeled[2].item.uuid}:{labeled[2].version}"], "decision": "reject", "mode": "labeled",
+        "next": ""}, headers={"HX-Request": "true"})
+    assert _labelers_row(reject.content.decode(), labeler.username)[:3] == ["5", "2", "1"]
+
+
+def test_approve_with_nothing_selected_says_select_images_first(review_url, labeled, reviewer_client):
+    htmx = reviewer_client.post(review_url("decide"), {"decision": "approve", "mode": "labeled", "next": ""},
+                                headers={"HX-Request": "true"})
+    assert htmx.status_code == 422 and "Select images first." in htmx.content.decode()
+    plain = reviewer_client.post(review_url("decide"), {"decision": "reject", "mode": "labeled", "next": ""})
+    assert plain.status_code == 422 and "Select images first." in plain.content.decode()
+    assert Task.objects.filter(state=Task.State.LABELED).count() == 5

@@ -32,21 +32,38 @@
     var untagged = document.querySelectorAll('#tiles .chips[data-count="0"]').length;
     var submit = $("#submit-page");
     if (submit) submit.disabled = all.length === 0 || untagged > 0;
-    // Switching layout gives the page back, so it is only offered while nothing is tagged.
-    var tagged = all.length - untagged;
-    var layout = $("#layout-form"), note = $("#layout-note");
-    if (layout) layout.hidden = tagged > 0;
-    if (note) note.hidden = tagged === 0;
+    var open = renderSuggestions();
     var hint = $("#submit-hint");
     if (hint) {
       var todo = untagged === 0 ? "Every image is tagged: ready to submit." :
-        untagged + " image" + (untagged === 1 ? "" : "s") + " still need" + (untagged === 1 ? "s" : "") + " a tag.";
+        untagged + " image" + (untagged === 1 ? "" : "s") + " still need" + (untagged === 1 ? "s" : "") + " a tag" +
+        (open ? " (" + open + " with a suggestion: Shift+A accepts them all)." : ".");
       if (notSubmitted) {
         todo = "This page is NOT submitted yet: sending it failed. Your tags are kept" +
           (untagged === 0 ? "; submit again (or Retry) when the connection is back." : ", and " + todo.charAt(0).toLowerCase() + todo.slice(1));
       }
       hint.textContent = todo;
     }
+  }
+
+  // Suggestions (dashed chips) wait for the labeler until accepted or replaced by tags of their own.
+  function renderSuggestions() {
+    var open = document.querySelectorAll('#tiles .chips[data-suggestion="open"]').length;
+    var button = $("#accept-all"), count = $("#suggestion-count");
+    if (button) button.disabled = open === 0;
+    if (count) {
+      count.textContent = open === 0 ? "Every suggestion on this page is answered." :
+        open + " image" + (open === 1 ? " on this page has a" : "s on this page have a") +
+        " suggested tag (dashed): accept, or tag the image yourself.";
+    }
+    return open;
+  }
+
+  function acceptAll() {
+    var form = $("#accept-form");
+    if (!form || renderSuggestions() === 0) { say("There is no suggestion left to accept on this page."); return; }
+    say("");
+    form.requestSubmit();
   }
 
   function say(text) {
@@ -133,6 +150,7 @@
       if (button) { applyTag(button.value); event.preventDefault(); }
       return;
     }
+    if (event.shiftKey && (event.key === "A" || event.key === "a")) { acceptAll(); event.preventDefault(); return; }
     if (event.key === "a") { grid.selectAll(true); event.preventDefault(); }
     if (event.key === "n") { grid.selectAll(false); event.preventDefault(); }
   });

@@ -56,6 +56,18 @@
 
   var rejectConfirmed = false;
 
+  // Approve or Reject with nothing selected: say so right above the buttons instead of doing nothing.
+  function needsSelection(button) {
+    var f = button && button.form;
+    if (!f || f.hasAttribute("data-single") || selected().length) return false;
+    var status = f.closest("#review-results") && f.closest("#review-results").querySelector("[data-status]");
+    if (status) {
+      status.textContent = "Select images first: click them, or use Select all.";
+      status.classList.add("is-error");
+    }
+    return true;
+  }
+
   function askReject(button) {
     var dialog = document.getElementById("reject-dialog"), f = button.form;
     var count = f.hasAttribute("data-single") ? 1 : selected().length;
@@ -84,6 +96,8 @@
       return;
     }
     if (event.target.closest("[data-select-all]")) { picker.selectAllOrNone(); return; }
+    var decision = event.target.closest("[data-approve], [data-reject]");
+    if (decision && !rejectConfirmed && needsSelection(decision)) { event.preventDefault(); return; }
     var reject = event.target.closest("[data-reject]");
     if (reject && !rejectConfirmed) { event.preventDefault(); askReject(reject); return; }
     var confirmButton = event.target.closest("[data-confirm]");
@@ -114,12 +128,13 @@
     if (key === "Enter" && current >= 0) { event.preventDefault(); openViewer(list[current]); return; }
     var f = form();
     if (!f) return;
-    var single = f.hasAttribute("data-single");
-    if ((key === "a" || key === "A") && f.querySelector("[data-approve]") && (single || selected().length)) {
+    if ((key === "a" || key === "A") && f.querySelector("[data-approve]")) {
       event.preventDefault(); f.querySelector("[data-approve]").click(); return;
     }
-    if ((key === "r" || key === "R") && f.querySelector("[data-reject]") && (single || selected().length)) {
-      event.preventDefault(); askReject(f.querySelector("[data-reject]")); return;
+    if ((key === "r" || key === "R") && f.querySelector("[data-reject]")) {
+      event.preventDefault();
+      if (!needsSelection(f.querySelector("[data-reject]"))) askReject(f.querySelector("[data-reject]"));
+      return;
     }
     if (key === "Escape") {
       var back = document.querySelector("[data-esc-back]");

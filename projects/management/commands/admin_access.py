@@ -21,5 +21,5 @@ class Command(BaseCommand):
         try:
             tenancy_services.user_admin_access_set(user=user, enabled=not revoke)
         except ValidationError as error:
-            raise CommandError(error.messages[0])
+            raise CommandError(error.messages[0]) from error
         self.stdout.write(f"{username} {'can no longer use' if revoke else 'can now use'} Django admin.")
