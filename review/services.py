@@ -276,6 +276,15 @@ def _skipped_rows(project, items, *, retry_ok):
     return todo
 
 
+def _skips_withdrawn(project, todo, target) -> None:
+    """Count the skipped tasks leaving state Skipped (for `target`, None: deleted). A labeler's `skipped` counts the
+    tasks they set aside that are still skipped, so each one taken back also leaves its labeler's count."""
+    tally = stats.Tally(project.pk).tasks_moved(Counter({(SKIPPED, target): len(todo)}))
+    for user_id, n in Counter(t.labeled_by_id for t in todo).items():
+        tally.labeler_counted(user_id, skipped=-n)
+    tally.save()
+
+
 @transaction.atomic
 def skipped_requeue(*, project, actor, items) -> int:
     """Put skipped tasks [(item uuid, version)] back in the labeling queue."""
@@ -284,7 +293,7 @@ def skipped_requeue(*, project, actor, items) -> int:
         state=UNLABELED, version=F("version") + 1, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None,
     )
     if todo:
-        stats.tasks_moved(project_id=project.pk, moves=Counter({(SKIPPED, UNLABELED): len(todo)}))
+        _skips_withdrawn(project, todo, UNLABELED)
     return len(todo)
 
 
@@ -294,5 +303,5 @@ def skipped_remove(*, project, actor, items) -> int:
     todo = _skipped_rows(project, items, retry_ok=lambda t, v: False)
     Task.objects.filter(pk__in=[t.pk for t in todo]).delete()
     if todo:
-        stats.tasks_moved(project_id=project.pk, moves=Counter({(SKIPPED, None): len(todo)}))
+        _skips_withdrawn(project, todo, None)
     return len(todo)

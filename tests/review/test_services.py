@@ -162,12 +162,20 @@ def test_queue_skips_own_labels_and_expired_leases_return(project, labeled, revi
     assert len(review_queue_claim(project=project, reviewer=reviewer, size=20)) == 7
 
 
+@counted
 def test_skipped_items_requeue_and_remove(project, labeler, manager):
     skipped = TaskFactory.create_batch(3, project=project, state=Task.State.SKIPPED, labeler=labeler)
+
+    def skipped_by_labeler():
+        return LabelerCount.objects.get(project=project, user=labeler).skipped
+
+    assert skipped_by_labeler() == 3
     assert skipped_requeue(project=project, actor=manager, items=pairs(skipped[:1])) == 1
+    assert skipped_by_labeler() == 2  # a task put back in the queue is no longer set aside by anyone
     assert skipped_requeue(project=project, actor=manager, items=pairs(skipped[:1])) == 0  # retry
     assert Task.objects.get(pk=skipped[0].pk).state == Task.State.UNLABELED
     assert skipped_remove(project=project, actor=manager, items=pairs(skipped[1:])) == 2
     assert skipped_remove(project=project, actor=manager, items=pairs(skipped[1:])) == 0
     assert not Task.objects.filter(pk__in=[t.pk for t in skipped[1:]]).exists()
     assert state_counts(project) == {"unlabeled": 1, "labeled": 0, "approved": 0, "skipped": 0}
+    assert skipped_by_labeler() == 0
