@@ -7,9 +7,10 @@ Starts `gunicorn labelsite.wsgi --workers 4` on loopback with production setting
 `bench/grid.py` sets them: plain HTTP on loopback, a throw-away secret, no collectstatic needed). Each round gets a fresh project of --tasks tasks (30 % already labeled) and N labeler
 processes, each with its own session (cookies of a `force_login` session) and its own CSRF cookie.
 Each loops for --seconds: GET the grid fragment (htmx) → POST the tag for every tile → POST submit.
-It reports labels/s and latency p50/p95 per request kind, then checks the database:
-every task of a 200 submit is LABELED by that labeler with exactly one current annotation created
-by them, no task was accepted from two labelers, and no task of the project has two current annotations.
+It reports labels/s and latency min/p50/p95 per request kind and the machine's load before and after
+each round, then checks the database: every task of a 200 submit is LABELED by that labeler with exactly
+one current annotation created by them, no task was accepted from two labelers, no task of the project
+has two current annotations, and every dashboard counter of the round's project equals a recount.
 """
 
 from __future__ import annotations
@@ -141,6 +142,7 @@ def round_(size: int, labelers: int, seconds: float, port: int) -> dict:
         users[cookie] = user.id
         jobs.append((f"http://127.0.0.1:{port}", cookie, urls, label, seconds))
     connections.close_all()
+    load = grid.Load()
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(labelers) as pool:
         results = pool.map(labeler_loop, jobs)
@@ -148,9 +150,10 @@ def round_(size: int, labelers: int, seconds: float, port: int) -> dict:
     times = {k: [ms for r in results for ms in r["times"][k]] for k in ("grid", "tag", "submit")}
     errors = sum((Counter(r["errors"]) for r in results), Counter())
     labels = sum(len(r["accepted"]) for r in results)
+    load.end()
     return {"labelers": labelers, "labels": labels, "rate": labels / elapsed, "elapsed": elapsed,
             "times": times, "errors": dict(errors), "problems": check(project, results, users),
-            "load": os.getloadavg()}
+            "load": load, "project": project}
 
 
 def main():
@@ -175,17 +178,21 @@ def main():
         server.wait(10)
     print(f"\nMachine: {grid.machine()}\ngunicorn --workers {args.workers}, DEBUG off, loopback; "
           f"{args.tasks:,} tasks per round (30 % already labeled), page of {grid.PAGE}, {args.seconds:.0f} s per round.\n")
-    print("| labelers | labels/s | grid p50 / p95 ms | tag p50 / p95 ms | submit p50 / p95 ms | non-200 | DB check | load avg |")
+    print(f"Load average (1 min) before → after each round, on {os.cpu_count()} cores (the load generator, gunicorn "
+          "and PostgreSQL share them, with whatever else runs).\n")
+    print("| labelers | labels/s | grid min / p50 / p95 ms | tag min / p50 / p95 ms | submit min / p50 / p95 ms | non-200 "
+          "| DB check | load avg |")
     print("|---:|---:|---|---|---|---|---|---|")
     for row in rows:
-        cells = [f"{statistics.median(row['times'][k]):.0f} / {grid.percentile(row['times'][k], 0.95):.0f}"
-                 if row["times"][k] else "—" for k in ("grid", "tag", "submit")]
+        cells = [f"{min(row['times'][k]):.0f} / {statistics.median(row['times'][k]):.0f} / "
+                 f"{grid.percentile(row['times'][k], 0.95):.0f}" if row["times"][k] else "—" for k in ("grid", "tag", "submit")]
         errors = ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "none"
         verdict = "ok" if not row["problems"] else "; ".join(row["problems"])
         print(f"| {row['labelers']} | {row['rate']:.0f} | " + " | ".join(cells)
-              + f" | {errors} | {verdict} | {row['load'][0]:.1f} |")
+              + f" | {errors} | {verdict} | {row['load'].before:.1f} → {row['load'].after:.1f} |")
     if any(row["problems"] for row in rows):
         raise SystemExit(1)
+    grid.counters_check(row["project"] for row in rows)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,11 @@ without a labeling time), an approved review for every approved task, a second c
 labeled tasks and a rare one on 0.1 % of all tasks, and among the dataset's items 1 % non-images
 (skipped) and 20 unreadable files scattered through the key order. A second project of the same
 size, in a workspace of its own, has only 0.01 % of its tasks rejected (few rejections in a database
-that holds many) and its third class on 1 % of the tasks. Shares never go below a few pages' worth
-(40 tasks, 120 items), so that small sizes show full pages too. Deep pages start after the row
-halfway down the filtered order (found untimed).
+that holds many) and its third class on 1 % of the tasks. The finished projects (every task labeled,
+every task approved) get the same reviews, every rejected task labeled again, and a fourth class on
+1 % of the tasks beside the rare one; their pages add the review-state filters. Shares never go below a
+few pages' worth (40 tasks, 120 items), so that small sizes show full pages too. Deep pages start after
+the row halfway down the filtered order (found untimed).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ OPERATIONS = [
     ("items_rare_deep", "API items ?state=unreadable, deep page", 50),
     ("items_skipped", "API items ?state=skipped (1 % of items), page 1", 50),
     ("items_skipped_deep", "API items ?state=skipped, deep page", 50),
+    ("awaiting", "labeled data, awaiting review, page 1", 50),
+    ("approved", "labeled data, approved, page 1", 50),
 ]
+FINISHED_CLASSES = ("cat", "dog", "bird", "fish")
 REJECTED, FEW_REJECTED, RARE_CLASS, SOME_CLASS, SECOND_CLASS = 0.01, 0.0001, 0.001, 0.01, 0.4
 SKIPPED_ITEMS, UNREADABLE_ITEMS = 0.01, 20
 
@@ -52,8 +57,9 @@ def _count(size: int, share: float, least: int = 40) -> int:
     return max(least, round(size * share))
 
 
-def reviews_generate(project, reviewer, *, rejected: float) -> None:
-    """Reject a share of the labeled tasks once, then approve every approved task (as reviewers would have)."""
+def reviews_generate(project, reviewer, *, rejected: float, relabeled: float = 0.6) -> None:
+    """Reject a share of the labeled tasks once (a `relabeled` share of them labeled again since, the rest back
+    in the queue), then approve every approved task (as reviewers would have)."""
     if Review.objects.filter(task__project=project).exists():
         return
     n = _count(Task.objects.filter(project=project).count(), rejected)
@@ -67,8 +73,8 @@ def reviews_generate(project, reviewer, *, rejected: float) -> None:
                WHERE t.project_id = %s AND t.state IN ('labeled', 'approved') ORDER BY random() LIMIT %s""",
             [project.id, n])
         # Drawn apart from the ORDER BY random() above, which PostgreSQL would reuse for them.
-        cursor.execute("""UPDATE bench_rejected SET relabeled = random() < 0.6,
-                                 rejected_at = rejected_at + random() * (now() - rejected_at)""")
+        cursor.execute("""UPDATE bench_rejected SET relabeled = random() < %s,
+                                 rejected_at = rejected_at + random() * (now() - rejected_at)""", [relabeled])
         cursor.execute(
             """INSERT INTO review_review (task_id, annotation_id, decision, reason, task_version, reviewer_id, created_at)
                SELECT task_id, annotation_id, 'rejected', 'Wrong class', version, %s, rejected_at FROM bench_rejected""",
@@ -103,20 +109,21 @@ def reviews_generate(project, reviewer, *, rejected: float) -> None:
         stats_rebuild(project=project)
 
 
-def classes_generate(project, *, rare: float) -> LabelClass:
+def classes_generate(project, *, rare: float, some: float = 0.0) -> list[LabelClass]:
     """Retag current annotations: the second class on 40 % of the labeled tasks, the third on a `rare` share of
-    all tasks; returns the third."""
-    cat, dog, bird = LabelClass.objects.filter(project=project).order_by("position")[:3]
+    all tasks and, when the project has a fourth, that one on a `some` share; returns the third and fourth."""
+    cat, dog, *others = LabelClass.objects.filter(project=project).order_by("position")
     size = Task.objects.filter(project=project).count()
     labeled = Task.objects.filter(project=project, state__in=("labeled", "approved")).count()
     with connection.cursor() as cursor, transaction.atomic():
         cursor.execute(
             """SELECT count(*) FROM labeling_annotation_labels l JOIN labeling_annotation a ON a.id = l.annotation_id
                JOIN labeling_task t ON t.id = a.task_id WHERE t.project_id = %s AND l.labelclass_id = %s""",
-            [project.id, bird.id])
+            [project.id, others[0].id])
         if cursor.fetchone()[0]:
-            return bird
-        for label, count in ((dog, round(labeled * SECOND_CLASS)), (bird, _count(size, rare))):
+            return others
+        counts = [round(labeled * SECOND_CLASS), _count(size, rare), _count(size, some)]
+        for label, count in zip([dog, *others], counts, strict=True):
             cursor.execute(
                 """UPDATE labeling_annotation_labels SET labelclass_id = %s WHERE id IN (
                        SELECT l.id FROM labeling_annotation_labels l
@@ -126,7 +133,7 @@ def classes_generate(project, *, rare: float) -> LabelClass:
                        ORDER BY random() LIMIT %s)""",
                 [label.id, project.id, cat.id, count])
         stats_rebuild(project=project)
-    return bird
+    return others
 
 
 def items_generate(dataset, size: int) -> None:
@@ -168,49 +175,76 @@ def _items_halfway(dataset, state: str, url: str) -> str:
     return paginator.encode_cursor(ItemCursor(offset=0, reverse=False, position=keys[len(keys) // 2]))
 
 
+def _review_url(project) -> str:
+    ws = project.workspace
+    return reverse("review:labeled", kwargs={"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid})
+
+
+def _labeled_urls(urls: dict) -> dict[str, str]:
+    """key -> (project, query, filters) made into the page-1 and deep-page URLs of each filter."""
+    found = {}
+    for key, (project, query, filters) in urls.items():
+        found[key] = f"{_review_url(project)}?{query}"
+        found[f"{key}_deep"] = f"{_review_url(project)}?{query}&after={_labeled_halfway(project, filters)}"
+    return found
+
+
 def pages(suite, manager, enrich) -> dict[str, str]:
     """Set up the data (once per database) and return the filtered pages' URLs by operation key.
     `enrich` is run.py's: it gives a generated project's labeled tasks a labeler, a time and a class."""
+    if suite.kind != "partial":
+        return _finished_pages(suite, manager)
     project, size = suite.project, suite.size
     ws = project.workspace
     reviews_generate(project, manager, rejected=REJECTED)
-    bird = classes_generate(project, rare=RARE_CLASS)
+    bird, = classes_generate(project, rare=RARE_CLASS)
     items_generate(project.dataset, size)
     # Few rejections: a project of its own, in a workspace of its own so the project list stays the same.
     few = grid.ensure_project(size, name=f"bench-{size}-few-rejections", ws_slug="filters")
     enrich(few, grid.labeler(few.workspace, "bench-labeler-history"))
     reviews_generate(few, manager, rejected=FEW_REJECTED)
-    few_bird = classes_generate(few, rare=SOME_CLASS)
+    few_bird, = classes_generate(few, rare=SOME_CLASS)
     Membership.objects.get_or_create(workspace=few.workspace, user=manager,
                                      defaults={"group": Group.objects.get(name=MANAGER)})
     analyze()
     suite.few = few
-
-    def review_url(p):
-        return reverse("review:labeled", kwargs={"org": p.workspace.organization.slug, "ws": p.workspace.slug, "project": p.uuid})
-
+    found = _labeled_urls({
+        "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
+        "rejected_few": (few, "state=rejected", LabeledFilters(state="rejected")),
+        "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
+        "some_class": (few, f"class={few_bird.name}", LabeledFilters(label_class=few_bird)),
+    })
     items = reverse("api-dataset-items", kwargs={"org": ws.organization.slug, "ws": ws.slug, "dataset": project.dataset.uuid})
-    urls = {
-        "rejected": (review_url(project), "state=rejected", LabeledFilters(state="rejected"), project),
-        "rejected_few": (review_url(few), "state=rejected", LabeledFilters(state="rejected"), few),
-        "rare_class": (review_url(project), f"class={bird.name}", LabeledFilters(label_class=bird), project),
-        "some_class": (review_url(few), f"class={few_bird.name}", LabeledFilters(label_class=few_bird), few),
-    }
-    found = {}
-    for key, (url, query, filters, p) in urls.items():
-        found[key] = f"{url}?{query}"
-        found[f"{key}_deep"] = f"{url}?{query}&after={_labeled_halfway(p, filters)}"
     for key, state in (("items_rare", "unreadable"), ("items_skipped", "skipped")):
         found[key] = f"{items}?state={state}"
         found[f"{key}_deep"] = _items_halfway(project.dataset, state, found[key])
     return found
 
 
+def _finished_pages(suite, manager) -> dict[str, str]:
+    """A project with every task labeled or approved: rejections all labeled again, classes on 0.1 % and 1 %."""
+    project = suite.project
+    reviews_generate(project, manager, rejected=REJECTED, relabeled=1.0)
+    bird, fish = classes_generate(project, rare=RARE_CLASS, some=SOME_CLASS)
+    analyze()
+    found = _labeled_urls({
+        "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
+        "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
+        "some_class": (project, f"class={fish.name}", LabeledFilters(label_class=fish)),
+    })
+    # One of these finds nothing in a finished project: the walk must stop at once, not scan the project.
+    found["awaiting"] = f"{_review_url(project)}?state=awaiting"
+    found["approved"] = f"{_review_url(project)}?state=approved"
+    return found
+
+
 def plans(suite, client) -> str:
     """PostgreSQL's plans of the filtered pages' main queries (task segments, item page) at this size."""
     out = []
-    for key in ("rejected_deep", "rejected_few", "rejected_few_deep", "rare_class", "some_class_deep", "items_rare",
-                "items_skipped_deep"):
+    for key in ("rejected_deep", "rejected_few", "rejected_few_deep", "rare_class", "rare_class_deep", "some_class",
+                "some_class_deep", "items_rare", "items_skipped_deep", "awaiting", "approved"):
+        if key not in suite.pages:
+            continue
         with CaptureQueriesContext(connection) as queries:
             assert client.get(suite.pages[key]).status_code == 200
         table = '"projects_dataitem"' if key.startswith("items") else '"labeling_task"'

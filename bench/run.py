@@ -1,24 +1,27 @@
-"""`make bench`: the labeling benchmarks at several project sizes, one table, written into BENCHMARKS.md.
+"""`make bench`: the labeling benchmarks at several project sizes, one table per kind of project, written into
+BENCHMARKS.md.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ls_bench .venv/bin/python bench/run.py \
-        --tasks 1000 10000 100000 [--runs 100] [--no-write]
+        --tasks 1000 10000 100000 [--runs 100] [--no-write] [--filters]
 
 Reuses `bench/grid.py` (one project per size generated with bulk SQL, 20 other labelers holding a
 page, claim → grid fragment → submit). On top of that data this adds what a manager and a reviewer
 look at: the labeled tasks get a labeler, a labeling time spread over 30 days, a current annotation
-with one class, and half of them are approved (counters rebuilt). Then, per size and run, it times
-through the Django test client (every middleware, session and permission check included):
-the labeled-data review page (first page, and a deep page: the one after the cursor of the labeled
-task halfway down, found untimed), the workspace's project list, and the project dashboard. Sizes
-take turns run by run so a busy moment hits every size alike. At the end it prints PostgreSQL's
-plan of the deep page's task query at the largest size.
+with one class, and half of them are approved (counters rebuilt). Per size it also makes two projects
+where nothing is left to label: one with every task labeled, one with every task approved. Then, per
+size and run, it times through the Django test client (every middleware, session and permission check
+included): the labeled-data review page (first page, and a deep page: the one after the cursor of the
+labeled task halfway down, found untimed), the workspace's project list, and the project dashboard.
+Projects take turns run by run so a busy moment hits every size alike. It prints the minimum, median
+and p95 of the runs and the machine's load before, during and after them, and at the end PostgreSQL's
+plan of the deep page's task query at the largest size. Finally every dashboard counter of every project
+it used must equal a recount; it exits with status 1, naming the counters, otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import os
 import re
 import statistics
 import sys
@@ -40,7 +43,7 @@ from django.urls import reverse  # noqa: E402
 
 from labeling.models import Annotation, Task  # noqa: E402
 from labeling.stats import stats_rebuild  # noqa: E402
-from projects.models import LabelClass, Membership  # noqa: E402
+from projects.models import LabelClass, LabelingProject, Membership  # noqa: E402
 from projects.tenancy.roles import MANAGER  # noqa: E402
 from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
 
@@ -53,16 +56,17 @@ OPERATIONS = [
 START, END = "<!-- make bench: start -->", "<!-- make bench: end -->"
 
 
-def enrich(project, labeler) -> None:
-    """Give the generated labeled tasks what real ones have: labeler, time, annotation, approvals."""
+def enrich(project, labeler, approved: float = 0.5) -> None:
+    """Give the generated labeled tasks what real ones have: labeler, time, annotation, and an `approved` share
+    approved."""
     if Annotation.objects.filter(task__project=project).exists():
         return
     cat = LabelClass.objects.filter(project=project).order_by("position").values_list("id", flat=True)[0]
     with connection.cursor() as cursor, transaction.atomic():
         cursor.execute(
             """UPDATE labeling_task SET labeled_by_id = %s, labeled_at = now() - random() * interval '30 days',
-                      state = CASE WHEN random() < 0.5 THEN 'approved' ELSE 'labeled' END
-               WHERE project_id = %s AND state = 'labeled'""", [labeler.id, project.id])
+                      state = CASE WHEN random() < %s THEN 'approved' ELSE 'labeled' END
+               WHERE project_id = %s AND state = 'labeled'""", [labeler.id, approved, project.id])
         cursor.execute(
             """INSERT INTO labeling_annotation (task_id, source, is_current, created_by_id, created_at)
                SELECT id, 'labeler', true, labeled_by_id, labeled_at FROM labeling_task
@@ -77,15 +81,20 @@ def enrich(project, labeler) -> None:
             cursor.execute(f"ANALYZE {table}")
 
 
-class Suite(grid.Scenario):
-    """grid.Scenario plus the manager's and reviewer's pages on the same project."""
+class Pages:
+    """The manager's and reviewer's pages of one project, timed each run through the test client."""
 
-    def __init__(self, size: int, with_filters: bool = False):
-        super().__init__(size)
+    project: LabelingProject
+    few: LabelingProject | None
+    results: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+    queries: dict[str, set[int]]
+
+    def pages_set_up(self, with_filters: bool, approved: float = 0.5) -> None:
         ws = self.project.workspace
-        enrich(self.project, grid.labeler(ws, "bench-labeler-history"))
+        enrich(self.project, grid.labeler(ws, "bench-labeler-history"), approved)
         manager = grid.labeler(ws, "bench-manager")
-        Membership.objects.filter(workspace=ws, user=manager).update(group=Group.objects.get(name=MANAGER))
+        Membership.objects.update_or_create(workspace=ws, user=manager, defaults={"group": Group.objects.get(name=MANAGER)})
         self.manager = Client()
         self.manager.force_login(manager)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": self.project.uuid}
@@ -101,15 +110,52 @@ class Suite(grid.Scenario):
         for key in self.pages:
             self.results[key], self.cpu[key] = [], []
 
-    def step(self, record: bool) -> None:
-        super().step(record)
+    def pages_step(self, record: bool) -> None:
         for key, url in self.pages.items():
             ms, used, response = grid.measure(functools.partial(self.manager.get, url))
             assert response.status_code == 200, (url, response.status_code)
             if record:
                 self.results[key].append(ms)
                 self.cpu[key].append(grid.CPU[-1])
-                self.queries[key] = used
+                self.queries.setdefault(key, set()).add(used)
+
+    def projects_used(self) -> list:
+        return [self.project] + ([self.few] if getattr(self, "few", None) else [])
+
+
+class Suite(grid.Scenario, Pages):
+    """grid.Scenario plus the manager's and reviewer's pages on the same project (30 % labeled)."""
+
+    kind = "partial"
+
+    def __init__(self, size: int, with_filters: bool = False):
+        super().__init__(size)
+        self.pages_set_up(with_filters)
+
+    def step(self, record: bool) -> None:
+        super().step(record)
+        self.pages_step(record)
+
+
+class Finished(Pages):
+    """A project with nothing left to label: every task labeled, or every task approved. Only the pages."""
+
+    def __init__(self, size: int, kind: str, with_filters: bool = False):
+        self.size, self.kind = size, kind
+        self.project = grid.ensure_project(size, name=f"bench-{size}-{kind}", ws_slug="finished", labeled=1.0,
+                                           classes=filters.FINISHED_CLASSES)
+        self.results, self.cpu, self.queries = {}, {}, {}
+        self.pages_set_up(with_filters, approved=1.0 if kind == "approved" else 0.0)
+
+    def step(self, record: bool) -> None:
+        self.pages_step(record)
+
+
+KINDS = {
+    "partial": "30 % of the tasks labeled (half of those approved), 20 labelers holding a page",
+    "labeled": "every task labeled, none reviewed yet",
+    "approved": "every task approved",
+}
 
 
 def halfway(project) -> Cursor:
@@ -130,10 +176,16 @@ def deep_plan(suite) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def run(sizes, runs: int, with_filters: bool = False) -> list[dict]:
-    suites = grid.take_turns(lambda size: Suite(size, with_filters), sizes, runs)
-    return [{"size": s.size, "results": s.results, "queries": s.queries, "plan": deep_plan(s),
-             "filter_plans": filters.plans(s, s.manager) if with_filters else ""} for s in suites]
+def scenarios(size: int, with_filters: bool) -> list:
+    return [Suite(size, with_filters), Finished(size, "labeled", with_filters), Finished(size, "approved", with_filters)]
+
+
+def run(sizes, runs: int, with_filters: bool, load: grid.Load) -> tuple[list[dict], list]:
+    made = grid.take_turns(lambda size: scenarios(size, with_filters), sizes, runs, load)
+    load.end()
+    rows = [{"size": s.size, "kind": s.kind, "results": s.results, "queries": s.queries, "plan": deep_plan(s),
+             "filter_plans": filters.plans(s, s.manager) if with_filters else ""} for s in made]
+    return rows, [project for s in made for project in s.projects_used()]
 
 
 def table(rows) -> str:
@@ -146,7 +198,7 @@ def table(rows) -> str:
             values = row["results"][key]
             median, p95 = statistics.median(values), grid.percentile(values, 0.95)
             medians.append(median)
-            cells.append(f"{median:.1f} / {p95:.1f} ({row['queries'][key]} q)")
+            cells.append(f"{min(values):.1f} / {median:.1f} / {p95:.1f} ({grid.statements(row['queries'][key])} q)")
         ratio = medians[-1] / medians[0] if medians[0] else float("nan")
         missed = [s for s, m in zip(sizes, medians, strict=True) if m > target]
         verdict = "" if not missed and ratio <= 1.5 else " ✗"
@@ -154,7 +206,7 @@ def table(rows) -> str:
     return "\n".join(lines)
 
 
-def report(rows, runs: int, seconds: float) -> str:
+def report(rows, runs: int, seconds: float, load: grid.Load) -> str:
     memory = ""
     try:
         found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
@@ -162,12 +214,13 @@ def report(rows, runs: int, seconds: float) -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, AttributeError):
         pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"Machine: {grid.machine()}{memory}. Load average (1/5/15 min) at the end: {load}.\n"
-            f"Runs per size: {runs} after 5 warm-up runs, sizes taking turns; {seconds:.0f} s in all.\n"
-            "Cells: server time median / p95 in ms (SQL statements per request, BEGIN/COMMIT not counted). "
+    tables = [f"**{KINDS[kind]}**\n\n" + table([row for row in rows if row["kind"] == kind])
+              for kind in KINDS if any(row["kind"] == kind for row in rows)]
+    return (f"Machine: {grid.machine()}{memory}. Machine load: {load}.\n"
+            f"Runs per project: {runs} after 5 warm-up runs, projects taking turns; {seconds:.0f} s in all.\n"
+            "Cells: server time min / median / p95 in ms (SQL statements per request, BEGIN/COMMIT not counted). "
             "✗ = a target missed "
-            "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + table(rows))
+            "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + "\n\n".join(tables))
 
 
 def write(text: str) -> None:
@@ -194,14 +247,17 @@ def main():
     if connection.vendor != "postgresql":
         raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/ls_bench")
     call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    rows = run(sorted(args.tasks), args.runs, args.filters)
-    text = report(rows, args.runs, time.perf_counter() - started)
+    started, load = time.perf_counter(), grid.Load()
+    rows, projects = run(sorted(args.tasks), args.runs, args.filters, load)
+    text = report(rows, args.runs, time.perf_counter() - started, load)
     print("\n" + text)
-    print(f"\nDeep labeled-data page, task query at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
+    largest = [row for row in rows if row["size"] == max(args.tasks)]
+    print(f"\nDeep labeled-data page, task query at {largest[0]['size']:,} tasks:\n\n```\n{largest[0]['plan']}\n```")
     if args.filters:
-        print(f"\nFiltered pages at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['filter_plans']}\n```")
-    elif not args.no_write:
+        for row in largest:
+            print(f"\nFiltered pages at {row['size']:,} tasks, {KINDS[row['kind']]}:\n\n```\n{row['filter_plans']}\n```")
+    grid.counters_check(projects)  # before writing: figures taken on wrong counters are not published
+    if not args.filters and not args.no_write:
         write(text)
 
 

@@ -38,8 +38,8 @@ def env_file_load(default: Path | str) -> list[str]:
     if not path or not os.path.isfile(path):
         return []
     found = {}
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
+    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         match = _ENV_LINE.fullmatch(line)

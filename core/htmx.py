@@ -51,7 +51,7 @@ class Failure:
 
     @property
     def message(self) -> str:
-        return " ".join(self.error.messages) or "You may not do this."
+        return " ".join(getattr(self.error, "messages", ())) or "You may not do this."
 
     @property
     def refuses(self) -> bool:

@@ -140,7 +140,7 @@ def _serve(env, port):
             return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"The development server did not start:\n{server.stderr.read().decode()}")
+                raise SystemExit(f"The development server did not start:\n{server.stderr.read().decode()}") from None
             time.sleep(0.2)
     server.terminate()
     raise SystemExit("The development server did not answer within 20 seconds.")
@@ -198,7 +198,8 @@ def main(argv=None) -> int:
         for key in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):
             os.environ.pop(key, None)
         sys.path.insert(0, str(ROOT))
-        world = build_world(open(os.devnull, "w"))
+        with open(os.devnull, "w") as quiet:
+            world = build_world(quiet)
         todo = [row for row in pages(world) if args.only in row[0]]
         cookies = session_cookies({user for _, user, _ in todo})
         port = _free_port()

@@ -200,7 +200,7 @@ def _resolve_rows(project, parsed, report) -> dict[int, list]:
         except ValidationError as error:
             if error.code == "label_class_unknown":
                 names = ", ".join(c.name for c in classes.active) or "none"
-                reason = f"unknown class “{error.params['label']}” (this project's classes: {names})"
+                reason = f"unknown class “{(error.params or {}).get('label', '')}” (this project's classes: {names})"
             else:
                 reason = error.messages[0]
             report.refuse(REFUSED_CLASS, row.line, row.refs[0], reason)

@@ -130,7 +130,7 @@ class LabelerRowSerializer(serializers.Serializer):
 
 
 class SuggestionRowSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="The suggested label class.")
+    label = serializers.CharField(help_text="The suggested label class.")  # type: ignore[assignment]  # a field named label, as the API has always said
     suggested = serializers.IntegerField(help_text="Submitted images whose suggestion proposed this class.")
     accepted = serializers.IntegerField(help_text="Of those, how many kept it in the submitted tags.")
     changed = serializers.IntegerField()

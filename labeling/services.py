@@ -307,7 +307,8 @@ def _suggestion_outcomes(todo, labels) -> tuple[dict[int, str], Counter, Counter
     A suggestion is accepted when the submitted tags are exactly the suggested ones, changed otherwise. Per class,
     a suggested tag counts as accepted when the submitted tags include it (in a multi-class project the same thing)."""
     outcome: dict[int, str] = {}
-    suggested, accepted = Counter(), Counter()
+    suggested: Counter[int] = Counter()
+    accepted: Counter[int] = Counter()
     for task in todo:
         if not task.suggested:
             continue

@@ -152,8 +152,9 @@ class BrowseSerializer(serializers.Serializer):
 
 class NotificationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    organization = serializers.SlugRelatedField(source="workspace.organization", slug_field="slug", read_only=True)
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        source="workspace.organization", slug_field="slug", read_only=True)
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     url = serializers.SerializerMethodField(help_text="Where the notification leads (a download, a report, a dataset).")
     read = serializers.SerializerMethodField()
 

@@ -104,11 +104,8 @@ class LabeledFilterForm(CursorForm):
         values.update(overrides)
         defaults = {"sort": "newest", "layout": DEFAULT_LAYOUT}
         query = QueryDict(mutable=True)
-        for name, value in values.items():
-            if isinstance(value, Cursor):
-                value = value.token
-            elif isinstance(value, LabelClass):
-                value = value.name
+        for name, given in values.items():
+            value = given.token if isinstance(given, Cursor) else given.name if isinstance(given, LabelClass) else given
             if value not in (None, "") and defaults.get(name) != value:
                 query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
         return query.urlencode()

@@ -117,7 +117,7 @@ def _all_modules():
 
 def _functions(tree):
     """Each node's enclosing function name ('' at module level)."""
-    owner = {}
+    owner: dict[ast.AST, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for child in ast.walk(node):

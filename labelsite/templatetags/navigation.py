@@ -123,7 +123,7 @@ def page_navigation(context):
         kw = {"org": org.slug, "ws": ws.slug}
         crumbs.append({"label": org.name, "url": reverse("organization", kwargs={"org": org.slug}) if access.is_org_admin else ""})
         crumbs.append({"label": ws.name, "url": reverse("workspace", kwargs=kw)})
-        if getattr(project, "uuid", None):
+        if project is not None and getattr(project, "uuid", None):
             kw["project"] = project.uuid
             crumbs.append({"label": project.name, "url": _url(project_home_route(access.can("projects.view_dashboard")), kw)})
             tabs, tabs_label = _project_tabs(access, project, page.tab if page else ""), f"Project {project.name}"

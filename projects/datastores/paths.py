@@ -18,7 +18,7 @@ import re
 from core.errors import Invalid
 from projects.models import Dataset
 
-PATH_MAX_LENGTH = Dataset._meta.get_field("path").max_length
+PATH_MAX_LENGTH: int = Dataset._meta.get_field("path").max_length or 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

@@ -72,7 +72,9 @@ def dataset_refresh(request, access, dataset):
 
 def _browse(request, access, datastore, path, *, refusal="", status=200):
     """One folder's sub-folders; a datastore that cannot be listed is said in their place (a 200: the page works)."""
-    error, folders, files = refusal, [], []
+    error = refusal
+    folders: list[str] = []
+    files: list[str] = []
     try:
         folders, files = ds.datastore_list(datastore, path)
     except ds.DatastoreError as failure:

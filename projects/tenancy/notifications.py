@@ -27,7 +27,7 @@ def notification_create(*, user_id: int, workspace_id: int, kind: str, message: 
         raise ValueError(f"{perm!r} is not a workspace permission")
     if link and not (link.startswith("/") and url_has_allowed_host_and_scheme(link, allowed_hosts=None)):
         raise ValueError(f"{link!r} is not a path inside the site")
-    limit = Notification._meta.get_field("message").max_length
+    limit = Notification._meta.get_field("message").max_length or 1000
     return Notification.objects.create(user_id=user_id, workspace_id=workspace_id, kind=kind,
                                        message=message if len(message) <= limit else message[:limit - 1] + "…",
                                        link=link, perm=perm)

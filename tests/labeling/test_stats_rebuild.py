@@ -109,3 +109,37 @@ def test_the_command_refuses_an_unknown_project_and_changes_nothing(busy, value,
     with pytest.raises(CommandError, match=message):
         call_command("stats_rebuild", "--project", str(busy.uuid), "--project", value, stdout=StringIO())
     assert set(TaskStateCount.objects.filter(project=busy).values_list("count", flat=True)) == {0}
+
+
+def test_verify_finds_nothing_to_say_about_counters_the_services_kept(busy):
+    assert stats.stats_verify(project=busy) == []
+
+
+def test_verify_names_every_counter_that_differs_from_a_recount_and_changes_nothing(busy, labeler, reviewer):
+    cat = class_ids(busy)[0]
+    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=-3)
+    ClassCount.objects.filter(project=busy, label_class_id=cat).delete()
+    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)
+    ActivityCount.objects.filter(project=busy).update(labeled=77)
+    corrupted = tables(busy)
+
+    drift = {(d.table, d.key, d.field): (d.stored, d.recounted) for d in stats.stats_verify(project=busy)}
+
+    assert drift[("TaskStateCount", "state=unlabeled", "count")] == (-3, 8)
+    assert drift[("ClassCount", f"label_class_id={cat}", "count")] == (0, 4)  # a missing row counts as zero
+    assert drift[("LabelerCount", f"user_id={reviewer.id}", "labeled")] == (7, 0)
+    assert {key for key in drift if key[0] == "ActivityCount"}  # the hour is named
+    assert {table for table, _, _ in drift} == {"TaskStateCount", "ClassCount", "LabelerCount", "ActivityCount"}
+    assert tables(busy) == corrupted
+
+
+def test_the_check_command_lists_the_drift_fails_and_rebuilds_nothing(busy, workspace):
+    TaskStateCount.objects.filter(project=busy, state="labeled").update(count=60)
+    out = StringIO()
+    with pytest.raises(CommandError, match="the counters of 1 differ from a recount"):
+        call_command("stats_rebuild", "--check", stdout=out)
+    assert "TaskStateCount [state=labeled] count: stored 60, recounted 6" in out.getvalue()
+    assert stats.state_counts(busy)["labeled"] == 60
+    stats.stats_rebuild(project=busy)
+    call_command("stats_rebuild", "--check", "--project", str(busy.uuid), stdout=out)
+    assert "1 project checked: every counter equals a recount." in out.getvalue()

@@ -108,14 +108,18 @@ def test_class_filter_pages_alike_whether_its_class_is_common_or_rare(mixed, cla
     tied = Task.objects.filter(project=mixed, state=Task.State.APPROVED).values_list("labeled_at", flat=True)[0]
     TaskFactory.create_batch(20, project=mixed, state=Task.State.APPROVED, labeler=labeler, labels=classes[0],
                              labeled_at=tied)
-    TaskFactory.create_batch(20, project=mixed, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
+    TaskFactory.create_batch(50, project=mixed, state=Task.State.LABELED, labeler=labeler, labels=classes[0])  # common enough to walk
     for label, common in ((classes[0], True), (classes[1], False)):
         filters = LabeledFilters(label_class=label, newest_first=newest_first)
         with CaptureQueriesContext(connection) as queries:
             forward, backward = walk(mixed, filters, classes, 4)
         assert forward == backward == expected(mixed, label=label, newest_first=newest_first)
         pages = [q["sql"] for q in queries if 'FROM "labeling_task"' in q["sql"] and "LIMIT" in q["sql"]]
-        assert pages and all(("EXISTS" not in sql) == common for sql in pages)
+        # A walk probes each task's tags with a scalar subquery; a rare class's tags are read first (on
+        # PostgreSQL into an array, so that the planner cannot make a walk of it again).
+        assert pages and all(("LIMIT 1) IS NOT NULL" in sql) == common for sql in pages)
+        if connection.vendor == "postgresql":
+            assert all(("= ANY(ARRAY(SELECT" in sql) != common for sql in pages)
 
 
 def test_a_cursor_is_a_position_not_a_row(mixed, classes, reviewer):
