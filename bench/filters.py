@@ -123,7 +123,8 @@ def classes_generate(project, *, rare: float, some: float = 0.0) -> list[LabelCl
         if cursor.fetchone()[0]:
             return others
         counts = [round(labeled * SECOND_CLASS), _count(size, rare), _count(size, some)]
-        for label, count in zip([dog, *others], counts, strict=True):
+        # A project without a fourth class takes only the first two counts.
+        for label, count in zip([dog, *others], counts, strict=False):
             cursor.execute(
                 """UPDATE labeling_annotation_labels SET labelclass_id = %s WHERE id IN (
                        SELECT l.id FROM labeling_annotation_labels l
