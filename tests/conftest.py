@@ -101,70 +101,70 @@ def make_user(db):
     """make_user(username, staff=False): an account with no role anywhere (tests.factories.UserFactory)."""
 
     def make(username, *, staff=False, password=PASSWORD):
-        return UserFactory(username=username, is_staff=staff, password=password)
+        return UserFactory.create(username=username, is_staff=staff, password=password)
 
     return make
 
 
 @pytest.fixture
 def org(db):
-    return OrganizationFactory(name="Acme", slug="acme")
+    return OrganizationFactory.create(name="Acme", slug="acme")
 
 
 @pytest.fixture
 def workspace(org):
-    return WorkspaceFactory(organization=org, name="Vision", slug="vision")
+    return WorkspaceFactory.create(organization=org, name="Vision", slug="vision")
 
 
 @pytest.fixture
 def other_org(db):
-    return OrganizationFactory(name="Globex", slug="globex")
+    return OrganizationFactory.create(name="Globex", slug="globex")
 
 
 @pytest.fixture
 def other_workspace(other_org):
-    return WorkspaceFactory(organization=other_org, name="Secret", slug="secret")
+    return WorkspaceFactory.create(organization=other_org, name="Secret", slug="secret")
 
 
 @pytest.fixture
 def org_admin(workspace):
-    return UserFactory(username="orgadmin", is_staff=True, workspace=workspace, org_admin=True)
+    return UserFactory.create(username="orgadmin", is_staff=True, workspace=workspace, org_admin=True)
 
 
 @pytest.fixture
 def ws_admin(workspace):
-    return UserFactory(username="wsadmin", workspace=workspace, role=WORKSPACE_ADMIN)
+    return UserFactory.create(username="wsadmin", workspace=workspace, role=WORKSPACE_ADMIN)
 
 
 @pytest.fixture
 def manager(workspace):
-    return UserFactory(username="manager", workspace=workspace, role=MANAGER)
+    return UserFactory.create(username="manager", workspace=workspace, role=MANAGER)
 
 
 @pytest.fixture
 def reviewer(workspace):
-    return UserFactory(username="reviewer", workspace=workspace, role=REVIEWER)
+    return UserFactory.create(username="reviewer", workspace=workspace, role=REVIEWER)
 
 
 @pytest.fixture
 def labeler(workspace):
-    return UserFactory(username="labeler", workspace=workspace, role=LABELER)
+    return UserFactory.create(username="labeler", workspace=workspace, role=LABELER)
 
 
 @pytest.fixture
 def labeler2(workspace):
-    return UserFactory(username="labeler2", workspace=workspace, role=LABELER)
+    return UserFactory.create(username="labeler2", workspace=workspace, role=LABELER)
 
 
 @pytest.fixture
 def reviewer2(workspace):
-    return UserFactory(username="reviewer2", workspace=workspace, role=REVIEWER)
+    return UserFactory.create(username="reviewer2", workspace=workspace, role=REVIEWER)
 
 
 @pytest.fixture
 def outsider(other_workspace):
     """The admin of another organization: powerful at home, a stranger here."""
-    return UserFactory(username="outsider", is_staff=True, workspace=other_workspace, role=MANAGER, org_admin=True)
+    return UserFactory.create(username="outsider", is_staff=True, workspace=other_workspace, role=MANAGER, org_admin=True)
 
 
 def _client(user):

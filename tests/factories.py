@@ -7,6 +7,9 @@ behind). A project is created by `project_create` and gets its tasks from `proje
 labeled by being held and submitted (`page_submit`), skipped by `task_skip`, approved, rejected or
 corrected by `review_decide`. `when=` runs those services at a fixed time, so what they stamp (labeled_at,
 annotation and review times, the activity hour) tells a story a test can assert.
+
+Each factory is typed with its model: call `XFactory.create(...)` (or `create_batch`), which mypy knows returns
+that model.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import os
 from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
+from typing import cast
 from unittest import mock
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import F
 from factory.django import DjangoModelFactory
@@ -56,7 +60,7 @@ OWNER = "factory-owner"
 
 # --- Tenants and people -----------------------------------------------------------------------------
 
-class OrganizationFactory(DjangoModelFactory):
+class OrganizationFactory(DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         django_get_or_create = ("slug",)
@@ -65,7 +69,7 @@ class OrganizationFactory(DjangoModelFactory):
     slug = factory.LazyAttribute(lambda o: o.name.lower().replace(" ", "-"))
 
 
-class WorkspaceFactory(DjangoModelFactory):
+class WorkspaceFactory(DjangoModelFactory[Workspace]):
     class Meta:
         model = Workspace
         django_get_or_create = ("organization", "slug")
@@ -85,7 +89,7 @@ def member_add(user, workspace, role: str | None = None, *, org_admin: bool = Fa
     return user
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     """An account; `workspace=` with `role=` (and/or `org_admin=True`) makes it a member there."""
 
     class Meta:
@@ -111,7 +115,7 @@ def owner():
 
 # --- Datastores, datasets and their items (what admin and a scan leave behind) ------------------------
 
-class DatastoreFactory(DjangoModelFactory):
+class DatastoreFactory(DjangoModelFactory[Datastore]):
     """A datastore row, a local folder unless told otherwise; `secret=` is stored encrypted, as admin does.
     Names are unique in a workspace: asking for one that exists (by default "images") returns it."""
 
@@ -135,7 +139,7 @@ class DatastoreFactory(DjangoModelFactory):
         return datastore
 
 
-class DatasetFactory(DjangoModelFactory):
+class DatasetFactory(DjangoModelFactory[Dataset]):
     """A dataset whose scan is done; `items=n` registers n ready images in it (see `items_add`)."""
 
     class Meta:
@@ -154,7 +158,7 @@ class DatasetFactory(DjangoModelFactory):
             items_add(dataset, extracted)
 
 
-class DataItemFactory(DjangoModelFactory):
+class DataItemFactory(DjangoModelFactory[DataItem]):
     """One registered image with the details a scan reads from its header."""
 
     class Meta:
@@ -216,7 +220,7 @@ def _inline_celery():
         celery_app.conf.task_always_eager = before
 
 
-class ProjectFactory(factory.Factory):
+class ProjectFactory(factory.Factory[LabelingProject]):
     """A project created by `project_create`, its tasks made by `project_tasks_sync` (one per ready item of its
     dataset, 12 by default), then brought to `state` (running, paused, archived, or initializing: no tasks yet)
     by `project_state_set`. `actor` defaults to `owner()`."""
@@ -349,7 +353,7 @@ def _review(project, tasks, *, decision, reviewer=None, reason="", corrected=Non
 REJECTED = "rejected"  # not a task state: labeled, then sent back to the queue by a reviewer
 
 
-class TaskFactory(factory.Factory):
+class TaskFactory(factory.Factory[Task]):
     """Tasks for new images of a project, taken by the services to `state`: unlabeled, labeled (held and
     submitted by `labeler` with `labels` at `labeled_at`), approved or REJECTED (then decided by `reviewer` at
     `reviewed_at`, with `reason`), or skipped (by `labeler`). `TaskFactory.create_batch(n, …)` makes n of
@@ -371,8 +375,8 @@ class TaskFactory(factory.Factory):
     batch_size = None  # create_batch's size; a single task otherwise
 
     @classmethod
-    def create_batch(cls, size, **kwargs):
-        return cls.create(batch_size=size, **kwargs)
+    def create_batch(cls, size: int, **kwargs) -> list[Task]:
+        return cast(list[Task], cls.create(batch_size=size, **kwargs))  # one sync, one submit, one review for all
 
     @classmethod
     def _create(cls, model_class, *, project, state, labeler, labels, reviewer, reason, labeled_at, step,

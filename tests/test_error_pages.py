@@ -46,7 +46,7 @@ def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadc
 
 @override_settings(DEBUG=False)
 def test_a_refusal_shows_the_not_allowed_page_with_the_way_back(labeler_client, ws_url, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     response = labeler_client.get(ws_url("project_settings", project=project.uuid))
     assert response.status_code == 403
     html = response.content.decode()

@@ -20,7 +20,7 @@ from tests.factories import ProjectFactory, TaskFactory
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, dataset__items=0)
+    return ProjectFactory.create(workspace=workspace, dataset__items=0)
 
 
 def _api(project, what):
@@ -29,8 +29,8 @@ def _api(project, what):
 
 def test_an_item_of_another_project_is_not_found_by_the_service_the_api_and_the_page(
         workspace, project, labeler, reviewer, reviewer_client, ws_url):
-    other = ProjectFactory(workspace=workspace, dataset__items=0)
-    foreign = TaskFactory(project=other, state=Task.State.LABELED, labeler=labeler)
+    other = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    foreign = TaskFactory.create(project=other, state=Task.State.LABELED, labeler=labeler)
     with pytest.raises(NotFound) as error:
         review_decide(project=project, reviewer=reviewer, decisions=[(foreign.item.uuid, 1)], decision="approve")
     assert error.value.code == "not_found"
@@ -60,7 +60,7 @@ def test_state_conflicts_are_domain_conflicts_with_their_message(project, manage
 
 
 def test_self_review_is_refused_as_a_permission_the_pages_and_api_already_answer_403(project, manager):
-    mine = TaskFactory(project=project, state=Task.State.LABELED, labeler=manager)
+    mine = TaskFactory.create(project=project, state=Task.State.LABELED, labeler=manager)
     with pytest.raises(SelfReviewRefused) as error:
         review_decide(project=project, reviewer=manager, decisions=[(mine.item.uuid, mine.version)], decision="approve")
     assert isinstance(error.value, Refused) and isinstance(error.value, PermissionDenied)

@@ -21,10 +21,10 @@ J = {"content_type": "application/json"}
 def project(workspace, labeler):
     """Classes Cat, Dog and Bird; a task tagged Cat and one tagged Bird await review; then Bird was removed
     (keeping its tags)."""
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=("Cat", "Dog", "Bird"))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=("Cat", "Dog", "Bird"))
     cat, _dog, bird = project.label_classes.order_by("position")
     for label in (cat, bird):
-        TaskFactory(project=project, state=Task.State.LABELED, labeler=labeler, labels=label)
+        TaskFactory.create(project=project, state=Task.State.LABELED, labeler=labeler, labels=label)
     labeling.label_class_remove(project=project, label_class=bird, requeue=False, actor=owner())
     return project
 

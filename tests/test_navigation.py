@@ -38,7 +38,7 @@ def current_tab(response):
 
 @pytest.fixture
 def nav_project(workspace, labeler):
-    project = ProjectFactory(workspace=workspace, name="Pets & <Friends>", dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, name="Pets & <Friends>", dataset__items=0)
     TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     return project
 
@@ -125,7 +125,7 @@ def test_workspace_pages_show_the_workspace_navigation_for_the_role(request, ws_
 
 
 def test_workspace_subpages_mark_their_tab_and_lead_back(ws_admin_client, ws_url, workspace):
-    dataset = DatasetFactory(workspace=workspace, name="cats & dogs", items=1)
+    dataset = DatasetFactory.create(workspace=workspace, name="cats & dogs", items=1)
     for route, kwargs, tab, trail in [
         ("datasets", {}, "Datasets", ["Acme", "Vision", "Datasets"]),
         ("dataset", {"dataset": dataset.uuid}, "Datasets", ["Acme", "Vision", "Datasets", "cats & dogs"]),

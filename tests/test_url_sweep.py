@@ -56,7 +56,7 @@ def samples(org, workspace, labeler, org_admin):
 
 def _project_samples(*, org, workspace, labeler, manager):
     """A project of Acme with a label class (project pages, label editing) and a wizard step."""
-    project = ProjectFactory(workspace=workspace, name="sweep", dataset__name="sweep-data", dataset__items=3)
+    project = ProjectFactory.create(workspace=workspace, name="sweep", dataset__name="sweep-data", dataset__items=3)
     return {"project": project.uuid, "label": project.label_classes.first().uuid, "step": "details"}
 
 
@@ -69,7 +69,7 @@ def _feature_samples(*, org, workspace, labeler, manager):
     from exports.models import Export, LabelImport
     from labeling.models import Task
 
-    task = TaskFactory(project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler)
+    task = TaskFactory.create(project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler)
     project = task.project
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)

@@ -14,9 +14,9 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def world(workspace, other_workspace):
-    dataset = DatasetFactory(workspace=workspace, items=2)
-    used = ProjectFactory(workspace=workspace, dataset=DatasetFactory(workspace=workspace, name="used", items=1)).dataset
-    theirs = DatasetFactory(workspace=other_workspace, name="theirs", items=1)
+    dataset = DatasetFactory.create(workspace=workspace, items=2)
+    used = ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="used", items=1)).dataset
+    theirs = DatasetFactory.create(workspace=other_workspace, name="theirs", items=1)
     return {"ds": dataset.uuid, "used": used.uuid, "p": used.projects.get().uuid, "store": dataset.datastore.uuid,
             "their_ds": theirs.uuid, "their_store": theirs.datastore.uuid}
 
@@ -72,8 +72,8 @@ def _check(request, who, method, path, body, expected):
 
 @pytest.fixture
 def classes(workspace, other_workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=2)
-    theirs = ProjectFactory(workspace=other_workspace, name="Theirs", dataset__items=1)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
+    theirs = ProjectFactory.create(workspace=other_workspace, name="Theirs", dataset__items=1)
     return {"p": project.uuid, "c": LabelClass.objects.get(project=project, name="bird").uuid, "their_p": theirs.uuid,
             "their_c": theirs.label_classes.first().uuid}
 
@@ -119,15 +119,15 @@ def test_project_list_queries_do_not_grow_with_projects(labeler_client, workspac
             assert labeler_client.get(WS + "projects/").status_code == 200
         return len(queries)
 
-    ProjectFactory(workspace=workspace, name="P0", dataset__items=2)
+    ProjectFactory.create(workspace=workspace, name="P0", dataset__items=2)
     one = count()
     for i in range(1, 5):
-        ProjectFactory(workspace=workspace, name=f"P{i}", dataset__items=2)
+        ProjectFactory.create(workspace=workspace, name=f"P{i}", dataset__items=2)
     assert count() == one
 
 
 def test_tag_errors(labeler_client, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=3)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     p = f"{WS}projects/{project.uuid}/tasks/"
     ids = [t["id"] for t in labeler_client.post(p + "claim/", {"size": 2}, **J).json()["tasks"]]
     assert labeler_client.post(p + "tags/", {"tasks": ids, "labels": ["cat", "dog"]}, **J).status_code == 400

@@ -171,13 +171,13 @@ def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, 
 def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_client, workspace, datastore):
     from django.utils import timezone
 
-    dataset = DatasetFactory(workspace=workspace, name="Used", items=2, datastore=datastore)
-    ProjectFactory(workspace=workspace, dataset=dataset, name="Cats <3", state="archived")
-    ProjectFactory(workspace=workspace, dataset=dataset, name="Dogs")
+    dataset = DatasetFactory.create(workspace=workspace, name="Used", items=2, datastore=datastore)
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Cats <3", state="archived")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Dogs")
     response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
     assert response.json()["message"] == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
-    busy = DatasetFactory(workspace=workspace, name="Busy", items=1, datastore=datastore)
+    busy = DatasetFactory.create(workspace=workspace, name="Busy", items=1, datastore=datastore)
     Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
     response = ws_admin_client.delete(f"{BASE}datasets/{busy.uuid}/")
     assert response.status_code == 409 and "being scanned" in response.json()["message"]
@@ -186,7 +186,7 @@ def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_cl
 
 def test_a_datastore_is_deleted_only_when_no_dataset_uses_it(ws_admin_client, workspace, datastore):
     for i in range(7):
-        DatasetFactory(workspace=workspace, name=f"Set {i}", datastore=datastore)
+        DatasetFactory.create(workspace=workspace, name=f"Set {i}", datastore=datastore)
     response = ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/")
     assert response.status_code == 409
     assert response.json()["message"] == ("Datastore “Local” is used by the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "

@@ -14,7 +14,7 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, dataset__items=6)
+    return ProjectFactory.create(workspace=workspace, dataset__items=6)
 
 
 def url(project, tail=""):

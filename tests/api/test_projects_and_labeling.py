@@ -12,7 +12,7 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, name="Pets", dataset__items=6)
+    return ProjectFactory.create(workspace=workspace, name="Pets", dataset__items=6)
 
 
 def url(project=None, tail=""):
@@ -20,7 +20,7 @@ def url(project=None, tail=""):
 
 
 def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, workspace, project, django_assert_max_num_queries):
-    ProjectFactory(workspace=workspace, name="Second", dataset__items=3)
+    ProjectFactory.create(workspace=workspace, name="Second", dataset__items=3)
     with django_assert_max_num_queries(12):
         response = labeler_client.get(url())
     assert response.status_code == 200
@@ -30,7 +30,7 @@ def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, w
 
 
 def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, workspace, django_capture_on_commit_callbacks):
-    dataset = DatasetFactory(workspace=workspace, items=4)
+    dataset = DatasetFactory.create(workspace=workspace, items=4)
     body = {"name": "Pets API", "task_type": "multiclass", "dataset": str(dataset.uuid),
             "label_classes": ["cat", "dog"], "instructions_text": "Look closely."}
     response = manager_client.post(url(), body, **J)
@@ -41,11 +41,11 @@ def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, work
 
 
 def test_create_refuses_a_dataset_of_another_workspace_and_bad_fields(manager_client, other_workspace, workspace):
-    foreign = DatasetFactory(workspace=other_workspace, items=1)
+    foreign = DatasetFactory.create(workspace=other_workspace, items=1)
     body = {"name": "X", "task_type": "multiclass", "dataset": str(foreign.uuid), "label_classes": ["a", "b"]}
     response = manager_client.post(url(), body, **J)
     assert response.status_code == 400 and "dataset" in response.json()["errors"]
-    mine = DatasetFactory(workspace=workspace, name="mine")
+    mine = DatasetFactory.create(workspace=workspace, name="mine")
     response = manager_client.post(url(), {**body, "dataset": str(mine.uuid), "state": "running", "workspace": 1}, **J)
     assert response.status_code == 400 and set(response.json()["errors"]) == {"state", "workspace"}
     # The service's own refusals come back in the same error shape (the API's exception handler maps them).

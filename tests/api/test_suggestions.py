@@ -13,7 +13,7 @@ J = {"content_type": "application/json"}
 @pytest.fixture
 def project(workspace):
     """Three tasks; in claim order the first suggests cat, the second dog, the third nothing."""
-    project = ProjectFactory(workspace=workspace, dataset__items=3)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     classes = {c.name: c for c in project.label_classes.all()}
     first, second, _ = Task.objects.filter(project=project).order_by("order_key", "id")
     prelabels_add([first, second], {first: classes["cat"], second: classes["dog"]})

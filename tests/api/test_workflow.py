@@ -39,7 +39,7 @@ def test_dataset_to_coco_export_through_the_api(
     org, workspace, ws_admin, manager, reviewer, labeler, image_root, celery_eager, django_capture_on_commit_callbacks,
     tmp_path,
 ):
-    second = UserFactory(username="labeler2", workspace=workspace, role=LABELER)
+    second = UserFactory.create(username="labeler2", workspace=workspace, role=LABELER)
     admin, boss, rev, lab1, lab2 = (bearer(u) for u in (ws_admin, manager, reviewer, labeler, second))
     ws = "/api/v1/o/acme/vision/"
 

@@ -17,7 +17,7 @@ spec.loader.exec_module(common)
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, dataset__items=5, name="Bench")
+    return ProjectFactory.create(workspace=workspace, dataset__items=5, name="Bench")
 
 
 def test_true_counters_pass_and_say_so(project, capsys):

@@ -37,7 +37,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.mark.django_db(transaction=True)
 def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
     """PostgreSQL: the smoke loop needs concurrent writers."""
-    project = ProjectFactory(workspace=workspace, dataset__items=TASKS)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=TASKS)
     label_id, other_id, _ = class_ids(project)
     # Every third image carries a suggestion (half of them the label the loop submits): the submits record them.
     suggested = list(Task.objects.filter(project=project).order_by("id")[::3])

@@ -55,7 +55,7 @@ def pets_datastore(workspace, settings, tmp_path):
         Image.new("RGB", (32, 24), (10 * i, 100, 200)).save(folder / f"{'cat' if i % 2 else 'dog'} {i}.jpg", "JPEG")
     settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [*settings.LABELSITE_LOCAL_DATASTORE_ROOTS, str(root.resolve())]
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    return DatastoreFactory(workspace=workspace, name="pets", local_path=str((root / "pets").resolve()))
+    return DatastoreFactory.create(workspace=workspace, name="pets", local_path=str((root / "pets").resolve()))
 
 
 def failures_folder() -> Path:

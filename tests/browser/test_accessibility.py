@@ -28,11 +28,11 @@ def axe_source():
 @pytest.fixture
 def world(workspace, labeler, celery_eager):
     """A labeling project with images (grid, dashboard, exports, settings) and one with labels to review."""
-    grid = ProjectFactory(workspace=workspace, dataset__items=9)
-    reviewed = ProjectFactory(workspace=workspace, name="Reviewed pets", dataset__items=0)
+    grid = ProjectFactory.create(workspace=workspace, dataset__items=9)
+    reviewed = ProjectFactory.create(workspace=workspace, name="Reviewed pets", dataset__items=0)
     TaskFactory.create_batch(6, project=reviewed, state=Task.State.LABELED, labeler=labeler)
     TaskFactory.create_batch(2, project=reviewed, state=Task.State.APPROVED, labeler=labeler)
-    DatasetFactory(workspace=workspace, name="more-pets", items=2)
+    DatasetFactory.create(workspace=workspace, name="more-pets", items=2)
     w = "/o/acme/vision/"
     return {
         "home": ("labeler", "/"),

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_wizard_swaps_violate_nothing(browser_as, manager, workspace, pets_datastore):
-    DatasetFactory(workspace=workspace, name="older-dataset", items=3)
+    DatasetFactory.create(workspace=workspace, name="older-dataset", items=3)
     page = browser_as(manager)
     page.goto("/o/acme/vision/projects/new/")
     page.get_by_role("button", name="Next").click()
@@ -45,7 +45,7 @@ def test_wizard_swaps_violate_nothing(browser_as, manager, workspace, pets_datas
 
 
 def test_grid_review_and_export_swaps_violate_nothing(browser_as, labeler, reviewer, manager, workspace, celery_eager):
-    project = ProjectFactory(workspace=workspace, dataset__items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     page = browser_as(labeler)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
     page.get_by_role("button", name="Select all").click()
@@ -55,7 +55,7 @@ def test_grid_review_and_export_swaps_violate_nothing(browser_as, labeler, revie
     expect(page.locator("#grid")).to_contain_text("All done")
     assert page.csp_violations() == ([], [])
 
-    reviewed = ProjectFactory(workspace=workspace, dataset__items=0)
+    reviewed = ProjectFactory.create(workspace=workspace, dataset__items=0)
     TaskFactory.create_batch(4, project=reviewed, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{reviewed.uuid}/review/")

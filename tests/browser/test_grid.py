@@ -28,7 +28,7 @@ def _still_same_document(page):
 
 def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(browser_as, labeler, workspace, org):
     page = browser_as(labeler)
-    ProjectFactory(workspace=workspace, dataset__items=13, instructions_text="Tag **every** pet.")
+    ProjectFactory.create(workspace=workspace, dataset__items=13, instructions_text="Tag **every** pet.")
     page.goto(f"/o/{org.slug}/{workspace.slug}/")
     page.get_by_role("link", name="Label data").click()
     assert page.locator("strong", has_text="every").is_visible()
@@ -101,7 +101,7 @@ def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(browser_as, 
 
 def test_label_a_page_with_the_keyboard_only(browser_as, labeler, workspace, org):
     page = browser_as(labeler)
-    project = ProjectFactory(workspace=workspace, dataset__items=6, label_names=["sky", "tree", "car"], task_type="multilabel")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=6, label_names=["sky", "tree", "car"], task_type="multilabel")
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     assert _tiles(page).count() == 6
     _no_reload_marker(page)
@@ -162,7 +162,7 @@ def test_a_lost_lease_is_explained_and_a_fresh_page_offered(browser_as, labeler,
     from labeling.models import Task
 
     page = browser_as(labeler)
-    project = ProjectFactory(workspace=workspace, dataset__items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     response = page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
@@ -192,7 +192,7 @@ def test_label_and_submit_a_page_without_javascript(browser_as, labeler, workspa
     """Plain HTML forms: checkboxes choose the images, a tag button tags them, Submit sends the page."""
     from labeling.models import Annotation
 
-    project = ProjectFactory(workspace=workspace, dataset__items=6)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=6)
     page = browser_as(labeler, java_script_enabled=False)
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     first_page = _tile_ids(page)

@@ -25,7 +25,7 @@ def _same_document(page):
 
 
 def test_an_export_shows_its_progress_then_a_notification_without_a_reload(browser_as, manager, labeler, workspace):
-    project = ProjectFactory(workspace=workspace, name="Pets", dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, name="Pets", dataset__items=0)
     TaskFactory.create_batch(4, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/exports/")
@@ -74,8 +74,8 @@ def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(brow
     folder = served_images.parent / "store"  # inside the allowed local root
     folder.mkdir()
     (folder / "a.txt").write_text("not an image")
-    store = DatastoreFactory(workspace=workspace, name="disk", local_path=str(folder))
-    dataset = DatasetFactory(workspace=workspace, name="cats", datastore=store, scan_state=Dataset.ScanState.PENDING)
+    store = DatastoreFactory.create(workspace=workspace, name="disk", local_path=str(folder))
+    dataset = DatasetFactory.create(workspace=workspace, name="cats", datastore=store, scan_state=Dataset.ScanState.PENDING)
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/datasets/{dataset.uuid}/")
@@ -96,7 +96,7 @@ def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(brow
 
 
 def test_a_project_being_prepared_turns_into_the_running_project_without_a_reload(browser_as, manager, workspace):
-    project = ProjectFactory(workspace=workspace, dataset=DatasetFactory(workspace=workspace, name="birds", items=30),
+    project = ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="birds", items=30),
                              name="Birds", state=LabelingProject.State.INITIALIZING)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/")  # where the wizard lands

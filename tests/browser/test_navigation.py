@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser_as, manager, labeler, workspace, celery_eager):
-    project = ProjectFactory(workspace=workspace, dataset__items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
@@ -47,7 +47,7 @@ def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser
 
 
 def test_a_labeler_finds_the_grid_from_the_home_page_and_the_way_back(browser_as, labeler, workspace, celery_eager):
-    project = ProjectFactory(workspace=workspace, dataset__items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     page = browser_as(labeler)
     page.goto("/")
     page.get_by_role("link", name=project.name).click()

@@ -34,7 +34,7 @@ def lose_the_answer(route):
 
 
 def test_grid_submit_without_network_says_not_submitted_keeps_tags_and_retry_saves_once(browser_as, labeler, workspace):
-    project = ProjectFactory(workspace=workspace)
+    project = ProjectFactory.create(workspace=workspace)
     page = browser_as(labeler)
     page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
@@ -80,7 +80,7 @@ def test_grid_submit_without_network_says_not_submitted_keeps_tags_and_retry_sav
 
 
 def test_grid_tag_that_times_out_is_reported_and_retried(browser_as, labeler, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     page = browser_as(labeler)
     page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
@@ -102,7 +102,7 @@ def test_grid_tag_that_times_out_is_reported_and_retried(browser_as, labeler, wo
 
 
 def test_review_approve_without_network_keeps_selection_and_retry_decides_once(browser_as, reviewer, labeler, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.allow(*EXPECTED_LOGS)
@@ -134,7 +134,7 @@ def test_review_approve_without_network_keeps_selection_and_retry_decides_once(b
 
 
 def test_review_refused_by_a_whole_error_page_shows_a_sentence_not_the_page(browser_as, reviewer, labeler, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.allow(*EXPECTED_LOGS)
@@ -184,7 +184,7 @@ def test_wizard_step_answered_with_500_shows_the_message_and_keeps_the_input(bro
 
 
 def test_export_start_answered_with_500_then_polling_without_network_keeps_polling(browser_as, manager, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=3)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     page = browser_as(manager)
     page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/exports/")
@@ -212,7 +212,7 @@ def test_export_start_answered_with_500_then_polling_without_network_keeps_polli
 
 
 def test_settings_add_label_answered_429_waits_for_retry_after_then_retries(browser_as, manager, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     page = browser_as(manager)
     page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/settings/")
@@ -236,7 +236,7 @@ def test_settings_add_label_answered_429_waits_for_retry_after_then_retries(brow
 
 
 def test_an_action_without_its_own_spot_reports_in_the_bar_at_the_bottom(browser_as, reviewer, labeler, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.allow(*EXPECTED_LOGS)

@@ -16,7 +16,7 @@ CLASSES = ("Cat", "Dog", "Bird")
 
 
 def test_reviewer_rejects_an_image_and_it_leaves_the_list(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?state=awaiting")
@@ -43,7 +43,7 @@ def test_reviewer_rejects_an_image_and_it_leaves_the_list(browser_as, workspace,
 
 
 def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     TaskFactory.create_batch(4, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
@@ -85,7 +85,7 @@ def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_as, worksp
 
 
 def test_conflict_is_shown_and_nothing_changes(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     tasks = TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.allow("409")  # htmx logs the refused request itself
@@ -142,7 +142,7 @@ def follow(page, name):
 
 
 def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
@@ -186,7 +186,7 @@ def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_as, works
 
 
 def test_approving_on_page_two_stays_on_page_two(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler, cats=26)[::-1]  # oldest first
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&sort=oldest")
@@ -221,7 +221,7 @@ def test_approving_on_page_two_stays_on_page_two(browser_as, workspace, reviewer
 
 
 def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_as, workspace, reviewer, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler, cats=14)
     page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&after=WzE3MCwxXQ.not-our-signature")

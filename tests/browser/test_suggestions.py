@@ -16,7 +16,7 @@ SHOTS = os.environ.get("LABELSITE_SCREENSHOTS")  # a folder: the test also saves
 @pytest.fixture
 def suggested(workspace):
     """Six images; in claim order the first four carry suggestions cat, dog, cat, dog."""
-    project = ProjectFactory(workspace=workspace, dataset__items=6, name="Suggested pets")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=6, name="Suggested pets")
     cat, dog, _ = class_ids(project)
     first_four = Task.objects.filter(project=project).order_by("order_key", "id")[:4]
     prelabels_add(first_four, dict(zip(first_four, [cat, dog, cat, dog], strict=True)))

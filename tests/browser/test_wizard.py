@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, celery_eager, pets_datastore):
-    DatasetFactory(workspace=workspace, name="older-dataset", items=3)
+    DatasetFactory.create(workspace=workspace, name="older-dataset", items=3)
     page = browser_as(manager)
     page.goto("/o/acme/vision/")
     page.get_by_role("link", name="+ Add project").click()
@@ -112,7 +112,7 @@ def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, ce
 
 
 def test_manager_edits_labels_of_a_running_project(browser_as, manager, workspace, celery_eager):
-    project = ProjectFactory(workspace=workspace, dataset__items=5, label_names=("Cat", "Dog", "Uncertain"))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=5, label_names=("Cat", "Dog", "Uncertain"))
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/settings/")
     page.get_by_placeholder("New label class").fill("Bird")

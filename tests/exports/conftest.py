@@ -53,10 +53,10 @@ def pets_dataset(workspace, image_folder):
     found = Dataset.objects.filter(workspace=workspace, name="pets").first()
     if found:
         return found
-    datastore = DatastoreFactory(workspace=workspace, name="local", local_path=str(image_folder))
-    dataset = DatasetFactory(workspace=workspace, datastore=datastore, name="pets")
+    datastore = DatastoreFactory.create(workspace=workspace, name="local", local_path=str(image_folder))
+    dataset = DatasetFactory.create(workspace=workspace, datastore=datastore, name="pets")
     for key, ((width, height), _) in IMAGES.items():
-        DataItemFactory(dataset=dataset, key=key, width=width, height=height,
+        DataItemFactory.create(dataset=dataset, key=key, width=width, height=height,
                         image_format="JPEG" if key.endswith(".jpg") else "PNG")
     return dataset
 
@@ -65,7 +65,7 @@ def pets_dataset(workspace, image_folder):
 def make_project(workspace, image_folder):
     """make_project(name, task_type): a running project on "pets" with a task per image (classes cat, dog, bird)."""
     def make(name="Pets", task_type=LabelingProject.TaskType.MULTI_LABEL, label_names=("cat", "dog", "bird")):
-        return ProjectFactory(workspace=workspace, dataset=pets_dataset(workspace, image_folder), name=name,
+        return ProjectFactory.create(workspace=workspace, dataset=pets_dataset(workspace, image_folder), name=name,
                               task_type=task_type, label_names=label_names)
 
     return make

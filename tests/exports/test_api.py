@@ -52,7 +52,7 @@ def test_api_permission_matrix(labeler_client, reviewer_client, outsider_client,
 
 
 def test_another_workspaces_project_is_not_found_through_ours(manager_client, other_workspace):
-    theirs = ProjectFactory(workspace=other_workspace, name="Theirs", dataset__items=1)
+    theirs = ProjectFactory.create(workspace=other_workspace, name="Theirs", dataset__items=1)
     Export.objects.create(project=theirs, format="csv", state="done", file="exports/theirs.csv")
     response = manager_client.post(base(theirs) + "exports/", {"format": "csv"}, content_type="application/json")
     assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -87,7 +87,7 @@ def test_csv_cells_never_start_a_formula_and_import_back_exactly(make_project, m
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     for key in ("-2+3.jpg", "@SUM(1)/x.jpg"):
-        DataItemFactory(dataset=pets_dataset(workspace, image_folder), key=key)
+        DataItemFactory.create(dataset=pets_dataset(workspace, image_folder), key=key)
     formulas = ("cat", "dog", "bird", "=HYPERLINK(\"http://x\")", "'+quoted")
     project = make_project("Formulas", label_names=formulas)
     tasks, classes = tasks_by_key(project), classes_of(project)

@@ -7,12 +7,12 @@ CLASSES = ("cat", "dog", "bird")
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, name="Pets", label_names=CLASSES)
+    return ProjectFactory.create(workspace=workspace, name="Pets", label_names=CLASSES)
 
 
 @pytest.fixture
 def ml_project(workspace):
-    return ProjectFactory(workspace=workspace, name="Scenes", task_type="multilabel", label_names=("sky", "tree", "car"))
+    return ProjectFactory.create(workspace=workspace, name="Scenes", task_type="multilabel", label_names=("sky", "tree", "car"))
 
 
 @pytest.fixture

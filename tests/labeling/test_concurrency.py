@@ -22,7 +22,7 @@ PAGE = 5
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
-    project = ProjectFactory(workspace=workspace, dataset__items=TASKS)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=TASKS)
     labels = class_ids(project)
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"crowd{i}") for i in range(LABELERS)]
@@ -84,7 +84,7 @@ def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, w
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspace, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
     cat = class_ids(project)[0]
     page = services.tasks_claim(project=project, user=labeler, size=9)
     choice = {t.id: [cat] for t in page}
@@ -118,7 +118,7 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
     from review.services import review_decide
     from projects.tenancy.roles import REVIEWER
 
-    project = ProjectFactory(workspace=workspace, dataset__items=240)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=240)
     labels = class_ids(project)
     labelers = [make_user(f"mixer{i}") for i in range(6)]
     reviewers = [make_user(f"checker{i}") for i in range(3)]

@@ -69,8 +69,8 @@ def test_activity_per_day(reviewer_client, url, project):
 def test_in_progress_is_counted_through_the_partial_lease_index(postgres, workspace, labeler, manager):
     """On PostgreSQL with a big project and fresh statistics, the planner serves the count from `task_live_lease`
     (only unlabeled tasks with a lease are in it) instead of reading the project's tasks."""
-    project = ProjectFactory(workspace=workspace, dataset__items=10_000)
-    ProjectFactory(workspace=workspace, dataset__items=1_000)  # another project's tasks share the table
+    project = ProjectFactory.create(workspace=workspace, dataset__items=10_000)
+    ProjectFactory.create(workspace=workspace, dataset__items=1_000)  # another project's tasks share the table
     services.tasks_claim(project=project, user=labeler, size=20)
     services.tasks_claim(project=project, user=manager, size=20)
     with connection.cursor() as cursor:
@@ -102,7 +102,7 @@ def test_dashboard_costs_a_constant_number_of_queries(reviewer_client, workspace
     reviewer_client.get(ws_url("workspace"))  # a workspace's first page reads its datastores' image origins (cached)
     counts = []
     for n in (10, 2000):
-        project = ProjectFactory(workspace=workspace, name=f"p{n}", dataset__items=n)
+        project = ProjectFactory.create(workspace=workspace, name=f"p{n}", dataset__items=n)
         tasks_label(project, Task.objects.filter(project=project)[: n // 2], user=labeler)
         counts.append(_dashboard_queries(reviewer_client, ws_url("labeling:dashboard", project=project.uuid)))
     assert counts[0] == counts[1], counts

@@ -74,7 +74,7 @@ def test_new_leases_run_from_the_database_clock(project, labeler, web_clock):
 
 
 def test_review_leases_follow_the_database_clock(workspace, labeler, reviewer, manager, web_clock):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     held = review_queue_claim(project=project, reviewer=reviewer, size=3)
     assert sorted(held) == sorted(t.id for t in tasks)

@@ -30,7 +30,7 @@ def test_workspace_lists_label_data_for_labelers(labeler_client, reviewer_client
 
 
 def test_instructions_page_renders_safe_markdown_and_link(labeler_client, workspace, grid_url):
-    project = ProjectFactory(
+    project = ProjectFactory.create(
         workspace=workspace, dataset__items=1, instructions_url="https://example.com/guide",
         instructions_text="## Order\nTag **every** animal.\n\n- *cats* first\n- see [guide](https://example.com/g)\n\n"
                           "<script>alert(1)</script> [bad](javascript:alert(1))",
@@ -154,14 +154,14 @@ def test_layout_switch_is_remembered(labeler_client, labeler, project, grid_url)
 
 
 def test_empty_queue_says_so_and_links_back(labeler_client, workspace, ws_url, grid_url):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "nothing is left to label" in html
     assert f'href="{ws_url("workspace")}"' in html
 
 
 def test_paused_project_says_so(labeler_client, workspace, grid_url):
-    project = ProjectFactory(workspace=workspace, dataset__items=3, state="paused")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3, state="paused")
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "is paused" in html and 'class="tile"' not in html
     # A paused project is a conflict with the project's state: 409, as the API answers it, with the reason.
@@ -185,7 +185,7 @@ def test_outsider_gets_404_and_anonymous_goes_to_login(outsider_client, anon_cli
 def test_project_of_another_workspace_is_404(labeler_client, other_workspace, org, workspace):
     from django.urls import reverse
 
-    foreign = ProjectFactory(workspace=other_workspace, dataset__items=1)
+    foreign = ProjectFactory.create(workspace=other_workspace, dataset__items=1)
     url = reverse("labeling:grid", kwargs={"org": org.slug, "ws": workspace.slug, "project": foreign.uuid})
     assert labeler_client.get(url).status_code == 404
 
@@ -198,7 +198,7 @@ def test_wrong_methods_are_405(labeler_client, project, grid_url):
 
 @pytest.mark.parametrize("size", [1, 20])
 def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, grid_url, size, django_assert_max_num_queries):
-    project = ProjectFactory(workspace=workspace, dataset__items=25)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=25)
     labeler_client.post(grid_url("layout", project), {"size": size})
     labeler_client.get(grid_url("grid", project))  # claim
     items = _page_items(project, labeler)

@@ -26,9 +26,9 @@ from tests.factories import DatasetFactory, ProjectFactory, items_add, owner, ta
 @pytest.mark.django_db
 def test_thousands_of_items_become_tasks_once(workspace, celery_eager, monkeypatch):
     monkeypatch.setattr(services, "SYNC_BATCH_SIZE", 1000)
-    dataset = DatasetFactory(workspace=workspace, items=3500)
+    dataset = DatasetFactory.create(workspace=workspace, items=3500)
     items_add(dataset, 40, state=DataItem.State.SKIPPED)
-    project = ProjectFactory(workspace=workspace, dataset=dataset, state=LabelingProject.State.INITIALIZING)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset, state=LabelingProject.State.INITIALIZING)
     assert services.project_tasks_sync(project=project) == 3500
     project.refresh_from_db()
     assert project.state == LabelingProject.State.RUNNING
@@ -46,7 +46,7 @@ def test_items_registered_later_become_tasks(workspace, project, celery_eager, d
 
     dataset = project.dataset
     archived = _archived_before_its_tasks(workspace, dataset)
-    refreshing = ProjectFactory(workspace=workspace, dataset=dataset, name="fresh", incremental_refresh=True)
+    refreshing = ProjectFactory.create(workspace=workspace, dataset=dataset, name="fresh", incremental_refresh=True)
     # A (re)scan registered 5 new items: every live project gets them.
     items_add(dataset, 5)
     dataset.scan_finished_at = timezone.now()
@@ -88,13 +88,13 @@ def test_missing_items_leave_the_queue(project, labeler, celery_eager, django_ca
 
 
 def _archived_before_its_tasks(workspace, dataset, name="old"):
-    project = ProjectFactory(workspace=workspace, dataset=dataset, name=name, state=LabelingProject.State.INITIALIZING)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset, name=name, state=LabelingProject.State.INITIALIZING)
     return project_state_set(project=project, actor=owner(), action="archive")
 
 
 @pytest.mark.django_db
 def test_archived_project_gets_no_tasks(workspace, celery_eager):
-    project = _archived_before_its_tasks(workspace, DatasetFactory(workspace=workspace, items=10))
+    project = _archived_before_its_tasks(workspace, DatasetFactory.create(workspace=workspace, items=10))
     assert services.project_tasks_sync(project=project) == 0
     assert not Task.objects.filter(project=project).exists()
 
@@ -113,7 +113,7 @@ def _worker_env(db_name: str) -> dict:
 def test_a_real_worker_initializes_3000_items(postgres, workspace, manager, django_capture_on_commit_callbacks):
     broker = settings.CELERY_BROKER_URL
     require(not broker.startswith("memory"), "Celery broker", "set CELERY_BROKER_URL (redis:// or filesystem://)")
-    dataset = DatasetFactory(workspace=workspace, items=3000)
+    dataset = DatasetFactory.create(workspace=workspace, items=3000)
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "-Q", "celery",
          "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],

@@ -25,9 +25,9 @@ def _lease(task, user, minutes):
 def world(served_images, workspace, labeler, labeler2):
     """Project A on dataset A (tasks in every relation to `labeler`), project B on dataset B, dataset C unused;
     all three on one folder of real images."""
-    datasets = {name: DatasetFactory(workspace=workspace, name=f"dataset {name}", path=name) for name in "ABC"}
+    datasets = {name: DatasetFactory.create(workspace=workspace, name=f"dataset {name}", path=name) for name in "ABC"}
     a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], items_add(datasets["A"], 6), strict=True))
-    project_a = ProjectFactory(workspace=workspace, dataset=datasets["A"], name="A")
+    project_a = ProjectFactory.create(workspace=workspace, dataset=datasets["A"], name="A")
     tasks = {t.item_id: t for t in Task.objects.filter(project=project_a)}
     task = {name: tasks[item.pk] for name, item in a.items()}
     _lease(task["held"], labeler, 10)
@@ -38,7 +38,7 @@ def world(served_images, workspace, labeler, labeler2):
     tasks_review(project_a, [task["rejected"]], decision="reject")
     b = items_add(datasets["B"], 1)[0]
     # labeler2 labeled B's item: a labeler of another project, on another dataset.
-    project_b = ProjectFactory(workspace=workspace, dataset=datasets["B"], name="B")
+    project_b = ProjectFactory.create(workspace=workspace, dataset=datasets["B"], name="B")
     tasks_label(project_b, Task.objects.filter(project=project_b), user=labeler2)
     c = items_add(datasets["C"], 1)[0]
     return {**a, "b": b, "c": c}

@@ -17,7 +17,7 @@ HTMX = {"HX-Request": "true"}
 
 @pytest.fixture
 def initializing(workspace):
-    return ProjectFactory(workspace=workspace, dataset__items=12, state=LabelingProject.State.INITIALIZING)
+    return ProjectFactory.create(workspace=workspace, dataset__items=12, state=LabelingProject.State.INITIALIZING)
 
 
 def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_waits_to_turn(manager_client, grid_url, initializing):
@@ -55,9 +55,9 @@ def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_m
 
 
 def test_a_running_project_whose_dataset_is_scanning_shows_the_scan(manager_client, grid_url, workspace):
-    dataset = DatasetFactory(workspace=workspace)
+    dataset = DatasetFactory.create(workspace=workspace)
     Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING, scan_registered=340)
-    project = ProjectFactory(workspace=workspace, dataset=dataset)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset)
     page = manager_client.get(grid_url("dashboard", project)).content.decode()
     assert 'id="project-progress"' in page
     fragment = manager_client.get(grid_url("progress", project), headers=HTMX).content.decode()
@@ -67,8 +67,8 @@ def test_a_running_project_whose_dataset_is_scanning_shows_the_scan(manager_clie
 
 
 def test_a_poll_reads_counters_only_whatever_the_project_size(manager_client, grid_url, workspace):
-    dataset = DatasetFactory(workspace=workspace, items=10)
-    project = ProjectFactory(workspace=workspace, dataset=dataset, state=LabelingProject.State.INITIALIZING)
+    dataset = DatasetFactory.create(workspace=workspace, items=10)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset, state=LabelingProject.State.INITIALIZING)
     url = grid_url("progress", project)
 
     def queries():
@@ -95,7 +95,7 @@ def test_every_role_sees_the_progress_and_outsiders_get_404(request, grid_url, i
 
 
 def test_running_and_paused_projects_do_not_poll(manager_client, grid_url, workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=3)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     assert 'id="project-progress"' not in manager_client.get(grid_url("dashboard", project)).content.decode()
     project_state_set(project=project, actor=owner(), action="pause")
     page = manager_client.get(grid_url("dashboard", project)).content.decode()

@@ -27,7 +27,7 @@ def statements(run) -> tuple[object, list[str]]:
 
 def tagged_project(workspace, labeler, n, name):
     """`n` tasks tagged cat (+ dog on every other one) by `labeler`, awaiting review; counters exact."""
-    project = ProjectFactory(workspace=workspace, name=name, task_type="multilabel", dataset__items=n + 2)
+    project = ProjectFactory.create(workspace=workspace, name=name, task_type="multilabel", dataset__items=n + 2)
     cat, dog = LabelClass.objects.filter(project=project, name__in=["cat", "dog"]).order_by("position")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))[:n]
     tasks_label(project, tasks, user=labeler, labels={t: [cat, dog] if i % 2 == 0 else [cat] for i, t in enumerate(tasks)})
@@ -66,7 +66,7 @@ def test_requeue_on_class_removal_sends_the_same_statements_for_10_and_500_tasks
 def missing_project(workspace, labeler, n, name):
     """`n` unlabeled tasks whose files are gone: every other one with history (labeled, then rejected),
     the others with imported pre-labels; plus one labeled missing task and one task still present."""
-    project = ProjectFactory(workspace=workspace, name=name, dataset__items=n + 2)
+    project = ProjectFactory.create(workspace=workspace, name=name, dataset__items=n + 2)
     cat = LabelClass.objects.get(project=project, name="cat")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))
     gone, labeled = tasks[:n], tasks[n]

@@ -24,7 +24,7 @@ def label_page(project, user, size, label):
 @pytest.fixture
 def busy(workspace, labeler, manager, reviewer):
     """A project worked on through the services only, so its live counters are what the product keeps."""
-    project = ProjectFactory(workspace=workspace, name="Busy", dataset__items=20)
+    project = ProjectFactory.create(workspace=workspace, name="Busy", dataset__items=20)
     cat, dog, bird = class_ids(project)
     mine = label_page(project, labeler, 6, cat) + label_page(project, labeler, 3, dog)
     theirs = label_page(project, manager, 4, dog)
@@ -59,7 +59,7 @@ def test_the_live_counters_cover_every_table(busy, labeler, manager):
 
 
 def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(busy, workspace, labeler, manager, reviewer):
-    other = ProjectFactory(workspace=workspace, name="Other", dataset__items=3)
+    other = ProjectFactory.create(workspace=workspace, name="Other", dataset__items=3)
     live, others = tables(busy), tables(other)
     cat, _dog, bird = class_ids(busy)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -91,7 +91,7 @@ def test_rebuild_recounts_a_project_whose_counters_were_never_kept(busy):
 
 def test_the_command_rebuilds_one_project_or_all(busy, workspace):
     live = tables(busy)
-    other = ProjectFactory(workspace=workspace, name="Other", dataset__items=3)
+    other = ProjectFactory.create(workspace=workspace, name="Other", dataset__items=3)
     TaskStateCount.objects.filter(project=other).delete()  # as if made before the counters existed
     TaskStateCount.objects.filter(project=busy).update(count=0)
     out = StringIO()

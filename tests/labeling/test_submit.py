@@ -165,7 +165,7 @@ def test_paused_project_refuses_tags_and_submit(project, labeler):
 
 @pytest.mark.parametrize("size", [1, 9, 20])
 def test_submit_and_draft_cost_a_constant_number_of_queries(workspace, labeler, size, django_assert_max_num_queries):
-    project = ProjectFactory(workspace=workspace, dataset__items=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
     project_items_add(project, 200)
     cat, dog, _ = class_ids(project)
     # Warm up: the first submit creates the counter rows; later ones only update them.

@@ -22,7 +22,7 @@ def held(project, user):
 @pytest.fixture
 def suggested(workspace):
     """A multi-class project of 4 tasks; the first three (in claim order) carry suggestions cat, dog, cat."""
-    project = ProjectFactory(workspace=workspace, dataset__items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     cat, dog, _ = class_ids(project)
     tasks = list(Task.objects.filter(project=project).order_by("order_key", "id"))
     prelabels_add(tasks[:3], dict(zip(tasks[:3], [cat, dog, cat], strict=True)))
@@ -40,7 +40,7 @@ def test_a_claim_offers_the_suggestion_apart_from_the_draft(suggested, labeler):
 
 
 def test_a_multiclass_claim_offers_one_class_and_never_a_removed_one(workspace, labeler, manager):
-    project = ProjectFactory(workspace=workspace, dataset__items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     cat, dog, bird = class_ids(project)
     first, second = Task.objects.filter(project=project).order_by("order_key", "id")
     prelabels_add([first, second], {first: [dog, bird], second: [cat, bird]})
@@ -87,7 +87,7 @@ def test_submit_records_accepted_changed_and_own_choices(suggested, labeler):
 
 
 def test_multilabel_counts_each_suggested_class_kept_or_dropped(workspace, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=1, task_type="multilabel")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=1, task_type="multilabel")
     cat, dog, bird = class_ids(project)
     prelabels_add([Task.objects.get(project=project)], [cat, dog])
     (task,) = services.tasks_claim(project=project, user=labeler, size=1)
@@ -118,7 +118,7 @@ def test_counters_equal_a_recount_after_suggestions_rejections_and_corrections(s
 
 
 def test_changing_the_layout_keeps_tagged_images_and_gives_back_the_rest(workspace, labeler):
-    project = ProjectFactory(workspace=workspace, dataset__items=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
     cat = class_ids(project)[0]
     page = services.tasks_claim(project=project, user=labeler, size=9)
     tagged = [t.id for t in page[:2]]
@@ -148,7 +148,7 @@ def _submit_statements(project, user, size, suggested: bool) -> tuple[int, int]:
 
 @pytest.mark.parametrize("size", [2, 9])
 def test_suggestions_cost_one_statement_per_submit_whatever_the_page_size(workspace, labeler, size):
-    project = ProjectFactory(workspace=workspace, dataset__items=40)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=40)
     cat, dog, _ = class_ids(project)
     warm = services.tasks_claim(project=project, user=labeler, size=2)  # makes the counter rows
     services.page_submit(project=project, user=labeler, labels={warm[0].id: [cat], warm[1].id: [dog]})
@@ -179,7 +179,7 @@ def test_the_labeler_sees_suggestions_as_suggestions(labeler_client, labeler, su
 
 
 def test_a_page_without_suggestions_has_no_accept_bar(labeler_client, workspace, grid_url):
-    html = labeler_client.get(grid_url("grid", ProjectFactory(workspace=workspace, dataset__items=3))).content.decode()
+    html = labeler_client.get(grid_url("grid", ProjectFactory.create(workspace=workspace, dataset__items=3))).content.decode()
     assert 'id="accept-form"' not in html and "chip-suggested" not in html
 
 
@@ -237,7 +237,7 @@ def test_a_page_with_untouched_suggestions_is_not_submitted(labeler_client, labe
 
 
 def test_changing_the_layout_in_the_grid_keeps_the_tags(labeler_client, labeler, workspace, grid_url):
-    project = ProjectFactory(workspace=workspace, dataset__items=12)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=12)
     labeler_client.get(grid_url("grid", project))
     page = held(project, labeler)
     cat = class_uuids(project)[0]  # as the page posts it
@@ -274,12 +274,12 @@ def test_the_dashboard_shows_the_acceptance_of_suggestions(manager_client, label
 
 
 def test_the_dashboard_leaves_suggestions_out_until_there_are_some(manager_client, workspace, grid_url):
-    project = ProjectFactory(workspace=workspace, dataset__items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     assert 'id="suggestion-counts"' not in manager_client.get(grid_url("dashboard", project)).content.decode()
 
 
 def test_tasks_created_by_the_sync_start_without_a_suggestion(workspace):
-    project = ProjectFactory(workspace=workspace, dataset__items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     items_add(project.dataset, 3)
     assert services.project_tasks_sync(project=project) == 3
     assert list(Task.objects.filter(project=project).values_list("suggested", "draft")) == [([], [])] * 3

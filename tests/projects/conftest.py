@@ -71,12 +71,12 @@ def local_root(datastore_settings) -> Path:
 
 @pytest.fixture
 def dataset(workspace):
-    return DatasetFactory(workspace=workspace, name="cats-n-dogs", path="MultiClass - DogsCats", items=12)
+    return DatasetFactory.create(workspace=workspace, name="cats-n-dogs", path="MultiClass - DogsCats", items=12)
 
 
 @pytest.fixture
 def project(workspace, dataset, celery_eager):
-    return ProjectFactory(workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs",
+    return ProjectFactory.create(workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs",
                           label_names=("Cat", "Dog", "Uncertain"))
 
 
@@ -99,7 +99,7 @@ def pets_folder(local_root) -> Path:
 @pytest.fixture
 def local_datastore(workspace, local_root) -> Datastore:
     (local_root / "pets").mkdir(exist_ok=True)
-    return DatastoreFactory(workspace=workspace, name="pets", local_path=str(local_root / "pets"))
+    return DatastoreFactory.create(workspace=workspace, name="pets", local_path=str(local_root / "pets"))
 
 
 def _wait_port(port: int, process: subprocess.Popen, name: str, seconds: float = 30) -> None:

@@ -124,9 +124,9 @@ def test_org_admin_deletes_an_unused_dataset_with_its_items_and_thumbnails(
 
 
 def test_a_dataset_used_by_a_project_is_refused_with_a_message(org_admin_client, workspace):
-    dataset = DatasetFactory(workspace=workspace, name="Used", items=3)
-    ProjectFactory(workspace=workspace, dataset=dataset, name="Cats", state="archived")
-    ProjectFactory(workspace=workspace, dataset=dataset, name="Dogs")
+    dataset = DatasetFactory.create(workspace=workspace, name="Used", items=3)
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Cats", state="archived")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Dogs")
     url = reverse("admin:projects_dataset_delete", args=[dataset.pk])
     change = reverse("admin:projects_dataset_change", args=[dataset.pk])
     refusal = "Dataset “Used” is used by the projects “Cats”, “Dogs”, which keep their dataset even when archived."
@@ -141,11 +141,11 @@ def test_a_dataset_used_by_a_project_is_refused_with_a_message(org_admin_client,
 def test_bulk_delete_removes_the_free_datasets_and_names_the_refused_ones(
     org_admin_client, workspace, django_capture_on_commit_callbacks, celery_eager
 ):
-    free = DatasetFactory(workspace=workspace, name="Free", items=2)
-    spare = DatasetFactory(workspace=workspace, name="Spare", items=1)
-    used = DatasetFactory(workspace=workspace, name="Used", items=2)
-    ProjectFactory(workspace=workspace, dataset=used, name="Cats")
-    busy = DatasetFactory(workspace=workspace, name="Busy", items=1)
+    free = DatasetFactory.create(workspace=workspace, name="Free", items=2)
+    spare = DatasetFactory.create(workspace=workspace, name="Spare", items=1)
+    used = DatasetFactory.create(workspace=workspace, name="Used", items=2)
+    ProjectFactory.create(workspace=workspace, dataset=used, name="Cats")
+    busy = DatasetFactory.create(workspace=workspace, name="Busy", items=1)
     Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
     changelist = reverse("admin:projects_dataset_changelist")
     selected = {"action": "delete_selected", "_selected_action": [free.pk, spare.pk, used.pk, busy.pk]}
@@ -171,8 +171,8 @@ def test_bulk_delete_removes_the_free_datasets_and_names_the_refused_ones(
 
 
 def test_bulk_delete_of_only_refused_datasets_stays_on_the_list(org_admin_client, workspace):
-    used = DatasetFactory(workspace=workspace, name="Used", items=1)
-    ProjectFactory(workspace=workspace, dataset=used, name="Cats")
+    used = DatasetFactory.create(workspace=workspace, name="Used", items=1)
+    ProjectFactory.create(workspace=workspace, dataset=used, name="Cats")
     response = org_admin_client.post(reverse("admin:projects_dataset_changelist"),
                                      {"action": "delete_selected", "_selected_action": [used.pk]})
     assert response.status_code == 302 and _messages(response) == [
@@ -181,8 +181,8 @@ def test_bulk_delete_of_only_refused_datasets_stays_on_the_list(org_admin_client
 
 
 def test_a_datastore_in_use_is_refused_and_a_free_one_deleted(org_admin_client, workspace, local_datastore):
-    DatasetFactory(workspace=workspace, name="Set 1", datastore=local_datastore)
-    DatasetFactory(workspace=workspace, name="Set 2", datastore=local_datastore)
+    DatasetFactory.create(workspace=workspace, name="Set 1", datastore=local_datastore)
+    DatasetFactory.create(workspace=workspace, name="Set 2", datastore=local_datastore)
     free = Datastore.objects.create(workspace=workspace, name="spare", kind=Datastore.Kind.LOCAL,
                                     local_path=local_datastore.local_path)
     url = reverse("admin:projects_datastore_delete", args=[local_datastore.pk])
@@ -198,7 +198,7 @@ def test_a_datastore_in_use_is_refused_and_a_free_one_deleted(org_admin_client, 
 
 
 def test_outsider_admin_cannot_delete_our_datastores_or_datasets(outsider_client, workspace):
-    dataset = DatasetFactory(workspace=workspace, name="Ours", items=2)
+    dataset = DatasetFactory.create(workspace=workspace, name="Ours", items=2)
     for model, obj in (("dataset", dataset), ("datastore", dataset.datastore)):
         url = reverse(f"admin:projects_{model}_delete", args=[obj.pk])
         assert outsider_client.get(url).status_code in (302, 404)
@@ -212,8 +212,8 @@ def test_outsider_admin_cannot_delete_our_datastores_or_datasets(outsider_client
 def test_delete_confirmation_of_a_big_dataset_costs_a_bounded_number_of_queries(
     org_admin_client, workspace, django_assert_max_num_queries
 ):
-    dataset = DatasetFactory(workspace=workspace, name="Big", items=5000)
-    other = DatasetFactory(workspace=workspace, name="Other", items=10)
+    dataset = DatasetFactory.create(workspace=workspace, name="Big", items=5000)
+    other = DatasetFactory.create(workspace=workspace, name="Other", items=10)
     with django_assert_max_num_queries(12):
         page = org_admin_client.get(reverse("admin:projects_dataset_delete", args=[dataset.pk]))
     assert page.status_code == 200 and "5,000 images, with their thumbnails" in page.content.decode()
@@ -262,8 +262,8 @@ def test_org_admin_deletes_an_empty_workspace_with_its_roles_and_invitations(org
 
 
 def test_a_workspace_that_is_not_empty_is_refused_and_nothing_is_deleted(org_admin_client, workspace, labeler):
-    datasets = [DatasetFactory(workspace=workspace, name=f"Set {i}", items=2) for i in range(7)]
-    ProjectFactory(workspace=workspace, dataset=datasets[0], name="Cats", state="archived")
+    datasets = [DatasetFactory.create(workspace=workspace, name=f"Set {i}", items=2) for i in range(7)]
+    ProjectFactory.create(workspace=workspace, dataset=datasets[0], name="Cats", state="archived")
     url = reverse("admin:projects_workspace_delete", args=[workspace.pk])
     change = reverse("admin:projects_workspace_change", args=[workspace.pk])
     refusal = ("Workspace “Vision” still holds the projects “Cats”; the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
@@ -279,7 +279,7 @@ def test_a_workspace_that_is_not_empty_is_refused_and_nothing_is_deleted(org_adm
 
 
 def test_bulk_workspace_delete_removes_the_empty_ones_and_names_the_rest(org_admin_client, org, workspace):
-    DatasetFactory(workspace=workspace, name="Pets")
+    DatasetFactory.create(workspace=workspace, name="Pets")
     spare = Workspace.objects.create(organization=org, name="Spare", slug="spare")
     empty = Workspace.objects.create(organization=org, name="Empty", slug="empty")
     _fill(spare, 2, "helper")
@@ -347,7 +347,7 @@ def test_superuser_deletes_an_organization_whose_workspaces_are_empty(
 
 
 def test_an_organization_with_a_workspace_in_use_is_refused(superuser_client, org, workspace, other_org, other_workspace):
-    ProjectFactory(workspace=workspace, dataset=DatasetFactory(workspace=workspace, name="Pets"), name="Cats")
+    ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="Pets"), name="Cats")
     Workspace.objects.create(organization=org, name="Spare", slug="spare")
     url = reverse("admin:projects_organization_delete", args=[org.pk])
     refusal = ("Organization “Acme” has workspaces that are not empty: “Vision”. Only an organization whose "

@@ -62,7 +62,7 @@ def test_azure_datastore_secret_is_write_only(org_admin_client, workspace, azuri
 
 def test_outsider_admin_cannot_see_our_datastores(outsider_client, workspace, local_root):
     (local_root / "mine").mkdir()
-    store = DatastoreFactory(workspace=workspace, name="ours", kind="local", local_path=str(local_root / "mine"))
+    store = DatastoreFactory.create(workspace=workspace, name="ours", kind="local", local_path=str(local_root / "mine"))
     changelist = outsider_client.get(reverse("admin:projects_datastore_changelist"))
     assert "ours" not in changelist.content.decode()
     assert outsider_client.get(reverse("admin:projects_datastore_change", args=[store.pk])).status_code in (302, 404)
@@ -105,12 +105,12 @@ def test_canary_secret_never_appears_anywhere(org_admin_client, manager_client, 
         closed = probe.getsockname()[1]
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS += [f"127.0.0.1:{closed}"]
     sas = f"sv=2023-11-03&sp=rl&sig={CANARY}"
-    failing = DatastoreFactory(workspace=workspace, name="azure-canary", kind="azure_blob", endpoint=azurite, container="nope",
+    failing = DatastoreFactory.create(workspace=workspace, name="azure-canary", kind="azure_blob", endpoint=azurite, container="nope",
                                auth_type="sas_token", secret=sas)
-    key_store = DatastoreFactory(workspace=workspace, name="key-canary", kind="azure_blob", endpoint=azurite, container="nope",
+    key_store = DatastoreFactory.create(workspace=workspace, name="key-canary", kind="azure_blob", endpoint=azurite, container="nope",
                                  auth_type="account_key", access_key_id="devstoreaccount1",
                                  secret=base64.b64encode(CANARY.encode()).decode())
-    unreachable = DatastoreFactory(workspace=workspace, name="s3-canary", kind="s3", endpoint=f"http://127.0.0.1:{closed}",
+    unreachable = DatastoreFactory.create(workspace=workspace, name="s3-canary", kind="s3", endpoint=f"http://127.0.0.1:{closed}",
                                    container="b", auth_type="access_key", access_key_id="AK", secret=CANARY)
     pages = [reverse("admin:projects_datastore_changelist")]
     for store in (failing, key_store, unreachable):

@@ -36,7 +36,7 @@ def _fill(container):
 
 
 def _key_store(workspace, endpoint, name):
-    return DatastoreFactory(
+    return DatastoreFactory.create(
         workspace=workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=endpoint, container=name,
         auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret=AZURITE_KEY,
     )
@@ -94,7 +94,7 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = DatastoreFactory(
+    store = DatastoreFactory.create(
         workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
     )
@@ -114,13 +114,13 @@ def _sas_world(workspace, azurite, azure_container, labeler):
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = DatastoreFactory(
+    store = DatastoreFactory.create(
         workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
     )
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
-    project = ProjectFactory(workspace=workspace, dataset=dataset)  # a task per ready item
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset)  # a task per ready item
     tasks_label(project, Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg"), user=labeler)
     return container, sas, items, project
 
@@ -212,7 +212,7 @@ def test_sas_stream_reads_in_chunks_refuses_oversized_blobs_and_stops_on_a_repla
 
 def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     _, name = azure_container
-    store = DatastoreFactory(
+    store = DatastoreFactory.create(
         workspace=workspace, name="bad", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
         auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret="CANARY" + AZURITE_KEY[6:],
     )

@@ -15,12 +15,12 @@ def test_full_size_image_from_an_http_azure_datastore_loads_in_the_grid(azurite,
                                                                         labeler, browser_as):
     container, name = azure_container
     container.upload_blob("pets/cat 1.jpg", jpeg_bytes((320, 240)))
-    datastore = DatastoreFactory(workspace=workspace, name="azurite", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite,
+    datastore = DatastoreFactory.create(workspace=workspace, name="azurite", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite,
                                  container=name, auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT,
                                  secret=AZURITE_KEY)
-    dataset = DatasetFactory(workspace=workspace, name="pets", datastore=datastore, path="pets")
-    DataItemFactory(dataset=dataset, key="pets/cat 1.jpg", width=320, height=240)
-    project = ProjectFactory(workspace=workspace, name="Pets", dataset=dataset, label_names=("Cat", "Dog"))
+    dataset = DatasetFactory.create(workspace=workspace, name="pets", datastore=datastore, path="pets")
+    DataItemFactory.create(dataset=dataset, key="pets/cat 1.jpg", width=320, height=240)
+    project = ProjectFactory.create(workspace=workspace, name="Pets", dataset=dataset, label_names=("Cat", "Dog"))
 
     page = browser_as(labeler)
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")

@@ -131,9 +131,9 @@ def short_deadline(settings):
 
 def _store(workspace, kind, url, name="hostile"):
     if kind == "azure_blob":
-        return DatastoreFactory(workspace=workspace, name=name, kind=kind, endpoint=url + "/acct", container="c",
+        return DatastoreFactory.create(workspace=workspace, name=name, kind=kind, endpoint=url + "/acct", container="c",
                                 auth_type=Datastore.Auth.SAS_TOKEN, secret="sv=1&sig=x")
-    return DatastoreFactory(workspace=workspace, name=name, kind=kind, endpoint=url, container="c",
+    return DatastoreFactory.create(workspace=workspace, name=name, kind=kind, endpoint=url, container="c",
                             auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="AK", secret="sk")
 
 

@@ -32,7 +32,7 @@ def filled(s3_bucket):
 
 
 def _store(workspace, moto, bucket, secret="testing"):
-    return DatastoreFactory(
+    return DatastoreFactory.create(
         workspace=workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
         auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret=secret, region="us-east-1",
     )

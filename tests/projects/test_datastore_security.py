@@ -62,7 +62,7 @@ def test_a_refused_endpoint_says_exactly_how_an_operator_allows_it(endpoint, ent
 
 def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
     # A row written around the form (or an allow-list that changed since) is refused when used.
-    store = DatastoreFactory(workspace=workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
+    store = DatastoreFactory.create(workspace=workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
                              container="b", auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
     with pytest.raises(ds.DatastoreError, match="private, loopback"):
         ds.storage_for(store)
@@ -73,7 +73,7 @@ def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
 
 
 def test_s3_never_falls_back_to_the_servers_own_credentials(workspace):
-    store = DatastoreFactory(workspace=workspace, name="anon", kind=Datastore.Kind.S3, container="b",
+    store = DatastoreFactory.create(workspace=workspace, name="anon", kind=Datastore.Kind.S3, container="b",
                              auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="", secret="")
     with pytest.raises(ds.DatastoreError, match="access key"):
         ds.storage_for(store)

@@ -37,7 +37,7 @@ def emulators(settings):
 @pytest.fixture
 def azure_project(workspace, org_admin, emulators):
     datastore = _azure(workspace, org_admin, "azurite", f"{AZURITE}/devstoreaccount1")
-    return ProjectFactory(workspace=workspace, dataset=DatasetFactory(workspace=workspace, datastore=datastore, items=3))
+    return ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, datastore=datastore, items=3))
 
 
 def test_grid_page_allows_its_http_datastore_and_not_another_workspaces(azure_project, other_workspace, outsider,
@@ -73,8 +73,8 @@ def test_changing_a_datastore_changes_the_policy_at_once(azure_project, org_admi
 
 
 def test_datastores_whose_images_labelsite_serves_add_no_origin(workspace, manager_client, ws_url):
-    DatastoreFactory(workspace=workspace, name="local", kind=Datastore.Kind.LOCAL, local_path="x")
-    DatastoreFactory(workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=f"{AZURITE}/devstoreaccount1",
+    DatastoreFactory.create(workspace=workspace, name="local", kind=Datastore.Kind.LOCAL, local_path="x")
+    DatastoreFactory.create(workspace=workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=f"{AZURITE}/devstoreaccount1",
                      container="c", auth_type=Datastore.Auth.SAS_TOKEN, secret="sv=1")
     assert _img_src(manager_client.get(ws_url("workspace"))) == ["'self'", "data:", "blob:"]
 
@@ -84,13 +84,13 @@ def test_datastores_whose_images_labelsite_serves_add_no_origin(workspace, manag
 ])
 def test_aws_image_origins_match_the_urls_boto_presigns(workspace, bucket, region):
     """The origins are computed from the settings, without the SDK: check them against what it really signs."""
-    datastore = DatastoreFactory(workspace=workspace, name=f"aws-{bucket}-{region}", kind=Datastore.Kind.S3, container=bucket,
+    datastore = DatastoreFactory.create(workspace=workspace, name=f"aws-{bucket}-{region}", kind=Datastore.Kind.S3, container=bucket,
                                  region=region, auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
     url = urlsplit(storage.signed_url(datastore, "cats/a.jpg"))
     assert f"{url.scheme}://{url.netloc}" in storage.image_origins(datastore)
 
 
 def test_an_endpoint_that_is_not_a_plain_host_never_reaches_the_header(workspace):
-    datastore = DatastoreFactory(workspace=workspace, name="odd", kind=Datastore.Kind.S3, endpoint="http://a b;script-src *",
+    datastore = DatastoreFactory.create(workspace=workspace, name="odd", kind=Datastore.Kind.S3, endpoint="http://a b;script-src *",
                                  container="b", auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
     assert storage.image_origins(datastore) == []

@@ -179,7 +179,7 @@ def test_nobody_grants_a_permission_they_do_not_hold(rf, manager, reviewer, work
 
 
 def test_members_page_escapes_names(org_admin_client, ws_url, workspace):
-    UserFactory(username="<script>x</script>", workspace=workspace, role=LABELER)
+    UserFactory.create(username="<script>x</script>", workspace=workspace, role=LABELER)
     body = org_admin_client.get(ws_url("members")).content.decode()
     assert "<script>x</script>" not in body and "&lt;script&gt;" in body
 

@@ -161,7 +161,7 @@ def test_a_scan_that_fails_tells_whoever_asked(workspace, manager, local_datasto
 
 def test_a_refresh_that_fails_tells_whoever_asked_and_the_scheduled_one_tells_nobody(
         workspace, manager, local_datastore, celery_eager, django_capture_on_commit_callbacks):
-    dataset = DatasetFactory(workspace=workspace, name="gone", datastore=local_datastore, path="no such folder")
+    dataset = DatasetFactory.create(workspace=workspace, name="gone", datastore=local_datastore, path="no such folder")
     scanning.dataset_sync(dataset.pk, mode="refresh")  # Celery beat's refresh: nobody asked
     assert not Notification.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):

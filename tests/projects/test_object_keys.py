@@ -127,7 +127,7 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
     sas = generate_account_sas(AZURITE_ACCOUNT, AZURITE_KEY, ResourceTypes(container=True, object=True),
                                AccountSasPermissions(read=True, list=True),
                                expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    store = DatastoreFactory(workspace=workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
+    store = DatastoreFactory.create(workspace=workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
                              auth_type=Datastore.Auth.SAS_TOKEN, secret=sas)
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
     requests_seen.clear()
@@ -158,7 +158,7 @@ def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
     client.put_object(Bucket=bucket, Key=NORMAL, Body=jpeg_bytes())
     for key in hostile:
         client.put_object(Bucket=bucket, Key=key, Body=SECRET)
-    store = DatastoreFactory(workspace=workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
+    store = DatastoreFactory.create(workspace=workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
                              auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret="testing",
                              region="us-east-1")
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")

@@ -49,7 +49,7 @@ def test_project_list_costs_the_same_queries_for_many_projects(manager_client, u
     counts = []
     for extra in (0, 15):
         for i in range(extra):
-            ProjectFactory(workspace=workspace, dataset=dataset, name=f"extra-{i}")
+            ProjectFactory.create(workspace=workspace, dataset=dataset, name=f"extra-{i}")
         with CaptureQueriesContext(connection) as ctx:
             assert manager_client.get(urls["list"]).status_code == 200
         counts.append(len(ctx))
@@ -114,14 +114,14 @@ def test_anonymous_is_sent_to_login(anon_client, urls, page):
 
 
 def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace):
-    foreign = ProjectFactory(workspace=other_workspace, dataset=DatasetFactory(workspace=other_workspace), name="secret")
+    foreign = ProjectFactory.create(workspace=other_workspace, dataset=DatasetFactory.create(workspace=other_workspace), name="secret")
     # The outsider administers Globex; asking for Globex's project through Acme's URL is a 404.
     url = reverse("labeling:dashboard", kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
     assert outsider_client.get(url).status_code == 404
 
 
 def test_manager_cannot_reach_a_foreign_project_through_their_workspace(manager_client, other_workspace):
-    foreign = ProjectFactory(workspace=other_workspace, dataset=DatasetFactory(workspace=other_workspace), name="secret")
+    foreign = ProjectFactory.create(workspace=other_workspace, dataset=DatasetFactory.create(workspace=other_workspace), name="secret")
     for name in ("labeling:dashboard", "project_settings"):
         url = reverse(name, kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
         assert manager_client.get(url).status_code == 404
@@ -146,7 +146,7 @@ def test_pause_resume_and_archive(manager_client, urls, project):
 
 
 def test_rename_and_instructions(manager_client, urls, project, workspace, dataset):
-    ProjectFactory(workspace=workspace, dataset=dataset, name="taken")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="taken")
     data = {"name": "Taken", "instructions_url": "", "instructions_text": "", "incremental_refresh": "on"}
     response = manager_client.post(urls["settings"], data, headers={"HX-Request": "true"})
     assert response.status_code == 422 and "already exists".encode() in response.content
@@ -235,7 +235,7 @@ def test_a_project_keeps_two_label_classes(manager_client, project, ws_url):
 
 
 def test_label_of_another_project_is_404(manager_client, project, workspace, dataset, ws_url):
-    other = ProjectFactory(workspace=workspace, dataset=dataset, name="other")
+    other = ProjectFactory.create(workspace=workspace, dataset=dataset, name="other")
     url = ws_url("labeling:label_remove", project=project.uuid, label=other.label_classes.first().uuid)
     assert manager_client.get(url).status_code == 404
 
@@ -249,7 +249,7 @@ def test_wrong_method_is_405(manager_client, urls, page, method):
 
 def test_home_page_hides_archived_projects_from_labelers_only(labeler_client, reviewer_client, manager_client,
                                                               org_admin_client, project, workspace, dataset):
-    ProjectFactory(workspace=workspace, dataset=dataset, name="old-archived-run", state=LabelingProject.State.ARCHIVED)
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="old-archived-run", state=LabelingProject.State.ARCHIVED)
     home = reverse("home")
     for client in (labeler_client, reviewer_client):
         page = client.get(home).content.decode()

@@ -70,7 +70,7 @@ def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace,
 
 def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace, local_datastore, tmp_path):
     sync_roles()  # a transactional test starts from a flushed database: the role groups are made again
-    manager = UserFactory(username="asker", workspace=workspace, role=MANAGER)
+    manager = UserFactory.create(username="asker", workspace=workspace, role=MANAGER)
     dataset = datastore_services.dataset_create(
         workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager,
     )

@@ -112,14 +112,14 @@ def test_details_errors_answer_422_with_the_form(manager_client, step, data, mes
 
 
 def test_duplicate_project_name_is_refused_clearly(manager_client, step, workspace, dataset):
-    ProjectFactory(workspace=workspace, dataset=dataset, name="Cats")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Cats")
     response = manager_client.post(step("details"), {"name": "cats", "media_type": "image", "task_type": "multiclass", "action": "next"})
     assert response.status_code == 422
     assert "A project named “cats” already exists in this workspace".encode() in response.content
 
 
 def test_same_name_in_another_workspace_is_fine(manager_client, step, other_workspace):
-    ProjectFactory(workspace=other_workspace, dataset=DatasetFactory(workspace=other_workspace), name="Cats")
+    ProjectFactory.create(workspace=other_workspace, dataset=DatasetFactory.create(workspace=other_workspace), name="Cats")
     response = manager_client.post(step("details"), {"name": "Cats", "media_type": "image", "task_type": "multiclass", "action": "next"})
     assert response.status_code == 302
 
@@ -139,7 +139,7 @@ def test_dataset_must_be_chosen_and_from_this_workspace(manager_client, step, da
     _to_step(manager_client, step, dataset, "dataset")
     response = manager_client.post(step("dataset"), {"action": "next"})
     assert response.status_code == 422 and b"Select a dataset" in response.content
-    foreign = DatasetFactory(workspace=other_workspace, name="secret-data")
+    foreign = DatasetFactory.create(workspace=other_workspace, name="secret-data")
     response = manager_client.post(step("dataset"), {"dataset": str(foreign.uuid), "action": "next"})
     assert response.status_code == 422
     assert b"secret-data" not in response.content
@@ -200,7 +200,7 @@ def test_instructions_refuse_javascript_links_and_escape_text(manager_client, st
 def test_create_recheck_catches_a_name_taken_meanwhile(manager_client, step, dataset, workspace):
     _to_step(manager_client, step, dataset, "instructions")
     manager_client.post(step("instructions"), {"action": "next"})
-    ProjectFactory(workspace=workspace, dataset=dataset, name="p")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="p")
     response = manager_client.post(step("ml"), {"action": "next"}, follow=True)
     assert response.redirect_chain == [(step("details"), 302)]
     assert "A project named “p” already exists".encode() in response.content

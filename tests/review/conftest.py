@@ -10,7 +10,7 @@ CLASSES = ("Cat", "Dog", "Bird")
 
 @pytest.fixture
 def project(workspace):
-    return ProjectFactory(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    return ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_wrong_method_is_405(review_url, labeled, reviewer_client):
 
 
 def test_other_projects_items_are_404(review_url, labeled, reviewer_client, other_workspace, outsider):
-    foreign = TaskFactory(project__workspace=other_workspace, state=Task.State.LABELED, labeler=outsider)
+    foreign = TaskFactory.create(project__workspace=other_workspace, state=Task.State.LABELED, labeler=outsider)
     assert reviewer_client.get(review_url("item", item=foreign.item.uuid)).status_code == 404
     response = reviewer_client.post(review_url("decide"), {"items": f"{foreign.item.uuid}:1", "decision": "approve"})
     assert response.status_code == 404
@@ -186,7 +186,7 @@ def test_reason_required_422(review_url, project, labeled, reviewer_client):
 
 
 def test_self_review_refused_403(review_url, project, manager, manager_client):
-    mine = TaskFactory(project=project, state=Task.State.LABELED, labeler=manager)
+    mine = TaskFactory.create(project=project, state=Task.State.LABELED, labeler=manager)
     response = manager_client.post(review_url("decide"), {"items": f"{mine.item.uuid}:1", "decision": "approve", "mode": "labeled"},
                                    headers={"HX-Request": "true"})
     assert response.status_code == 403 and "someone else must review" in response.content.decode()
