@@ -14,6 +14,9 @@ from tests.factories import PASSWORD, OrganizationFactory, UserFactory, Workspac
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# The emulators (azurite, moto, azure_container, s3_bucket) are one set of session fixtures for every folder.
+pytest_plugins = ["tests.emulators"]
+
 
 def pytest_configure(config):
     from django.conf import settings
