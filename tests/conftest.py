@@ -38,8 +38,13 @@ def require(available: bool, component: str, how: str) -> None:
 # Fixtures that start or need a real service, and the marker a test using one must carry, so that
 # `pytest -m "not integration and not browser"` is a fast loop that never starts a service.
 SERVICE_FIXTURES = {
-    "azurite": "integration", "moto": "integration", "worker": "integration", "postgres": "integration",
-    "live_server": "browser", "chromium_browser": "browser", "browser_as": "browser",
+    "azurite": "integration",
+    "moto": "integration",
+    "worker": "integration",
+    "postgres": "integration",
+    "live_server": "browser",
+    "chromium_browser": "browser",
+    "browser_as": "browser",
 }
 
 
@@ -57,8 +62,11 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def postgres():
     """The test needs PostgreSQL itself (row locks under concurrency, query plans, its catalog)."""
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... to run this test (SQLite cannot show it)")
+    require(
+        connection.vendor == "postgresql",
+        "PostgreSQL",
+        "set DATABASE_URL=postgres://... to run this test (SQLite cannot show it)",
+    )
 
 
 @pytest.fixture
@@ -167,7 +175,9 @@ def reviewer2(workspace):
 @pytest.fixture
 def outsider(other_workspace):
     """The admin of another organization: powerful at home, a stranger here."""
-    return UserFactory.create(username="outsider", is_staff=True, workspace=other_workspace, role=MANAGER, org_admin=True)
+    return UserFactory.create(
+        username="outsider", is_staff=True, workspace=other_workspace, role=MANAGER, org_admin=True
+    )
 
 
 def _client(user):

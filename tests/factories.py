@@ -60,6 +60,7 @@ OWNER = "factory-owner"
 
 # --- Tenants and people -----------------------------------------------------------------------------
 
+
 class OrganizationFactory(DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
@@ -82,8 +83,9 @@ class WorkspaceFactory(DjangoModelFactory[Workspace]):
 def member_add(user, workspace, role: str | None = None, *, org_admin: bool = False):
     """Make `user` a member of the workspace's organization (its admin with `org_admin`) and give them `role`
     (a role group's name) in the workspace."""
-    OrganizationMember.objects.get_or_create(organization=workspace.organization, user=user,
-                                             defaults={"is_admin": org_admin})
+    OrganizationMember.objects.get_or_create(
+        organization=workspace.organization, user=user, defaults={"is_admin": org_admin}
+    )
     if role:
         Membership.objects.create(workspace=workspace, user=user, group=Group.objects.get(name=role))
     return user
@@ -114,6 +116,7 @@ def owner():
 
 
 # --- Datastores, datasets and their items (what admin and a scan leave behind) ------------------------
+
 
 class DatastoreFactory(DjangoModelFactory[Datastore]):
     """A datastore row, a local folder unless told otherwise; `secret=` is stored encrypted, as admin does.
@@ -179,12 +182,17 @@ def items_add(dataset, n: int, *, state=DataItem.State.READY) -> list[DataItem]:
     """Register `n` images in the dataset the way a scan does (and count them on it). When the datastore's
     folder exists, each gets a small JPEG file, so pages can show it."""
     items = DataItem.objects.bulk_create(
-        [DataItem(dataset=dataset, key=f"img/{next(_keys):07d}.jpg", state=state, image_format="JPEG",
-                  width=64, height=48) for _ in range(n)],
+        [
+            DataItem(
+                dataset=dataset, key=f"img/{next(_keys):07d}.jpg", state=state, image_format="JPEG", width=64, height=48
+            )
+            for _ in range(n)
+        ],
         batch_size=2000,
     )
-    Dataset.objects.filter(pk=dataset.pk).update(scan_found=F("scan_found") + n,
-                                                 scan_registered=F("scan_registered") + n)
+    Dataset.objects.filter(pk=dataset.pk).update(
+        scan_found=F("scan_found") + n, scan_registered=F("scan_registered") + n
+    )
     _files_write(dataset, items)
     return items
 
@@ -242,11 +250,20 @@ class ProjectFactory(factory.Factory[LabelingProject]):
         settings_after = {k: fields.pop(k) for k in list(fields) if k not in _CREATE_ARGS}
         # An Initializing project is one whose task sync no worker has run yet: the one project_create schedules
         # is dropped (in a transactional test it would otherwise run at once, inline).
-        no_worker = mock.patch.object(project_tasks_sync_task, "delay") if state == LabelingProject.State.INITIALIZING \
+        no_worker = (
+            mock.patch.object(project_tasks_sync_task, "delay")
+            if state == LabelingProject.State.INITIALIZING
             else nullcontext()
+        )
         with _inline_celery(), no_worker:
-            project = project_create(workspace=workspace, actor=actor, dataset=dataset, label_names=list(label_names),
-                                     incremental_refresh=fields.pop("incremental_refresh", False), **fields)
+            project = project_create(
+                workspace=workspace,
+                actor=actor,
+                dataset=dataset,
+                label_names=list(label_names),
+                incremental_refresh=fields.pop("incremental_refresh", False),
+                **fields,
+            )
         if settings_after:
             LabelingProject.objects.filter(pk=project.pk).update(**settings_after)
         if state != LabelingProject.State.INITIALIZING:
@@ -276,7 +293,9 @@ def clock(when: datetime | None):
 
 def _class_ids(project, labels) -> list[int]:
     if labels is None:
-        return [LabelClass.objects.filter(project=project).active().order_by("position").values_list("id", flat=True)[0]]
+        return [
+            LabelClass.objects.filter(project=project).active().order_by("position").values_list("id", flat=True)[0]
+        ]
     if isinstance(labels, (LabelClass, int)):
         labels = [labels]
     return [getattr(label, "pk", label) for label in labels]
@@ -287,7 +306,8 @@ def _hold(project, user, tasks) -> None:
     suggestions, so the submit records whether the labeler accepted or changed them)."""
     ids = [t.pk for t in tasks]
     Task.objects.filter(project=project, pk__in=ids, state=Task.State.UNLABELED).update(
-        leased_to=user, lease_expires=labeling_services.lease_expiry(), draft=[], suggested=[])
+        leased_to=user, lease_expires=labeling_services.lease_expiry(), draft=[], suggested=[]
+    )
     with_prelabel = list(PreLabel.objects.filter(task_id__in=ids).values_list("task_id", flat=True))
     if with_prelabel:
         labeling_services._prelabels_to_suggestions(project, with_prelabel)
@@ -298,8 +318,9 @@ def _fresh(tasks) -> list[Task]:
     return [found[t.pk] for t in tasks]
 
 
-def tasks_label(project, tasks, *, user, labels=None, when: datetime | None = None,
-                step: timedelta | None = None) -> list[Task]:
+def tasks_label(
+    project, tasks, *, user, labels=None, when: datetime | None = None, step: timedelta | None = None
+) -> list[Task]:
     """The labeler holds `tasks` and submits them through `page_submit` (with `step`, one at a time at
     when, when + step, …). `labels`: a class (or id), a list of them, or {task: classes}; by default
     the project's first class. Returns the tasks as stored afterwards."""
@@ -332,8 +353,9 @@ def tasks_skip(project, tasks, *, user, when: datetime | None = None) -> list[Ta
     return _fresh(tasks)
 
 
-def tasks_review(project, tasks, *, decision: str, reviewer=None, reason: str = "", corrected=None,
-                 when: datetime | None = None) -> list[Task]:
+def tasks_review(
+    project, tasks, *, decision: str, reviewer=None, reason: str = "", corrected=None, when: datetime | None = None
+) -> list[Task]:
     """`review_decide` on `tasks` at their current version: "approve", "reject" or "correct" (with
     `corrected` classes). `reviewer` defaults to `owner()`, who never labels. Returns the tasks as stored
     afterwards."""
@@ -345,9 +367,14 @@ def tasks_review(project, tasks, *, decision: str, reviewer=None, reason: str = 
 def _review(project, tasks, *, decision, reviewer=None, reason="", corrected=None, when=None) -> None:
     versions = dict(Task.objects.filter(pk__in=[t.pk for t in tasks]).values_list("pk", "version"))
     with clock(when):
-        review_decide(project=project, reviewer=reviewer or owner(), decisions=[(t.pk, versions[t.pk]) for t in tasks],
-                      decision=decision, reason=reason,
-                      corrected_labels=_class_ids(project, corrected) if corrected is not None else None)
+        review_decide(
+            project=project,
+            reviewer=reviewer or owner(),
+            decisions=[(t.pk, versions[t.pk]) for t in tasks],
+            decision=decision,
+            reason=reason,
+            corrected_labels=_class_ids(project, corrected) if corrected is not None else None,
+        )
 
 
 REJECTED = "rejected"  # not a task state: labeled, then sent back to the queue by a reviewer
@@ -379,21 +406,41 @@ class TaskFactory(factory.Factory[Task]):
         return cast(list[Task], cls.create(batch_size=size, **kwargs))  # one sync, one submit, one review for all
 
     @classmethod
-    def _create(cls, model_class, *, project, state, labeler, labels, reviewer, reason, labeled_at, step,
-                reviewed_at, batch_size):
+    def _create(
+        cls,
+        model_class,
+        *,
+        project,
+        state,
+        labeler,
+        labels,
+        reviewer,
+        reason,
+        labeled_at,
+        step,
+        reviewed_at,
+        batch_size,
+    ):
         tasks = project_items_add(project, batch_size or 1)
         if state == Task.State.SKIPPED:
             tasks = tasks_skip(project, tasks, user=labeler, when=labeled_at)
         elif state != Task.State.UNLABELED:
             _label(project, tasks, user=labeler, labels=labels, when=labeled_at, step=step)
             if state in (Task.State.APPROVED, REJECTED):
-                _review(project, tasks, reviewer=reviewer, reason=reason, when=reviewed_at,
-                        decision="approve" if state == Task.State.APPROVED else "reject")
+                _review(
+                    project,
+                    tasks,
+                    reviewer=reviewer,
+                    reason=reason,
+                    when=reviewed_at,
+                    decision="approve" if state == Task.State.APPROVED else "reject",
+                )
             tasks = _fresh(tasks)
         return tasks if batch_size is not None else tasks[0]
 
 
 # --- The promise: counters equal a recount -------------------------------------------------------------
+
 
 def assert_counters_true(*projects: LabelingProject) -> None:
     """The dashboard's maintained counters equal what a recount of the tables gives (`stats_verify`, which changes
@@ -410,7 +457,9 @@ def class_ids(project) -> list[int]:
 
 def class_uuids(project) -> list[str]:
     """The project's label classes as pages post them (UUIDs), in their order."""
-    return [str(u) for u in LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)]
+    return [
+        str(u) for u in LabelClass.objects.filter(project=project).order_by("position").values_list("uuid", flat=True)
+    ]
 
 
 def prelabels_add(tasks, labels, *, source=PreLabel.Source.IMPORT) -> list[PreLabel]:
@@ -420,5 +469,6 @@ def prelabels_add(tasks, labels, *, source=PreLabel.Source.IMPORT) -> list[PreLa
     chosen = {t.pk: _class_ids(None, labels[t] if isinstance(labels, Mapping) else labels) for t in tasks}
     prelabels = PreLabel.objects.bulk_create([PreLabel(task=t, source=source) for t in tasks])
     PreLabel.labels.through.objects.bulk_create(
-        [PreLabel.labels.through(prelabel=p, labelclass_id=c) for p in prelabels for c in chosen[p.task_id]])
+        [PreLabel.labels.through(prelabel=p, labelclass_id=c) for p in prelabels for c in chosen[p.task_id]]
+    )
     return prelabels

@@ -35,7 +35,9 @@ def test_an_unknown_url_shows_labelsites_not_found_page(labeler_client):
 
 
 @override_settings(DEBUG=False)
-def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadcrumb(labeler_client, outsider_client, ws_url):
+def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadcrumb(
+    labeler_client, outsider_client, ws_url
+):
     missing = ws_url("labeling:start", project="00000000-0000-0000-0000-000000000000")
     member, outsider = labeler_client.get(missing), outsider_client.get(missing)
     assert member.status_code == outsider.status_code == 404

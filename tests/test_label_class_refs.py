@@ -52,6 +52,7 @@ def _api(project, what):
 
 # --- the resolver ------------------------------------------------------------------------------------
 
+
 def test_a_class_is_named_by_its_uuid_or_its_name_ignoring_case_and_spaces(project, cat):
     classes = label_class_resolver(project=project)
     for ref in (str(cat.uuid), str(cat.uuid).upper(), cat.uuid.hex, "Cat", "cat", " CAT "):
@@ -86,6 +87,7 @@ def test_a_spelling_two_classes_share_ignoring_case_names_neither_but_their_exac
 
 # --- every entry point answers the same ------------------------------------------------------------
 
+
 def test_the_labeling_api_takes_names_in_any_case_and_uuids(project, held, cat, labeler_client):
     tasks = [str(t.item.uuid) for t in Task.objects.filter(pk__in=held).select_related("item")]
     tagged = labeler_client.post(_api(project, "tasks/tags"), {"tasks": tasks[:1], "labels": ["CAT"]}, **J)
@@ -97,15 +99,18 @@ def test_the_labeling_api_takes_names_in_any_case_and_uuids(project, held, cat, 
 @pytest.mark.parametrize("ref, message", [("zebra", "Unknown label class 'zebra'"), ("Bird", "'Bird' was removed")])
 def test_the_labeling_api_refuses_unknown_and_removed_classes(project, held, labeler_client, ref, message):
     task = str(Task.objects.filter(pk__in=held).first().item.uuid)
-    for url, body in ((_api(project, "tasks/tags"), {"tasks": [task], "labels": [ref]}),
-                      (_api(project, "tasks/submit"), {"labels": {task: [ref]}})):
+    for url, body in (
+        (_api(project, "tasks/tags"), {"tasks": [task], "labels": [ref]}),
+        (_api(project, "tasks/submit"), {"labels": {task: [ref]}}),
+    ):
         response = labeler_client.post(url, body, **J)
         assert response.status_code == 400 and message in response.json()["errors"]["labels"][0]
     assert not Task.objects.filter(pk__in=held).exclude(draft=[]).exists()
 
 
 def test_the_grid_posts_uuids_and_refuses_a_removed_class_where_the_labeler_acted(
-        project, held, cat, bird, labeler_client, ws_url):
+    project, held, cat, bird, labeler_client, ws_url
+):
     grid = labeler_client.get(ws_url("labeling:grid", project=project.uuid)).content.decode()
     assert f'name="label" value="{cat.uuid}"' in grid and f'name="label" value="{cat.pk}"' not in grid
     assert f'value="{bird.uuid}"' not in grid  # removed: not offered
@@ -135,7 +140,11 @@ def test_review_corrections_take_names_or_uuids_and_refuse_removed_classes(proje
     decide = _api(project, "review/decisions")
 
     def body(task, labels):
-        return {"decision": "correct", "items": [{"item": str(task.item.uuid), "version": task.version}], "labels": labels}
+        return {
+            "decision": "correct",
+            "items": [{"item": str(task.item.uuid), "version": task.version}],
+            "labels": labels,
+        }
 
     removed = reviewer_client.post(decide, body(first, ["bird"]), **J)
     assert removed.status_code == 400 and "'Bird' was removed" in removed.json()["errors"]["labels"][0]
@@ -145,16 +154,31 @@ def test_review_corrections_take_names_or_uuids_and_refuse_removed_classes(proje
     dog = project.label_classes.get(name="Dog")
     assert f'name="labels" value="{dog.uuid}"' in page and "Bird</span></label>" not in page  # not offered
     bird = project.label_classes.get(name="Bird")
-    refused = reviewer_client.post(ws_url("review:decide", project=project.uuid), {
-        "items": f"{second.item.uuid}:{second.version}", "decision": "correct", "labels": str(bird.uuid), "mode": "item"})
+    refused = reviewer_client.post(
+        ws_url("review:decide", project=project.uuid),
+        {
+            "items": f"{second.item.uuid}:{second.version}",
+            "decision": "correct",
+            "labels": str(bird.uuid),
+            "mode": "item",
+        },
+    )
     assert refused.status_code == 422 and "was removed from this project" in refused.content.decode()
-    done = reviewer_client.post(ws_url("review:decide", project=project.uuid), {
-        "items": f"{second.item.uuid}:{second.version}", "decision": "correct", "labels": str(dog.uuid), "mode": "item"})
+    done = reviewer_client.post(
+        ws_url("review:decide", project=project.uuid),
+        {
+            "items": f"{second.item.uuid}:{second.version}",
+            "decision": "correct",
+            "labels": str(dog.uuid),
+            "mode": "item",
+        },
+    )
     assert done.status_code == 302
 
 
 def test_review_filters_name_a_class_ignoring_case_or_by_uuid_and_still_find_a_removed_ones_tags(
-        project, awaiting, bird, reviewer_client, ws_url):
+    project, awaiting, bird, reviewer_client, ws_url
+):
     items = _api(project, "review/items")
     for ref in ("bird", "BIRD", str(bird.uuid)):
         found = reviewer_client.get(items, {"class": ref}).json()["results"]
@@ -163,14 +187,18 @@ def test_review_filters_name_a_class_ignoring_case_or_by_uuid_and_still_find_a_r
     assert unknown.status_code == 400 and "Unknown label class 'zebra'" in unknown.json()["errors"]["class"][0]
     page = reviewer_client.get(ws_url("review:labeled", project=project.uuid), {"class": "bird"}, headers=HTMX)
     assert page.status_code == 200 and page["HX-Push-Url"].endswith("?class=Bird")  # the canonical name in the URL
-    assert str(awaiting[1].item.uuid) in page.content.decode() and str(awaiting[0].item.uuid) not in page.content.decode()
+    assert (
+        str(awaiting[1].item.uuid) in page.content.decode() and str(awaiting[0].item.uuid) not in page.content.decode()
+    )
 
 
 def test_imports_resolve_names_the_same_way_and_refuse_removed_classes(project, manager, cat):
     keys = sorted(task.item.key for task in TaskFactory.create_batch(3, project=project))
-    csv = "image_url,label\n" + "".join(f"{key},{label}\n" for key, label in zip(keys, ["CAT", str(cat.uuid), "bird"]))
-    report = labels_import(project=project, actor=manager, file=SimpleUploadedFile("l.csv", csv.encode()),
-                           format="csv", as_final=True)
+    csv = "image_url,label\n" + "".join(
+        f"{key},{label}\n" for key, label in zip(keys, ["CAT", str(cat.uuid), "bird"], strict=True)
+    )
+    report = labels_import(
+        project=project, actor=manager, file=SimpleUploadedFile("l.csv", csv.encode()), format="csv", as_final=True
+    )
     assert report.applied == 2
     assert report.invalid == [("line 4", "The label class 'Bird' was removed from this project: choose another one.")]
-

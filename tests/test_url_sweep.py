@@ -51,7 +51,13 @@ def samples(org, workspace, labeler, org_admin):
     extra = {}
     for hook in SAMPLE_HOOKS:
         extra.update(hook(org=org, workspace=workspace, labeler=labeler, manager=org_admin))
-    return {"org": org.slug, "ws": workspace.slug, "member": Membership.objects.get(user=labeler).uuid, "invitation": invitation.uuid, **extra}
+    return {
+        "org": org.slug,
+        "ws": workspace.slug,
+        "member": Membership.objects.get(user=labeler).uuid,
+        "invitation": invitation.uuid,
+        **extra,
+    }
 
 
 def _project_samples(*, org, workspace, labeler, manager):
@@ -69,15 +75,24 @@ def _feature_samples(*, org, workspace, labeler, manager):
     from exports.models import Export, LabelImport
     from labeling.models import Task
 
-    task = TaskFactory.create(project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler)
+    task = TaskFactory.create(
+        project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler
+    )
     project = task.project
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)
-    report = LabelImport.objects.create(project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager)
+    report = LabelImport.objects.create(
+        project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager
+    )
     dataset = project.dataset
     return {
-        "project": project.uuid, "item": task.item.uuid, "export": export.uuid, "label": project.label_classes.first().uuid,
-        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid, "report": report.uuid,
+        "project": project.uuid,
+        "item": task.item.uuid,
+        "export": export.uuid,
+        "label": project.label_classes.first().uuid,
+        "dataset": dataset.uuid,
+        "datastore": dataset.datastore.uuid,
+        "report": report.uuid,
     }
 
 

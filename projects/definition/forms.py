@@ -2,15 +2,16 @@
 
 from django import forms
 
-from projects.models import LabelingProject
 from projects.definition.services import project_name_taken
 from projects.definition.wizard import InstructionsForm
+from projects.models import LabelingProject
 
 
 class ProjectSettingsForm(InstructionsForm):
     name = forms.CharField(label="Project name", max_length=120)
     incremental_refresh = forms.BooleanField(
-        label="Incremental refresh", required=False,
+        label="Incremental refresh",
+        required=False,
         help_text="Periodically checks the dataset's folder for new images and adds them to this project.",
     )
     ml_assisted = forms.BooleanField(label="ML assisted labeling", required=False)
@@ -36,5 +37,10 @@ class LabelMoveForm(forms.Form):
 
 
 class ProjectStateForm(forms.Form):
-    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")], error_messages={
-        "required": "Choose pause, resume or archive.", "invalid_choice": "Choose pause, resume or archive."})
+    action = forms.ChoiceField(
+        choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")],
+        error_messages={
+            "required": "Choose pause, resume or archive.",
+            "invalid_choice": "Choose pause, resume or archive.",
+        },
+    )

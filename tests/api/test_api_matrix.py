@@ -15,46 +15,57 @@ J = {"content_type": "application/json"}
 @pytest.fixture
 def world(workspace, other_workspace):
     dataset = DatasetFactory.create(workspace=workspace, items=2)
-    used = ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="used", items=1)).dataset
+    used = ProjectFactory.create(
+        workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="used", items=1)
+    ).dataset
     theirs = DatasetFactory.create(workspace=other_workspace, name="theirs", items=1)
-    return {"ds": dataset.uuid, "used": used.uuid, "p": used.projects.get().uuid, "store": dataset.datastore.uuid,
-            "their_ds": theirs.uuid, "their_store": theirs.datastore.uuid}
+    return {
+        "ds": dataset.uuid,
+        "used": used.uuid,
+        "p": used.projects.get().uuid,
+        "store": dataset.datastore.uuid,
+        "their_ds": theirs.uuid,
+        "their_store": theirs.datastore.uuid,
+    }
 
 
-@pytest.mark.parametrize("who,method,path,body,expected", [
-    ("manager_client", "get", "datasets/", None, 200),
-    ("manager_client", "get", "datasets/{ds}/", None, 200),
-    ("manager_client", "get", "datasets/{ds}/items/", None, 200),
-    ("manager_client", "get", "datasets/{their_ds}/", None, 404),
-    ("manager_client", "get", "datastores/{their_store}/", None, 404),
-    ("outsider_client", "get", "datasets/{ds}/", None, 404),
-    ("outsider_client", "get", "datastores/", None, 404),
-    ("labeler_client", "get", "datasets/", None, 403),
-    ("reviewer_client", "get", "datastores/", None, 403),
-    ("reviewer_client", "post", "datasets/{ds}/refresh/", {}, 403),
-    ("manager_client", "patch", "datastores/{store}/", {"name": "x"}, 403),
-    ("manager_client", "delete", "datasets/{ds}/", None, 403),
-    ("ws_admin_client", "delete", "datasets/{ds}/", None, 204),
-    ("ws_admin_client", "delete", "datasets/{used}/", None, 409),
-    ("outsider_client", "delete", "datasets/{ds}/", None, 404),
-    ("ws_admin_client", "delete", "datasets/{their_ds}/", None, 404),
-    ("manager_client", "patch", "datasets/{ds}/", {"name": "x"}, 405),
-    ("ws_admin_client", "put", "datasets/{ds}/", {"name": "x"}, 405),
-    ("ws_admin_client", "delete", "datastores/{store}/", None, 409),
-    ("manager_client", "delete", "datastores/{store}/", None, 403),
-    ("outsider_client", "delete", "datastores/{store}/", None, 404),
-    ("ws_admin_client", "put", "datastores/{store}/", {"name": "x"}, 405),
-    ("org_admin_client", "delete", "projects/{p}/", None, 405),  # projects are archived, never deleted
-    ("manager_client", "get", "datastores/{store}/browse/", None, 502),  # its folder is outside the allowed roots
-    ("manager_client", "get", "datastores/{store}/browse/?path=a/../../b", None, 400),
-    ("reviewer_client", "get", "datastores/{store}/browse/", None, 403),
-    ("outsider_client", "get", "datastores/{store}/browse/", None, 404),
-    ("manager_client", "get", "datastores/{their_store}/browse/", None, 404),
-    ("manager_client", "get", "datasets/{ds}/scan/", None, 405),
-    ("ws_admin_client", "patch", "datastores/{store}/", {"secret_encrypted": "x"}, 400),
-    ("ws_admin_client", "patch", "datastores/{store}/", {"kind": "azure_blob"}, 400),
-    ("anon_client", "get", "datasets/", None, 403),
-])
+@pytest.mark.parametrize(
+    "who,method,path,body,expected",
+    [
+        ("manager_client", "get", "datasets/", None, 200),
+        ("manager_client", "get", "datasets/{ds}/", None, 200),
+        ("manager_client", "get", "datasets/{ds}/items/", None, 200),
+        ("manager_client", "get", "datasets/{their_ds}/", None, 404),
+        ("manager_client", "get", "datastores/{their_store}/", None, 404),
+        ("outsider_client", "get", "datasets/{ds}/", None, 404),
+        ("outsider_client", "get", "datastores/", None, 404),
+        ("labeler_client", "get", "datasets/", None, 403),
+        ("reviewer_client", "get", "datastores/", None, 403),
+        ("reviewer_client", "post", "datasets/{ds}/refresh/", {}, 403),
+        ("manager_client", "patch", "datastores/{store}/", {"name": "x"}, 403),
+        ("manager_client", "delete", "datasets/{ds}/", None, 403),
+        ("ws_admin_client", "delete", "datasets/{ds}/", None, 204),
+        ("ws_admin_client", "delete", "datasets/{used}/", None, 409),
+        ("outsider_client", "delete", "datasets/{ds}/", None, 404),
+        ("ws_admin_client", "delete", "datasets/{their_ds}/", None, 404),
+        ("manager_client", "patch", "datasets/{ds}/", {"name": "x"}, 405),
+        ("ws_admin_client", "put", "datasets/{ds}/", {"name": "x"}, 405),
+        ("ws_admin_client", "delete", "datastores/{store}/", None, 409),
+        ("manager_client", "delete", "datastores/{store}/", None, 403),
+        ("outsider_client", "delete", "datastores/{store}/", None, 404),
+        ("ws_admin_client", "put", "datastores/{store}/", {"name": "x"}, 405),
+        ("org_admin_client", "delete", "projects/{p}/", None, 405),  # projects are archived, never deleted
+        ("manager_client", "get", "datastores/{store}/browse/", None, 502),  # its folder is outside the allowed roots
+        ("manager_client", "get", "datastores/{store}/browse/?path=a/../../b", None, 400),
+        ("reviewer_client", "get", "datastores/{store}/browse/", None, 403),
+        ("outsider_client", "get", "datastores/{store}/browse/", None, 404),
+        ("manager_client", "get", "datastores/{their_store}/browse/", None, 404),
+        ("manager_client", "get", "datasets/{ds}/scan/", None, 405),
+        ("ws_admin_client", "patch", "datastores/{store}/", {"secret_encrypted": "x"}, 400),
+        ("ws_admin_client", "patch", "datastores/{store}/", {"kind": "azure_blob"}, 400),
+        ("anon_client", "get", "datasets/", None, 403),
+    ],
+)
 def test_data_matrix(request, world, who, method, path, body, expected):
     _check(request, who, method, path.format(**world), body, expected)
 
@@ -74,41 +85,67 @@ def _check(request, who, method, path, body, expected):
 def classes(workspace, other_workspace):
     project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     theirs = ProjectFactory.create(workspace=other_workspace, name="Theirs", dataset__items=1)
-    return {"p": project.uuid, "c": LabelClass.objects.get(project=project, name="bird").uuid, "their_p": theirs.uuid,
-            "their_c": theirs.label_classes.first().uuid}
+    return {
+        "p": project.uuid,
+        "c": LabelClass.objects.get(project=project, name="bird").uuid,
+        "their_p": theirs.uuid,
+        "their_c": theirs.label_classes.first().uuid,
+    }
 
 
-@pytest.mark.parametrize("who,method,path,body,expected", [
-    ("ws_admin_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 201),
-    ("org_admin_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "up"}, 200),
-    ("manager_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "requeue"}, 200),
-    ("reviewer_client", "get", "projects/{p}/label-classes/", None, 200),
-    ("labeler_client", "get", "projects/{p}/label-classes/{c}/", None, 200),
-    ("outsider_client", "get", "projects/{p}/label-classes/", None, 404),
-    ("outsider_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 404),
-    ("outsider_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "up"}, 404),
-    ("outsider_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep"}, 404),
-    ("manager_client", "get", "projects/{their_p}/label-classes/", None, 404),
-    ("manager_client", "post", "projects/{p}/label-classes/{their_c}/remove/", {"tags": "keep"}, 404),
-    ("labeler_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 403),
-    ("reviewer_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 403),
-    ("labeler_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "down"}, 403),
-    ("labeler_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep"}, 403),
-    ("manager_client", "post", "projects/{p}/label-classes/", {"name": "Fox", "removed": True}, 400),
-    ("manager_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep", "id": "x"}, 400),
-    ("manager_client", "patch", "projects/{p}/label-classes/{c}/", {"name": "Kitty"}, 405),  # the pages cannot rename
-    ("manager_client", "delete", "projects/{p}/label-classes/{c}/", None, 405),  # removing needs the keep/requeue choice
-    ("manager_client", "put", "projects/{p}/label-classes/", {"name": "Fox"}, 405),
-    ("manager_client", "get", "projects/{p}/label-classes/{c}/remove/", None, 405),
-    ("anon_client", "get", "projects/{p}/label-classes/", None, 401),
-])
+@pytest.mark.parametrize(
+    "who,method,path,body,expected",
+    [
+        ("ws_admin_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 201),
+        ("org_admin_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "up"}, 200),
+        ("manager_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "requeue"}, 200),
+        ("reviewer_client", "get", "projects/{p}/label-classes/", None, 200),
+        ("labeler_client", "get", "projects/{p}/label-classes/{c}/", None, 200),
+        ("outsider_client", "get", "projects/{p}/label-classes/", None, 404),
+        ("outsider_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 404),
+        ("outsider_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "up"}, 404),
+        ("outsider_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep"}, 404),
+        ("manager_client", "get", "projects/{their_p}/label-classes/", None, 404),
+        ("manager_client", "post", "projects/{p}/label-classes/{their_c}/remove/", {"tags": "keep"}, 404),
+        ("labeler_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 403),
+        ("reviewer_client", "post", "projects/{p}/label-classes/", {"name": "Fox"}, 403),
+        ("labeler_client", "post", "projects/{p}/label-classes/{c}/move/", {"direction": "down"}, 403),
+        ("labeler_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep"}, 403),
+        ("manager_client", "post", "projects/{p}/label-classes/", {"name": "Fox", "removed": True}, 400),
+        ("manager_client", "post", "projects/{p}/label-classes/{c}/remove/", {"tags": "keep", "id": "x"}, 400),
+        (
+            "manager_client",
+            "patch",
+            "projects/{p}/label-classes/{c}/",
+            {"name": "Kitty"},
+            405,
+        ),  # the pages cannot rename
+        (
+            "manager_client",
+            "delete",
+            "projects/{p}/label-classes/{c}/",
+            None,
+            405,
+        ),  # removing needs the keep/requeue choice
+        ("manager_client", "put", "projects/{p}/label-classes/", {"name": "Fox"}, 405),
+        ("manager_client", "get", "projects/{p}/label-classes/{c}/remove/", None, 405),
+        ("anon_client", "get", "projects/{p}/label-classes/", None, 401),
+    ],
+)
 def test_label_class_matrix(request, classes, who, method, path, body, expected):
     _check(request, who, method, path.format(**classes), body, expected)
 
 
 def test_datastore_detail_never_shows_the_secret(ws_admin_client, workspace):
-    store = Datastore.objects.create(workspace=workspace, name="S3", kind="s3", container="b", auth_type="access_key",
-                                     access_key_id="AK", secret_encrypted="ciphertext-here")
+    store = Datastore.objects.create(
+        workspace=workspace,
+        name="S3",
+        kind="s3",
+        container="b",
+        auth_type="access_key",
+        access_key_id="AK",
+        secret_encrypted="ciphertext-here",
+    )
     body = ws_admin_client.get(f"{WS}datastores/{store.uuid}/").json()
     assert body["secret_set"] is True and "ciphertext-here" not in str(body) and "secret" not in body
 

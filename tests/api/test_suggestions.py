@@ -66,7 +66,9 @@ def test_submit_records_the_answer_and_the_labeled_data_shows_it(labeler_client,
 
 def test_stats_report_suggestions_per_class(labeler_client, reviewer_client, project):
     first, second, third = (t["id"] for t in claim(labeler_client, project))
-    labeler_client.post(url(project, "tasks/submit/"), {"labels": {first: ["cat"], second: ["bird"], third: ["dog"]}}, **J)
+    labeler_client.post(
+        url(project, "tasks/submit/"), {"labels": {first: ["cat"], second: ["bird"], third: ["dog"]}}, **J
+    )
     suggestions = reviewer_client.get(url(project, "stats/")).json()["suggestions"]
     assert suggestions == [
         {"label": "cat", "suggested": 1, "accepted": 1, "changed": 0, "acceptance_rate": 100},

@@ -10,7 +10,9 @@ from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
-spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).resolve().parents[2] / "bench" / "common.py")
+spec = importlib.util.spec_from_file_location(
+    "bench_common", Path(__file__).resolve().parents[2] / "bench" / "common.py"
+)
 common = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(common)
 

@@ -111,7 +111,9 @@ def bench_env(postgres, tmp_path):
     """The environment a bench script needs to work in this test's database (committed rows, flushed after);
     PostgreSQL: the benchmarks are PostgreSQL only."""
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": "memory://", "LABELSITE_DATA_DIR": str(tmp_path)}
 
 
@@ -130,8 +132,9 @@ SCRIPTS = {
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_the_bench_script_runs_at_a_tiny_size_and_leaves_every_counter_true(bench_env, script):
     args = SCRIPTS[script] + (["--port", str(_free_port())] if script == "concurrency" else [])
-    done = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], env=bench_env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / args[0]), *args[1:]], env=bench_env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "equals a recount" in done.stdout  # the script checked its counters at the end
     assert "load average (1 min)" in done.stdout.lower()  # and says how busy the machine was

@@ -23,8 +23,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("LABELSITE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
 # Recorded by the page itself: Chromium also logs each violation on the console, but the event cannot be missed.
@@ -68,8 +74,11 @@ def failures_folder() -> Path:
 # which the rest of the suite should not run under.
 @pytest.fixture(scope="module")
 def chromium_browser():
-    require(bool(shutil.which(CHROMIUM)) or os.path.exists(CHROMIUM), "Chromium",
-            "apt-get install -y chromium (see .ci/setup-chromium), or set LABELSITE_CHROMIUM")
+    require(
+        bool(shutil.which(CHROMIUM)) or os.path.exists(CHROMIUM),
+        "Chromium",
+        "apt-get install -y chromium (see .ci/setup-chromium), or set LABELSITE_CHROMIUM",
+    )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -106,17 +115,24 @@ def browser_as(request, chromium_browser, live_server):
         client.force_login(user)
         options = {"viewport": VIEWPORT, "java_script_enabled": javascript, **options}
         context = chromium_browser.new_context(base_url=live_server.url, **options)
-        context.add_cookies([{
-            "name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "url": live_server.url,
-        }])
+        context.add_cookies(
+            [
+                {
+                    "name": settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
         context.add_init_script(RECORD_CSP_VIOLATIONS)
         page = context.new_page()
         page.errors, page.allowed = [], []
         page.context_js = options.get("java_script_enabled", True)
         page.allow = lambda *texts: page.allowed.extend(texts)
-        page.csp_violations = lambda: (page.evaluate("window.__csp || []"),
-                                       [e for e in page.errors if "Content Security Policy" in e])
+        page.csp_violations = lambda: (
+            page.evaluate("window.__csp || []"),
+            [e for e in page.errors if "Content Security Policy" in e],
+        )
 
         def on_console(msg):
             # A 422 is a form coming back with its errors, and browsers ask for /favicon.ico on their own:
@@ -132,15 +148,18 @@ def browser_as(request, chromium_browser, live_server):
         return page
 
     yield open_page
-    failed = any(getattr(request.node, f"_report_{when}", None) and getattr(request.node, f"_report_{when}").failed
-                 for when in ("setup", "call"))  # remembered by the root conftest's pytest_runtest_makereport
+    failed = any(
+        getattr(request.node, f"_report_{when}", None) and getattr(request.node, f"_report_{when}").failed
+        for when in ("setup", "call")
+    )  # remembered by the root conftest's pytest_runtest_makereport
     problems = []
     for n, page in enumerate(pages):
         if failed and not page.is_closed():
             folder = failures_folder()
             folder.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', request.node.nodeid)}-{n}.png"),
-                            full_page=True)
+            page.screenshot(
+                path=str(folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', request.node.nodeid)}-{n}.png"), full_page=True
+            )
         problems += _problems(page)
         page.context.close()
     # Django code run while Playwright's loop is active gets its own connection: close it here.

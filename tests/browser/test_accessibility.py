@@ -60,14 +60,17 @@ def _axe(page, source):
     for violation in results["violations"]:
         if violation["impact"] not in BLOCKING:
             continue
-        nodes = [f"{node['target'][0]}: {(node['any'] or node['all'] or node['none'] or [{}])[0].get('message', '')}"
-                 for node in violation["nodes"][:3]]
+        nodes = [
+            f"{node['target'][0]}: {(node['any'] or node['all'] or node['none'] or [{}])[0].get('message', '')}"
+            for node in violation["nodes"][:3]
+        ]
         found.append(f"{violation['id']} ({violation['impact']}) {violation['help']}: " + " | ".join(nodes))
     return found
 
 
 def test_main_pages_have_no_serious_accessibility_violations_in_light_and_dark(
-        browser_as, axe_source, world, labeler, reviewer, manager, ws_admin):
+    browser_as, axe_source, world, labeler, reviewer, manager, ws_admin
+):
     people = {"labeler": labeler, "reviewer": reviewer, "manager": manager, "ws_admin": ws_admin}
     pages = {name: browser_as(person) for name, person in people.items()}
     found = {}
@@ -101,8 +104,9 @@ def test_keyboard_focus_is_always_visible(browser_as, world, manager):
         assert hidden == [], (url, hidden)
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, {"width": 820, "height": 1180}],
-                         ids=["laptop", "tablet"])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 720}, {"width": 820, "height": 1180}], ids=["laptop", "tablet"]
+)
 def test_grid_review_and_dashboard_fit_laptops_and_tablets(browser_as, world, labeler, reviewer, manager, viewport):
     checks = [
         (labeler, "grid", ["#select-all", ".tag-button", "#submit-page"]),

@@ -101,7 +101,9 @@ def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(browser_as, 
 
 def test_label_a_page_with_the_keyboard_only(browser_as, labeler, workspace, org):
     page = browser_as(labeler)
-    project = ProjectFactory.create(workspace=workspace, dataset__items=6, label_names=["sky", "tree", "car"], task_type="multilabel")
+    project = ProjectFactory.create(
+        workspace=workspace, dataset__items=6, label_names=["sky", "tree", "car"], task_type="multilabel"
+    )
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     assert _tiles(page).count() == 6
     _no_reload_marker(page)
@@ -212,6 +214,9 @@ def test_label_and_submit_a_page_without_javascript(browser_as, labeler, workspa
     assert _tile_ids(page) == first_page
     page.locator("#submit-page").click()
     page.get_by_text("nothing is left to label").wait_for()
-    names = dict(Annotation.objects.filter(task__project=project, is_current=True)
-                 .values_list("task__item__uuid", "labels__name"))
+    names = dict(
+        Annotation.objects.filter(task__project=project, is_current=True).values_list(
+            "task__item__uuid", "labels__name"
+        )
+    )
     assert sorted(names.values()) == ["cat"] * 4 + ["dog"] * 2

@@ -48,8 +48,9 @@ def test_labelers_table_follows_approve_and_reject(browser_as, workspace, org, r
     assert _same_document(page) and page.errors == []
 
 
-def test_approve_or_reject_with_nothing_selected_says_select_images_first(browser_as, workspace, org, reviewer,
-                                                                          labeler):
+def test_approve_or_reject_with_nothing_selected_says_select_images_first(
+    browser_as, workspace, org, reviewer, labeler
+):
     project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
@@ -66,13 +67,16 @@ def test_approve_or_reject_with_nothing_selected_says_select_images_first(browse
     assert page.errors == []
 
 
-def test_refresh_now_shows_the_refresh_starting_and_its_result(browser_as, workspace, org, manager, served_images,
-                                                               celery_eager):
+def test_refresh_now_shows_the_refresh_starting_and_its_result(
+    browser_as, workspace, org, manager, served_images, celery_eager
+):
     folder = served_images.parent / "pets"  # inside the allowed local root
     folder.mkdir()
     Image.new("RGB", (40, 30), (200, 100, 50)).save(folder / "cat 1.png")
     store = DatastoreFactory.create(workspace=workspace, name="pets", local_path=str(folder))
-    dataset = DatasetFactory.create(workspace=workspace, name="pets", datastore=store, scan_state=Dataset.ScanState.PENDING)
+    dataset = DatasetFactory.create(
+        workspace=workspace, name="pets", datastore=store, scan_state=Dataset.ScanState.PENDING
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     Image.new("RGB", (40, 30), (50, 100, 200)).save(folder / "dog 2.png")
 

@@ -69,13 +69,16 @@ def test_an_export_shows_its_progress_then_a_notification_without_a_reload(brows
     assert page.errors == []
 
 
-def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(browser_as, manager, workspace,
-                                                                           served_images):
+def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(
+    browser_as, manager, workspace, served_images
+):
     folder = served_images.parent / "store"  # inside the allowed local root
     folder.mkdir()
     (folder / "a.txt").write_text("not an image")
     store = DatastoreFactory.create(workspace=workspace, name="disk", local_path=str(folder))
-    dataset = DatasetFactory.create(workspace=workspace, name="cats", datastore=store, scan_state=Dataset.ScanState.PENDING)
+    dataset = DatasetFactory.create(
+        workspace=workspace, name="cats", datastore=store, scan_state=Dataset.ScanState.PENDING
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/datasets/{dataset.uuid}/")
@@ -96,8 +99,12 @@ def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(brow
 
 
 def test_a_project_being_prepared_turns_into_the_running_project_without_a_reload(browser_as, manager, workspace):
-    project = ProjectFactory.create(workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="birds", items=30),
-                             name="Birds", state=LabelingProject.State.INITIALIZING)
+    project = ProjectFactory.create(
+        workspace=workspace,
+        dataset=DatasetFactory.create(workspace=workspace, name="birds", items=30),
+        name="Birds",
+        state=LabelingProject.State.INITIALIZING,
+    )
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/")  # where the wizard lands
     still_here = _same_document(page)

@@ -11,7 +11,9 @@ from tests.factories import ProjectFactory, TaskFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser_as, manager, labeler, workspace, celery_eager):
+def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(
+    browser_as, manager, labeler, workspace, celery_eager
+):
     project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(manager)
@@ -25,7 +27,10 @@ def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser
     expect(tabs.get_by_role("link", name="Export")).to_have_attribute("aria-current", "page")
     expect(tabs.get_by_role("link", name="Label data")).not_to_have_attribute("aria-current", "page")
     # The highlighted place looks different from the others, not only to screen readers.
-    borders = [tabs.get_by_role("link", name=n).evaluate("e => getComputedStyle(e).borderBottomColor") for n in ("Export", "Dashboard")]
+    borders = [
+        tabs.get_by_role("link", name=n).evaluate("e => getComputedStyle(e).borderBottomColor")
+        for n in ("Export", "Dashboard")
+    ]
     assert borders[0] != borders[1]
 
     page.get_by_role("link", name="Import labels").click()

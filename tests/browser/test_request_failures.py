@@ -18,8 +18,14 @@ from tests.factories import ProjectFactory, TaskFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # What Chromium and htmx log on their own when a request fails: the failure is the point of these tests.
-EXPECTED_LOGS = ("net::ERR_FAILED", "htmx:afterRequest, ", "htmx:sendError", "htmx:timeout", "Response Status Error Code",
-                 "the server responded with a status of")
+EXPECTED_LOGS = (
+    "net::ERR_FAILED",
+    "htmx:afterRequest, ",
+    "htmx:sendError",
+    "htmx:timeout",
+    "Response Status Error Code",
+    "the server responded with a status of",
+)
 
 
 def unexpected(page):
@@ -101,7 +107,9 @@ def test_grid_tag_that_times_out_is_reported_and_retried(browser_as, labeler, wo
     assert unexpected(page) == []
 
 
-def test_review_approve_without_network_keeps_selection_and_retry_decides_once(browser_as, reviewer, labeler, workspace):
+def test_review_approve_without_network_keeps_selection_and_retry_decides_once(
+    browser_as, reviewer, labeler, workspace
+):
     project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
@@ -189,7 +197,10 @@ def test_export_start_answered_with_500_then_polling_without_network_keeps_polli
     page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/exports/")
     create_url = re.compile(r"/exports/new/$")
-    page.route(create_url, lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>Server Error (500)</h1>"))
+    page.route(
+        create_url,
+        lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>Server Error (500)</h1>"),
+    )
     page.get_by_role("button", name="Export").click()
     alert = page.locator("#export-alert [role=alert]")
     expect(alert).to_contain_text("error 500")

@@ -110,6 +110,7 @@ def test_conflict_is_shown_and_nothing_changes(browser_as, workspace, reviewer, 
 
 # --- Paging by cursor -----------------------------------------------------------------------------
 
+
 def cats_and_dogs(project, labeler, cats=30):
     """`cats` Cat labels a minute apart with 6 Dog labels among them: the Cat UUIDs, newest first."""
     from datetime import timedelta
@@ -118,10 +119,24 @@ def cats_and_dogs(project, labeler, cats=30):
 
     cat, dog = project.label_classes.get(name="Cat"), project.label_classes.get(name="Dog")
     start = timezone.now() - timedelta(hours=1)
-    tasks = TaskFactory.create_batch(cats, project=project, state=Task.State.LABELED, labeler=labeler, labels=cat,
-                                     labeled_at=start, step=timedelta(minutes=1))
-    TaskFactory.create_batch(6, project=project, state=Task.State.LABELED, labeler=labeler, labels=dog,
-                             labeled_at=start + timedelta(seconds=30), step=timedelta(minutes=5))
+    tasks = TaskFactory.create_batch(
+        cats,
+        project=project,
+        state=Task.State.LABELED,
+        labeler=labeler,
+        labels=cat,
+        labeled_at=start,
+        step=timedelta(minutes=1),
+    )
+    TaskFactory.create_batch(
+        6,
+        project=project,
+        state=Task.State.LABELED,
+        labeler=labeler,
+        labels=dog,
+        labeled_at=start + timedelta(seconds=30),
+        step=timedelta(minutes=5),
+    )
     return [str(t.item.uuid) for t in sorted(tasks, key=lambda t: t.labeled_at, reverse=True)]
 
 
@@ -204,7 +219,9 @@ def test_approving_on_page_two_stays_on_page_two(browser_as, workspace, reviewer
     assert shown(page, cats[12]) == cats[12:24]
     states = page.locator("#review-results .tile .state").all_inner_texts()
     assert states == ["Labeled, awaiting review"] + ["Approved"] * 3 + ["Labeled, awaiting review"] * 8
-    assert page.locator("#review-results .tile.is-approved").evaluate_all("t => t.map(e => e.dataset.item)") == cats[13:16]
+    assert (
+        page.locator("#review-results .tile.is-approved").evaluate_all("t => t.map(e => e.dataset.item)") == cats[13:16]
+    )
     assert page.locator('#review-results .tile[aria-pressed="true"]').count() == 0
     approved = Task.objects.filter(state=Task.State.APPROVED).values_list("item__uuid", flat=True)
     assert sorted(str(u) for u in approved) == sorted(cats[13:16])

@@ -76,7 +76,6 @@ def test_shift_a_accepts_every_suggestion_of_the_page(browser_as, labeler, org, 
 
 
 def test_the_button_accepts_and_a_new_tag_changes_a_suggestion(browser_as, labeler, org, workspace, suggested):
-    cat, dog, bird = class_ids(suggested)
     page = open_grid(browser_as, labeler, org, workspace, suggested)
     tiles = page.locator("#tiles .tile")
     # Change the first suggestion before accepting the rest: select it and press 3 (bird).

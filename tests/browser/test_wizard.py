@@ -83,7 +83,9 @@ def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, ce
     expect(page).to_have_url(re.compile(r"/ml/$"))
     page.get_by_role("button", name="Back").click()
     expect(page).to_have_url(re.compile(r"/instructions/$"))
-    expect(page.get_by_label("Short description")).to_have_value("Labeling tutorial - Cats & Dogs <script>alert(1)</script>")
+    expect(page.get_by_label("Short description")).to_have_value(
+        "Labeling tutorial - Cats & Dogs <script>alert(1)</script>"
+    )
     page.get_by_role("button", name="Back").click()
     expect(page).to_have_url(re.compile(r"/labels/$"))
     expect(page.locator("#label-list .chip")).to_have_text(["Cat", "Dog", "Uncertain"])

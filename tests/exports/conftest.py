@@ -7,8 +7,15 @@ from PIL import Image
 
 from labeling.models import Annotation, Task
 from projects.models import Dataset, LabelingProject
-from tests.factories import (DataItemFactory, DatasetFactory, DatastoreFactory, ProjectFactory, prelabels_add, tasks_label,
-                             tasks_review)
+from tests.factories import (
+    DataItemFactory,
+    DatasetFactory,
+    DatastoreFactory,
+    ProjectFactory,
+    prelabels_add,
+    tasks_label,
+    tasks_review,
+)
 
 WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 REVIEWED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -56,17 +63,24 @@ def pets_dataset(workspace, image_folder):
     datastore = DatastoreFactory.create(workspace=workspace, name="local", local_path=str(image_folder))
     dataset = DatasetFactory.create(workspace=workspace, datastore=datastore, name="pets")
     for key, ((width, height), _) in IMAGES.items():
-        DataItemFactory.create(dataset=dataset, key=key, width=width, height=height,
-                        image_format="JPEG" if key.endswith(".jpg") else "PNG")
+        DataItemFactory.create(
+            dataset=dataset, key=key, width=width, height=height, image_format="JPEG" if key.endswith(".jpg") else "PNG"
+        )
     return dataset
 
 
 @pytest.fixture
 def make_project(workspace, image_folder):
     """make_project(name, task_type): a running project on "pets" with a task per image (classes cat, dog, bird)."""
+
     def make(name="Pets", task_type=LabelingProject.TaskType.MULTI_LABEL, label_names=("cat", "dog", "bird")):
-        return ProjectFactory.create(workspace=workspace, dataset=pets_dataset(workspace, image_folder), name=name,
-                              task_type=task_type, label_names=label_names)
+        return ProjectFactory.create(
+            workspace=workspace,
+            dataset=pets_dataset(workspace, image_folder),
+            name=name,
+            task_type=task_type,
+            label_names=label_names,
+        )
 
     return make
 
@@ -86,13 +100,16 @@ def project(make_project, labeler, manager):
     `manager` at REVIEWED."""
     project = make_project()
     tasks, classes = tasks_by_key(project), classes_of(project)
-    prelabels_add([tasks["cats/a.jpg"], tasks["dogs/b.png"]],
-                  {tasks["cats/a.jpg"]: classes["cat"], tasks["dogs/b.png"]: classes["dog"]})
+    prelabels_add(
+        [tasks["cats/a.jpg"], tasks["dogs/b.png"]],
+        {tasks["cats/a.jpg"]: classes["cat"], tasks["dogs/b.png"]: classes["dog"]},
+    )
     tasks_label(project, [tasks["cats/a.jpg"]], user=labeler, labels=classes["cat"], when=WHEN)
     tasks_label(project, [tasks["dogs/b.png"]], user=labeler, labels=[classes["dog"], classes["cat"]], when=WHEN)
     tasks_label(project, [tasks["misc/b c#?.png"]], user=labeler, labels=classes["dog"], when=WHEN)
-    tasks_review(project, [tasks["cats/a.jpg"], tasks["misc/b c#?.png"]], reviewer=manager, decision="approve",
-                 when=REVIEWED)
+    tasks_review(
+        project, [tasks["cats/a.jpg"], tasks["misc/b c#?.png"]], reviewer=manager, decision="approve", when=REVIEWED
+    )
     return project
 
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 from exports import runner, writers
 from exports.models import Export
 from exports.runner import exports_reap
-from exports.services import export_create
 from exports.tasks import export_run_task, exports_reap_task
 from labeling.models import Annotation
 from projects.models import Notification
@@ -39,8 +38,9 @@ def test_a_redelivered_task_for_a_done_export_creates_no_second_file(project, ma
 
 
 def test_a_duplicate_task_leaves_a_live_run_alone(project, manager):
-    export = Export.objects.create(project=project, format="csv", created_by=manager, state="running",
-                                   heartbeat_at=timezone.now())
+    export = Export.objects.create(
+        project=project, format="csv", created_by=manager, state="running", heartbeat_at=timezone.now()
+    )
     assert export_run_task(export.pk) is False
     export.refresh_from_db()
     assert export.state == "running" and files_of(export) == []
@@ -103,8 +103,9 @@ def test_deleted_exports_are_never_run(project, manager):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles, postgres, make_project, labeler, manager,
-                                                            monkeypatch, settings):
+def test_labels_changed_during_an_export_do_not_mix_into_it(
+    transactional_roles, postgres, make_project, labeler, manager, monkeypatch, settings
+):
     """PostgreSQL: the export reads one REPEATABLE READ snapshot while a labeler keeps working."""
     settings.LABELSITE_EXPORT_CHUNK_SIZE = 1
     project = make_project()
@@ -117,6 +118,7 @@ def test_labels_changed_during_an_export_do_not_mix_into_it(transactional_roles,
 
     def write_and_meanwhile_relabel(self, row):
         if not changed:
+
             def relabel():  # another connection, committed while the export is half way
                 Annotation.objects.filter(task=tasks["dogs/b.png"], is_current=True).get().labels.set([classes["bird"]])
                 connection.close()
@@ -155,8 +157,9 @@ def _in_another_connection(work):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(transactional_roles, postgres, project, monkeypatch,
-                                                                   settings):
+def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(
+    transactional_roles, postgres, project, monkeypatch, settings
+):
     """PostgreSQL: a step that blocks (a huge sort, a slow datastore) still beats; once reaped, the run gives up."""
     settings.LABELSITE_EXPORT_HEARTBEAT_INTERVAL = 0.1
     export = Export.objects.create(project=project, format="coco")
@@ -183,6 +186,7 @@ def test_heartbeat_keeps_a_slow_export_alive_and_notices_the_reaper(transactiona
 
 
 # --- the person who started an export is told how it ended (kept until they read it) -----------------------------
+
 
 def test_a_finished_export_tells_whoever_started_it_with_the_download_as_link(project, manager):
     export = Export.objects.create(project=project, format="coco", created_by=manager)

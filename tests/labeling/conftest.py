@@ -12,7 +12,9 @@ def project(workspace):
 
 @pytest.fixture
 def ml_project(workspace):
-    return ProjectFactory.create(workspace=workspace, name="Scenes", task_type="multilabel", label_names=("sky", "tree", "car"))
+    return ProjectFactory.create(
+        workspace=workspace, name="Scenes", task_type="multilabel", label_names=("sky", "tree", "car")
+    )
 
 
 @pytest.fixture
@@ -20,6 +22,8 @@ def grid_url(org, workspace):
     from django.urls import reverse
 
     def build(name, project, **kwargs):
-        return reverse(f"labeling:{name}", kwargs={"org": org.slug, "ws": workspace.slug, "project": project.uuid, **kwargs})
+        return reverse(
+            f"labeling:{name}", kwargs={"org": org.slug, "ws": workspace.slug, "project": project.uuid, **kwargs}
+        )
 
     return build

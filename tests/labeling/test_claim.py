@@ -72,7 +72,9 @@ def test_random_order_is_stable_and_not_insertion_order(workspace, labeler, mana
     assert [t.id for t in page] != sorted(t.id for t in page)
 
 
-@pytest.mark.parametrize("state, says", [("paused", "is paused"), ("archived", "is archived"), ("initializing", "being prepared")])
+@pytest.mark.parametrize(
+    "state, says", [("paused", "is paused"), ("archived", "is archived"), ("initializing", "being prepared")]
+)
 def test_closed_project_refuses_to_hand_out_tasks(workspace, labeler, state, says):
     project = ProjectFactory.create(workspace=workspace, dataset__items=3, state=state)
     with pytest.raises(services.ProjectNotOpen, match=says):
@@ -85,6 +87,7 @@ def test_layout_change_remembers_size_and_releases_the_page(project, labeler):
     services.grid_layout_set(project=project, user=labeler, page_size=4)
     assert not Task.objects.filter(leased_to=labeler).exists()
     from labeling.selectors import page_size_get
+
     assert page_size_get(labeler) == 4
 
 

@@ -114,9 +114,9 @@ def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspac
 @pytest.mark.django_db(transaction=True)
 def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgres, workspace, make_user):
     """Submits, approvals and rejections all adjust the same counter rows; they must neither deadlock nor drift."""
-    from labeling.stats import stats_rebuild, state_counts
-    from review.services import review_decide
+    from labeling.stats import state_counts, stats_rebuild
     from projects.tenancy.roles import REVIEWER
+    from review.services import review_decide
 
     project = ProjectFactory.create(workspace=workspace, dataset__items=240)
     labels = class_ids(project)
@@ -124,7 +124,8 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
     reviewers = [make_user(f"checker{i}") for i in range(3)]
     Membership.objects.bulk_create(
         [Membership(workspace=workspace, user=u, group=Group.objects.get(name=LABELER)) for u in labelers]
-        + [Membership(workspace=workspace, user=u, group=Group.objects.get(name=REVIEWER)) for u in reviewers])
+        + [Membership(workspace=workspace, user=u, group=Group.objects.get(name=REVIEWER)) for u in reviewers]
+    )
     start = threading.Barrier(len(labelers) + len(reviewers))
     errors: list[str] = []
     labeling_done = threading.Event()
@@ -150,8 +151,13 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
                 mine = Task.objects.filter(project=project, state=Task.State.LABELED).alias(r=F("id") % 3).filter(r=n)
                 batch = list(mine.values_list("id", "version")[:4])
                 if batch:
-                    review_decide(project=project, reviewer=user, decisions=batch,
-                                  decision="approve" if batch[0][0] % 2 else "reject", reason="blurry")
+                    review_decide(
+                        project=project,
+                        reviewer=user,
+                        decisions=batch,
+                        decision="approve" if batch[0][0] % 2 else "reject",
+                        reason="blurry",
+                    )
                 elif finished:
                     break
         except Exception as error:  # noqa: BLE001
@@ -170,10 +176,16 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
         thread.join(120)
 
     assert errors == []
-    live = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    live = (
+        state_counts(project),
+        dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count")),
+    )
     assert live[0]["approved"] > 0 and live[0]["unlabeled"] > 0  # both kinds of decision happened
     assert sum(live[0].values()) == 240
     stats_rebuild(project=project)
-    rebuilt = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    rebuilt = (
+        state_counts(project),
+        dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count")),
+    )
     assert {k: v for k, v in live[1].items() if v} == rebuilt[1]
     assert live[0] == rebuilt[0]  # the counters kept in step with every concurrent write

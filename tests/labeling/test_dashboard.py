@@ -30,18 +30,29 @@ def test_numbers_by_state_class_and_labeler(reviewer_client, url, project, label
     tasks_label(project, tasks[6:8], user=manager, labels=dog)
     tasks_skip(project, tasks[8:9], user=labeler)
     # Two live leases and one expired: only the live ones are "in progress".
-    Task.objects.filter(pk__in=[tasks[9].pk, tasks[10].pk]).update(leased_to=labeler, lease_expires=timezone.now() + timedelta(minutes=5))
+    Task.objects.filter(pk__in=[tasks[9].pk, tasks[10].pk]).update(
+        leased_to=labeler, lease_expires=timezone.now() + timedelta(minutes=5)
+    )
     Task.objects.filter(pk=tasks[11].pk).update(leased_to=labeler, lease_expires=timezone.now() - timedelta(minutes=5))
 
     response = reviewer_client.get(url)
     assert response.status_code == 200
     board = response.context["stats"]
     assert {bar.key: bar.count for bar in board.states} == {
-        "unlabeled": 2, "in_progress": 2, "labeled": 4, "approved": 3, "skipped": 1}
+        "unlabeled": 2,
+        "in_progress": 2,
+        "labeled": 4,
+        "approved": 3,
+        "skipped": 1,
+    }
     assert (board.progress.labeled, board.total, board.progress.percent) == (7, 12, 58)
     assert {bar.label: bar.count for bar in board.classes} == {"cat": 5, "dog": 2, "bird": 0}
     rows = {row["user"]: row for row in board.labelers}
-    assert rows["labeler"]["labeled"] == 6 and rows["labeler"]["approval_rate"] == 75 and rows["labeler"]["rejection_rate"] == 25
+    assert (
+        rows["labeler"]["labeled"] == 6
+        and rows["labeler"]["approval_rate"] == 75
+        and rows["labeler"]["rejection_rate"] == 25
+    )
     assert rows["manager"]["labeled"] == 2 and rows["manager"]["approval_rate"] is None
     assert board.activity[-1].count == 8  # this hour
     page = response.content.decode()
@@ -62,7 +73,9 @@ def test_activity_per_day(reviewer_client, url, project):
     bars = dashboard_stats_get(project=project, activity="day").activity
     assert len(bars) == 30 and bars[-1].count == 7 and bars[-3].count == 5
     hours = dashboard_stats_get(project=project, activity="hour").activity
-    assert len(hours) == 48 and hours[-1].count == 7 and sum(b.count for b in hours) == 7  # two days ago is older than 48 h
+    assert (
+        len(hours) == 48 and hours[-1].count == 7 and sum(b.count for b in hours) == 7
+    )  # two days ago is older than 48 h
 
 
 @pytest.mark.integration
@@ -81,7 +94,9 @@ def test_in_progress_is_counted_through_the_partial_lease_index(postgres, worksp
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + query["sql"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert re.search(r"Index (Only )?Scan using task_live_lease on labeling_task|Bitmap Index Scan on task_live_lease", plan), plan
+    assert re.search(
+        r"Index (Only )?Scan using task_live_lease on labeling_task|Bitmap Index Scan on task_live_lease", plan
+    ), plan
     assert "Seq Scan" not in plan, plan
 
 

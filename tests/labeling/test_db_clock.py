@@ -55,7 +55,8 @@ def test_a_machine_running_ahead_accepts_tags_and_submit_of_a_live_lease(project
 
 
 def test_a_lease_expired_by_the_database_clock_is_taken_even_by_a_machine_running_behind(
-        project, labeler, manager, web_clock):
+    project, labeler, manager, web_clock
+):
     page = services.tasks_claim(project=project, user=labeler, size=3)
     Task.objects.filter(id=page[0].id).update(lease_expires=Now() - timedelta(seconds=1))
     web_clock(-HOUR)  # this machine thinks the lease has an hour left

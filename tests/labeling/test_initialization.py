@@ -1,13 +1,11 @@
 """Creating a project's tasks: batches, counters, Initializing → Running, idempotence, a real worker."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -79,7 +77,11 @@ def test_missing_items_leave_the_queue(project, labeler, celery_eager, django_ca
     DataItem.objects.filter(pk__in=[t.item_id for t in tasks[:4]]).update(state=DataItem.State.MISSING)
     with django_capture_on_commit_callbacks(execute=True):
         items_missing.send(sender=None, dataset=project.dataset)
-    assert Counter(Task.objects.filter(project=project).values_list("state", flat=True)) == {"unlabeled": 8, "labeled": 1, "skipped": 1}
+    assert Counter(Task.objects.filter(project=project).values_list("state", flat=True)) == {
+        "unlabeled": 8,
+        "labeled": 1,
+        "skipped": 1,
+    }
     assert state_counts(project) == {"unlabeled": 8, "labeled": 1, "skipped": 1, "approved": 0}
     assert not Task.objects.filter(pk__in=[tasks[2].pk, tasks[3].pk]).exists()
     # When the files come back, a refresh recreates their tasks.
@@ -88,7 +90,9 @@ def test_missing_items_leave_the_queue(project, labeler, celery_eager, django_ca
 
 
 def _archived_before_its_tasks(workspace, dataset, name="old"):
-    project = ProjectFactory.create(workspace=workspace, dataset=dataset, name=name, state=LabelingProject.State.INITIALIZING)
+    project = ProjectFactory.create(
+        workspace=workspace, dataset=dataset, name=name, state=LabelingProject.State.INITIALIZING
+    )
     return project_state_set(project=project, actor=owner(), action="archive")
 
 
@@ -100,6 +104,7 @@ def test_archived_project_gets_no_tasks(workspace, celery_eager):
 
 
 # ---- A real Celery worker against PostgreSQL ---------------------------------------------------
+
 
 def _worker_env(db_name: str) -> dict:
     url = os.environ.get("DATABASE_URL", "")
@@ -115,15 +120,38 @@ def test_a_real_worker_initializes_3000_items(postgres, workspace, manager, djan
     require(not broker.startswith("memory"), "Celery broker", "set CELERY_BROKER_URL (redis:// or filesystem://)")
     dataset = DatasetFactory.create(workspace=workspace, items=3000)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "-Q", "celery",
-         "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"],
-        cwd=settings.BASE_DIR, env=_worker_env(connection.settings_dict["NAME"]),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "labelsite",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            "celery",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=settings.BASE_DIR,
+        env=_worker_env(connection.settings_dict["NAME"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         project = project_create(
-            workspace=workspace, actor=manager, name="big", task_type="multiclass", dataset=dataset,
-            incremental_refresh=False, label_names=["Cat", "Dog"],
+            workspace=workspace,
+            actor=manager,
+            name="big",
+            task_type="multiclass",
+            dataset=dataset,
+            incremental_refresh=False,
+            label_names=["Cat", "Dog"],
         )  # autocommit: the on-commit enqueue happens right away
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -26,7 +26,9 @@ def world(served_images, workspace, labeler, labeler2):
     """Project A on dataset A (tasks in every relation to `labeler`), project B on dataset B, dataset C unused;
     all three on one folder of real images."""
     datasets = {name: DatasetFactory.create(workspace=workspace, name=f"dataset {name}", path=name) for name in "ABC"}
-    a = dict(zip(["held", "expired", "labeled", "rejected", "others", "untouched"], items_add(datasets["A"], 6), strict=True))
+    a = dict(
+        zip(["held", "expired", "labeled", "rejected", "others", "untouched"], items_add(datasets["A"], 6), strict=True)
+    )
     project_a = ProjectFactory.create(workspace=workspace, dataset=datasets["A"], name="A")
     tasks = {t.item_id: t for t in Task.objects.filter(project=project_a)}
     task = {name: tasks[item.pk] for name, item in a.items()}
@@ -64,8 +66,9 @@ def _allowed(client, ws_url, world) -> set:
     return found
 
 
-def test_labeler_sees_only_items_of_tasks_they_hold_or_labeled(labeler_client, ws_url, world, served_images,
-                                                              django_assert_max_num_queries):
+def test_labeler_sees_only_items_of_tasks_they_hold_or_labeled(
+    labeler_client, ws_url, world, served_images, django_assert_max_num_queries
+):
     assert _allowed(labeler_client, ws_url, world) == {"held", "labeled", "rejected"}
     response = labeler_client.get(ws_url("item_image", item=world["held"].uuid))
     assert response["Content-Type"] == "image/jpeg"
@@ -82,7 +85,8 @@ def test_labeler_of_another_project_sees_only_their_own_items(labeler2, ws_url, 
 
 
 def test_reviewers_see_project_items_dataset_browsers_all_outsiders_none(
-        reviewer_client, manager_client, org_admin_client, outsider_client, ws_url, world):
+    reviewer_client, manager_client, org_admin_client, outsider_client, ws_url, world
+):
     assert _allowed(reviewer_client, ws_url, world) == set(world) - {"c"}  # C: no project uses it
     assert _allowed(manager_client, ws_url, world) == set(world)
     assert _allowed(org_admin_client, ws_url, world) == set(world)
@@ -108,12 +112,15 @@ def test_api_image_urls_follow_the_same_rule(labeler_client, reviewer_client, ma
     listed = manager_client.get(f"{api}/datasets/{dataset_a.uuid}/items/").json()["results"]
     dataset_urls = [row[key] for row in listed for key in ("image_url", "thumbnail_url")]
     assert len(dataset_urls) == 12 and _fetch_all(manager_client, dataset_urls) == {200}
-    claimed = labeler_client.post(f"{api}/projects/{project_a.uuid}/tasks/claim/", {"size": 1},
-                                  content_type="application/json").json()["tasks"]
+    claimed = labeler_client.post(
+        f"{api}/projects/{project_a.uuid}/tasks/claim/", {"size": 1}, content_type="application/json"
+    ).json()["tasks"]
     mine = [claimed[0]["image_url"], claimed[0]["thumbnail_url"]]
     assert _fetch_all(labeler_client, mine) == {200}
     mine_now = {str(world[name].uuid) for name in ("held", "labeled", "rejected")} | {t["id"] for t in claimed}
     others = [url for url in dataset_urls if url.split("/items/")[1].split("/")[0] not in mine_now]
     assert len(others) >= 4 and _fetch_all(labeler_client, others) == {404}
     reviewed = reviewer_client.get(f"{api}/projects/{project_a.uuid}/review/items/").json()["results"]
-    assert reviewed and _fetch_all(reviewer_client, [row[k] for row in reviewed for k in ("image_url", "thumbnail_url")]) == {200}
+    assert reviewed and _fetch_all(
+        reviewer_client, [row[k] for row in reviewed for k in ("image_url", "thumbnail_url")]
+    ) == {200}

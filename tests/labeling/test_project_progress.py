@@ -20,7 +20,9 @@ def initializing(workspace):
     return ProjectFactory.create(workspace=workspace, dataset__items=12, state=LabelingProject.State.INITIALIZING)
 
 
-def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_waits_to_turn(manager_client, grid_url, initializing):
+def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_waits_to_turn(
+    manager_client, grid_url, initializing
+):
     page = manager_client.get(grid_url("dashboard", initializing)).content.decode()
     assert 'id="project-progress"' in page and 'hx-trigger="load, every 2s"' in page
     assert grid_url("progress", initializing) in page
@@ -28,7 +30,9 @@ def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_wai
     assert "refresh the page" not in page
 
 
-def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_ready(manager_client, grid_url, initializing):
+def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_ready(
+    manager_client, grid_url, initializing
+):
     url = grid_url("progress", initializing)
     services._sync_batch(initializing.pk, 0)  # the first batch is in; the project is still initializing
     running = manager_client.get(url, headers=HTMX)
@@ -44,7 +48,9 @@ def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_r
     assert json.loads(ready["HX-Trigger"]).keys() == {"project-ready"}
 
 
-def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_main(manager_client, grid_url, initializing):
+def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_main(
+    manager_client, grid_url, initializing
+):
     services.project_tasks_sync(project=initializing)
     # What the page's listener asks for: the whole page, to select its <main> from (not the activity fragment).
     turned = manager_client.get(grid_url("dashboard", initializing), headers={**HTMX, "HX-Target": "main"})
@@ -85,7 +91,9 @@ def test_a_poll_reads_counters_only_whatever_the_project_size(manager_client, gr
     assert not any("COUNT(" in sql.upper() for sql in large)
 
 
-def test_every_role_sees_the_progress_and_outsiders_get_404(request, grid_url, initializing, outsider_client, anon_client):
+def test_every_role_sees_the_progress_and_outsiders_get_404(
+    request, grid_url, initializing, outsider_client, anon_client
+):
     url = grid_url("progress", initializing)
     for persona in ("labeler_client", "reviewer_client", "manager_client"):
         assert request.getfixturevalue(persona).get(url, headers=HTMX).status_code == 200

@@ -28,10 +28,13 @@ def busy(workspace, labeler, manager, reviewer):
     cat, dog, bird = class_ids(project)
     mine = label_page(project, labeler, 6, cat) + label_page(project, labeler, 3, dog)
     theirs = label_page(project, manager, 4, dog)
-    services.task_skip(project=project, user=labeler, task=services.tasks_claim(project=project, user=labeler, size=1)[0])
+    services.task_skip(
+        project=project, user=labeler, task=services.tasks_claim(project=project, user=labeler, size=1)[0]
+    )
     version = dict(Task.objects.values_list("id", "version"))
     decide = lambda tasks, decision, **kw: review_decide(  # noqa: E731
-        project=project, reviewer=reviewer, decisions=[(t.id, version[t.id]) for t in tasks], decision=decision, **kw)
+        project=project, reviewer=reviewer, decisions=[(t.id, version[t.id]) for t in tasks], decision=decision, **kw
+    )
     decide(mine[:3] + theirs[:1], "approve")
     decide(mine[3:5], "reject", reason="blurry")
     decide(mine[6:7], "correct", corrected_labels=[bird])
@@ -42,7 +45,7 @@ def table(model, project) -> dict:
     """A counter table's rows of a project as {key: counters}; rows that count nothing are left out."""
     keys, counters = stats.COUNTERS[model]
     rows = model.objects.filter(project=project).values_list(*keys[1:], *counters)
-    return {row[:len(keys) - 1]: row[len(keys) - 1:] for row in rows if any(row[len(keys) - 1:])}
+    return {row[: len(keys) - 1]: row[len(keys) - 1 :] for row in rows if any(row[len(keys) - 1 :])}
 
 
 def tables(project):
@@ -58,19 +61,21 @@ def test_the_live_counters_cover_every_table(busy, labeler, manager):
     assert len(live[ClassCount]) == 3
 
 
-def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(busy, workspace, labeler, manager, reviewer):
+def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(
+    busy, workspace, labeler, manager, reviewer
+):
     other = ProjectFactory.create(workspace=workspace, name="Other", dataset__items=3)
     live, others = tables(busy), tables(other)
     cat, _dog, bird = class_ids(busy)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
 
-    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=999)      # wrong
-    TaskStateCount.objects.filter(project=busy, state="approved").delete()                # missing
+    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=999)  # wrong
+    TaskStateCount.objects.filter(project=busy, state="approved").delete()  # missing
     ClassCount.objects.filter(project=busy, label_class_id=cat).update(count=-4)
     ClassCount.objects.filter(project=busy, label_class_id=bird).delete()
     LabelerCount.objects.filter(project=busy, user=labeler).update(labeled=1, approved=40, rejected=0)
     LabelerCount.objects.filter(project=busy, user=manager).delete()
-    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)                   # extra
+    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)  # extra
     ActivityCount.objects.filter(project=busy).update(labeled=77)
     ActivityCount.objects.create(project=busy, hour=hour - timedelta(days=3), labeled=5)
     assert tables(busy) != live
@@ -102,8 +107,9 @@ def test_the_command_rebuilds_one_project_or_all(busy, workspace):
     assert stats.state_counts(other)["unlabeled"] == 3 and "2 projects rebuilt" in out.getvalue()
 
 
-@pytest.mark.parametrize("value, message", [("nope", "is not a project id"),
-                                            ("00000000-0000-0000-0000-000000000000", "No project with id")])
+@pytest.mark.parametrize(
+    "value, message", [("nope", "is not a project id"), ("00000000-0000-0000-0000-000000000000", "No project with id")]
+)
 def test_the_command_refuses_an_unknown_project_and_changes_nothing(busy, value, message):
     TaskStateCount.objects.filter(project=busy).update(count=0)
     with pytest.raises(CommandError, match=message):

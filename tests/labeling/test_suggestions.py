@@ -35,8 +35,9 @@ def suggested(workspace):
 def test_a_claim_offers_the_suggestion_apart_from_the_draft(suggested, labeler):
     cat, dog, _ = class_ids(suggested)
     page = services.tasks_claim(project=suggested, user=labeler, size=4)
-    assert [(t.draft, t.suggested) for t in Task.objects.filter(pk__in=[t.id for t in page]).order_by("order_key", "id")] \
-        == [([], [cat]), ([], [dog]), ([], [cat]), ([], [])]
+    assert [
+        (t.draft, t.suggested) for t in Task.objects.filter(pk__in=[t.id for t in page]).order_by("order_key", "id")
+    ] == [([], [cat]), ([], [dog]), ([], [cat]), ([], [])]
 
 
 def test_a_multiclass_claim_offers_one_class_and_never_a_removed_one(workspace, labeler, manager):
@@ -44,15 +45,16 @@ def test_a_multiclass_claim_offers_one_class_and_never_a_removed_one(workspace, 
     cat, dog, bird = class_ids(project)
     first, second = Task.objects.filter(project=project).order_by("order_key", "id")
     prelabels_add([first, second], {first: [dog, bird], second: [cat, bird]})
-    services.label_class_remove(project=project, label_class=project.label_classes.get(pk=cat), requeue=False,
-                                actor=manager)
+    services.label_class_remove(
+        project=project, label_class=project.label_classes.get(pk=cat), requeue=False, actor=manager
+    )
     services.tasks_claim(project=project, user=labeler, size=2)
     assert Task.objects.get(pk=first.pk).suggested == [dog]
     assert Task.objects.get(pk=second.pk).suggested == [bird]
 
 
 def test_accepting_turns_open_suggestions_into_tags_and_leaves_own_tags_alone(suggested, labeler):
-    cat, dog, bird = class_ids(suggested)
+    cat, _dog, bird = class_ids(suggested)
     page = services.tasks_claim(project=suggested, user=labeler, size=4)
     first, second, third, plain = page
     services.draft_set(project=suggested, user=labeler, task_ids=[second.id], label_ids=[bird])
@@ -74,12 +76,19 @@ def test_accepting_refuses_images_the_labeler_does_not_hold(suggested, labeler, 
 def test_submit_records_accepted_changed_and_own_choices(suggested, labeler):
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [cat], third.id: [bird], plain.id: [dog]})
-    answers = {a.task_id: (a.suggestion, sorted(a.suggested_labels.values_list("id", flat=True)))
-               for a in Annotation.objects.all()}
-    assert answers == {first.id: ("accepted", [cat]), second.id: ("changed", [dog]), third.id: ("changed", [cat]),
-                       plain.id: ("none", [])}
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [cat], third.id: [bird], plain.id: [dog]}
+    )
+    answers = {
+        a.task_id: (a.suggestion, sorted(a.suggested_labels.values_list("id", flat=True)))
+        for a in Annotation.objects.all()
+    }
+    assert answers == {
+        first.id: ("accepted", [cat]),
+        second.id: ("changed", [dog]),
+        third.id: ("changed", [cat]),
+        plain.id: ("none", []),
+    }
     counts = {row[0]: row[1:] for row in ClassCount.objects.values_list("label_class_id", "suggested", "accepted")}
     assert counts[cat] == (2, 1) and counts[dog] == (1, 0) and counts[bird] == (0, 0)
     assert not PreLabel.objects.exists()  # a submitted label replaces the suggestion
@@ -103,16 +112,31 @@ def test_counters_equal_a_recount_after_suggestions_rejections_and_corrections(s
 
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [dog], third.id: [dog], plain.id: [bird]})
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [dog], third.id: [dog], plain.id: [bird]}
+    )
     version = dict(Task.objects.values_list("id", "version"))
-    review_decide(project=suggested, reviewer=reviewer, decisions=[(first.id, version[first.id])], decision="reject",
-                  reason="blurry")
-    review_decide(project=suggested, reviewer=reviewer, decisions=[(third.id, version[third.id])], decision="correct",
-                  corrected_labels=[cat])
-    live = sorted(ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted"))
+    review_decide(
+        project=suggested,
+        reviewer=reviewer,
+        decisions=[(first.id, version[first.id])],
+        decision="reject",
+        reason="blurry",
+    )
+    review_decide(
+        project=suggested,
+        reviewer=reviewer,
+        decisions=[(third.id, version[third.id])],
+        decision="correct",
+        corrected_labels=[cat],
+    )
+    live = sorted(
+        ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted")
+    )
     stats.stats_rebuild(project=suggested)
-    rebuilt = sorted(ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted"))
+    rebuilt = sorted(
+        ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted")
+    )
     assert live == rebuilt
     assert [row[2:] for row in rebuilt] == [(2, 1), (1, 1), (0, 0)]  # cat: suggested twice, kept once; dog kept
 
@@ -163,9 +187,11 @@ def test_suggestions_cost_one_statement_per_submit_whatever_the_page_size(worksp
 
 def test_the_labeler_sees_suggestions_as_suggestions(labeler_client, labeler, suggested, grid_url):
     html = labeler_client.get(grid_url("grid", suggested)).content.decode()
-    first, second, third, plain = held(suggested, labeler)
-    chips = {t.item.uuid: re.search(rf'<div class="chips" id="chips-{t.item.uuid}".*?</div>', html, re.S).group(0)
-             for t in (first, plain)}
+    first, _second, _third, plain = held(suggested, labeler)
+    chips = {
+        t.item.uuid: re.search(rf'<div class="chips" id="chips-{t.item.uuid}".*?</div>', html, re.S).group(0)
+        for t in (first, plain)
+    }
     assert 'data-suggestion="open"' in chips[first.item.uuid] and "Suggested:" in chips[first.item.uuid]
     assert re.search(r'class="chip chip-suggested c0">cat<', chips[first.item.uuid])
     assert 'name="labels-' not in chips[first.item.uuid]  # a suggestion is not a tag: Submit would not send it
@@ -179,7 +205,9 @@ def test_the_labeler_sees_suggestions_as_suggestions(labeler_client, labeler, su
 
 
 def test_a_page_without_suggestions_has_no_accept_bar(labeler_client, workspace, grid_url):
-    html = labeler_client.get(grid_url("grid", ProjectFactory.create(workspace=workspace, dataset__items=3))).content.decode()
+    html = labeler_client.get(
+        grid_url("grid", ProjectFactory.create(workspace=workspace, dataset__items=3))
+    ).content.decode()
     assert 'id="accept-form"' not in html and "chip-suggested" not in html
 
 
@@ -187,8 +215,9 @@ def test_accept_all_swaps_in_the_tags_without_a_reload(labeler_client, labeler, 
     labeler_client.get(grid_url("grid", suggested))
     cat, dog, _ = class_ids(suggested)
     page = held(suggested, labeler)
-    response = labeler_client.post(grid_url("accept", suggested), {"items": [str(t.item.uuid) for t in page]},
-                                   headers=HTMX)
+    response = labeler_client.post(
+        grid_url("accept", suggested), {"items": [str(t.item.uuid) for t in page]}, headers=HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 3 and 'data-suggestion="open"' not in html
@@ -222,7 +251,11 @@ def test_submit_from_the_grid_records_the_answers(labeler_client, labeler, sugge
     data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [chosen[t.id]] for t in page}}
     assert labeler_client.post(grid_url("submit", suggested), data, headers=HTMX).status_code == 200
     assert dict(Annotation.objects.values_list("task_id", "suggestion")) == {
-        page[0].id: "accepted", page[1].id: "changed", page[2].id: "accepted", page[3].id: "none"}
+        page[0].id: "accepted",
+        page[1].id: "changed",
+        page[2].id: "accepted",
+        page[3].id: "none",
+    }
 
 
 def test_a_page_with_untouched_suggestions_is_not_submitted(labeler_client, labeler, suggested, grid_url):
@@ -262,8 +295,9 @@ def test_accept_answers_post_only_and_sends_strangers_to_login(labeler_client, a
 def test_the_dashboard_shows_the_acceptance_of_suggestions(manager_client, labeler, suggested, grid_url):
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [dog], third.id: [bird], plain.id: [dog]})
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [dog], third.id: [bird], plain.id: [dog]}
+    )
     html = manager_client.get(grid_url("dashboard", suggested)).content.decode()
     table = re.search(r'<table class="table" id="suggestion-counts">.*?</table>', html, re.S).group(0)
     rows = [re.sub(r"<[^>]+>|\s+", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]

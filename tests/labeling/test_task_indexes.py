@@ -24,7 +24,7 @@ TASK_INDEXES = {
 # The partial indexes, as PostgreSQL prints them: the same columns and conditions review's raw SQL had.
 PARTIAL = {
     "task_live_lease": "(project_id, lease_expires) WHERE ((lease_expires IS NOT NULL) "
-                       "AND ((state)::text = 'unlabeled'::text))",
+    "AND ((state)::text = 'unlabeled'::text))",
     "task_claim_oldest": "(project_id, id) WHERE ((state)::text = 'unlabeled'::text)",
     "task_rejected_time": "(project_id, labeled_at, id) WHERE rejected_before",
     "task_rejected_queue": "(project_id, id) WHERE (rejected_before AND (labeled_at IS NULL))",

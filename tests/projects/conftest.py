@@ -63,8 +63,9 @@ def dataset(workspace):
 
 @pytest.fixture
 def project(workspace, dataset, celery_eager):
-    return ProjectFactory.create(workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs",
-                          label_names=("Cat", "Dog", "Uncertain"))
+    return ProjectFactory.create(
+        workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs", label_names=("Cat", "Dog", "Uncertain")
+    )
 
 
 @pytest.fixture

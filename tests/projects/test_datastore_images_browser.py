@@ -11,13 +11,21 @@ from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_full_size_image_from_an_http_azure_datastore_loads_in_the_grid(azurite, azure_container, workspace, org,
-                                                                        labeler, browser_as):
+def test_full_size_image_from_an_http_azure_datastore_loads_in_the_grid(
+    azurite, azure_container, workspace, org, labeler, browser_as
+):
     container, name = azure_container
     container.upload_blob("pets/cat 1.jpg", jpeg_bytes((320, 240)))
-    datastore = DatastoreFactory.create(workspace=workspace, name="azurite", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite,
-                                 container=name, auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT,
-                                 secret=AZURITE_KEY)
+    datastore = DatastoreFactory.create(
+        workspace=workspace,
+        name="azurite",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.ACCOUNT_KEY,
+        access_key_id=AZURITE_ACCOUNT,
+        secret=AZURITE_KEY,
+    )
     dataset = DatasetFactory.create(workspace=workspace, name="pets", datastore=datastore, path="pets")
     DataItemFactory.create(dataset=dataset, key="pets/cat 1.jpg", width=320, height=240)
     project = ProjectFactory.create(workspace=workspace, name="Pets", dataset=dataset, label_names=("Cat", "Dog"))

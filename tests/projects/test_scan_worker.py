@@ -32,9 +32,26 @@ def worker(postgres, local_root, datastore_settings, tmp_path):
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "labelsite",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     yield process
     process.terminate()
@@ -54,10 +71,17 @@ def _wait(check, seconds=90):
     return False
 
 
-def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace, local_datastore, pets_folder, tmp_path):
+def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(
+    worker, workspace, local_datastore, pets_folder, tmp_path
+):
     dataset = datastore_services.dataset_create(
-        workspace=workspace, name="cats-n-dogs", description="", datastore=local_datastore,
-        path="MultiClass - DogsCats", include_subfolders=True, actor=None,
+        workspace=workspace,
+        name="cats-n-dogs",
+        description="",
+        datastore=local_datastore,
+        path="MultiClass - DogsCats",
+        include_subfolders=True,
+        actor=None,
     )
     done = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.DONE)
     assert done, (tmp_path / "worker.log").read_text()[-3000:]
@@ -72,7 +96,11 @@ def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace,
     sync_roles()  # a transactional test starts from a flushed database: the role groups are made again
     manager = UserFactory.create(username="asker", workspace=workspace, role=MANAGER)
     dataset = datastore_services.dataset_create(
-        workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager,
+        workspace=workspace,
+        name="gone",
+        datastore=local_datastore,
+        path="no such folder",
+        actor=manager,
     )
     failed = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.FAILED)
     assert failed, (tmp_path / "worker.log").read_text()[-3000:]

@@ -21,7 +21,9 @@ def decide(client, api_url, tasks, decision, **extra):
     return client.post(api_url("decisions"), body, content_type="application/json")
 
 
-def test_permission_matrix(api_url, labeled, reviewer_client, manager_client, labeler_client, outsider_client, anon_client):
+def test_permission_matrix(
+    api_url, labeled, reviewer_client, manager_client, labeler_client, outsider_client, anon_client
+):
     item = labeled[0].item.uuid
     for url in (api_url("items"), api_url("items", item), api_url("queue")):
         assert reviewer_client.get(url).status_code == 200
@@ -39,9 +41,23 @@ def test_list_with_filters(api_url, project, labeled, labeler2, classes, reviewe
     body = reviewer_client.get(api_url("items")).json()
     assert len(body["results"]) == 7 and body["next"] is None and body["previous"] is None
     first = body["results"][0]
-    assert set(first) >= {"item", "key", "state", "version", "labels", "labeled_by", "labeled_at", "thumbnail_url", "image_url"}
+    assert set(first) >= {
+        "item",
+        "key",
+        "state",
+        "version",
+        "labels",
+        "labeled_by",
+        "labeled_at",
+        "thumbnail_url",
+        "image_url",
+    }
     dogs = reviewer_client.get(api_url("items"), {"class": "Dog"}).json()
-    assert len(dogs["results"]) == 2 and dogs["results"][0]["labels"] == ["Dog"] and dogs["results"][0]["labeled_by"] == "labeler2"
+    assert (
+        len(dogs["results"]) == 2
+        and dogs["results"][0]["labels"] == ["Dog"]
+        and dogs["results"][0]["labeled_by"] == "labeler2"
+    )
     assert len(reviewer_client.get(api_url("items"), {"labeler": "labeler", "sort": "oldest"}).json()["results"]) == 5
     assert reviewer_client.get(api_url("items"), {"state": "bogus"}).status_code == 400
 
@@ -106,7 +122,10 @@ def test_skipped_items_api_for_managers(api_url, project, labeler, manager_clien
     assert outsider_client.get(api_url("skipped")).status_code == 404
     assert len(manager_client.get(api_url("skipped")).json()["results"]) == 3
     body = {"action": "requeue", "items": [{"item": str(skipped[0].item.uuid), "version": skipped[0].version}]}
-    assert manager_client.post(api_url("skipped"), body, content_type="application/json").json() == {"action": "requeue", "changed": 1}
+    assert manager_client.post(api_url("skipped"), body, content_type="application/json").json() == {
+        "action": "requeue",
+        "changed": 1,
+    }
     assert manager_client.post(api_url("skipped"), body, content_type="application/json").json()["changed"] == 0
     body = {"action": "remove", "items": [{"item": str(t.item.uuid), "version": 5} for t in skipped[1:]]}
     response = manager_client.post(api_url("skipped"), body, content_type="application/json")

@@ -28,8 +28,13 @@ def middle():
 
 
 QUERIES: list[dict] = [
-    {}, {"after": middle}, {"before": middle}, {"class": "Dog", "sort": "oldest"},
-    {"labeler": "labeler", "state": "awaiting", "layout": 20}, {"state": "rejected"}, {"state": "skipped", "after": middle},
+    {},
+    {"after": middle},
+    {"before": middle},
+    {"class": "Dog", "sort": "oldest"},
+    {"labeler": "labeler", "state": "awaiting", "layout": 20},
+    {"state": "rejected"},
+    {"state": "skipped", "after": middle},
     {"from": "2000-01-01", "to": "2100-01-01", "after": middle},
 ]
 

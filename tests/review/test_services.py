@@ -3,12 +3,16 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from labeling.models import Annotation, LabelerCount, Task
+from labeling.models import Annotation, ClassCount, LabelerCount, Task
 from labeling.stats import state_counts
-from labeling.models import ClassCount
 from review.models import Review, ReviewLease
 from review.services import (
-    SelfReviewRefused, VersionConflict, review_decide, review_queue_claim, skipped_remove, skipped_requeue,
+    SelfReviewRefused,
+    VersionConflict,
+    review_decide,
+    review_queue_claim,
+    skipped_remove,
+    skipped_requeue,
 )
 from tests.factories import TaskFactory, tasks_label, tasks_review
 
@@ -35,7 +39,9 @@ def test_approve_single_makes_label_final(project, labeled, reviewer, labeler):
 
 
 @counted
-def test_bulk_reject_returns_items_to_the_labeling_queue_and_keeps_history(project, labeled, reviewer, labeler, classes):
+def test_bulk_reject_returns_items_to_the_labeling_queue_and_keeps_history(
+    project, labeled, reviewer, labeler, classes
+):
     review_decide(project=project, reviewer=reviewer, decisions=pairs(labeled[:3]), decision="reject", reason="blurry")
     for task in Task.objects.filter(pk__in=[t.pk for t in labeled[:3]]):
         assert task.state == Task.State.UNLABELED and task.leased_to is None and task.labeled_by is None
@@ -61,14 +67,25 @@ def test_rejected_item_relabelled_comes_back_for_review_with_full_history(projec
     assert task.state == Task.State.LABELED and task.version == 3
     review_decide(project=project, reviewer=reviewer, decisions=[(task.item.uuid, 3)], decision="approve")
     assert Annotation.objects.filter(task=task).count() == 2
-    assert list(Review.objects.filter(task=task).order_by("pk").values_list("decision", flat=True)) == ["rejected", "approved"]
+    assert list(Review.objects.filter(task=task).order_by("pk").values_list("decision", flat=True)) == [
+        "rejected",
+        "approved",
+    ]
 
 
 @counted
-def test_rejected_before_flag_is_set_by_a_reject_only_and_outlives_relabel_and_approval(project, labeled, reviewer, labeler, classes):
+def test_rejected_before_flag_is_set_by_a_reject_only_and_outlives_relabel_and_approval(
+    project, labeled, reviewer, labeler, classes
+):
     rejected, approved, corrected = labeled[0], labeled[1], labeled[2]
     review_decide(project=project, reviewer=reviewer, decisions=pairs([approved]), decision="approve")
-    review_decide(project=project, reviewer=reviewer, decisions=pairs([corrected]), decision="correct", corrected_labels=[classes[1].pk])
+    review_decide(
+        project=project,
+        reviewer=reviewer,
+        decisions=pairs([corrected]),
+        decision="correct",
+        corrected_labels=[classes[1].pk],
+    )
     review_decide(project=project, reviewer=reviewer, decisions=pairs([rejected]), decision="reject")
     flags = dict(Task.objects.filter(project=project).values_list("pk", "rejected_before"))
     assert {pk for pk, flag in flags.items() if flag} == {rejected.pk}
@@ -78,17 +95,22 @@ def test_rejected_before_flag_is_set_by_a_reject_only_and_outlives_relabel_and_a
     assert task.state == Task.State.APPROVED and task.rejected_before  # the history stays visible
     # Exactly the tasks with a rejection among their reviews, as the filter promises.
     assert set(Task.objects.filter(rejected_before=True).values_list("pk", flat=True)) == set(
-        Review.objects.filter(decision="rejected").values_list("task_id", flat=True))
+        Review.objects.filter(decision="rejected").values_list("task_id", flat=True)
+    )
 
 
 @counted
 def test_correct_and_approve_records_reviewer_annotation(project, labeled, reviewer, classes):
     task = labeled[0]
-    review_decide(project=project, reviewer=reviewer, decisions=pairs([task]), decision="correct", corrected_labels=[classes[2]])
+    review_decide(
+        project=project, reviewer=reviewer, decisions=pairs([task]), decision="correct", corrected_labels=[classes[2]]
+    )
     task.refresh_from_db()
     assert task.state == Task.State.APPROVED
     current = Annotation.objects.get(task=task, is_current=True)
-    assert current.source == "reviewer" and current.created_by == reviewer and list(current.labels.all()) == [classes[2]]
+    assert (
+        current.source == "reviewer" and current.created_by == reviewer and list(current.labels.all()) == [classes[2]]
+    )
     assert Annotation.objects.filter(task=task, is_current=False).count() == 1
     assert Review.objects.get(task=task).decision == "corrected"
     assert ClassCount.objects.get(project=project, label_class=classes[2]).count == 1
