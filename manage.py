@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for administrative tasks."""
+
 import os
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from core.env import env_file_load
 def main():
     """Run administrative tasks."""
     env_file_load(Path(__file__).resolve().parent / ".env")  # before settings; the real environment wins
-    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'labelsite.settings')
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:
@@ -22,5 +23,5 @@ def main():
     execute_from_command_line(sys.argv)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

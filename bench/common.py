@@ -17,11 +17,17 @@ def counters_check(projects) -> None:
     projects = list(projects)
     drift = [f"  {project.name}: {counter}" for project in projects for counter in stats.stats_verify(project=project)]
     if drift:
-        print("COUNTERS WRONG: these dashboard counters differ from a recount of the rows:\n" + "\n".join(drift),
-              file=sys.stderr, flush=True)
+        print(
+            "COUNTERS WRONG: these dashboard counters differ from a recount of the rows:\n" + "\n".join(drift),
+            file=sys.stderr,
+            flush=True,
+        )
         raise SystemExit(1)
-    print(f"Counters: every dashboard counter of the {len(projects)} project{'s' if len(projects) != 1 else ''} "
-          "used equals a recount.", flush=True)
+    print(
+        f"Counters: every dashboard counter of the {len(projects)} project{'s' if len(projects) != 1 else ''} "
+        "used equals a recount.",
+        flush=True,
+    )
 
 
 class Load:

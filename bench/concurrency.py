@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import grid  # sets Django up, so it comes first
 
 # isort: split
-from django.db import connections  # noqa: E402
-from django.db.models import Count  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.urls import reverse  # noqa: E402
+from django.db import connections
+from django.db.models import Count
+from django.test import Client
+from django.urls import reverse
 
-from labeling.models import Annotation, Task  # noqa: E402
-from projects.models import LabelClass  # noqa: E402
+from labeling.models import Annotation, Task
+from projects.models import LabelClass
 
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = re.compile(r'form="submit-form" name="items" value="([0-9a-f-]{36})"')
@@ -87,9 +87,21 @@ def labeler_loop(args) -> dict:
 def start_server(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1"}  # the rest as bench/grid.py set it: DEBUG off
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "labelsite.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning"], cwd=ROOT, env=env)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "labelsite.wsgi",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     import requests
+
     for _ in range(60):
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
@@ -151,9 +163,17 @@ def round_(size: int, labelers: int, seconds: float, port: int) -> dict:
     errors = sum((Counter(r["errors"]) for r in results), Counter())
     labels = sum(len(r["accepted"]) for r in results)
     load.end()
-    return {"labelers": labelers, "labels": labels, "rate": labels / elapsed, "elapsed": elapsed,
-            "times": times, "errors": dict(errors), "problems": check(project, results, users),
-            "load": load, "project": project}
+    return {
+        "labelers": labelers,
+        "labels": labels,
+        "rate": labels / elapsed,
+        "elapsed": elapsed,
+        "times": times,
+        "errors": dict(errors),
+        "problems": check(project, results, users),
+        "load": load,
+        "project": project,
+    }
 
 
 def main():
@@ -176,20 +196,34 @@ def main():
     finally:
         server.terminate()
         server.wait(10)
-    print(f"\nMachine: {grid.machine()}\ngunicorn --workers {args.workers}, DEBUG off, loopback; "
-          f"{args.tasks:,} tasks per round (30 % already labeled), page of {grid.PAGE}, {args.seconds:.0f} s per round.\n")
-    print(f"Load average (1 min) before → after each round, on {os.cpu_count()} cores (the load generator, gunicorn "
-          "and PostgreSQL share them, with whatever else runs).\n")
-    print("| labelers | labels/s | grid min / p50 / p95 ms | tag min / p50 / p95 ms | submit min / p50 / p95 ms | non-200 "
-          "| DB check | load avg |")
+    print(
+        f"\nMachine: {grid.machine()}\ngunicorn --workers {args.workers}, DEBUG off, loopback; "
+        f"{args.tasks:,} tasks per round (30 % already labeled), page of {grid.PAGE}, {args.seconds:.0f} s per round.\n"
+    )
+    print(
+        f"Load average (1 min) before → after each round, on {os.cpu_count()} cores (the load generator, gunicorn "
+        "and PostgreSQL share them, with whatever else runs).\n"
+    )
+    print(
+        "| labelers | labels/s | grid min / p50 / p95 ms | tag min / p50 / p95 ms | submit min / p50 / p95 ms | non-200 "
+        "| DB check | load avg |"
+    )
     print("|---:|---:|---|---|---|---|---|---|")
     for row in rows:
-        cells = [f"{min(row['times'][k]):.0f} / {statistics.median(row['times'][k]):.0f} / "
-                 f"{grid.percentile(row['times'][k], 0.95):.0f}" if row["times"][k] else "—" for k in ("grid", "tag", "submit")]
+        cells = [
+            f"{min(row['times'][k]):.0f} / {statistics.median(row['times'][k]):.0f} / "
+            f"{grid.percentile(row['times'][k], 0.95):.0f}"
+            if row["times"][k]
+            else "—"
+            for k in ("grid", "tag", "submit")
+        ]
         errors = ", ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "none"
         verdict = "ok" if not row["problems"] else "; ".join(row["problems"])
-        print(f"| {row['labelers']} | {row['rate']:.0f} | " + " | ".join(cells)
-              + f" | {errors} | {verdict} | {row['load'].before:.1f} → {row['load'].after:.1f} |")
+        print(
+            f"| {row['labelers']} | {row['rate']:.0f} | "
+            + " | ".join(cells)
+            + f" | {errors} | {verdict} | {row['load'].before:.1f} → {row['load'].after:.1f} |"
+        )
     if any(row["problems"] for row in rows):
         raise SystemExit(1)
     grid.counters_check(row["project"] for row in rows)

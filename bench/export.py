@@ -36,8 +36,9 @@ def _django():
 
 
 def _ensure_database() -> None:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(os.environ["DATABASE_URL"])
     name = parts.path.lstrip("/")
@@ -56,28 +57,35 @@ def seed(n: int, task_type: str) -> int:
 
     from labeling.models import Task
     from labeling.stats import stats_rebuild, stats_verify
-    from projects.models import Datastore, Dataset, LabelClass, LabelingProject, Organization, Workspace
+    from projects.models import Dataset, Datastore, LabelClass, LabelingProject, Organization, Workspace
     from tests.exports.bulk import bulk_label
 
     call_command("migrate", verbosity=0)
     org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     ws, _ = Workspace.objects.get_or_create(organization=org, slug="bench", defaults={"name": "Bench"})
     user, _ = get_user_model().objects.get_or_create(username="bench-labeler")
-    store, _ = Datastore.objects.get_or_create(workspace=ws, name="bench", defaults={
-        "kind": Datastore.Kind.AZURE_BLOB, "endpoint": "https://benchacct.blob.core.windows.net",
-        "container": "images", "access_key_id": "benchacct"})
+    store, _ = Datastore.objects.get_or_create(
+        workspace=ws,
+        name="bench",
+        defaults={
+            "kind": Datastore.Kind.AZURE_BLOB,
+            "endpoint": "https://benchacct.blob.core.windows.net",
+            "container": "images",
+            "access_key_id": "benchacct",
+        },
+    )
     name = f"bench-{task_type}-{n}"
     dataset, _ = Dataset.objects.get_or_create(workspace=ws, name=name, defaults={"datastore": store})
     project, created = LabelingProject.objects.get_or_create(
-        workspace=ws, name=name, defaults={"task_type": task_type, "dataset": dataset, "state": "running"})
+        workspace=ws, name=name, defaults={"task_type": task_type, "dataset": dataset, "state": "running"}
+    )
     if created or Task.objects.filter(project=project).count() != n:
         Task.objects.filter(project=project).delete()
         dataset.items.all().delete()
         for position, label in enumerate(["cat", "dog", "bird", "fish", "horse"]):
             LabelClass.objects.get_or_create(project=project, name=label, defaults={"position": position})
         started = time.perf_counter()
-        bulk_label(project=project, labeler=user, n=n)
-        stats_rebuild(project=project)  # bulk SQL moves no counters
+        bulk_label(project=project, labeler=user, n=n)  # recounts the counters its bulk SQL did not move
         print(f"seeded {n:,} labeled tasks in {time.perf_counter() - started:.1f} s", flush=True)
     elif stats_verify(project=project):
         stats_rebuild(project=project)  # seeded by an older version of this script, which kept no counters
@@ -102,9 +110,17 @@ def run_one(project_id: int, fmt: str) -> dict:
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     export.refresh_from_db()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = {"format": fmt, "ok": ok and export.state == "done", "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 1),
-              "images": export.item_count, "size_mb": round((export.size or 0) / 1e6, 1),
-              "peak_rss_mb": round(peak / 1024, 1), "rss_before_mb": round(baseline / 1024, 1), "error": export.error}
+    result = {
+        "format": fmt,
+        "ok": ok and export.state == "done",
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 1),
+        "images": export.item_count,
+        "size_mb": round((export.size or 0) / 1e6, 1),
+        "peak_rss_mb": round(peak / 1024, 1),
+        "rss_before_mb": round(baseline / 1024, 1),
+        "error": export.error,
+    }
     if export.file:
         default_storage.delete(export.file)
     export.delete()
@@ -132,16 +148,19 @@ def main() -> None:
     print("| format | tasks | seconds | worker CPU s | images/s | file MB | peak RSS MB (Django alone) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for fmt in args.formats.split(","):
-        child = subprocess.run([sys.executable, __file__, "--run", fmt, "--project", str(project_id)],
-                               capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--run", fmt, "--project", str(project_id)], capture_output=True, text=True
+        )
         if child.returncode:
             print(f"| {fmt} | {args.n:,} | child failed: {child.stderr.strip().splitlines()[-1:]} |", flush=True)
             continue
         r = json.loads(child.stdout.strip().splitlines()[-1])
         rate = r["images"] / r["seconds"] if r["seconds"] else 0
         flag = "" if r["ok"] else f" FAILED: {r['error']}"
-        print(f"| {fmt} | {args.n:,} | {r['seconds']} | {r['cpu_seconds']} | {rate:,.0f} | {r['size_mb']} | {r['peak_rss_mb']} ({r['rss_before_mb']}) |{flag}",
-              flush=True)
+        print(
+            f"| {fmt} | {args.n:,} | {r['seconds']} | {r['cpu_seconds']} | {rate:,.0f} | {r['size_mb']} | {r['peak_rss_mb']} ({r['rss_before_mb']}) |{flag}",
+            flush=True,
+        )
     print(f"\nMachine load: {load.end()}.")
     counters_check([LabelingProject.objects.get(pk=project_id)])
 

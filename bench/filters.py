@@ -15,13 +15,13 @@ the row halfway down the filtered order (found untimed).
 
 from __future__ import annotations
 
+import grid
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.pagination import Cursor as ItemCursor
 
-import grid
 from labeling.models import Task
 from labeling.stats import stats_rebuild
 from projects.api import ItemPagination
@@ -71,40 +71,54 @@ def reviews_generate(project, reviewer, *, rejected: float, relabeled: float = 0
                SELECT t.id AS task_id, a.id AS annotation_id, t.version, t.labeled_at AS rejected_at, false AS relabeled
                FROM labeling_task t JOIN labeling_annotation a ON a.task_id = t.id AND a.is_current
                WHERE t.project_id = %s AND t.state IN ('labeled', 'approved') ORDER BY random() LIMIT %s""",
-            [project.id, n])
+            [project.id, n],
+        )
         # Drawn apart from the ORDER BY random() above, which PostgreSQL would reuse for them.
-        cursor.execute("""UPDATE bench_rejected SET relabeled = random() < %s,
-                                 rejected_at = rejected_at + random() * (now() - rejected_at)""", [relabeled])
+        cursor.execute(
+            """UPDATE bench_rejected SET relabeled = random() < %s,
+                                 rejected_at = rejected_at + random() * (now() - rejected_at)""",
+            [relabeled],
+        )
         cursor.execute(
             """INSERT INTO review_review (task_id, annotation_id, decision, reason, task_version, reviewer_id, created_at)
                SELECT task_id, annotation_id, 'rejected', 'Wrong class', version, %s, rejected_at FROM bench_rejected""",
-            [reviewer.id])
+            [reviewer.id],
+        )
         cursor.execute("""UPDATE labeling_annotation SET is_current = false
                           WHERE id IN (SELECT annotation_id FROM bench_rejected)""")
-        cursor.execute("UPDATE labeling_task SET rejected_before = true WHERE id IN (SELECT task_id FROM bench_rejected)")
+        cursor.execute(
+            "UPDATE labeling_task SET rejected_before = true WHERE id IN (SELECT task_id FROM bench_rejected)"
+        )
         # Labeled again since: a new current annotation and a new labeling time.
         cursor.execute(
             """UPDATE labeling_task t SET version = r.version + 2,
                       labeled_at = r.rejected_at + random() * (now() - r.rejected_at)
-               FROM bench_rejected r WHERE t.id = r.task_id AND r.relabeled""")
+               FROM bench_rejected r WHERE t.id = r.task_id AND r.relabeled"""
+        )
         cursor.execute(
             """INSERT INTO labeling_annotation (task_id, source, is_current, created_by_id, created_at)
                SELECT t.id, 'labeler', true, t.labeled_by_id, t.labeled_at
-               FROM labeling_task t JOIN bench_rejected r ON r.task_id = t.id WHERE r.relabeled""")
+               FROM labeling_task t JOIN bench_rejected r ON r.task_id = t.id WHERE r.relabeled"""
+        )
         cursor.execute(
             """INSERT INTO labeling_annotation_labels (annotation_id, labelclass_id)
                SELECT a.id, %s FROM labeling_annotation a JOIN bench_rejected r ON r.task_id = a.task_id
-               WHERE r.relabeled AND a.is_current""", [cat])
+               WHERE r.relabeled AND a.is_current""",
+            [cat],
+        )
         # Still in the queue: what a reject leaves (no labeler, no labeling time).
         cursor.execute(
             """UPDATE labeling_task t SET state = 'unlabeled', version = r.version + 1, labeled_by_id = NULL,
                       labeled_at = NULL
-               FROM bench_rejected r WHERE t.id = r.task_id AND NOT r.relabeled""")
+               FROM bench_rejected r WHERE t.id = r.task_id AND NOT r.relabeled"""
+        )
         cursor.execute(
             """INSERT INTO review_review (task_id, annotation_id, decision, reason, task_version, reviewer_id, created_at)
                SELECT t.id, a.id, 'approved', '', t.version, %s, t.labeled_at + random() * (now() - t.labeled_at)
                FROM labeling_task t JOIN labeling_annotation a ON a.task_id = t.id AND a.is_current
-               WHERE t.project_id = %s AND t.state = 'approved'""", [reviewer.id, project.id])
+               WHERE t.project_id = %s AND t.state = 'approved'""",
+            [reviewer.id, project.id],
+        )
         cursor.execute("DROP TABLE bench_rejected")
         stats_rebuild(project=project)
 
@@ -119,11 +133,13 @@ def classes_generate(project, *, rare: float, some: float = 0.0) -> list[LabelCl
         cursor.execute(
             """SELECT count(*) FROM labeling_annotation_labels l JOIN labeling_annotation a ON a.id = l.annotation_id
                JOIN labeling_task t ON t.id = a.task_id WHERE t.project_id = %s AND l.labelclass_id = %s""",
-            [project.id, others[0].id])
+            [project.id, others[0].id],
+        )
         if cursor.fetchone()[0]:
             return others
         counts = [round(labeled * SECOND_CLASS), _count(size, rare), _count(size, some)]
-        for label, count in zip([dog, *others], counts[: 1 + len(others)], strict=True):  # a fourth class is optional
+        # A project without a fourth class takes only the first two counts.
+        for label, count in zip([dog, *others], counts, strict=False):
             cursor.execute(
                 """UPDATE labeling_annotation_labels SET labelclass_id = %s WHERE id IN (
                        SELECT l.id FROM labeling_annotation_labels l
@@ -131,7 +147,8 @@ def classes_generate(project, *, rare: float, some: float = 0.0) -> list[LabelCl
                        JOIN labeling_task t ON t.id = a.task_id
                        WHERE t.project_id = %s AND l.labelclass_id = %s
                        ORDER BY random() LIMIT %s)""",
-                [label.id, project.id, cat.id, count])
+                [label.id, project.id, cat.id, count],
+            )
         stats_rebuild(project=project)
     return others
 
@@ -144,25 +161,34 @@ def items_generate(dataset, size: int) -> None:
         cursor.execute(
             """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
                SELECT gen_random_uuid(), %s, 'img/' || g || '.txt', 'skipped', 'Not an image', '', '', now()
-               FROM generate_series(1, %s) AS g""", [dataset.id, _count(size, SKIPPED_ITEMS, least=120)])
+               FROM generate_series(1, %s) AS g""",
+            [dataset.id, _count(size, SKIPPED_ITEMS, least=120)],
+        )
         # Scattered through the key order (img/<n>-broken.jpg sorts beside img/<n>.jpg).
         cursor.execute(
             """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
                SELECT gen_random_uuid(), %s, 'img/' || (g * %s / %s) || '-broken.jpg', 'unreadable',
                       'Cannot read the image header', '', '', now()
-               FROM generate_series(1, %s) AS g""", [dataset.id, size, UNREADABLE_ITEMS + 1, UNREADABLE_ITEMS])
+               FROM generate_series(1, %s) AS g""",
+            [dataset.id, size, UNREADABLE_ITEMS + 1, UNREADABLE_ITEMS],
+        )
 
 
 def analyze() -> None:
     with connection.cursor() as cursor:
-        for table in ("labeling_task", "labeling_annotation", "labeling_annotation_labels", "review_review",
-                      "projects_dataitem"):
+        for table in (
+            "labeling_task",
+            "labeling_annotation",
+            "labeling_annotation_labels",
+            "review_review",
+            "projects_dataitem",
+        ):
             cursor.execute(f"ANALYZE {table}")
 
 
 def _labeled_halfway(project, filters) -> str:
     """Untimed: the cursor token of the matching task halfway down the filtered order."""
-    everything = labeled_page(project=project, filters=filters, classes=[], size=10 ** 6)
+    everything = labeled_page(project=project, filters=filters, classes=[], size=10**6)
     assert everything.next_cursor is None and everything.tasks, filters
     middle = labeled_page(project=project, filters=filters, classes=[], size=max(1, len(everything.tasks) // 2))
     return middle.next_cursor.token if middle.next_cursor else ""
@@ -197,24 +223,29 @@ def pages(suite, manager, enrich) -> dict[str, str]:
     project, size = suite.project, suite.size
     ws = project.workspace
     reviews_generate(project, manager, rejected=REJECTED)
-    bird, = classes_generate(project, rare=RARE_CLASS)
+    (bird,) = classes_generate(project, rare=RARE_CLASS)
     items_generate(project.dataset, size)
     # Few rejections: a project of its own, in a workspace of its own so the project list stays the same.
     few = grid.ensure_project(size, name=f"bench-{size}-few-rejections", ws_slug="filters")
     enrich(few, grid.labeler(few.workspace, "bench-labeler-history"))
     reviews_generate(few, manager, rejected=FEW_REJECTED)
-    few_bird, = classes_generate(few, rare=SOME_CLASS)
-    Membership.objects.get_or_create(workspace=few.workspace, user=manager,
-                                     defaults={"group": Group.objects.get(name=MANAGER)})
+    (few_bird,) = classes_generate(few, rare=SOME_CLASS)
+    Membership.objects.get_or_create(
+        workspace=few.workspace, user=manager, defaults={"group": Group.objects.get(name=MANAGER)}
+    )
     analyze()
     suite.few = few
-    found = _labeled_urls({
-        "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
-        "rejected_few": (few, "state=rejected", LabeledFilters(state="rejected")),
-        "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
-        "some_class": (few, f"class={few_bird.name}", LabeledFilters(label_class=few_bird)),
-    })
-    items = reverse("api-dataset-items", kwargs={"org": ws.organization.slug, "ws": ws.slug, "dataset": project.dataset.uuid})
+    found = _labeled_urls(
+        {
+            "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
+            "rejected_few": (few, "state=rejected", LabeledFilters(state="rejected")),
+            "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
+            "some_class": (few, f"class={few_bird.name}", LabeledFilters(label_class=few_bird)),
+        }
+    )
+    items = reverse(
+        "api-dataset-items", kwargs={"org": ws.organization.slug, "ws": ws.slug, "dataset": project.dataset.uuid}
+    )
     for key, state in (("items_rare", "unreadable"), ("items_skipped", "skipped")):
         found[key] = f"{items}?state={state}"
         found[f"{key}_deep"] = _items_halfway(project.dataset, state, found[key])
@@ -227,11 +258,13 @@ def _finished_pages(suite, manager) -> dict[str, str]:
     reviews_generate(project, manager, rejected=REJECTED, relabeled=1.0)
     bird, fish = classes_generate(project, rare=RARE_CLASS, some=SOME_CLASS)
     analyze()
-    found = _labeled_urls({
-        "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
-        "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
-        "some_class": (project, f"class={fish.name}", LabeledFilters(label_class=fish)),
-    })
+    found = _labeled_urls(
+        {
+            "rejected": (project, "state=rejected", LabeledFilters(state="rejected")),
+            "rare_class": (project, f"class={bird.name}", LabeledFilters(label_class=bird)),
+            "some_class": (project, f"class={fish.name}", LabeledFilters(label_class=fish)),
+        }
+    )
     # One of these finds nothing in a finished project: the walk must stop at once, not scan the project.
     found["awaiting"] = f"{_review_url(project)}?state=awaiting"
     found["approved"] = f"{_review_url(project)}?state=approved"
@@ -241,8 +274,19 @@ def _finished_pages(suite, manager) -> dict[str, str]:
 def plans(suite, client) -> str:
     """PostgreSQL's plans of the filtered pages' main queries (task segments, item page) at this size."""
     out = []
-    for key in ("rejected_deep", "rejected_few", "rejected_few_deep", "rare_class", "rare_class_deep", "some_class",
-                "some_class_deep", "items_rare", "items_skipped_deep", "awaiting", "approved"):
+    for key in (
+        "rejected_deep",
+        "rejected_few",
+        "rejected_few_deep",
+        "rare_class",
+        "rare_class_deep",
+        "some_class",
+        "some_class_deep",
+        "items_rare",
+        "items_skipped_deep",
+        "awaiting",
+        "approved",
+    ):
         if key not in suite.pages:
             continue
         with CaptureQueriesContext(connection) as queries:
@@ -253,4 +297,3 @@ def plans(suite, client) -> str:
                 cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) " + sql)
                 out.append(f"-- {key}\n" + "\n".join(row[0] for row in cursor.fetchall()))
     return "\n".join(out)
-

@@ -31,9 +31,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 os.environ.setdefault("LABELSITE_DATA_DIR", str(ROOT / "data" / "bench"))
 # Production settings (DEBUG off: no query log, no template debug information), served over plain HTTP on
 # loopback by the test client; the secret is throw-away and static files need no collectstatic.
-for name, value in {"DEBUG": "false", "SECRET_KEY": "bench-" + os.urandom(24).hex(), "ALLOWED_HOSTS": "testserver",
-                    "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false",
-                    "LABELSITE_TESTING": "true"}.items():
+for name, value in {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-" + os.urandom(24).hex(),
+    "ALLOWED_HOSTS": "testserver",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "LABELSITE_TESTING": "true",
+}.items():
     os.environ.setdefault(name, value)
 
 import warnings  # noqa: E402
@@ -44,6 +50,7 @@ warnings.filterwarnings("ignore", message="Limit for query logging exceeded")
 
 django.setup()
 
+from common import Load, counters_check  # noqa: E402  (the other scripts take them from here too)
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -56,18 +63,23 @@ from django.urls import reverse  # noqa: E402
 from labeling import services, stats  # noqa: E402
 from labeling.models import Annotation, Task  # noqa: E402
 from projects.models import (  # noqa: E402
-    Datastore, Dataset, LabelClass, LabelingProject, Membership, Organization, Workspace,
+    Dataset,
+    Datastore,
+    LabelClass,
+    LabelingProject,
+    Membership,
+    Organization,
+    Workspace,
 )
 from projects.tenancy.roles import LABELER  # noqa: E402
-
-from common import Load, counters_check  # noqa: E402,F401  (the other scripts take them from here too)
 
 PAGE = 9
 OTHERS = 20
 
 
-def ensure_project(size: int, name: str = "", ws_slug: str = "grid", labeled: float = 0.3,
-                   classes=("cat", "dog", "bird")) -> LabelingProject:
+def ensure_project(
+    size: int, name: str = "", ws_slug: str = "grid", labeled: float = 0.3, classes=("cat", "dog", "bird")
+) -> LabelingProject:
     """The project `name` of `size` tasks, a `labeled` share of them labeled (generated once, then reused)."""
     org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     ws, _ = Workspace.objects.get_or_create(organization=org, slug=ws_slug, defaults={"name": ws_slug.title()})
@@ -76,31 +88,41 @@ def ensure_project(size: int, name: str = "", ws_slug: str = "grid", labeled: fl
     if project and Task.objects.filter(project=project).count() == size:
         drift = stats.stats_verify(project=project)
         if drift:  # a database filled by an older bench, whose resets did not move the counters back
-            print(f"  {name}: {len(drift)} counters differed from a recount before this run "
-                  f"(first: {drift[0]}); rebuilt", flush=True)
+            print(
+                f"  {name}: {len(drift)} counters differed from a recount before this run (first: {drift[0]}); rebuilt",
+                flush=True,
+            )
             stats.stats_rebuild(project=project)
         return project
     if project:
         raise SystemExit(f"{name} exists with the wrong number of tasks; drop the bench database and rerun")
-    store, _ = Datastore.objects.get_or_create(workspace=ws, name="bench", defaults={"kind": "local", "local_path": "b"})
+    store, _ = Datastore.objects.get_or_create(
+        workspace=ws, name="bench", defaults={"kind": "local", "local_path": "b"}
+    )
     dataset = Dataset.objects.create(workspace=ws, name=name, datastore=store, path="")
-    project = LabelingProject.objects.create(workspace=ws, name=name, task_type="multiclass", dataset=dataset,
-                                             state="running")
-    LabelClass.objects.bulk_create([LabelClass(project=project, name=n, position=i, color=i)
-                                    for i, n in enumerate(classes)])
+    project = LabelingProject.objects.create(
+        workspace=ws, name=name, task_type="multiclass", dataset=dataset, state="running"
+    )
+    LabelClass.objects.bulk_create(
+        [LabelClass(project=project, name=n, position=i, color=i) for i, n in enumerate(classes)]
+    )
     started = time.perf_counter()
     with connection.cursor() as cursor, transaction.atomic():
         cursor.execute(
             """INSERT INTO projects_dataitem (uuid, dataset_id, key, state, reason, image_format, thumbnail, created_at)
                SELECT gen_random_uuid(), %s, 'img/' || g || '.jpg', 'ready', '', 'jpeg', '', now()
-               FROM generate_series(1, %s) AS g""", [dataset.id, size])
+               FROM generate_series(1, %s) AS g""",
+            [dataset.id, size],
+        )
         cursor.execute(
             # A labeled task says when (the table checks it); the subquery draws each row's state once.
             """INSERT INTO labeling_task (project_id, item_id, state, labeled_at, order_key, version, draft, created_at)
                SELECT %s, id, state, CASE WHEN state = 'labeled' THEN now() END,
                       floor(random() * 2147483647)::int, 0, '[]'::jsonb, now()
                FROM (SELECT id, CASE WHEN random() < %s THEN 'labeled' ELSE 'unlabeled' END AS state
-                     FROM projects_dataitem WHERE dataset_id = %s) AS drawn""", [project.id, labeled, dataset.id])
+                     FROM projects_dataitem WHERE dataset_id = %s) AS drawn""",
+            [project.id, labeled, dataset.id],
+        )
         cursor.execute("ANALYZE labeling_task")
         cursor.execute("ANALYZE projects_dataitem")
         stats.stats_rebuild(project=project)  # the dashboard's counters, as the product keeps them
@@ -161,16 +183,26 @@ def undo_submit(project, user, ids) -> None:
     """
     done = Task.State.LABELED
     with transaction.atomic():
-        tasks = list(Task.objects.select_for_update().filter(project=project, id__in=ids, state=done, labeled_by=user)
-                     .order_by("id").values_list("id", "labeled_at"))
+        tasks = list(
+            Task.objects.select_for_update()
+            .filter(project=project, id__in=ids, state=done, labeled_by=user)
+            .order_by("id")
+            .values_list("id", "labeled_at")
+        )
         submitted = Annotation.objects.filter(task_id__in=[t for t, _ in tasks], is_current=True, created_by=user)
-        classes = Counter(Annotation.labels.through.objects.filter(annotation__in=submitted)
-                          .values_list("labelclass_id", flat=True))
+        classes = Counter(
+            Annotation.labels.through.objects.filter(annotation__in=submitted).values_list("labelclass_id", flat=True)
+        )
         submitted.delete()
         Task.objects.filter(id__in=[t for t, _ in tasks]).update(
-            state=Task.State.UNLABELED, labeled_by=None, labeled_at=None, version=F("version") - 1)
-        tally = (stats.Tally(project.id).tasks_moved(Counter({(done, Task.State.UNLABELED): len(tasks)}))
-                 .labels_changed(Counter({c: -n for c, n in classes.items()})).labeler_counted(user.id, labeled=-len(tasks)))
+            state=Task.State.UNLABELED, labeled_by=None, labeled_at=None, version=F("version") - 1
+        )
+        tally = (
+            stats.Tally(project.id)
+            .tasks_moved(Counter({(done, Task.State.UNLABELED): len(tasks)}))
+            .labels_changed(Counter({c: -n for c, n in classes.items()}))
+            .labeler_counted(user.id, labeled=-len(tasks))
+        )
         for at in (at for _, at in tasks):  # the submit counted its hour from the time it gave the tasks
             tally.activity_counted(-1, at)
         tally.save()
@@ -207,8 +239,13 @@ class Scenario:
         self.client = Client()
         self.client.force_login(self.user)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": project.uuid}
-        self.grid_url, self.submit_url = reverse("labeling:grid", kwargs=kwargs), reverse("labeling:submit", kwargs=kwargs)
-        self.cat = str(LabelClass.objects.filter(project=project).values_list("uuid", flat=True).first())  # as the page posts it
+        self.grid_url, self.submit_url = (
+            reverse("labeling:grid", kwargs=kwargs),
+            reverse("labeling:submit", kwargs=kwargs),
+        )
+        self.cat = str(
+            LabelClass.objects.filter(project=project).values_list("uuid", flat=True).first()
+        )  # as the page posts it
         self.results: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
         self.cpu: dict[str, list[float]] = {"claim": [], "render": [], "submit": [], "save": []}
         self.queries: dict[str, set[int]] = {}
@@ -221,22 +258,29 @@ class Scenario:
         assert response.status_code == 200
         data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}}
         body = urlencode(data, doseq=True)  # what htmx sends for the submit form
-        ms_submit, q_submit, response = measure(lambda: self.client.post(
-            self.submit_url, body, content_type="application/x-www-form-urlencoded", headers=htmx))
+        ms_submit, q_submit, response = measure(
+            lambda: self.client.post(
+                self.submit_url, body, content_type="application/x-www-form-urlencoded", headers=htmx
+            )
+        )
         assert response.status_code == 200, response.content[:300]
         undo_submit(project, user, [t.id for t in page])
         # The same save without htmx (a browser without JavaScript): the answer is a redirect to the grid,
         # so this is the submit alone, without claiming and rendering the next page.
         page = services.tasks_claim(project=project, user=user, size=PAGE)
-        body = urlencode({"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}},
-                         doseq=True)
-        ms_save, q_save, response = measure(lambda: self.client.post(
-            self.submit_url, body, content_type="application/x-www-form-urlencoded"))
+        body = urlencode(
+            {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [self.cat] for t in page}},
+            doseq=True,
+        )
+        ms_save, q_save, response = measure(
+            lambda: self.client.post(self.submit_url, body, content_type="application/x-www-form-urlencoded")
+        )
         assert response.status_code == 302, response.content[:300]
         undo_submit(project, user, [t.id for t in page])
         if record:
-            timed = zip(("claim", "render", "submit", "save"), (ms_claim, ms_render, ms_submit, ms_save), CPU[-4:],
-                        strict=True)
+            timed = zip(
+                ("claim", "render", "submit", "save"), (ms_claim, ms_render, ms_submit, ms_save), CPU[-4:], strict=True
+            )
             for key, ms, used in timed:
                 self.results[key].append(ms)
                 self.cpu[key].append(used)
@@ -244,10 +288,16 @@ class Scenario:
                 self.queries.setdefault(key, set()).add(used)
 
     def summary(self) -> dict:
-        summary = {key: (min(v), statistics.median(v), percentile(v, 0.95), statistics.median(self.cpu[key]))
-                   for key, v in self.results.items()}
-        return {"size": self.size, "summary": summary, "queries": self.queries,
-                "plan": claim_plan(self.project, self.user)}
+        summary = {
+            key: (min(v), statistics.median(v), percentile(v, 0.95), statistics.median(self.cpu[key]))
+            for key, v in self.results.items()
+        }
+        return {
+            "size": self.size,
+            "summary": summary,
+            "queries": self.queries,
+            "plan": claim_plan(self.project, self.user),
+        }
 
 
 def take_turns(make, sizes, runs: int, load: Load | None = None) -> list:
@@ -289,8 +339,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-            f"Django {django.get_version()}, PostgreSQL {pg} on the same machine")
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"Django {django.get_version()}, PostgreSQL {pg} on the same machine"
+    )
 
 
 def main():
@@ -303,15 +355,19 @@ def main():
     call_command("migrate", verbosity=0)
     load = Load()
     rows, projects = bench(args.tasks, args.runs, load)
-    print(f"\nMachine: {machine()}\nRuns per size: {args.runs} (after 5 warm-up runs), sizes taking turns; page of {PAGE}; "
-          f"{OTHERS} other labelers hold a page each; 30 % of tasks already labeled.\n")
+    print(
+        f"\nMachine: {machine()}\nRuns per size: {args.runs} (after 5 warm-up runs), sizes taking turns; page of {PAGE}; "
+        f"{OTHERS} other labelers hold a page each; 30 % of tasks already labeled.\n"
+    )
     print(f"Machine load: {load} (other work on the machine shows here).\n")
     print("Cells: wall-clock min / median / p95 ms [median Python CPU ms] (queries per call)\n")
     print("| tasks | claim 9 | grid fragment (htmx GET) | submit 9 + next page (htmx) | submit 9 alone (no-JS POST) |")
     print("|---:|---|---|---|---|")
     for row in rows:
-        cells = ["{:.1f} / {:.1f} / {:.1f} [{:.1f}]".format(*row["summary"][k]) + f" ({statements(row['queries'][k])})"
-                 for k in ("claim", "render", "submit", "save")]
+        cells = [
+            "{:.1f} / {:.1f} / {:.1f} [{:.1f}]".format(*row["summary"][k]) + f" ({statements(row['queries'][k])})"
+            for k in ("claim", "render", "submit", "save")
+        ]
         print(f"| {row['size']:,} | " + " | ".join(cells) + " |")
     print(f"\nClaim query plan at {rows[-1]['size']:,} tasks:\n\n```\n{rows[-1]['plan']}\n```")
     counters_check(projects)

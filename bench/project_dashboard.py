@@ -22,12 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "labelsite.settings")
 os.environ.setdefault("DEBUG", "true")  # the development setup, as before (the defaults are production's)
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
 from datetime import timedelta  # noqa: E402
 
+from common import Load, counters_check  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -37,9 +38,7 @@ from labeling.models import Task  # noqa: E402
 from labeling.selectors import dashboard_stats_get, projects_progress  # noqa: E402
 from labeling.services import project_tasks_sync  # noqa: E402
 from labeling.stats import stats_rebuild  # noqa: E402
-from projects.models import DataItem, Datastore, Dataset, LabelClass, LabelingProject, Organization, Workspace  # noqa: E402
-
-from common import Load, counters_check  # noqa: E402
+from projects.models import DataItem, Dataset, Datastore, LabelClass, LabelingProject, Organization, Workspace  # noqa: E402
 
 
 def timed(fn, repeat=1):
@@ -66,18 +65,32 @@ def main():
         ws = Workspace.objects.create(organization=org, name="bench", slug="bench")
         store = Datastore.objects.create(workspace=ws, name="bench", kind=Datastore.Kind.LOCAL, local_path="/nowhere")
         dataset = Dataset.objects.create(workspace=ws, name="bench", datastore=store)
-        _, t_items, _ = timed(lambda: [DataItem.objects.bulk_create(
-            [DataItem(dataset=dataset, key=f"i/{i:08d}.jpg", state=DataItem.State.READY) for i in range(s, min(n, s + 10_000))]
-        ) for s in range(0, n, 10_000)])
+        _, t_items, _ = timed(
+            lambda: [
+                DataItem.objects.bulk_create(
+                    [
+                        DataItem(dataset=dataset, key=f"i/{i:08d}.jpg", state=DataItem.State.READY)
+                        for i in range(s, min(n, s + 10_000))
+                    ]
+                )
+                for s in range(0, n, 10_000)
+            ]
+        )
         project = LabelingProject.objects.create(workspace=ws, name="bench", task_type="multiclass", dataset=dataset)
         for i in range(3):
             LabelClass.objects.create(project=project, name=f"c{i}", position=i, color=i)
         created, t_sync, _ = timed(lambda: project_tasks_sync(project=project))
         _, t_resync, _ = timed(lambda: project_tasks_sync(project=project))
-        cut = Task.objects.filter(project=project).order_by("order_key").values_list("order_key", flat=True)[int(n * 0.3)]
-        Task.objects.filter(project=project, order_key__lt=cut).update(state=Task.State.LABELED, labeled_at=timezone.now())
+        cut = (
+            Task.objects.filter(project=project).order_by("order_key").values_list("order_key", flat=True)[int(n * 0.3)]
+        )
+        Task.objects.filter(project=project, order_key__lt=cut).update(
+            state=Task.State.LABELED, labeled_at=timezone.now()
+        )
         live = Task.objects.filter(project=project, state=Task.State.UNLABELED).values_list("pk", flat=True)[:200]
-        Task.objects.filter(pk__in=list(live)).update(leased_to=holder, lease_expires=timezone.now() + timedelta(minutes=10))
+        Task.objects.filter(pk__in=list(live)).update(
+            leased_to=holder, lease_expires=timezone.now() + timedelta(minutes=10)
+        )
         stats_rebuild(project=project)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -86,11 +99,13 @@ def main():
             dashboard_stats_get(project=project)
         _, t_dash, min_dash = timed(lambda: dashboard_stats_get(project=project), repeat=7)
         _, t_list, min_list = timed(lambda: projects_progress([project]), repeat=7)
-        print(f"| database | tasks | creating the items | project_tasks_sync | sync again | dashboard queries "
-              f"| dashboard min / median | list progress min / median |\n|---|---|---|---|---|---|---|---|\n"
-              f"| {connection.vendor} | {n:,} | {t_items:.1f} s | {t_sync:.1f} s ({created:,} created) | "
-              f"{t_resync:.1f} s | {len(ctx)} | {min_dash * 1000:.1f} / {t_dash * 1000:.1f} ms | "
-              f"{min_list * 1000:.1f} / {t_list * 1000:.1f} ms |")
+        print(
+            f"| database | tasks | creating the items | project_tasks_sync | sync again | dashboard queries "
+            f"| dashboard min / median | list progress min / median |\n|---|---|---|---|---|---|---|---|\n"
+            f"| {connection.vendor} | {n:,} | {t_items:.1f} s | {t_sync:.1f} s ({created:,} created) | "
+            f"{t_resync:.1f} s | {len(ctx)} | {min_dash * 1000:.1f} / {t_dash * 1000:.1f} ms | "
+            f"{min_list * 1000:.1f} / {t_list * 1000:.1f} ms |"
+        )
         print(f"Machine load: {load.end()}.")
         counters_check([project])
     finally:

@@ -33,25 +33,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import grid  # sets Django up, so it comes first
 
 # isort: split
-import filters  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.urls import reverse  # noqa: E402
+import filters
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
-from labeling.models import Annotation, Task  # noqa: E402
-from labeling.stats import stats_rebuild  # noqa: E402
-from projects.models import LabelClass, LabelingProject, Membership  # noqa: E402
-from projects.tenancy.roles import MANAGER  # noqa: E402
-from review.selectors import Cursor, LabeledFilters, labeled_page  # noqa: E402
+from labeling.models import Annotation, Task
+from labeling.stats import stats_rebuild
+from projects.models import LabelClass, LabelingProject, Membership
+from projects.tenancy.roles import MANAGER
+from review.selectors import Cursor, LabeledFilters, labeled_page
 
 OPERATIONS = [
-    ("claim", "claim 9 (service)", 30), ("render", "grid fragment", 30),
-    ("save", "submit 9 alone (no-JS POST → redirect)", 30), ("submit", "submit 9 + next page (htmx)", 30),
-    ("labeled", "labeled data, page 1", 50), ("labeled_deep", "labeled data, deep page", 50),
-    ("projects", "project list", 50), ("dashboard", "dashboard", 50),
+    ("claim", "claim 9 (service)", 30),
+    ("render", "grid fragment", 30),
+    ("save", "submit 9 alone (no-JS POST → redirect)", 30),
+    ("submit", "submit 9 + next page (htmx)", 30),
+    ("labeled", "labeled data, page 1", 50),
+    ("labeled_deep", "labeled data, deep page", 50),
+    ("projects", "project list", 50),
+    ("dashboard", "dashboard", 50),
 ]
 START, END = "<!-- make bench: start -->", "<!-- make bench: end -->"
 
@@ -66,15 +70,21 @@ def enrich(project, labeler, approved: float = 0.5) -> None:
         cursor.execute(
             """UPDATE labeling_task SET labeled_by_id = %s, labeled_at = now() - random() * interval '30 days',
                       state = CASE WHEN random() < %s THEN 'approved' ELSE 'labeled' END
-               WHERE project_id = %s AND state = 'labeled'""", [labeler.id, approved, project.id])
+               WHERE project_id = %s AND state = 'labeled'""",
+            [labeler.id, approved, project.id],
+        )
         cursor.execute(
             """INSERT INTO labeling_annotation (task_id, source, is_current, created_by_id, created_at)
                SELECT id, 'labeler', true, labeled_by_id, labeled_at FROM labeling_task
-               WHERE project_id = %s AND state IN ('labeled', 'approved')""", [project.id])
+               WHERE project_id = %s AND state IN ('labeled', 'approved')""",
+            [project.id],
+        )
         cursor.execute(
             """INSERT INTO labeling_annotation_labels (annotation_id, labelclass_id)
                SELECT a.id, %s FROM labeling_annotation a JOIN labeling_task t ON t.id = a.task_id
-               WHERE t.project_id = %s""", [cat, project.id])
+               WHERE t.project_id = %s""",
+            [cat, project.id],
+        )
         stats_rebuild(project=project)
     with connection.cursor() as cursor:
         for table in ("labeling_task", "labeling_annotation", "labeling_annotation_labels"):
@@ -94,14 +104,17 @@ class Pages:
         ws = self.project.workspace
         enrich(self.project, grid.labeler(ws, "bench-labeler-history"), approved)
         manager = grid.labeler(ws, "bench-manager")
-        Membership.objects.update_or_create(workspace=ws, user=manager, defaults={"group": Group.objects.get(name=MANAGER)})
+        Membership.objects.update_or_create(
+            workspace=ws, user=manager, defaults={"group": Group.objects.get(name=MANAGER)}
+        )
         self.manager = Client()
         self.manager.force_login(manager)
         kwargs = {"org": ws.organization.slug, "ws": ws.slug, "project": self.project.uuid}
         self.deep = halfway(self.project)
         review = reverse("review:labeled", kwargs=kwargs)
         self.pages = {
-            "labeled": review, "labeled_deep": f"{review}?after={self.deep.token}",
+            "labeled": review,
+            "labeled_deep": f"{review}?after={self.deep.token}",
             "projects": reverse("workspace", kwargs={"org": ws.organization.slug, "ws": ws.slug}),
             "dashboard": reverse("labeling:dashboard", kwargs=kwargs),
         }
@@ -142,8 +155,9 @@ class Finished(Pages):
 
     def __init__(self, size: int, kind: str, with_filters: bool = False):
         self.size, self.kind = size, kind
-        self.project = grid.ensure_project(size, name=f"bench-{size}-{kind}", ws_slug="finished", labeled=1.0,
-                                           classes=filters.FINISHED_CLASSES)
+        self.project = grid.ensure_project(
+            size, name=f"bench-{size}-{kind}", ws_slug="finished", labeled=1.0, classes=filters.FINISHED_CLASSES
+        )
         self.results, self.cpu, self.queries = {}, {}, {}
         self.pages_set_up(with_filters, approved=1.0 if kind == "approved" else 0.0)
 
@@ -177,14 +191,27 @@ def deep_plan(suite) -> str:
 
 
 def scenarios(size: int, with_filters: bool) -> list:
-    return [Suite(size, with_filters), Finished(size, "labeled", with_filters), Finished(size, "approved", with_filters)]
+    return [
+        Suite(size, with_filters),
+        Finished(size, "labeled", with_filters),
+        Finished(size, "approved", with_filters),
+    ]
 
 
 def run(sizes, runs: int, with_filters: bool, load: grid.Load) -> tuple[list[dict], list]:
     made = grid.take_turns(lambda size: scenarios(size, with_filters), sizes, runs, load)
     load.end()
-    rows = [{"size": s.size, "kind": s.kind, "results": s.results, "queries": s.queries, "plan": deep_plan(s),
-             "filter_plans": filters.plans(s, s.manager) if with_filters else ""} for s in made]
+    rows = [
+        {
+            "size": s.size,
+            "kind": s.kind,
+            "results": s.results,
+            "queries": s.queries,
+            "plan": deep_plan(s),
+            "filter_plans": filters.plans(s, s.manager) if with_filters else "",
+        }
+        for s in made
+    ]
     return rows, [project for s in made for project in s.projects_used()]
 
 
@@ -214,13 +241,18 @@ def report(rows, runs: int, seconds: float, load: grid.Load) -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, AttributeError):
         pass
-    tables = [f"**{KINDS[kind]}**\n\n" + table([row for row in rows if row["kind"] == kind])
-              for kind in KINDS if any(row["kind"] == kind for row in rows)]
-    return (f"Machine: {grid.machine()}{memory}. Machine load: {load}.\n"
-            f"Runs per project: {runs} after 5 warm-up runs, projects taking turns; {seconds:.0f} s in all.\n"
-            "Cells: server time min / median / p95 in ms (SQL statements per request, BEGIN/COMMIT not counted). "
-            "✗ = a target missed "
-            "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + "\n\n".join(tables))
+    tables = [
+        f"**{KINDS[kind]}**\n\n" + table([row for row in rows if row["kind"] == kind])
+        for kind in KINDS
+        if any(row["kind"] == kind for row in rows)
+    ]
+    return (
+        f"Machine: {grid.machine()}{memory}. Machine load: {load}.\n"
+        f"Runs per project: {runs} after 5 warm-up runs, projects taking turns; {seconds:.0f} s in all.\n"
+        "Cells: server time min / median / p95 in ms (SQL statements per request, BEGIN/COMMIT not counted). "
+        "✗ = a target missed "
+        "(median above the target, or largest size slower than 1.5× the smallest).\n\n" + "\n\n".join(tables)
+    )
 
 
 def write(text: str) -> None:
@@ -240,9 +272,12 @@ def main():
     parser.add_argument("--tasks", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--no-write", action="store_true", help="print only, leave BENCHMARKS.md alone")
-    parser.add_argument("--filters", action="store_true",
-                        help="also time the filtered pages on generated reviews, classes and item states (bench/filters.py); "
-                             "prints only")
+    parser.add_argument(
+        "--filters",
+        action="store_true",
+        help="also time the filtered pages on generated reviews, classes and item states (bench/filters.py); "
+        "prints only",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/ls_bench")
@@ -255,7 +290,9 @@ def main():
     print(f"\nDeep labeled-data page, task query at {largest[0]['size']:,} tasks:\n\n```\n{largest[0]['plan']}\n```")
     if args.filters:
         for row in largest:
-            print(f"\nFiltered pages at {row['size']:,} tasks, {KINDS[row['kind']]}:\n\n```\n{row['filter_plans']}\n```")
+            print(
+                f"\nFiltered pages at {row['size']:,} tasks, {KINDS[row['kind']]}:\n\n```\n{row['filter_plans']}\n```"
+            )
     grid.counters_check(projects)  # before writing: figures taken on wrong counters are not published
     if not args.filters and not args.no_write:
         write(text)

@@ -61,7 +61,7 @@ def main() -> None:
     from django.db import connection
 
     from projects.datastores import scanning
-    from projects.models import DataItem, Datastore, Dataset, Organization, Workspace
+    from projects.models import DataItem, Dataset, Datastore, Organization, Workspace
 
     folder = roots / f"files-{args.items}"
     started = time.perf_counter()
@@ -72,11 +72,14 @@ def main() -> None:
     org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     workspace, _ = Workspace.objects.get_or_create(organization=org, slug="bench", defaults={"name": "Bench"})
     store, _ = Datastore.objects.update_or_create(
-        workspace=workspace, name=f"bench-{args.items}",
+        workspace=workspace,
+        name=f"bench-{args.items}",
         defaults={"kind": Datastore.Kind.LOCAL, "local_path": str(folder)},
     )
     Dataset.objects.filter(workspace=workspace, datastore=store).delete()
-    dataset = Dataset.objects.create(workspace=workspace, name=f"bench-{args.items}-{int(time.time())}", datastore=store)
+    dataset = Dataset.objects.create(
+        workspace=workspace, name=f"bench-{args.items}-{int(time.time())}", datastore=store
+    )
 
     samples, done = [], threading.Event()
 
@@ -97,17 +100,25 @@ def main() -> None:
     sampler.join()
     registered = DataItem.objects.filter(dataset=dataset, state=DataItem.State.READY).count()
     quarter = max(1, len(samples) // 4)
-    print(f"database: {connection.vendor} ({settings.DATABASES['default']['NAME']}), batch {settings.LABELSITE_SCAN_BATCH}")
-    print(f"registered {registered} of {counters['found']} files in {elapsed:.1f} s: {counters['found'] / elapsed:,.0f} items/s")
-    print(f"RSS: {before:.0f} MB before the scan; during it, first quarter max {max(samples[:quarter]):.0f} MB, "
-          f"last quarter max {max(samples[-quarter:]):.0f} MB, peak {max(samples):.0f} MB")
+    print(
+        f"database: {connection.vendor} ({settings.DATABASES['default']['NAME']}), batch {settings.LABELSITE_SCAN_BATCH}"
+    )
+    print(
+        f"registered {registered} of {counters['found']} files in {elapsed:.1f} s: {counters['found'] / elapsed:,.0f} items/s"
+    )
+    print(
+        f"RSS: {before:.0f} MB before the scan; during it, first quarter max {max(samples[:quarter]):.0f} MB, "
+        f"last quarter max {max(samples[-quarter:]):.0f} MB, peak {max(samples):.0f} MB"
+    )
     started = time.perf_counter()
     again = scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
     if again is None:
         raise SystemExit("Another scan holds this dataset's lease.")
     elapsed = time.perf_counter() - started
-    print(f"refresh with nothing new: re-listed {again['found']} files, added {again['ready']}, in {elapsed:.1f} s "
-          f"({again['found'] / elapsed:,.0f} items/s); RSS now {rss_mb():.0f} MB")
+    print(
+        f"refresh with nothing new: re-listed {again['found']} files, added {again['ready']}, in {elapsed:.1f} s "
+        f"({again['found'] / elapsed:,.0f} items/s); RSS now {rss_mb():.0f} MB"
+    )
     Dataset.objects.filter(pk=dataset.pk).delete()
 
 

@@ -13,7 +13,6 @@ from rest_framework.views import exception_handler
 
 from core import errors as domain
 
-
 # What the mixin is mixed into, for the type checker only: at run time it stays a plain mixin.
 if TYPE_CHECKING:
     _SerializerBase = serializers.Serializer
@@ -66,7 +65,9 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -84,5 +85,3 @@ def api_exception_handler(exc, context):
         }
     response.data = body
     return response
-
-

@@ -6,7 +6,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-
 _ENV_LINE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)")
 
 
@@ -19,7 +18,7 @@ def _env_value(raw: str, where: str) -> str:
     unquoted, a `#` after whitespace starts a comment."""
     if raw[:1] in ("'", '"'):
         end = raw.find(raw[0], 1)
-        rest = raw[end + 1:].strip() if end > 0 else "?"
+        rest = raw[end + 1 :].strip() if end > 0 else "?"
         if end < 0 or (rest and not rest.startswith("#")):
             raise EnvFileError(f"{where}: the quote that starts the value is not closed at the end of it.")
         return raw[1:end]
@@ -56,8 +55,12 @@ def _read(name: str, old: str | None) -> str | None:
     """The variable's value; an old name still set is read, with a warning, for one release."""
     value = os.environ.get(name)
     if value is None and old and old in os.environ:
-        warnings.warn(f"The environment variable {old} is deprecated and will be ignored from the next release: "
-                      f"set {name} instead.", FutureWarning, stacklevel=3)
+        warnings.warn(
+            f"The environment variable {old} is deprecated and will be ignored from the next release: "
+            f"set {name} instead.",
+            FutureWarning,
+            stacklevel=3,
+        )
         value = os.environ[old]
     return value
 

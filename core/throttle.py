@@ -57,11 +57,16 @@ def reset(counter: Counter) -> None:
 
 # Login: failures per account and per client address.
 
+
 def _login_counters(request, username: str) -> tuple[Counter, Counter]:
     window = settings.LABELSITE_LOGIN_FAILURE_WINDOW
     return (
-        Counter(_key("login-fail:user", username.strip().lower()), settings.LABELSITE_LOGIN_FAILURES_PER_ACCOUNT, window),
-        Counter(_key("login-fail:addr", client_address(request)), settings.LABELSITE_LOGIN_FAILURES_PER_ADDRESS, window),
+        Counter(
+            _key("login-fail:user", username.strip().lower()), settings.LABELSITE_LOGIN_FAILURES_PER_ACCOUNT, window
+        ),
+        Counter(
+            _key("login-fail:addr", client_address(request)), settings.LABELSITE_LOGIN_FAILURES_PER_ADDRESS, window
+        ),
     )
 
 
@@ -80,9 +85,15 @@ def login_succeeded(request, username: str) -> None:
 # API tokens: failed authentications per client address. While an address is blocked every token attempt from
 # it is refused, valid or not: answering a right guess differently would let the guessing go on.
 
+
 def _token_counters(request) -> tuple[Counter]:
-    return (Counter(_key("token-fail:addr", client_address(request)), settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS,
-                    settings.LABELSITE_API_TOKEN_FAILURE_WINDOW),)
+    return (
+        Counter(
+            _key("token-fail:addr", client_address(request)),
+            settings.LABELSITE_API_TOKEN_FAILURES_PER_ADDRESS,
+            settings.LABELSITE_API_TOKEN_FAILURE_WINDOW,
+        ),
+    )
 
 
 def token_blocked_for(request) -> int:
@@ -94,6 +105,7 @@ def token_failed(request) -> None:
 
 
 # Password reset: requests per email and per client address, whether or not the email has an account.
+
 
 def _reset_counters(request, email: str) -> tuple[Counter, Counter]:
     window = settings.LABELSITE_PASSWORD_RESET_WINDOW

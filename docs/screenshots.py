@@ -26,17 +26,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("LABELSITE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _environment(data_dir: Path) -> dict:
     """A development environment of its own: nothing of the caller's database, broker or cache is used."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL")}
-    env.update({
-        "DEBUG": "true", "LABELSITE_DATA_DIR": str(data_dir), "CELERY_TASK_ALWAYS_EAGER": "true",
-        "DJANGO_SETTINGS_MODULE": "labelsite.settings", "LABELSITE_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "DEBUG": "true",
+            "LABELSITE_DATA_DIR": str(data_dir),
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "DJANGO_SETTINGS_MODULE": "labelsite.settings",
+            "LABELSITE_LOG_LEVEL": "WARNING",
+        }
+    )
     return env
 
 
@@ -73,16 +86,26 @@ def build_world(stdout) -> dict:
     from labeling.models import Task
 
     labeled = list(Task.objects.filter(project=project, state=Task.State.LABELED).order_by("labeled_at", "id"))
-    review_decide(project=project, reviewer=users["reviewer"], decision="approve",
-                  decisions=[(t.id, t.version) for t in labeled[:10]])
-    review_decide(project=project, reviewer=users["reviewer"], decision="reject", reason="Look again: a dog.",
-                  decisions=[(t.id, t.version) for t in labeled[10:12]])
+    review_decide(
+        project=project,
+        reviewer=users["reviewer"],
+        decision="approve",
+        decisions=[(t.id, t.version) for t in labeled[:10]],
+    )
+    review_decide(
+        project=project,
+        reviewer=users["reviewer"],
+        decision="reject",
+        reason="Look again: a dog.",
+        decisions=[(t.id, t.version) for t in labeled[10:12]],
+    )
     export_create(project=project, actor=users["manager"], format="coco")
     # The labeler's open page for the grid picture: some images tagged, none submitted yet.
     with transaction.atomic():
         page = labeling.tasks_claim(project=project, user=users["labeler"], size=9)
-        labeling.draft_set(project=project, user=users["labeler"], task_ids=[t.id for t in page[:4]],
-                           label_ids=[classes[0].id])
+        labeling.draft_set(
+            project=project, user=users["labeler"], task_ids=[t.id for t in page[:4]], label_ids=[classes[0].id]
+        )
     return {"project": str(project.uuid), "dataset": str(Dataset.objects.get(name="cats-n-dogs").uuid)}
 
 
@@ -132,8 +155,13 @@ def _free_port() -> int:
 
 
 def _serve(env, port):
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -205,8 +233,14 @@ def main(argv=None) -> int:
         port = _free_port()
         server = _serve(env, port)
         try:
-            written = shoot(f"http://127.0.0.1:{port}", cookies, todo, args.out, {"width": width, "height": height},
-                            ("light",) if args.light_only else ("light", "dark"))
+            written = shoot(
+                f"http://127.0.0.1:{port}",
+                cookies,
+                todo,
+                args.out,
+                {"width": width, "height": height},
+                ("light",) if args.light_only else ("light", "dark"),
+            )
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -18,8 +18,14 @@ from exports.serializers import ExportSerializer, ImportReportSerializer, LabelI
 from projects.api_base import ProjectAPIMixin
 
 
-class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                    mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ExportViewSet(
+    ProjectAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Exports of one project. Poll an export (GET) for state and progress; download it when done."""
 
     serializer_class = ExportSerializer
@@ -29,19 +35,29 @@ class ExportViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     required_perms = {"GET": "exports.view_export", "POST": "exports.add_export", "DELETE": "exports.delete_export"}
 
     def get_queryset(self):
-        return (Export.objects.for_workspace(self.access.workspace)
-                .filter(project=self.project, deleted_at=None).select_related("project", "created_by").order_by("-created_at", "-pk"))
+        return (
+            Export.objects.for_workspace(self.access.workspace)
+            .filter(project=self.project, deleted_at=None)
+            .select_related("project", "created_by")
+            .order_by("-created_at", "-pk")
+        )
 
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = services.export_create(
-            project=self.project, actor=self.request.user, format=data["format"],
-            only_approved=data["only_approved"], include_unlabeled=data["include_unlabeled"])
+            project=self.project,
+            actor=self.request.user,
+            format=data["format"],
+            only_approved=data["only_approved"],
+            include_unlabeled=data["include_unlabeled"],
+        )
 
     def perform_destroy(self, instance):
         services.export_delete(export=instance, actor=self.request.user)
 
-    @extend_schema(request=None, responses={202: ExportSerializer, 409: OpenApiResponse(description="Not a failed export.")})
+    @extend_schema(
+        request=None, responses={202: ExportSerializer, 409: OpenApiResponse(description="Not a failed export.")}
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request, *args, **kwargs):
         export = services.export_retry(export=self.get_object(), actor=request.user)
@@ -70,8 +86,13 @@ class LabelImportViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            report = services.labels_import(project=self.project, actor=request.user, file=data["file"],
-                                            format=data["format"], as_final=data["as_final"])
+            report = services.labels_import(
+                project=self.project,
+                actor=request.user,
+                file=data["file"],
+                format=data["format"],
+                as_final=data["as_final"],
+            )
         except DjangoValidationError as error:
             raise ValidationError({"file": error.messages}) from None
         return Response(report.as_dict())

@@ -70,13 +70,16 @@ def parse_coco(file) -> Parsed:
     except UnicodeDecodeError:
         raise ValidationError("The file is not UTF-8 text.") from None
     except json.JSONDecodeError as error:
-        raise ValidationError(f"This is not a COCO file: it is not valid JSON ({error.msg} at line {error.lineno}, "
-                              f"column {error.colno}).") from None
+        raise ValidationError(
+            f"This is not a COCO file: it is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})."
+        ) from None
     except KeyError as error:
         raise ValidationError(f"This is not a COCO file: “{error.args[0]}” is missing.") from None
     except (ValueError, TypeError):
-        raise ValidationError("This is not a COCO file: it needs lists of images, categories and annotations, "
-                              "each entry an object with an id.") from None
+        raise ValidationError(
+            "This is not a COCO file: it needs lists of images, categories and annotations, "
+            "each entry an object with an id."
+        ) from None
     parsed = Parsed()
     labels: dict = {}
     for ann in annotations:
@@ -176,7 +179,7 @@ def match_items(dataset_id: int, refs: Iterable[tuple[str, ...]]) -> dict[tuple[
     keys = sorted({c for cands in wanted.values() for c in cands})
     found: dict[str, int] = {}
     for start in range(0, len(keys), 2000):
-        batch = keys[start:start + 2000]
+        batch = keys[start : start + 2000]
         found.update(DataItem.objects.filter(dataset_id=dataset_id, key__in=batch).values_list("key", "pk"))
     result = {}
     for ref, cands in wanted.items():

@@ -20,9 +20,9 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Any
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -95,7 +95,9 @@ class Heartbeat:
             if self.total is not None:
                 fields["total"] = self.total
             if self.conn is None:
-                changed = Export.objects.filter(pk=self.export_id, lease=self.lease, state=Export.State.RUNNING).update(**fields)
+                changed = Export.objects.filter(pk=self.export_id, lease=self.lease, state=Export.State.RUNNING).update(
+                    **fields
+                )
             else:
                 sets = ", ".join(f"{name} = %s" for name in fields)
                 with self.conn.cursor() as cursor:
@@ -140,8 +142,15 @@ def claim(export_id: int) -> uuid.UUID | None:
     claimed = (
         Export.objects.filter(pk=export_id, deleted_at=None)
         .filter(Q(state=Export.State.QUEUED) | Q(state=Export.State.RUNNING, heartbeat_at__lt=stale))
-        .update(state=Export.State.RUNNING, lease=lease, heartbeat_at=now, started_at=now,
-                attempts=F("attempts") + 1, progress=0, error="")
+        .update(
+            state=Export.State.RUNNING,
+            lease=lease,
+            heartbeat_at=now,
+            started_at=now,
+            attempts=F("attempts") + 1,
+            progress=0,
+            error="",
+        )
     )
     return lease if claimed else None
 
@@ -164,9 +173,12 @@ def write_export(export: Export, fh, beat: Heartbeat) -> tuple[int, int]:
         beat(0, total=total, force=True)
         written = done = 0
         writer.begin()
-        for chunk in export_chunks(export, classes={c.pk: c for c in classes},
-                                   chunk_size=settings.LABELSITE_EXPORT_CHUNK_SIZE,
-                                   with_reviews=writer_class.needs_reviews):
+        for chunk in export_chunks(
+            export,
+            classes={c.pk: c for c in classes},
+            chunk_size=settings.LABELSITE_EXPORT_CHUNK_SIZE,
+            with_reviews=writer_class.needs_reviews,
+        ):
             for row in chunk:
                 written += writer.write(row)
                 done += 1
@@ -180,7 +192,9 @@ def export_run(*, export_id: int) -> bool:
     lease = claim(export_id)
     if lease is None:
         return False
-    export = Export.objects.select_related("project__dataset__datastore", "project__workspace__organization").get(pk=export_id)
+    export = Export.objects.select_related("project__dataset__datastore", "project__workspace__organization").get(
+        pk=export_id
+    )
     beat = Heartbeat(export_id, lease)
     saved = ""
     try:
@@ -193,12 +207,24 @@ def export_run(*, export_id: int) -> bool:
             if default_storage.exists(name):  # left by a run that died between saving and finishing
                 default_storage.delete(name)
             saved = default_storage.save(name, File(tmp, name=name))
-        note = (f"{missing} image(s) could not be read from the datastore, or have names that cannot be "
-                "requested safely, and are not in the file.") if missing else ""
+        note = (
+            (
+                f"{missing} image(s) could not be read from the datastore, or have names that cannot be "
+                "requested safely, and are not in the file."
+            )
+            if missing
+            else ""
+        )
         with transaction.atomic():
             finished = Export.objects.filter(pk=export_id, lease=lease, state=Export.State.RUNNING).update(
-                state=Export.State.DONE, file=saved, size=size, item_count=written, progress=F("total"),
-                error=note, finished_at=timezone.now(), heartbeat_at=timezone.now(),
+                state=Export.State.DONE,
+                file=saved,
+                size=size,
+                item_count=written,
+                progress=F("total"),
+                error=note,
+                finished_at=timezone.now(),
+                heartbeat_at=timezone.now(),
             )
             if not finished:
                 raise LeaseLost
@@ -217,7 +243,8 @@ def export_run(*, export_id: int) -> bool:
         message = _safe_message(error)
         with transaction.atomic():
             if Export.objects.filter(pk=export_id, lease=lease).update(
-                    state=Export.State.FAILED, error=message, finished_at=timezone.now()):
+                state=Export.State.FAILED, error=message, finished_at=timezone.now()
+            ):
                 _notify_failed(export, message)
         return False
     finally:
@@ -243,10 +270,17 @@ def exports_reap(*, stale_after: int | None = None) -> int:
     stale = now - timedelta(seconds=stale_after if stale_after is not None else settings.LABELSITE_EXPORT_STALE_AFTER)
     forgotten = now - timedelta(seconds=settings.LABELSITE_EXPORT_QUEUED_TIMEOUT)
     # Lock the jobs first (skipping any a worker is finishing right now), so exactly the rows failed here are told.
-    ids = list(Export.objects.select_for_update(skip_locked=True).filter(
-        Q(state=Export.State.RUNNING, heartbeat_at__lt=stale) | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
-    ).values_list("pk", flat=True))
-    reaped = Export.objects.filter(pk__in=ids).update(state=Export.State.FAILED, finished_at=now, lease=None, error=REAPED)
+    ids = list(
+        Export.objects.select_for_update(skip_locked=True)
+        .filter(
+            Q(state=Export.State.RUNNING, heartbeat_at__lt=stale)
+            | Q(state=Export.State.QUEUED, created_at__lt=forgotten)
+        )
+        .values_list("pk", flat=True)
+    )
+    reaped = Export.objects.filter(pk__in=ids).update(
+        state=Export.State.FAILED, finished_at=now, lease=None, error=REAPED
+    )
     for export in Export.objects.filter(pk__in=ids).select_related("project__workspace__organization"):
         _notify_failed(export, REAPED)
     return reaped
@@ -254,18 +288,30 @@ def exports_reap(*, stale_after: int | None = None) -> int:
 
 def _project_url(name: str, job: Export, **kwargs) -> str:
     project = job.project
-    return reverse(name, kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
-                                 "project": project.uuid, **kwargs})
+    return reverse(
+        name,
+        kwargs={
+            "org": project.workspace.organization.slug,
+            "ws": project.workspace.slug,
+            "project": project.uuid,
+            **kwargs,
+        },
+    )
 
 
 def _notify_ready(export: Export, *, written: int, size: int) -> None:
     if export.created_by_id is None:
         return
     notification_create_quietly(
-        user_id=export.created_by_id, workspace_id=export.project.workspace_id, kind="export_ready",
-        message=(f"Export of “{export.project.name}” is ready: {export.get_format_display()}, "
-                 f"{written:,} image{pluralize(written)}, {filesizeformat(size)}."),
-        link=_project_url("exports:download", export, export=export.uuid), perm="exports.view_export",
+        user_id=export.created_by_id,
+        workspace_id=export.project.workspace_id,
+        kind="export_ready",
+        message=(
+            f"Export of “{export.project.name}” is ready: {export.get_format_display()}, "
+            f"{written:,} image{pluralize(written)}, {filesizeformat(size)}."
+        ),
+        link=_project_url("exports:download", export, export=export.uuid),
+        perm="exports.view_export",
     )
 
 
@@ -273,7 +319,10 @@ def _notify_failed(export: Export, message: str) -> None:
     if export.created_by_id is None:
         return
     notification_create_quietly(
-        user_id=export.created_by_id, workspace_id=export.project.workspace_id, kind="export_failed",
+        user_id=export.created_by_id,
+        workspace_id=export.project.workspace_id,
+        kind="export_failed",
         message=f"Export of “{export.project.name}” failed. {message}",
-        link=_project_url("exports:list", export), perm="exports.view_export",
+        link=_project_url("exports:list", export),
+        perm="exports.view_export",
     )

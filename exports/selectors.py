@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -104,7 +103,9 @@ def _chunked(queryset, size: int) -> Iterator[list[tuple]]:
         last = chunk[-1][0]
 
 
-def _labels_for(task_ids: list[int], classes: dict[int, LabelClass]) -> tuple[dict[int, list[LabelClass]], dict[int, str]]:
+def _labels_for(
+    task_ids: list[int], classes: dict[int, LabelClass]
+) -> tuple[dict[int, list[LabelClass]], dict[int, str]]:
     """The current labels of these tasks, and what their labeler did with a suggestion (tasks with labels only)."""
     rows = Annotation.labels.through.objects.filter(
         annotation__task_id__in=task_ids, annotation__is_current=True
@@ -152,28 +153,47 @@ def _streams(export: Export, chunk_size: int, with_reviews: bool):
     a million tasks.
     """
     states = label_states(export)
-    labels = (Annotation.labels.through.objects
-              .filter(annotation__task__project_id=export.project_id, annotation__is_current=True,
-                      annotation__task__state__in=states)
-              .order_by("annotation__task_id").values_list("annotation__task_id", "labelclass_id", "annotation__suggestion"))
+    labels = (
+        Annotation.labels.through.objects.filter(
+            annotation__task__project_id=export.project_id,
+            annotation__is_current=True,
+            annotation__task__state__in=states,
+        )
+        .order_by("annotation__task_id")
+        .values_list("annotation__task_id", "labelclass_id", "annotation__suggestion")
+    )
     reviews = None
     if with_reviews:
-        reviews = _Merge(Review.objects.filter(task__project_id=export.project_id, annotation__is_current=True)
-                         .order_by("task_id", "created_at", "pk")
-                         .values_list("task_id", "reviewer__username", Cast("created_at", TextField()))
-                         .iterator(chunk_size=chunk_size))
+        reviews = _Merge(
+            Review.objects.filter(task__project_id=export.project_id, annotation__is_current=True)
+            .order_by("task_id", "created_at", "pk")
+            .values_list("task_id", "reviewer__username", Cast("created_at", TextField()))
+            .iterator(chunk_size=chunk_size)
+        )
     return _Merge(labels.iterator(chunk_size=chunk_size)), reviews
 
 
-def export_chunks(export: Export, *, classes: dict[int, LabelClass], chunk_size: int,
-                  with_reviews: bool = False) -> Iterator[list[ExportRow]]:
+def export_chunks(
+    export: Export, *, classes: dict[int, LabelClass], chunk_size: int, with_reviews: bool = False
+) -> Iterator[list[ExportRow]]:
     """The export's rows in task order, a chunk at a time (constant memory whatever the project size)."""
     base = url_base(export.project.dataset.datastore)
     labelled = set(label_states(export))
     # Who and when only for CSV, with timestamps as database text: decoding a million datetimes costs seconds.
     people = ("labeled_by__username", Cast("labeled_at", TextField())) if with_reviews else ()
-    queryset = export_scope(export).order_by("pk").values_list(
-        "pk", "item_id", "item__key", "item__width", "item__height", "item__image_format", "state", *people,
+    queryset = (
+        export_scope(export)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "item_id",
+            "item__key",
+            "item__width",
+            "item__height",
+            "item__image_format",
+            "state",
+            *people,
+        )
     )
     merged = connection.vendor == "postgresql"
     if merged:
@@ -204,14 +224,31 @@ def export_chunks(export: Export, *, classes: dict[int, LabelClass], chunk_size:
         for pk, item_id, key, width, height, image_format, state, *who in chunk:
             labeled_by, labeled_at = who or ("", None)
             reviewer, reviewed_at = reviews.get(pk, ("", None))
-            rows.append(ExportRow(
-                pk, item_id, key, width, height, image_format or "", item_url(base, key), state,
-                labeled_by or "", labeled_at, labels.get(pk, []) if state in labelled else [], reviewer, reviewed_at,
-                suggestions.get(pk, "none"),
-            ))
+            rows.append(
+                ExportRow(
+                    pk,
+                    item_id,
+                    key,
+                    width,
+                    height,
+                    image_format or "",
+                    item_url(base, key),
+                    state,
+                    labeled_by or "",
+                    labeled_at,
+                    labels.get(pk, []) if state in labelled else [],
+                    reviewer,
+                    reviewed_at,
+                    suggestions.get(pk, "none"),
+                )
+            )
         yield rows
 
 
 def exports_for_project(project):
     """Past exports that were not deleted, newest first."""
-    return Export.objects.filter(project=project, deleted_at=None).select_related("created_by").order_by("-created_at", "-pk")
+    return (
+        Export.objects.filter(project=project, deleted_at=None)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )

@@ -17,9 +17,35 @@ class ExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Export
-        fields = ["id", "format", "only_approved", "include_unlabeled", "state", "progress", "total", "percent",
-                  "item_count", "size", "error", "created_by", "created_at", "started_at", "finished_at", "download_url"]
-        read_only_fields = ["state", "progress", "total", "item_count", "size", "error", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "format",
+            "only_approved",
+            "include_unlabeled",
+            "state",
+            "progress",
+            "total",
+            "percent",
+            "item_count",
+            "size",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "download_url",
+        ]
+        read_only_fields = [
+            "state",
+            "progress",
+            "total",
+            "item_count",
+            "size",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         extra_kwargs = {"only_approved": {"default": False}, "include_unlabeled": {"default": False}}
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -27,15 +53,24 @@ class ExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         if export.state != Export.State.DONE:
             return None
         view = self.context["view"]
-        url = reverse("api-export-download", kwargs={"org": view.kwargs["org"], "ws": view.kwargs["ws"],
-                                                     "project": export.project.uuid, "export": export.uuid})
+        url = reverse(
+            "api-export-download",
+            kwargs={
+                "org": view.kwargs["org"],
+                "ws": view.kwargs["ws"],
+                "project": export.project.uuid,
+                "export": export.uuid,
+            },
+        )
         return self.context["request"].build_absolute_uri(url)
 
 
 class LabelImportSerializer(StrictFieldsMixin, serializers.Serializer):
     file = serializers.FileField()
     format = serializers.ChoiceField(choices=ImportForm.FORMATS)
-    as_final = serializers.BooleanField(default=False, help_text="True: final (approved) labels; false: pre-labels labelers confirm.")
+    as_final = serializers.BooleanField(
+        default=False, help_text="True: final (approved) labels; false: pre-labels labelers confirm."
+    )
 
 
 class InvalidRowSerializer(serializers.Serializer):
@@ -44,22 +79,28 @@ class InvalidRowSerializer(serializers.Serializer):
 
 
 class RefusedRowSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["image", "class", "row"],
-                                   help_text="image: no such image in the dataset; class: unknown label class; row: bad row.")
+    kind = serializers.ChoiceField(
+        choices=["image", "class", "row"],
+        help_text="image: no such image in the dataset; class: unknown label class; row: bad row.",
+    )
     row = serializers.CharField()
     image = serializers.CharField(help_text="The image as the file names it (empty when the row has none).")
     reason = serializers.CharField()
 
 
 class ImportReportSerializer(serializers.Serializer):
-    id = serializers.UUIDField(allow_null=True, help_text="The stored report (its page is where the import's notification leads).")
+    id = serializers.UUIDField(
+        allow_null=True, help_text="The stored report (its page is where the import's notification leads)."
+    )
     as_final = serializers.BooleanField()
     rows = serializers.IntegerField()
     matched = serializers.IntegerField()
     applied = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     skipped = serializers.IntegerField()
-    unmatched = serializers.ListField(child=serializers.CharField(), help_text="The first 200 unmatched image references.")
+    unmatched = serializers.ListField(
+        child=serializers.CharField(), help_text="The first 200 unmatched image references."
+    )
     unmatched_count = serializers.IntegerField()
     invalid = InvalidRowSerializer(many=True, help_text="The first 200 invalid rows.")
     invalid_count = serializers.IntegerField()

@@ -37,12 +37,16 @@ def _enqueue(export: Export) -> None:
 
 
 @transaction.atomic
-def export_create(*, project, actor, format: str, only_approved: bool = False, include_unlabeled: bool = False) -> Export:
+def export_create(
+    *, project, actor, format: str, only_approved: bool = False, include_unlabeled: bool = False
+) -> Export:
     """Queue an export of `project`; the file is written by a Celery worker."""
     if format not in Export.Format.values:
         raise ValidationError({"format": "Choose one of the export formats."})
     export = Export.objects.create(
-        project=project, format=format, only_approved=only_approved,
+        project=project,
+        format=format,
+        only_approved=only_approved,
         # Unlabeled images only mean something in COCO (images without annotations).
         include_unlabeled=include_unlabeled and format == Export.Format.COCO,
         created_by=actor,
@@ -55,8 +59,14 @@ def export_create(*, project, actor, format: str, only_approved: bool = False, i
 def export_retry(*, export: Export, actor) -> Export:
     """Queue a failed export again; the new run writes a complete file from a fresh snapshot."""
     changed = Export.objects.filter(pk=export.pk, state=Export.State.FAILED, deleted_at=None).update(
-        state=Export.State.QUEUED, progress=0, error="", lease=None, heartbeat_at=None,
-        started_at=None, finished_at=None, celery_task_id="",
+        state=Export.State.QUEUED,
+        progress=0,
+        error="",
+        lease=None,
+        heartbeat_at=None,
+        started_at=None,
+        finished_at=None,
+        celery_task_id="",
     )
     if not changed:
         raise Conflict("Only a failed export can be retried.")
@@ -124,8 +134,11 @@ class ImportReport:
     def refused_by_kind(self) -> list[tuple[str, int]]:
         """(plain description, how many) per kind of refusal that occurred, in a fixed order."""
         counts = self._kind_counts()
-        return [((one if counts.get(kind) == 1 else several) + meaning, counts.get(kind, 0))
-                for kind, (one, several, meaning) in REFUSAL_KINDS.items() if counts.get(kind)]
+        return [
+            ((one if counts.get(kind) == 1 else several) + meaning, counts.get(kind, 0))
+            for kind, (one, several, meaning) in REFUSAL_KINDS.items()
+            if counts.get(kind)
+        ]
 
     @property
     def unmatched_shown(self):
@@ -155,13 +168,20 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {
             "id": str(self.id) if self.id else None,
-            "as_final": self.as_final, "rows": self.rows, "matched": self.matched, "applied": self.applied,
-            "unchanged": self.unchanged, "skipped": self.skipped,
-            "unmatched": self.unmatched_shown, "unmatched_count": self.unmatched_count,
+            "as_final": self.as_final,
+            "rows": self.rows,
+            "matched": self.matched,
+            "applied": self.applied,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "unmatched": self.unmatched_shown,
+            "unmatched_count": self.unmatched_count,
             "invalid": [{"row": line, "reason": reason} for line, reason in self.invalid_shown],
             "invalid_count": self.invalid_count,
-            "refused": [{"kind": kind, "row": row, "image": image, "reason": why}
-                        for kind, row, image, why in self.refused_shown],
+            "refused": [
+                {"kind": kind, "row": row, "image": image, "reason": why}
+                for kind, row, image, why in self.refused_shown
+            ],
             "refused_count": self.refused_count,
             "refused_kinds": self._kind_counts(),
         }
@@ -174,7 +194,9 @@ class ImportReport:
         report = cls(as_final=record.as_final, **{name: data[name] for name in kept if name in data})
         report.id = record.uuid
         report.refused = [(row["kind"], row["row"], row["image"], row["reason"]) for row in data.get("refused", [])]
-        report.stored_counts = {"kinds": data.get("refused_kinds") or dict(Counter(kind for kind, *_ in report.refused))}
+        report.stored_counts = {
+            "kinds": data.get("refused_kinds") or dict(Counter(kind for kind, *_ in report.refused))
+        }
         return report
 
 
@@ -208,8 +230,12 @@ def _resolve_rows(project, parsed, report) -> dict[int, list]:
         merged = wanted.get(task_id, [])
         merged = merged + [c for c in chosen if c not in merged]
         if not multi and len(merged) > 1:
-            report.refuse(REFUSED_ROW, row.line, row.refs[0],
-                          "more than one label, but this project takes one label per image (multi-class)")
+            report.refuse(
+                REFUSED_ROW,
+                row.line,
+                row.refs[0],
+                "more than one label, but this project takes one label per image (multi-class)",
+            )
             continue
         wanted[task_id] = merged
     return wanted
@@ -220,37 +246,69 @@ def _apply_final(project, actor, wanted: dict[int, list], report) -> None:
     moves: Counter = Counter()
     class_delta: Counter = Counter()
     for start in range(0, len(wanted), 1000):
-        ids = list(wanted)[start:start + 1000]
+        ids = list(wanted)[start : start + 1000]
         tasks = {t.pk: t for t in Task.objects.select_for_update().filter(pk__in=ids)}
         current = Annotation.objects.filter(task_id__in=ids, is_current=True)
         old: dict[int, set] = {}
         for task_id, class_id in Annotation.labels.through.objects.filter(annotation__in=current).values_list(
-                "annotation__task_id", "labelclass_id"):
+            "annotation__task_id", "labelclass_id"
+        ):
             old.setdefault(task_id, set()).add(class_id)
-        changed = [pk for pk in ids if not (tasks[pk].state == Task.State.APPROVED
-                                            and old.get(pk, set()) == {c.pk for c in wanted[pk]})]
+        changed = [
+            pk
+            for pk in ids
+            if not (tasks[pk].state == Task.State.APPROVED and old.get(pk, set()) == {c.pk for c in wanted[pk]})
+        ]
         report.unchanged += len(ids) - len(changed)
         if not changed:
             continue
         Annotation.objects.filter(task_id__in=changed, is_current=True).update(is_current=False)
         created = Annotation.objects.bulk_create(
-            [Annotation(task_id=pk, source=Annotation.Source.IMPORT, created_by=actor) for pk in changed])
-        Annotation.labels.through.objects.bulk_create([
-            Annotation.labels.through(annotation_id=a.pk, labelclass_id=c.pk) for a in created for c in wanted[a.task_id]])
-        Task.objects.filter(pk__in=changed).update(state=Task.State.APPROVED, version=F("version") + 1,
-                                                    labeled_by=actor, labeled_at=now, leased_to=None, lease_expires=None)
-        Review.objects.bulk_create([
-            Review(task_id=a.task_id, annotation=a, decision=Review.Decision.APPROVED, reason="Imported",
-                   task_version=tasks[a.task_id].version + 1, reviewer=actor) for a in created])
+            [Annotation(task_id=pk, source=Annotation.Source.IMPORT, created_by=actor) for pk in changed]
+        )
+        Annotation.labels.through.objects.bulk_create(
+            [
+                Annotation.labels.through(annotation_id=a.pk, labelclass_id=c.pk)
+                for a in created
+                for c in wanted[a.task_id]
+            ]
+        )
+        Task.objects.filter(pk__in=changed).update(
+            state=Task.State.APPROVED,
+            version=F("version") + 1,
+            labeled_by=actor,
+            labeled_at=now,
+            leased_to=None,
+            lease_expires=None,
+        )
+        Review.objects.bulk_create(
+            [
+                Review(
+                    task_id=a.task_id,
+                    annotation=a,
+                    decision=Review.Decision.APPROVED,
+                    reason="Imported",
+                    task_version=tasks[a.task_id].version + 1,
+                    reviewer=actor,
+                )
+                for a in created
+            ]
+        )
         PreLabel.objects.filter(task_id__in=changed).delete()
         for pk in changed:
             moves[(tasks[pk].state, Task.State.APPROVED)] += 1
-            class_delta.update({c: -1 for c in old.get(pk, ())})
+            class_delta.update(dict.fromkeys(old.get(pk, ()), -1))
             class_delta.update({c.pk: 1 for c in wanted[pk]})
         report.applied += len(changed)
     moves = Counter({k: n for k, n in moves.items() if k[0] != k[1]})
-    (stats.Tally(project.pk).tasks_moved(moves).labels_changed(class_delta)
-     .labeler_counted(actor.pk, imported=report.applied).activity_counted(report.applied, now).save())
+    (
+        stats.Tally(project.pk)
+        .tasks_moved(moves)
+        .labels_changed(class_delta)
+        .labeler_counted(actor.pk, imported=report.applied)
+        .activity_counted(report.applied, now)
+        .save()
+    )
 
 
 def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:
@@ -260,9 +318,11 @@ def _apply_prelabels(project, actor, wanted: dict[int, list], report) -> None:
     PreLabel.objects.filter(task_id__in=ids).delete()
     for start in range(0, len(ids), 1000):
         created = PreLabel.objects.bulk_create(
-            [PreLabel(task_id=pk, source=PreLabel.Source.IMPORT, created_by=actor) for pk in ids[start:start + 1000]])
-        PreLabel.labels.through.objects.bulk_create([
-            PreLabel.labels.through(prelabel_id=p.pk, labelclass_id=c.pk) for p in created for c in wanted[p.task_id]])
+            [PreLabel(task_id=pk, source=PreLabel.Source.IMPORT, created_by=actor) for pk in ids[start : start + 1000]]
+        )
+        PreLabel.labels.through.objects.bulk_create(
+            [PreLabel.labels.through(prelabel_id=p.pk, labelclass_id=c.pk) for p in created for c in wanted[p.task_id]]
+        )
     report.applied += len(ids)
 
 
@@ -287,16 +347,33 @@ def labels_import(*, project, actor, file, format: str, as_final: bool) -> Impor
 def _import_record(*, project, actor, file, format: str, report: ImportReport) -> None:
     """Keep the report, and tell the person who imported where to find it again."""
     report.id = uuid4()
-    record = LabelImport.objects.create(uuid=report.id, project=project, format=format, as_final=report.as_final,
-                                        file_name=(getattr(file, "name", "") or "")[:255], report=report.as_dict(),
-                                        created_by=actor)
+    record = LabelImport.objects.create(
+        uuid=report.id,
+        project=project,
+        format=format,
+        as_final=report.as_final,
+        file_name=(getattr(file, "name", "") or "")[:255],
+        report=report.as_dict(),
+        created_by=actor,
+    )
     done = "labeled (approved)" if report.as_final else "given suggestions"
     problems = [f"{n:,} {text.split(':')[0]}" for text, n in report.refused_by_kind]
     notification_create_quietly(
-        user_id=actor.pk, workspace_id=project.workspace_id, kind="import_finished",
-        message=(f"Labels imported into “{project.name}”: {report.matched:,} image{pluralize(report.matched)} matched, "
-                 f"{report.applied:,} {done}" + (f"; refused: {', '.join(problems)}" if problems else "") + "."),
-        link=reverse("exports:import_report", kwargs={"org": project.workspace.organization.slug, "ws": project.workspace.slug,
-                                                      "project": project.uuid, "report": record.uuid}),
+        user_id=actor.pk,
+        workspace_id=project.workspace_id,
+        kind="import_finished",
+        message=(
+            f"Labels imported into “{project.name}”: {report.matched:,} image{pluralize(report.matched)} matched, "
+            f"{report.applied:,} {done}" + (f"; refused: {', '.join(problems)}" if problems else "") + "."
+        ),
+        link=reverse(
+            "exports:import_report",
+            kwargs={
+                "org": project.workspace.organization.slug,
+                "ws": project.workspace.slug,
+                "project": project.uuid,
+                "report": record.uuid,
+            },
+        ),
         perm="projects.import_labels",
     )

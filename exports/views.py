@@ -19,8 +19,9 @@ PAGE = "exports/exports.html"
 
 
 def _export_or_404(access, project, export):
-    return workspace_object_or_404(access, Export, related=("project", "created_by"),
-                                   uuid=export, project__uuid=project, deleted_at=None)
+    return workspace_object_or_404(
+        access, Export, related=("project", "created_by"), uuid=export, project__uuid=project, deleted_at=None
+    )
 
 
 def _panel(request, access, project, *, form=None, current=None, alerts=None, status=200):
@@ -28,8 +29,12 @@ def _panel(request, access, project, *, form=None, current=None, alerts=None, st
     above the past exports)."""
     exports = list(exports_for_project(project))
     context = {
-        "access": access, "project": project, "form": form or ExportForm(), "exports": exports,
-        "current": current or (exports[0] if exports else None), "alerts": alerts or {},
+        "access": access,
+        "project": project,
+        "form": form or ExportForm(),
+        "exports": exports,
+        "current": current or (exports[0] if exports else None),
+        "alerts": alerts or {},
     }
     return render_page_or_fragment(request, PAGE, context, status=status)
 
@@ -54,7 +59,9 @@ def _export_form_refused(failure, request, access, project):
     form = failure.shown_on(ExportForm(request.POST))
     if request.htmx:
         context = {"access": access, "project": project, "form": form}
-        return reswap(retarget(_fragment(request, "export-form", context, status=failure.status), "#export-form"), "outerHTML")
+        return reswap(
+            retarget(_fragment(request, "export-form", context, status=failure.status), "#export-form"), "outerHTML"
+        )
     return _panel(request, access, project, form=form, status=failure.status)
 
 
@@ -77,9 +84,14 @@ def export_status(request, access, project, export):
     if not request.htmx:
         return _panel(request, access, export.project, current=export)
     # Finished: the list of past exports and the notification bell refresh themselves.
-    return render_poll(request, PAGE, {"access": access, "project": export.project, "current": export},
-                       partial="export-status", finished=not export.is_active,
-                       events=("exports-changed", "notifications-changed"))
+    return render_poll(
+        request,
+        PAGE,
+        {"access": access, "project": export.project, "current": export},
+        partial="export-status",
+        finished=not export.is_active,
+        events=("exports-changed", "notifications-changed"),
+    )
 
 
 @require_GET
@@ -101,9 +113,16 @@ def _export_refused(where):
     def refused(failure, request, access, project, export):
         export = _export_or_404(access, project, export)
         if request.htmx:
-            context = {"access": access, "project": export.project, "current": export, "alerts": {"status": failure.message}}
+            context = {
+                "access": access,
+                "project": export.project,
+                "current": export,
+                "alerts": {"status": failure.message},
+            }
             return _fragment(request, "export-status", context, status=failure.status)
-        return _panel(request, access, export.project, current=export, alerts={where: failure.message}, status=failure.status)
+        return _panel(
+            request, access, export.project, current=export, alerts={where: failure.message}, status=failure.status
+        )
 
     return refused
 
@@ -147,8 +166,9 @@ def label_import(request, access, project):
         return _import_page(request, access, project, ImportForm())
     form = ImportForm(request.POST, request.FILES)
     data = valid_or_invalid(form)
-    report = services.labels_import(project=project, actor=request.user, file=data["file"], format=data["format"],
-                                    as_final=data["as_final"])
+    report = services.labels_import(
+        project=project, actor=request.user, file=data["file"], format=data["format"], as_final=data["as_final"]
+    )
     return _import_page(request, access, project, form, report)
 
 
@@ -156,8 +176,14 @@ def label_import(request, access, project):
 @workspace_view("projects.import_labels")
 def label_import_report(request, access, project, report):
     """The report of an earlier import (where its notification leads), above the form for the next one."""
-    record = workspace_object_or_404(access, LabelImport, related=("project", "created_by"), uuid=report,
-                                     project__uuid=project)
-    context = {"access": access, "project": record.project, "form": ImportForm(),
-               "report": services.ImportReport.from_stored(record), "stored": record}
+    record = workspace_object_or_404(
+        access, LabelImport, related=("project", "created_by"), uuid=report, project__uuid=project
+    )
+    context = {
+        "access": access,
+        "project": record.project,
+        "form": ImportForm(),
+        "report": services.ImportReport.from_stored(record),
+        "stored": record,
+    }
     return render(request, "exports/import.html", context)

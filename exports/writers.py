@@ -135,8 +135,10 @@ class CocoWriter(_TextWriter):
         attributes = f'{{"suggestion":{_string(row.suggestion)}}}'
         for label in row.labels:
             separator = "" if self.next_annotation == 1 else ","
-            self.spool.write(f'{separator}{{"id":{self.next_annotation},"image_id":{row.item_id},'
-                             f'"category_id":{label.pk},"iscrowd":0,"attributes":{attributes}}}')
+            self.spool.write(
+                f'{separator}{{"id":{self.next_annotation},"image_id":{row.item_id},'
+                f'"category_id":{label.pk},"iscrowd":0,"attributes":{attributes}}}'
+            )
             self.next_annotation += 1
         return 1
 
@@ -177,10 +179,21 @@ class CsvWriter(_TextWriter):
     def write(self, row: ExportRow) -> int:
         if not row.labels or self.refused(row):
             return 0
-        self.csv.writerow([spreadsheet_safe(cell) for cell in (
-            row.url, MULTI_LABEL_SEPARATOR.join(c.name for c in row.labels), row.labeled_by,
-            timestamp(row.labeled_at), row.reviewer, timestamp(row.reviewed_at), row.state, row.suggestion,
-        )])
+        self.csv.writerow(
+            [
+                spreadsheet_safe(cell)
+                for cell in (
+                    row.url,
+                    MULTI_LABEL_SEPARATOR.join(c.name for c in row.labels),
+                    row.labeled_by,
+                    timestamp(row.labeled_at),
+                    row.reviewer,
+                    timestamp(row.reviewed_at),
+                    row.state,
+                    row.suggestion,
+                )
+            ]
+        )
         return 1
 
 

@@ -14,14 +14,25 @@ from core.errors import Conflict
 from core.features import ml_available, ml_unavailable_reason
 from labeling import selectors, services
 from labeling.serializers import (
-    AcceptSerializer, ClaimSerializer, DashboardSerializer, LabelClassDetailSerializer, LabelClassMoveSerializer,
-    LabelClassRemovedSerializer, LabelClassRemoveSerializer, PageSerializer, ProjectSerializer, ProjectUpdateSerializer,
-    SkipSerializer, SubmitResultSerializer, SubmitSerializer, TagsSerializer,
+    AcceptSerializer,
+    ClaimSerializer,
+    DashboardSerializer,
+    LabelClassDetailSerializer,
+    LabelClassMoveSerializer,
+    LabelClassRemovedSerializer,
+    LabelClassRemoveSerializer,
+    PageSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+    SkipSerializer,
+    SubmitResultSerializer,
+    SubmitSerializer,
+    TagsSerializer,
 )
-from projects.definition import services as project_services
-from projects.definition.services import ML_SETTINGS
-from projects.definition.label_classes import label_class_resolver
 from projects.api_base import ProjectAPIMixin, WorkspaceAPIMixin
+from projects.definition import services as project_services
+from projects.definition.label_classes import label_class_resolver
+from projects.definition.services import ML_SETTINGS
 from projects.models import LabelingProject
 
 VIEW, CHANGE = "projects.view_labelingproject", "projects.change_labelingproject"
@@ -34,8 +45,13 @@ def _ml_can_switch_on(data) -> None:
         raise Conflict(ml_unavailable_reason(), code="ml_unavailable")
 
 
-class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class ProjectViewSet(
+    WorkspaceAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Labeling projects of the workspace with their progress; create, rename, pause, resume, archive."""
 
     serializer_class = ProjectSerializer
@@ -53,8 +69,12 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
-        return (LabelingProject.objects.for_workspace(self.access.workspace)
-                .select_related("dataset").prefetch_related("label_classes").order_by("name", "id"))
+        return (
+            LabelingProject.objects.for_workspace(self.access.workspace)
+            .select_related("dataset")
+            .prefetch_related("label_classes")
+            .order_by("name", "id")
+        )
 
     def get_serializer_class(self):
         return ProjectUpdateSerializer if self.action == "partial_update" else ProjectSerializer
@@ -78,10 +98,16 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = serializer.validated_data
         _ml_can_switch_on(data)
         project = project_services.project_create(
-            workspace=self.access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
-            dataset=data["dataset"], incremental_refresh=data.get("incremental_refresh", False),
-            label_names=data["label_classes"], instructions_url=data.get("instructions_url", ""),
-            instructions_text=data.get("instructions_text", ""), ml_assisted=data.get("ml_assisted", False),
+            workspace=self.access.workspace,
+            actor=request.user,
+            name=data["name"],
+            task_type=data["task_type"],
+            dataset=data["dataset"],
+            incremental_refresh=data.get("incremental_refresh", False),
+            label_names=data["label_classes"],
+            instructions_url=data.get("instructions_url", ""),
+            instructions_text=data.get("instructions_text", ""),
+            ml_assisted=data.get("ml_assisted", False),
             **{name: data[name] for name in ML_SETTINGS if name in data},
         )
         return Response(self._data(self.get_queryset().get(pk=project.pk)), status=status.HTTP_201_CREATED)
@@ -93,8 +119,17 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer.is_valid(raise_exception=True)
         if serializer.validated_data.get("ml_assisted") and not project.ml_assisted:
             _ml_can_switch_on(serializer.validated_data)
-        fields = {f: serializer.validated_data.get(f, getattr(project, f)) for f in
-                  ("name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted", *ML_SETTINGS)}
+        fields = {
+            f: serializer.validated_data.get(f, getattr(project, f))
+            for f in (
+                "name",
+                "incremental_refresh",
+                "instructions_url",
+                "instructions_text",
+                "ml_assisted",
+                *ML_SETTINGS,
+            )
+        }
         project_services.project_update(project=project, actor=request.user, **fields)
         return Response(self._data(project))
 
@@ -103,7 +138,10 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         project_services.project_state_set(project=project, actor=request.user, action=verb)
         return Response(self._data(project))
 
-    _STATE_SCHEMA: dict[str, Any] = {"request": None, "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")}}
+    _STATE_SCHEMA: dict[str, Any] = {
+        "request": None,
+        "responses": {200: ProjectSerializer, 409: OpenApiResponse(description="Not allowed from the current state.")},
+    }
 
     @extend_schema(**_STATE_SCHEMA)
     @action(detail=True, methods=["post"])
@@ -123,7 +161,9 @@ class ProjectViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     @extend_schema(responses=DashboardSerializer)
     @action(detail=True, methods=["get"])
     def stats(self, request, *args, **kwargs):
-        dashboard = selectors.dashboard_stats_get(project=self.get_object(), activity=request.query_params.get("activity", "hour"))
+        dashboard = selectors.dashboard_stats_get(
+            project=self.get_object(), activity=request.query_params.get("activity", "hour")
+        )
         return Response(DashboardSerializer(dashboard).data)
 
 
@@ -156,9 +196,14 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
     def _page(self, tasks, expired=0):
         classes = self._classes().active
         context = {**self.get_serializer_context(), "class_names": {c.pk: c.name for c in classes}}
-        return Response(PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data)
+        return Response(
+            PageSerializer({"tasks": tasks, "label_classes": classes, "expired": expired}, context=context).data
+        )
 
-    @extend_schema(request=ClaimSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="The project is not running.")})
+    @extend_schema(
+        request=ClaimSerializer,
+        responses={200: PageSerializer, 409: OpenApiResponse(description="The project is not running.")},
+    )
     @action(detail=False, methods=["post"])
     def claim(self, request, *args, **kwargs):
         serializer = ClaimSerializer(data=request.data)
@@ -166,18 +211,27 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         page = self._call(services.tasks_claim, size=serializer.validated_data["size"])
         return self._page(list(page), page.expired)
 
-    @extend_schema(request=TagsSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @extend_schema(
+        request=TagsSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")}
+    )
     @action(detail=False, methods=["post"])
     def tags(self, request, *args, **kwargs):
         serializer = TagsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         ids = self._task_ids(data["tasks"])
-        tasks = self._call(services.draft_set, task_ids=list(ids.values()), label_ids=self._class_ids(data["labels"]), mode=data["mode"])
+        tasks = self._call(
+            services.draft_set,
+            task_ids=list(ids.values()),
+            label_ids=self._class_ids(data["labels"]),
+            mode=data["mode"],
+        )
         tasks = list(self.project.tasks.filter(id__in=[t.id for t in tasks]).select_related("item").order_by("id"))
         return self._page(tasks)
 
-    @extend_schema(request=AcceptSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")})
+    @extend_schema(
+        request=AcceptSerializer, responses={200: PageSerializer, 409: OpenApiResponse(description="A hold ran out.")}
+    )
     @action(detail=False, methods=["post"])
     def accept(self, request, *args, **kwargs):
         """Accept the suggestions of these held tasks: they become the draft tags (of tasks without tags of their own)."""
@@ -188,7 +242,10 @@ class LabelingTaskViewSet(ProjectAPIMixin, viewsets.GenericViewSet):
         tasks = list(self.project.tasks.filter(id__in=list(ids.values())).select_related("item").order_by("id"))
         return self._page(tasks)
 
-    @extend_schema(request=SubmitSerializer, responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")})
+    @extend_schema(
+        request=SubmitSerializer,
+        responses={200: SubmitResultSerializer, 409: OpenApiResponse(description="A hold ran out; nothing was saved.")},
+    )
     @action(detail=False, methods=["post"])
     def submit(self, request, *args, **kwargs):
         serializer = SubmitSerializer(data=request.data)
@@ -240,14 +297,20 @@ class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            label_class = project_services.label_class_add(project=self.project, actor=request.user,
-                                                           name=serializer.validated_data["name"])
+            label_class = project_services.label_class_add(
+                project=self.project, actor=request.user, name=serializer.validated_data["name"]
+            )
         except DjangoValidationError as error:
             raise ValidationError({"name": error.messages}) from None
         return Response(self.get_serializer(label_class).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LabelClassMoveSerializer, responses={
-        200: LabelClassDetailSerializer(many=True), 409: OpenApiResponse(description="The class was removed.")})
+    @extend_schema(
+        request=LabelClassMoveSerializer,
+        responses={
+            200: LabelClassDetailSerializer(many=True),
+            409: OpenApiResponse(description="The class was removed."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def move(self, request, *args, **kwargs):
         """Move one class up or down, or to a position; answers the active classes in their new order."""
@@ -255,20 +318,32 @@ class LabelClassViewSet(ProjectAPIMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer = LabelClassMoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        offset = {"up": -1, "down": 1}[data["direction"]] if "direction" in data else data["position"] - label_class.position
-        project_services.label_class_move(project=self.project, actor=request.user, label_class=label_class, offset=offset)
+        offset = (
+            {"up": -1, "down": 1}[data["direction"]] if "direction" in data else data["position"] - label_class.position
+        )
+        project_services.label_class_move(
+            project=self.project, actor=request.user, label_class=label_class, offset=offset
+        )
         return Response(self.get_serializer(self.get_queryset().filter(removed_at=None), many=True).data)
 
-    @extend_schema(request=LabelClassRemoveSerializer, responses={
-        200: LabelClassRemovedSerializer,
-        409: OpenApiResponse(description="Already removed, or the project would keep fewer than two classes.")})
+    @extend_schema(
+        request=LabelClassRemoveSerializer,
+        responses={
+            200: LabelClassRemovedSerializer,
+            409: OpenApiResponse(description="Already removed, or the project would keep fewer than two classes."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def remove(self, request, *args, **kwargs):
         """Take a class out of the labeling choices; `tags` says what happens to images already tagged with it."""
         label_class = self.get_object()
         serializer = LabelClassRemoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        requeued = services.label_class_remove(project=self.project, label_class=label_class, actor=request.user,
-                                               requeue=serializer.validated_data["tags"] == "requeue")
+        requeued = services.label_class_remove(
+            project=self.project,
+            label_class=label_class,
+            actor=request.user,
+            requeue=serializer.validated_data["tags"] == "requeue",
+        )
         label_class.refresh_from_db()
         return Response(LabelClassRemovedSerializer({"label_class": label_class, "requeued": requeued}).data)

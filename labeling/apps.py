@@ -18,4 +18,6 @@ class LabelingConfig(AppConfig):
         signals.items_registered.connect(receivers.on_items_registered, dispatch_uid="labeling.items_registered")
         signals.items_missing.connect(receivers.on_items_missing, dispatch_uid="labeling.items_missing")
         project_list_extra_register(name="progress", selector=projects_progress)  # the workspace page's progress bars
-        pre_delete.connect(receivers.on_user_deleting, sender=settings.AUTH_USER_MODEL, dispatch_uid="labeling.user_deleting")
+        pre_delete.connect(
+            receivers.on_user_deleting, sender=settings.AUTH_USER_MODEL, dispatch_uid="labeling.user_deleting"
+        )

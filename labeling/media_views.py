@@ -13,11 +13,18 @@ from django.views.decorators.http import require_GET
 
 from labeling import selectors
 from projects.datastores import storage as ds
-from projects.tenancy.access import item_or_404, workspace_view
 from projects.models import DataItem, Datastore
+from projects.tenancy.access import item_or_404, workspace_view
 
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp",
-                 "BMP": "image/bmp", "TIFF": "image/tiff", "MPO": "image/jpeg"}
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "MPO": "image/jpeg",
+}
 PLACEHOLDER = Path(settings.BASE_DIR) / "labelsite" / "static" / "labelsite" / "thumbnail-placeholder.svg"
 IMAGE_MAX_AGE = 300  # seconds a browser keeps a full image it was allowed to fetch
 
@@ -71,8 +78,12 @@ def item_image(request, access, item):
 
 def _streamed(request, datastore, item, content_type):
     """The bytes of a blob whose datastore has only a SAS token: the token stays here, the browser gets bytes."""
-    stream = ds.blob_stream(datastore, item.key, max_bytes=settings.LABELSITE_MAX_IMAGE_BYTES,
-                            if_none_match=_one_etag(request.headers.get("If-None-Match", "")))
+    stream = ds.blob_stream(
+        datastore,
+        item.key,
+        max_bytes=settings.LABELSITE_MAX_IMAGE_BYTES,
+        if_none_match=_one_etag(request.headers.get("If-None-Match", "")),
+    )
     response: HttpResponseBase
     if stream.not_modified:
         response = HttpResponseNotModified()

@@ -30,11 +30,15 @@ class Task(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.UNLABELED)
     # A stable random order (Azure shuffles to reduce bias); fixed at creation.
     order_key = models.IntegerField(default=0)
-    leased_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    leased_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     lease_expires = models.DateTimeField(null=True, blank=True)
     # Bumped on every change of labels or state; review decisions carry it.
     version = models.PositiveIntegerField(default=0)
-    labeled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    labeled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     labeled_at = models.DateTimeField(null=True, blank=True)
     # Set by review when a reviewer rejects the task's tags, and never cleared (rejecting keeps history):
     # the "Rejected before" filter reads it through small partial indexes instead of probing reviews.
@@ -61,14 +65,18 @@ class Task(models.Model):
                 | Q(leased_to__isnull=False, lease_expires__isnull=False),
                 name="task_lease_whole",
             ),
-            models.CheckConstraint(condition=Q(leased_to__isnull=True) | Q(state="unlabeled"), name="task_lease_in_pool"),
+            models.CheckConstraint(
+                condition=Q(leased_to__isnull=True) | Q(state="unlabeled"), name="task_lease_in_pool"
+            ),
             # A labeled or approved task says when; a labeler comes with a time. (The labeler itself may be
             # gone: deleting a user account keeps their labels and clears `labeled_by`.)
             models.CheckConstraint(
-                condition=Q(labeled_at__isnull=False) | ~Q(state__in=["labeled", "approved"]), name="task_labeled_when",
+                condition=Q(labeled_at__isnull=False) | ~Q(state__in=["labeled", "approved"]),
+                name="task_labeled_when",
             ),
             models.CheckConstraint(
-                condition=Q(labeled_at__isnull=False) | Q(labeled_by__isnull=True), name="task_labeler_when",
+                condition=Q(labeled_at__isnull=False) | Q(labeled_by__isnull=True),
+                name="task_labeler_when",
             ),
         ]
         indexes = [
@@ -76,7 +84,8 @@ class Task(models.Model):
             # "In progress" on the dashboard: only unlabeled tasks that carry a lease are in this
             # index, so counting the unexpired ones costs the number of live leases, not of tasks.
             models.Index(
-                fields=["project", "lease_expires"], name="task_live_lease",
+                fields=["project", "lease_expires"],
+                name="task_live_lease",
                 condition=models.Q(state="unlabeled", lease_expires__isnull=False),
             ),
             # Oldest-first claiming walks unlabeled tasks by id without sorting the project.
@@ -90,10 +99,14 @@ class Task(models.Model):
             models.Index(fields=["project", "labeled_by", "labeled_at"], name="task_labeler"),
             # "Rejected before" reads only rejected tasks: in labeling-time order, and by id for those back in
             # the queue without a time.
-            models.Index(fields=["project", "labeled_at", "id"], condition=Q(rejected_before=True),
-                         name="task_rejected_time"),
-            models.Index(fields=["project", "id"], condition=Q(rejected_before=True) & Q(labeled_at__isnull=True),
-                         name="task_rejected_queue"),
+            models.Index(
+                fields=["project", "labeled_at", "id"], condition=Q(rejected_before=True), name="task_rejected_time"
+            ),
+            models.Index(
+                fields=["project", "id"],
+                condition=Q(rejected_before=True) & Q(labeled_at__isnull=True),
+                name="task_rejected_queue",
+            ),
         ]
         permissions = [("label_task", "Can label tasks")]
 
@@ -117,12 +130,15 @@ class Annotation(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     labels = models.ManyToManyField(LabelClass, related_name="annotations")
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.LABELER)
-    suggestion = models.CharField(max_length=10, choices=Suggestion.choices, default=Suggestion.NONE,
-                                  db_default=Suggestion.NONE)
+    suggestion = models.CharField(
+        max_length=10, choices=Suggestion.choices, default=Suggestion.NONE, db_default=Suggestion.NONE
+    )
     # The suggested tags as the labeler saw them (empty without a suggestion): what was accepted or changed.
     suggested_labels = models.ManyToManyField(LabelClass, related_name="+", blank=True)
     is_current = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TaskOwnedQuerySet.as_manager()
@@ -150,7 +166,9 @@ class PreLabel(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.IMPORT)
     # A model's confidence in its suggestion (0–1); empty for imported ones.
     confidence = models.FloatField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TaskOwnedQuerySet.as_manager()

@@ -30,9 +30,19 @@ def project_progress(request, access, project):
     scan. When it is ready, the answer stops the polling and sends project-ready (the dashboard turns into the
     running project's)."""
     project = project_or_404(access, project)
-    context = {"access": access, "project": project, "project_tasks": selectors.projects_progress([project])[project.pk].total}
-    return render_poll(request, "labeling/project_progress.html", context, partial="project-progress",
-                       finished=not project.preparing, events=("project-ready",))
+    context = {
+        "access": access,
+        "project": project,
+        "project_tasks": selectors.projects_progress([project])[project.pk].total,
+    }
+    return render_poll(
+        request,
+        "labeling/project_progress.html",
+        context,
+        partial="project-progress",
+        finished=not project.preparing,
+        events=("project-ready",),
+    )
 
 
 def _remove_page(request, access, project, label_class, form, status=200):
@@ -56,5 +66,7 @@ def label_remove(request, access, project, label):
         return _remove_page(request, access, project, label_class, LabelRemoveForm())
     requeue = valid_or_invalid(LabelRemoveForm(request.POST))["tags"] == LabelRemoveForm.REQUEUE
     n = services.label_class_remove(project=project, label_class=label_class, requeue=requeue, actor=request.user)
-    messages.success(request, f"Label class {label_class.name} removed." + (f" {n} items went back to the queue." if requeue else ""))
+    messages.success(
+        request, f"Label class {label_class.name} removed." + (f" {n} items went back to the queue." if requeue else "")
+    )
     return redirect("project_settings", org=access.organization.slug, ws=access.workspace.slug, project=project.uuid)

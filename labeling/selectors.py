@@ -14,7 +14,16 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from labeling import services
-from labeling.models import ActivityCount, Annotation, ClassCount, GridPreference, LabelerCount, PreLabel, Task, TaskStateCount
+from labeling.models import (
+    ActivityCount,
+    Annotation,
+    ClassCount,
+    GridPreference,
+    LabelerCount,
+    PreLabel,
+    Task,
+    TaskStateCount,
+)
 from projects.models import LabelClass, LabelingProject
 
 
@@ -83,8 +92,12 @@ def label_classes_get(project) -> list[LabelClass]:
 def tiles_build(tasks, classes) -> list[Tile]:
     by_id = {c.id: c for c in classes}
     return [
-        Tile(task=t, number=n, chips=[by_id[i] for i in t.draft if i in by_id],
-             suggested=[by_id[i] for i in t.suggested if i in by_id])
+        Tile(
+            task=t,
+            number=n,
+            chips=[by_id[i] for i in t.draft if i in by_id],
+            suggested=[by_id[i] for i in t.suggested if i in by_id],
+        )
         for n, t in enumerate(tasks, start=1)
     ]
 
@@ -166,7 +179,10 @@ def live_leases_count(project: LabelingProject) -> int:
     so the count walks the live leases — at most labelers × page size — whatever the project size.
     """
     return Task.objects.filter(
-        services.LIVE, project=project, state=S.UNLABELED, lease_expires__isnull=False,
+        services.LIVE,
+        project=project,
+        state=S.UNLABELED,
+        lease_expires__isnull=False,
     ).count()
 
 
@@ -200,8 +216,12 @@ class Dashboard:
     def suggestions_total(self) -> dict:
         suggested = sum(row["suggested"] for row in self.suggestions)
         accepted = sum(row["accepted"] for row in self.suggestions)
-        return {"suggested": suggested, "accepted": accepted, "changed": suggested - accepted,
-                "acceptance_rate": round(100 * accepted / suggested) if suggested else None}
+        return {
+            "suggested": suggested,
+            "accepted": accepted,
+            "changed": suggested - accepted,
+            "acceptance_rate": round(100 * accepted / suggested) if suggested else None,
+        }
 
 
 STATE_ROWS = [
@@ -239,28 +259,49 @@ def _class_bars(project: LabelingProject) -> tuple[list[Bar], list[dict]]:
     classes = [c for c in every if c.removed_at is None or counts.get(c.pk)]
     top = max([counts.get(c.pk, 0) for c in classes] + [1])
     bars = [
-        Bar(str(c.pk), c.name, counts.get(c.pk, 0), width=round(100 * counts.get(c.pk, 0) / top, 3),
-            css=f"c{c.color}", note="removed" if c.removed_at else "")
+        Bar(
+            str(c.pk),
+            c.name,
+            counts.get(c.pk, 0),
+            width=round(100 * counts.get(c.pk, 0) / top, 3),
+            css=f"c{c.color}",
+            note="removed" if c.removed_at else "",
+        )
         for c in classes
     ]
     suggestions = [
-        {"label": c.name, "css": f"c{c.color}", "suggested": offered[c.pk][0], "accepted": offered[c.pk][1],
-         "changed": offered[c.pk][0] - offered[c.pk][1], "acceptance_rate": round(100 * offered[c.pk][1] / offered[c.pk][0])}
-        for c in every if c.pk in offered
+        {
+            "label": c.name,
+            "css": f"c{c.color}",
+            "suggested": offered[c.pk][0],
+            "accepted": offered[c.pk][1],
+            "changed": offered[c.pk][0] - offered[c.pk][1],
+            "acceptance_rate": round(100 * offered[c.pk][1] / offered[c.pk][0]),
+        }
+        for c in every
+        if c.pk in offered
     ]
     return bars, suggestions
 
 
 def _labeler_rows(project: LabelingProject) -> list[dict]:
     rows = []
-    for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("-labeled", "user__username"):
+    for row in (
+        LabelerCount.objects.filter(project=project).select_related("user").order_by("-labeled", "user__username")
+    ):
         reviewed = row.approved + row.rejected
-        rows.append({
-            "user": row.user.get_username(), "labeled": row.labeled, "imported": row.imported, "skipped": row.skipped,
-            "approved": row.approved, "rejected": row.rejected,
-            "approval_rate": round(100 * row.approved / reviewed) if reviewed else None,
-            "rejection_rate": round(100 * row.rejected / reviewed) if reviewed else None,
-        })
+        rows.append(
+            {
+                "user": row.user.get_username(),
+                "labeled": row.labeled,
+                "imported": row.imported,
+                "skipped": row.skipped,
+                "approved": row.approved,
+                "rejected": row.rejected,
+                "approval_rate": round(100 * row.approved / reviewed) if reviewed else None,
+                "rejection_rate": round(100 * row.rejected / reviewed) if reviewed else None,
+            }
+        )
     return rows
 
 
@@ -274,10 +315,15 @@ def _activity_bars(project: LabelingProject, unit: str) -> list[Bar]:
         end = now.replace(hour=0, minute=0, second=0, microsecond=0)
         starts = [end - timedelta(days=i) for i in range(span - 1, -1, -1)]
     totals = dict.fromkeys(starts, 0)
-    for hour, labeled in ActivityCount.objects.filter(project=project, hour__gte=starts[0]).values_list("hour", "labeled"):
+    for hour, labeled in ActivityCount.objects.filter(project=project, hour__gte=starts[0]).values_list(
+        "hour", "labeled"
+    ):
         local = timezone.localtime(hour)
-        bucket = local.replace(minute=0, second=0, microsecond=0) if unit == "hour" else local.replace(
-            hour=0, minute=0, second=0, microsecond=0)
+        bucket = (
+            local.replace(minute=0, second=0, microsecond=0)
+            if unit == "hour"
+            else local.replace(hour=0, minute=0, second=0, microsecond=0)
+        )
         if bucket in totals:
             totals[bucket] += labeled
     top = max([*totals.values(), 1])
@@ -286,24 +332,39 @@ def _activity_bars(project: LabelingProject, unit: str) -> list[Bar]:
     for i, start in enumerate(starts):
         height = round((CHART_H - 4) * totals[start] / top, 2)
         label = start.strftime("%d %b %H:00") if unit == "hour" else start.strftime("%a %d %b")
-        bars.append(Bar(start.isoformat(), label, totals[start], x=round(i * step + 1, 2), width=round(step - 2, 2),
-                        y=round(CHART_H - height, 2), height=height))
+        bars.append(
+            Bar(
+                start.isoformat(),
+                label,
+                totals[start],
+                x=round(i * step + 1, 2),
+                width=round(step - 2, 2),
+                y=round(CHART_H - height, 2),
+                height=height,
+            )
+        )
     return bars
 
 
 def dashboard_stats_get(*, project: LabelingProject, activity: str = "hour") -> Dashboard:
     """Everything the dashboard shows, in a fixed number of queries (6) at any project size."""
     unit = activity if activity in ACTIVITY_SPAN else "hour"
-    counts = {state: 0 for state in S.values}
+    counts = dict.fromkeys(S.values, 0)
     counts.update(TaskStateCount.objects.filter(project=project).values_list("state", "count"))
     states = _state_bars(counts, live_leases_count(project))
     bars = _activity_bars(project, unit)
     classes, suggestions = _class_bars(project)
     return Dashboard(
-        states=states, total=sum(counts.values()), progress=_progress(counts),
-        classes=classes, labelers=_labeler_rows(project),
-        activity=bars, activity_unit=unit, activity_max=max([b.count for b in bars] + [0]),
-        chart={"w": CHART_W, "h": CHART_H}, suggestions=suggestions,
+        states=states,
+        total=sum(counts.values()),
+        progress=_progress(counts),
+        classes=classes,
+        labelers=_labeler_rows(project),
+        activity=bars,
+        activity_unit=unit,
+        activity_max=max([b.count for b in bars] + [0]),
+        chart={"w": CHART_W, "h": CHART_H},
+        suggestions=suggestions,
     )
 
 
@@ -342,11 +403,18 @@ def media_items_visible(*, access, now=None) -> Q | Exists | None:
     user, now = access.user, now or Now()  # the database's clock, as every lease check
     parts = []
     if access.can(REVIEW_PERMISSION):
-        parts.append(Exists(
-            LabelingProject.objects.for_workspace(access.workspace).filter(dataset=OuterRef("dataset"))))
+        parts.append(
+            Exists(LabelingProject.objects.for_workspace(access.workspace).filter(dataset=OuterRef("dataset")))
+        )
     if access.can("labeling.label_task"):
         by_user = Annotation.objects.filter(task=OuterRef("pk"), created_by=user)
-        parts.append(Exists(Task.objects.filter(item=OuterRef("pk")).filter(
-            Q(state=Task.State.UNLABELED, leased_to=user, lease_expires__gt=now) | Q(labeled_by=user)
-            | Exists(by_user))))
+        parts.append(
+            Exists(
+                Task.objects.filter(item=OuterRef("pk")).filter(
+                    Q(state=Task.State.UNLABELED, leased_to=user, lease_expires__gt=now)
+                    | Q(labeled_by=user)
+                    | Exists(by_user)
+                )
+            )
+        )
     return functools.reduce(operator.or_, parts) if parts else None

@@ -40,8 +40,12 @@ class LabelClassDetailSerializer(StrictFieldsMixin, serializers.ModelSerializer)
 
 
 class LabelClassMoveSerializer(StrictFieldsMixin, serializers.Serializer):
-    direction = serializers.ChoiceField(choices=["up", "down"], required=False, help_text="One step, as on the settings page.")
-    position = serializers.IntegerField(min_value=0, max_value=1000, required=False, help_text="The 0-based place to move to (clamped to the end).")
+    direction = serializers.ChoiceField(
+        choices=["up", "down"], required=False, help_text="One step, as on the settings page."
+    )
+    position = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, help_text="The 0-based place to move to (clamped to the end)."
+    )
 
     def validate(self, attrs):
         if len(attrs) != 1:
@@ -78,9 +82,25 @@ class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = LabelingProject
-        fields = ["id", "name", "task_type", "dataset", "incremental_refresh", "label_classes", "classes",
-                  "instructions_url", "instructions_text", "ml_assisted", "ml_min_labels", "ml_target_accuracy",
-                  "ml_cluster", "ml_active_learning", "state", "progress", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "task_type",
+            "dataset",
+            "incremental_refresh",
+            "label_classes",
+            "classes",
+            "instructions_url",
+            "instructions_text",
+            "ml_assisted",
+            "ml_min_labels",
+            "ml_target_accuracy",
+            "ml_cluster",
+            "ml_active_learning",
+            "state",
+            "progress",
+            "created_at",
+        ]
         read_only_fields = ["state", "created_at"]
 
     def __init__(self, *args, **kwargs):
@@ -161,7 +181,9 @@ class TaskMediaSerializer(serializers.Serializer):
 
     def _media(self, task, name):
         access = self.context["view"].access
-        url = reverse(name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": task.item.uuid})
+        url = reverse(
+            name, kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "item": task.item.uuid}
+        )
         return self.context["request"].build_absolute_uri(url)
 
     def get_thumbnail_url(self, task) -> str:
@@ -179,7 +201,8 @@ class PageTaskSerializer(TaskMediaSerializer):
     draft = serializers.SerializerMethodField()
     suggested = serializers.SerializerMethodField(
         help_text="Suggested tags (a pre-label): not a label until accepted (tasks/accept/) or submitted. "
-                  "Submitting exactly these records the suggestion as accepted, anything else as changed.")
+        "Submitting exactly these records the suggestion as accepted, anything else as changed."
+    )
     lease_expires = serializers.DateTimeField(read_only=True)
 
     def _names(self, ids) -> list[str]:
@@ -206,13 +229,17 @@ class TagsSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class AcceptSerializer(StrictFieldsMixin, serializers.Serializer):
-    tasks = serializers.ListField(child=serializers.UUIDField(), min_length=1,
-                                  help_text="Item UUIDs of held tasks; those without tags of their own take their suggestion.")
+    tasks = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        help_text="Item UUIDs of held tasks; those without tags of their own take their suggestion.",
+    )
 
 
 class SubmitSerializer(StrictFieldsMixin, serializers.Serializer):
     labels = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(), min_length=1), allow_empty=False,
+        child=serializers.ListField(child=serializers.CharField(), min_length=1),
+        allow_empty=False,
         help_text="{item UUID: [label class UUID or name, ...]}",
     )
 

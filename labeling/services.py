@@ -23,9 +23,8 @@ from django.utils import timezone
 from core.errors import Conflict, Refused
 from labeling import stats
 from labeling.models import ML_UNORDERED, Annotation, GridPreference, PreLabel, Task
-from projects.models import DataItem, LabelClass, LabelingProject
 from projects.definition.services import label_classes_renumber
-
+from projects.models import DataItem, LabelClass, LabelingProject
 
 State = Task.State
 
@@ -40,8 +39,9 @@ class ProjectNotOpen(Conflict):
             LabelingProject.State.PAUSED: "is paused by a manager; labeling resumes when it is restarted",
             LabelingProject.State.ARCHIVED: "is archived and takes no more labels",
         }
-        super().__init__(f"“{project.name}” {reasons.get(project.state, 'is not open for labeling')}.",
-                         data={"state": project.state})
+        super().__init__(
+            f"“{project.name}” {reasons.get(project.state, 'is not open for labeling')}.", data={"state": project.state}
+        )
 
 
 class LeaseLost(Conflict):
@@ -219,8 +219,9 @@ def _prelabels_to_suggestions(project, task_ids) -> None:
     if project.task_type == LabelingProject.TaskType.MULTI_CLASS:
         suggested = {task_id: classes[:1] for task_id, classes in suggested.items()}
     if suggested:
-        Task.objects.bulk_update([Task(id=task_id, suggested=classes) for task_id, classes in suggested.items()],
-                                 ["suggested"])
+        Task.objects.bulk_update(
+            [Task(id=task_id, suggested=classes) for task_id, classes in suggested.items()], ["suggested"]
+        )
 
 
 def tasks_release(*, project, user, keep_tagged: bool = False) -> int:
@@ -234,8 +235,12 @@ def tasks_release(*, project, user, keep_tagged: bool = False) -> int:
 
 def _held_for_update(*, project, user, task_ids) -> list[Task]:
     """Lock the given tasks; raise LeaseLost unless this labeler holds every one of them."""
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=task_ids).annotate(live=lease_live())
-                 .order_by("id"))
+    tasks = list(
+        Task.objects.select_for_update()
+        .filter(project=project, id__in=task_ids)
+        .annotate(live=lease_live())
+        .order_by("id")
+    )
     held = {t.id for t in tasks if t.state == State.UNLABELED and t.leased_to_id == user.id and t.live}
     lost = set(task_ids) - held
     if lost:
@@ -250,8 +255,10 @@ def _prelabels_drop(task_ids: list[int]) -> None:
     links, prelabels = q(PreLabel.labels.through._meta.db_table), q(PreLabel._meta.db_table)
     marks = ", ".join(["%s"] * len(task_ids))
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({marks}))",
-                       task_ids)
+        cursor.execute(
+            f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({marks}))",
+            task_ids,
+        )
         cursor.execute(f"DELETE FROM {prelabels} WHERE task_id IN ({marks})", task_ids)
 
 
@@ -353,11 +360,17 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
     labels = {int(t): [int(i) for i in ids] for t, ids in labels.items()}
     if not labels:
         raise ValidationError("There is nothing to submit on this page.")
-    tasks = list(Task.objects.select_for_update().filter(project=project, id__in=labels).annotate(live=lease_live())
-                 .order_by("id"))
+    tasks = list(
+        Task.objects.select_for_update()
+        .filter(project=project, id__in=labels)
+        .annotate(live=lease_live())
+        .order_by("id")
+    )
     now = timezone.now()
     done = {t.id for t in tasks if t.state != State.UNLABELED and t.labeled_by_id == user.id}
-    todo = [t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id and t.live]
+    todo = [
+        t for t in tasks if t.id not in done and t.state == State.UNLABELED and t.leased_to_id == user.id and t.live
+    ]
     lost = set(labels) - done - {t.id for t in todo}
     if lost:
         raise LeaseLost(lost)
@@ -379,17 +392,27 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
     through = Annotation.labels.through
     retired: Counter = Counter()
     touched = [t.id for t in todo if t.version > 0 or t.labeled_at is not None]
-    current = list(Annotation.objects.filter(task_id__in=touched, is_current=True).values_list("id", flat=True)) if touched else []
+    current = (
+        list(Annotation.objects.filter(task_id__in=touched, is_current=True).values_list("id", flat=True))
+        if touched
+        else []
+    )
     if current:
         for class_id in through.objects.filter(annotation_id__in=current).values_list("labelclass_id", flat=True):
             retired[class_id] -= 1
         Annotation.objects.filter(id__in=current).update(is_current=False)
     outcome, suggested, accepted = _suggestion_outcomes(todo, labels)
-    annotations = Annotation.objects.bulk_create([
-        Annotation(task=t, source=Annotation.Source.LABELER, created_by=user,
-                   suggestion=outcome.get(t.id, Annotation.Suggestion.NONE))
-        for t in todo
-    ])
+    annotations = Annotation.objects.bulk_create(
+        [
+            Annotation(
+                task=t,
+                source=Annotation.Source.LABELER,
+                created_by=user,
+                suggestion=outcome.get(t.id, Annotation.Suggestion.NONE),
+            )
+            for t in todo
+        ]
+    )
     added: Counter = Counter()
     rows = []
     for annotation in annotations:
@@ -399,19 +422,35 @@ def page_submit(*, project, user, labels: dict[int, list[int]], classes: list[La
     through.objects.bulk_create(rows)
     if outcome:  # only a page that carried suggestions pays for recording them
         offered = {t.id: t.suggested for t in todo}
-        Annotation.suggested_labels.through.objects.bulk_create([
-            Annotation.suggested_labels.through(annotation_id=a.id, labelclass_id=class_id)
-            for a in annotations if a.task_id in outcome for class_id in dict.fromkeys(offered[a.task_id])
-        ])
+        Annotation.suggested_labels.through.objects.bulk_create(
+            [
+                Annotation.suggested_labels.through(annotation_id=a.id, labelclass_id=class_id)
+                for a in annotations
+                if a.task_id in outcome
+                for class_id in dict.fromkeys(offered[a.task_id])
+            ]
+        )
     Task.objects.filter(id__in=ids).update(
-        state=State.LABELED, labeled_by=user, labeled_at=now, version=F("version") + 1,
-        leased_to=None, lease_expires=None, draft=[], suggested=[],
+        state=State.LABELED,
+        labeled_by=user,
+        labeled_at=now,
+        version=F("version") + 1,
+        leased_to=None,
+        lease_expires=None,
+        draft=[],
+        suggested=[],
     )
     added.update(retired)
     _prelabels_drop(ids)  # a submitted label replaces any imported suggestion
-    (stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.LABELED): len(ids)})).labels_changed(added)
-     .suggestions_counted(suggested, accepted)
-     .labeler_counted(user.id, labeled=len(ids)).activity_counted(len(ids), now).save())
+    (
+        stats.Tally(project.id)
+        .tasks_moved(Counter({(State.UNLABELED, State.LABELED): len(ids)}))
+        .labels_changed(added)
+        .suggestions_counted(suggested, accepted)
+        .labeler_counted(user.id, labeled=len(ids))
+        .activity_counted(len(ids), now)
+        .save()
+    )
     return len(ids)
 
 
@@ -421,10 +460,18 @@ def task_skip(*, project, user, task) -> None:
     _require_open(project)
     (task,) = _held_for_update(project=project, user=user, task_ids={task.id})
     Task.objects.filter(id=task.id).update(
-        state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], suggested=[], version=F("version") + 1,
-        labeled_by=user, labeled_at=timezone.now(),
+        state=State.SKIPPED,
+        leased_to=None,
+        lease_expires=None,
+        draft=[],
+        suggested=[],
+        version=F("version") + 1,
+        labeled_by=user,
+        labeled_at=timezone.now(),
     )
-    stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.SKIPPED): 1})).labeler_counted(user.id, skipped=1).save()
+    stats.Tally(project.id).tasks_moved(Counter({(State.UNLABELED, State.SKIPPED): 1})).labeler_counted(
+        user.id, skipped=1
+    ).save()
 
 
 @transaction.atomic
@@ -497,7 +544,7 @@ def _sync_batch(project_id: int, after_item_id: int) -> tuple[int, int | None]:
         if project is None or project.state == LabelingProject.State.ARCHIVED:
             return 0, None
         ready = DataItem.objects.filter(dataset_id=project.dataset_id, state=DataItem.State.READY, pk__gt=after_item_id)
-        upper = ready.order_by("pk").values_list("pk", flat=True)[SYNC_BATCH_SIZE - 1:SYNC_BATCH_SIZE].first()
+        upper = ready.order_by("pk").values_list("pk", flat=True)[SYNC_BATCH_SIZE - 1 : SYNC_BATCH_SIZE].first()
         columns, exprs, params = _task_insert_columns(project_id)
         sql = (
             f"INSERT INTO {connection.ops.quote_name(Task._meta.db_table)} ({', '.join(columns)}) "
@@ -550,8 +597,9 @@ def project_missing_items_withdraw(*, project: LabelingProject) -> int:
     `state = unlabeled` on the task itself, so a task a labeler submits meanwhile is left alone.
     """
     LabelingProject.objects.select_for_update().filter(pk=project.pk).first()
-    gone = Task.objects.filter(project=project, state=State.UNLABELED,
-                               item__state__in=(DataItem.State.MISSING, DataItem.State.REFUSED))
+    gone = Task.objects.filter(
+        project=project, state=State.UNLABELED, item__state__in=(DataItem.State.MISSING, DataItem.State.REFUSED)
+    )
     history = Exists(Annotation.objects.filter(task=OuterRef("pk")))
     skipped = Task.objects.filter(state=State.UNLABELED, pk__in=gone.filter(history).values("pk")).update(
         state=State.SKIPPED, leased_to=None, lease_expires=None, draft=[], version=F("version") + 1
@@ -569,11 +617,16 @@ def _tasks_delete(ids) -> int:
     Such tasks carry nothing else (annotations, reviews and review leases come only with labels).
     """
     q = connection.ops.quote_name
-    table, links, prelabels = q(Task._meta.db_table), q(PreLabel.labels.through._meta.db_table), q(PreLabel._meta.db_table)
+    table, links, prelabels = (
+        q(Task._meta.db_table),
+        q(PreLabel.labels.through._meta.db_table),
+        q(PreLabel._meta.db_table),
+    )
     sql, params = ids.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({sql}))",
-                       params)
+        cursor.execute(
+            f"DELETE FROM {links} WHERE prelabel_id IN (SELECT id FROM {prelabels} WHERE task_id IN ({sql}))", params
+        )
         cursor.execute(f"DELETE FROM {prelabels} WHERE task_id IN ({sql})", params)
         cursor.execute(f"DELETE FROM {table} WHERE state = %s AND id IN ({sql})", [State.UNLABELED.value, *params])
         return max(cursor.rowcount, 0)
@@ -622,8 +675,9 @@ def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass)
     q = connection.ops.quote_name
     pairs = q(REQUEUE_TABLE)
     through = Annotation.labels.through
-    carrying = (Annotation.objects.filter(task__project=project, is_current=True, labels=label_class)
-                .values("pk", "task_id"))
+    carrying = Annotation.objects.filter(task__project=project, is_current=True, labels=label_class).values(
+        "pk", "task_id"
+    )
     sql, params = carrying.query.sql_with_params()
     annotation_ids, task_ids = (RawSQL(f"SELECT {column} FROM {pairs}", []) for column in ("annotation_id", "task_id"))
     with connection.cursor() as cursor:
@@ -638,17 +692,28 @@ def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass)
                 f"(SELECT id FROM {q(Annotation._meta.db_table)} WHERE id IN (SELECT annotation_id FROM {pairs}) "
                 "AND is_current)"
             )
-        moves = Counter({
-            (row["state"], State.UNLABELED.value): row["n"]
-            for row in Task.objects.filter(pk__in=task_ids).values("state").annotate(n=Count("pk")).order_by()
-        })
-        classes = Counter({
-            row["labelclass_id"]: -row["n"]
-            for row in through.objects.filter(annotation_id__in=annotation_ids).values("labelclass_id")
-            .annotate(n=Count("pk")).order_by()
-        })
+        moves = Counter(
+            {
+                (row["state"], State.UNLABELED.value): row["n"]
+                for row in Task.objects.filter(pk__in=task_ids).values("state").annotate(n=Count("pk")).order_by()
+            }
+        )
+        classes = Counter(
+            {
+                row["labelclass_id"]: -row["n"]
+                for row in through.objects.filter(annotation_id__in=annotation_ids)
+                .values("labelclass_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            }
+        )
         requeued = Task.objects.filter(pk__in=task_ids).update(
-            state=State.UNLABELED, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None, draft=[],
+            state=State.UNLABELED,
+            leased_to=None,
+            lease_expires=None,
+            labeled_by=None,
+            labeled_at=None,
+            draft=[],
             version=F("version") + 1,
         )
         Annotation.objects.filter(pk__in=annotation_ids).update(is_current=False)
@@ -660,6 +725,7 @@ def _requeue_tasks_with_class(project: LabelingProject, label_class: LabelClass)
 
 # ---- ML assist's writes (the `assist` app computes; these write, set-based, one batch per call) ----------------
 
+
 @transaction.atomic
 def prelabels_model_write(*, project: LabelingProject, suggestions: dict[int, tuple[list[int], float]]) -> int:
     """Put a model's suggestions (task id -> (label class ids, confidence)) on tasks that are still unlabeled,
@@ -669,22 +735,34 @@ def prelabels_model_write(*, project: LabelingProject, suggestions: dict[int, tu
     submit either came first and the task is skipped here, or comes after and drops the suggestion as usual).
     Imported suggestions are a person's: the model never replaces them. A constant number of statements per call.
     """
-    open_ids = list(Task.objects.select_for_update().filter(project=project, id__in=list(suggestions),
-                                                            state=State.UNLABELED).values_list("id", flat=True))
-    imported = set(PreLabel.objects.filter(task_id__in=open_ids).exclude(source=PreLabel.Source.MODEL)
-                   .values_list("task_id", flat=True))
+    open_ids = list(
+        Task.objects.select_for_update()
+        .filter(project=project, id__in=list(suggestions), state=State.UNLABELED)
+        .values_list("id", flat=True)
+    )
+    imported = set(
+        PreLabel.objects.filter(task_id__in=open_ids)
+        .exclude(source=PreLabel.Source.MODEL)
+        .values_list("task_id", flat=True)
+    )
     targets = [task_id for task_id in open_ids if task_id not in imported and suggestions[task_id][0]]
     if not targets:
         return 0
     _prelabels_drop(targets)
-    created = PreLabel.objects.bulk_create([
-        PreLabel(task_id=task_id, source=PreLabel.Source.MODEL, confidence=suggestions[task_id][1]) for task_id in targets
-    ])
+    created = PreLabel.objects.bulk_create(
+        [
+            PreLabel(task_id=task_id, source=PreLabel.Source.MODEL, confidence=suggestions[task_id][1])
+            for task_id in targets
+        ]
+    )
     through = PreLabel.labels.through
-    through.objects.bulk_create([
-        through(prelabel_id=prelabel.pk, labelclass_id=class_id)
-        for prelabel in created for class_id in dict.fromkeys(suggestions[prelabel.task_id][0])
-    ])
+    through.objects.bulk_create(
+        [
+            through(prelabel_id=prelabel.pk, labelclass_id=class_id)
+            for prelabel in created
+            for class_id in dict.fromkeys(suggestions[prelabel.task_id][0])
+        ]
+    )
     return len(created)
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import cast
 
 from django.db import connection, transaction
@@ -106,8 +105,10 @@ class Tally:
             values.append("(" + ", ".join(["%s"] * len(columns)) + ")")
             params += key_values + [row.get(name, 0) for name in counters]
         updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counter_columns)
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(values)} "
-               f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(values)} "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}"
+        )
         return sql, params
 
 
@@ -122,8 +123,9 @@ def labels_changed(*, project_id: int, classes: Counter) -> None:
 
 
 def labeler_counted(*, project_id: int, user_id: int, labeled=0, skipped=0, approved=0, rejected=0) -> None:
-    Tally(project_id).labeler_counted(user_id, labeled=labeled, skipped=skipped, approved=approved,
-                                      rejected=rejected).save()
+    Tally(project_id).labeler_counted(
+        user_id, labeled=labeled, skipped=skipped, approved=approved, rejected=rejected
+    ).save()
 
 
 def activity_counted(*, project_id: int, labeled: int, when: datetime | None = None) -> None:
@@ -153,23 +155,50 @@ COUNTED_SOURCES = (Annotation.Source.LABELER, Annotation.Source.IMPORT)
 def _recounts(project) -> dict:
     """model -> {key tuple: {counter: n}}, each computed by one GROUP BY over the project's rows."""
     states = Task.objects.filter(project=project).values_list("state").annotate(n=Count("pk")).order_by()
-    classes = (Annotation.labels.through.objects.filter(annotation__task__project=project, annotation__is_current=True)
-               .values_list("labelclass_id").annotate(n=Count("pk")).order_by())
+    classes = (
+        Annotation.labels.through.objects.filter(annotation__task__project=project, annotation__is_current=True)
+        .values_list("labelclass_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     annotations = Annotation.objects.filter(task__project=project, source__in=COUNTED_SOURCES)
     people_annotations = annotations.filter(created_by__isnull=False)
-    labeled = (people_annotations.filter(source=Annotation.Source.LABELER).values_list("created_by")
-               .annotate(n=Count("pk")).order_by())
-    imported = (people_annotations.filter(source=Annotation.Source.IMPORT).values_list("created_by")
-                .annotate(n=Count("pk")).order_by())
-    skipped = (Task.objects.filter(project=project, state=Task.State.SKIPPED, labeled_by__isnull=False)
-               .values_list("labeled_by").annotate(n=Count("pk")).order_by())
-    hours = (annotations.annotate(hour=TruncHour("created_at", tzinfo=dt_timezone.utc)).values_list("hour")
-             .annotate(n=Count("pk")).order_by())
-    kept = Exists(Annotation.labels.through.objects.filter(annotation_id=OuterRef("annotation_id"),
-                                                           labelclass_id=OuterRef("labelclass_id")))
-    suggestions = (Annotation.suggested_labels.through.objects.filter(annotation__task__project=project)
-                   .annotate(kept=kept).values_list("labelclass_id")
-                   .annotate(n=Count("pk"), accepted=Count("pk", filter=Q(kept=True))).order_by())
+    labeled = (
+        people_annotations.filter(source=Annotation.Source.LABELER)
+        .values_list("created_by")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    imported = (
+        people_annotations.filter(source=Annotation.Source.IMPORT)
+        .values_list("created_by")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    skipped = (
+        Task.objects.filter(project=project, state=Task.State.SKIPPED, labeled_by__isnull=False)
+        .values_list("labeled_by")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    hours = (
+        annotations.annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values_list("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    kept = Exists(
+        Annotation.labels.through.objects.filter(
+            annotation_id=OuterRef("annotation_id"), labelclass_id=OuterRef("labelclass_id")
+        )
+    )
+    suggestions = (
+        Annotation.suggested_labels.through.objects.filter(annotation__task__project=project)
+        .annotate(kept=kept)
+        .values_list("labelclass_id")
+        .annotate(n=Count("pk"), accepted=Count("pk", filter=Q(kept=True)))
+        .order_by()
+    )
     rows: dict = {model: {} for model in COUNTERS}
     rows[TaskStateCount] = {(state,): {"count": n} for state, n in states}
     rows[ClassCount] = {(class_id,): {"count": n} for class_id, n in classes}
@@ -202,19 +231,23 @@ def stats_rebuild(*, project) -> None:
     for model, (keys, counters) in COUNTERS.items():
         attnames = [cast(Field, model._meta.get_field(name)).attname for name in keys[1:]]
         model._default_manager.filter(project=project).delete()
-        model._default_manager.bulk_create([
-            model(project=project, **dict(zip(attnames, key, strict=True)), **{c: values.get(c, 0) for c in counters})
-            for key, values in sorted(recounted[model].items(), key=lambda row: row[0])
-        ])
+        model._default_manager.bulk_create(
+            [
+                model(
+                    project=project, **dict(zip(attnames, key, strict=True)), **{c: values.get(c, 0) for c in counters}
+                )
+                for key, values in sorted(recounted[model].items(), key=lambda row: row[0])
+            ]
+        )
 
 
 @dataclass(frozen=True)
 class CounterDrift:
     """One counter whose stored value is not what a recount of the project's rows gives."""
 
-    table: str     # the counter model, e.g. "TaskStateCount"
-    key: str       # its row, e.g. "state=unlabeled"
-    field: str     # the counter, e.g. "count"
+    table: str  # the counter model, e.g. "TaskStateCount"
+    key: str  # its row, e.g. "state=unlabeled"
+    field: str  # the counter, e.g. "count"
     stored: int
     recounted: int
 
@@ -242,7 +275,7 @@ def _drift(project) -> list[CounterDrift]:
     for model, (keys, counters) in COUNTERS.items():
         names = [cast(Field, model._meta.get_field(name)).attname for name in keys[1:]]
         rows = model._default_manager.filter(project=project).values_list(*names, *counters)
-        stored = {row[:len(names)]: dict(zip(counters, row[len(names):], strict=True)) for row in rows}
+        stored = {row[: len(names)]: dict(zip(counters, row[len(names) :], strict=True)) for row in rows}
         for key in sorted(stored.keys() | recounted[model].keys(), key=str):
             for field in counters:
                 was, real = stored.get(key, {}).get(field, 0), recounted[model].get(key, {}).get(field, 0)
@@ -253,9 +286,7 @@ def _drift(project) -> list[CounterDrift]:
 
 
 def state_counts(project) -> dict[str, int]:
-    counts = {state: 0 for state in Task.State.values}
+    counts = dict.fromkeys(Task.State.values, 0)
     for state, count in TaskStateCount.objects.filter(project=project).values_list("state", "count"):
         counts[state] = count
     return counts
-
-

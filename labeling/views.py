@@ -10,8 +10,8 @@ from core.errors import NotFound
 from core.htmx import Failure, render_page_or_fragment, shows_failures
 from labeling import selectors, services
 from projects.definition.label_classes import label_class_resolver
-from projects.tenancy.access import project_or_404, workspace_view
 from projects.definition.markup import render_markdown_subset
+from projects.tenancy.access import project_or_404, workspace_view
 
 PERM = "labeling.label_task"
 _ANY = "00000000-0000-0000-0000-000000000000"
@@ -21,7 +21,10 @@ def _urls(access, project) -> dict:
     """Every URL the grid needs, reversed once per request (per-item ones by filling in the item's uuid)."""
     org, ws = access.organization.slug, access.workspace.slug
     mine = {"org": org, "ws": ws, "project": project.uuid}
-    urls = {name: reverse(f"labeling:{name}", kwargs=mine) for name in ("start", "grid", "tag", "accept", "submit", "layout")}
+    urls = {
+        name: reverse(f"labeling:{name}", kwargs=mine)
+        for name in ("start", "grid", "tag", "accept", "submit", "layout")
+    }
     urls["workspace"] = reverse("workspace", kwargs={"org": org, "ws": ws})
     urls["skip"] = reverse("labeling:skip", kwargs={**mine, "item": _ANY})
     urls["thumbnail"] = reverse("item_thumbnail", kwargs={"org": org, "ws": ws, "item": _ANY})
@@ -92,8 +95,13 @@ def tag(request, access, project):
     tasks = selectors.tasks_by_item(project=project, item_uuids=request.POST.getlist("items"))
     labels = classes.many(request.POST.getlist("label")[-1:])  # the button pressed (grid.js adds its own last)
     mode = "remove" if request.POST.get("op") == "remove" else "apply"
-    changed = services.draft_set(project=project, user=request.user, task_ids=[t.id for t in tasks.values()],
-                                 label_ids=[c.id for c in labels], mode=mode)
+    changed = services.draft_set(
+        project=project,
+        user=request.user,
+        task_ids=[t.id for t in tasks.values()],
+        label_ids=[c.id for c in labels],
+        mode=mode,
+    )
     return _chips_changed(request, access, project, tasks, changed, classes.active)
 
 
@@ -127,7 +135,9 @@ def submit(request, access, project):
     project = project_or_404(access, project, related=())
     classes = label_class_resolver(project=project)  # read once: to resolve the tags, then for the next page
     tasks = selectors.task_ids_by_item(project=project, item_uuids=request.POST.getlist("items"))
-    labels = {task_id: [c.id for c in classes.many(request.POST.getlist(f"labels-{item}"))] for item, task_id in tasks.items()}
+    labels = {
+        task_id: [c.id for c in classes.many(request.POST.getlist(f"labels-{item}"))] for item, task_id in tasks.items()
+    }
     submitted = services.page_submit(project=project, user=request.user, labels=labels, classes=classes.active)
     if not submitted and labels:  # every image of it was already submitted by this labeler
         return _stale(request, access, project, classes.active)

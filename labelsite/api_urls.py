@@ -11,6 +11,7 @@ from labeling import api as labeling_api
 from projects import api as projects_api
 from review import api as review_api
 
+
 class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI from self-hosted files; its page carries one small inline <style>, allowed here only."""
 
@@ -32,11 +33,21 @@ workspace_router.register("datastores", projects_api.DatastoreViewSet, basename=
 workspace_router.register("datasets", projects_api.DatasetViewSet, basename="api-dataset")
 workspace_router.register("projects", labeling_api.ProjectViewSet, basename="api-project")
 workspace_router.register("projects/<uuid:project>/tasks", labeling_api.LabelingTaskViewSet, basename="api-task")
-workspace_router.register("projects/<uuid:project>/label-classes", labeling_api.LabelClassViewSet, basename="api-label-class")
-workspace_router.register("projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item")
-workspace_router.register("projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision")
-workspace_router.register("projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue")
-workspace_router.register("projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped")
+workspace_router.register(
+    "projects/<uuid:project>/label-classes", labeling_api.LabelClassViewSet, basename="api-label-class"
+)
+workspace_router.register(
+    "projects/<uuid:project>/review/items", review_api.ReviewItemViewSet, basename="api-review-item"
+)
+workspace_router.register(
+    "projects/<uuid:project>/review/decisions", review_api.ReviewDecisionViewSet, basename="api-review-decision"
+)
+workspace_router.register(
+    "projects/<uuid:project>/review/queue", review_api.ReviewQueueViewSet, basename="api-review-queue"
+)
+workspace_router.register(
+    "projects/<uuid:project>/review/skipped", review_api.SkippedItemViewSet, basename="api-review-skipped"
+)
 workspace_router.register("projects/<uuid:project>/exports", exports_api.ExportViewSet, basename="api-export")
 workspace_router.register("projects/<uuid:project>/imports", exports_api.LabelImportViewSet, basename="api-import")
 workspace_router.register("projects/<uuid:project>/ml", assist_api.MlViewSet, basename="api-ml")

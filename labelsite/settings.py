@@ -98,7 +98,9 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{LABELSITE_DATA_DIR / 'labelsite.sqlite3'}"))}
+DATABASES = {
+    "default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{LABELSITE_DATA_DIR / 'labelsite.sqlite3'}"))
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": cache_from_url(env_str("CACHE_URL"), str(LABELSITE_DATA_DIR / "cache"))}
@@ -219,10 +221,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,
     }
-CELERY_RESULT_BACKEND = env_str(
-    "CELERY_RESULT_BACKEND",
-    f"file://{LABELSITE_DATA_DIR / 'celery' / 'results'}" if CELERY_BROKER_URL.startswith("filesystem://") else "",
-) or None
+CELERY_RESULT_BACKEND = (
+    env_str(
+        "CELERY_RESULT_BACKEND",
+        f"file://{LABELSITE_DATA_DIR / 'celery' / 'results'}" if CELERY_BROKER_URL.startswith("filesystem://") else "",
+    )
+    or None
+)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -251,7 +256,9 @@ LABELSITE_EXPORT_HEARTBEAT_INTERVAL = env_int("LABELSITE_EXPORT_HEARTBEAT_INTERV
 LABELSITE_EXPORT_STALE_AFTER = env_int("LABELSITE_EXPORT_STALE_AFTER", 120)
 LABELSITE_EXPORT_QUEUED_TIMEOUT = env_int("LABELSITE_EXPORT_QUEUED_TIMEOUT", 24 * 3600)
 LABELSITE_EXPORT_TEMP_DIR = env_str("LABELSITE_EXPORT_TEMP_DIR")  # default: the system temp folder
-LABELSITE_EXPORT_DB_WORK_MEM = env_str("LABELSITE_EXPORT_DB_WORK_MEM", "64MB")  # PostgreSQL work_mem for an export's sorts
+LABELSITE_EXPORT_DB_WORK_MEM = env_str(
+    "LABELSITE_EXPORT_DB_WORK_MEM", "64MB"
+)  # PostgreSQL work_mem for an export's sorts
 LABELSITE_IMPORT_MAX_BYTES = env_int("LABELSITE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 
 REST_FRAMEWORK = {
@@ -267,8 +274,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("LABELSITE_API_RATE_USER", "6000/min"), "anon": env_str("LABELSITE_API_RATE_ANON", "60/min")},
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("LABELSITE_API_RATE_USER", "6000/min"),
+        "anon": env_str("LABELSITE_API_RATE_ANON", "60/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]

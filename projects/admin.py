@@ -12,23 +12,32 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import path as url_path, reverse
+from django.urls import path as url_path
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
-from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.utils.text import capfirst
-from django.utils.translation import gettext as _, gettext_lazy, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
-from projects.datastores import services as datastore_services
 from projects import guards
-from projects.tenancy import services as tenancy_services
+from projects.datastores import services as datastore_services
 from projects.datastores import storage as ds
 from projects.datastores.paths import path_child, path_clean, path_parent
 from projects.models import (
-    DataItem, Dataset, Datastore, Invitation, Membership, Organization, OrganizationMember, Workspace,
+    DataItem,
+    Dataset,
+    Datastore,
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationMember,
+    Workspace,
 )
+from projects.tenancy import services as tenancy_services
 from projects.tenancy.roles import ROLE_NAMES
 
 User = get_user_model()
@@ -104,8 +113,13 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
         lines: dict[object, list[str]] = {}
         totals: dict[str, str] = {}
         for rows, field, name, one, many in self.deleted_with:
-            counts = dict(rows.filter(**{f"{field}__in": [obj.pk for obj in objs]}).order_by()
-                          .values(field).annotate(n=Count("pk")).values_list(field, "n"))
+            counts = dict(
+                rows.filter(**{f"{field}__in": [obj.pk for obj in objs]})
+                .order_by()
+                .values(field)
+                .annotate(n=Count("pk"))
+                .values_list(field, "n")
+            )
             for pk, n in counts.items():
                 lines.setdefault(pk, []).append(ngettext(one, many, n).format(n=number_format(n, force_grouping=True)))
             if counts:
@@ -117,8 +131,11 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
         raise NotImplementedError
 
     def _change_url(self, obj) -> str:
-        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(obj.pk)],
-                       current_app=self.admin_site.name)
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[quote(obj.pk)],
+            current_app=self.admin_site.name,
+        )
 
     def get_deleted_objects(self, objs, request):
         # Django's version lists every related row: a million lines (and as much memory) for a big dataset.
@@ -172,8 +189,12 @@ class ServiceDeleteAdmin(OrganizationScopedAdmin):
             except guards.InUse as refusal:
                 self._refused(request, refusal)
         if deleted:
-            self.message_user(request, _("Successfully deleted %(count)d %(items)s.") % {
-                "count": deleted, "items": model_ngettext(self.opts, deleted)}, messages.SUCCESS)
+            self.message_user(
+                request,
+                _("Successfully deleted %(count)d %(items)s.")
+                % {"count": deleted, "items": model_ngettext(self.opts, deleted)},
+                messages.SUCCESS,
+            )
         return None
 
 
@@ -185,11 +206,21 @@ class OrganizationAdmin(ServiceDeleteAdmin):
     prepopulated_fields = {"slug": ["name"]}
     deleted_with = [
         (Workspace.objects.all(), "organization", "workspaces", "{n} empty workspace", "{n} empty workspaces"),
-        (Membership.objects.all(), "workspace__organization", "memberships",
-         "{n} membership in them", "{n} memberships in them"),
+        (
+            Membership.objects.all(),
+            "workspace__organization",
+            "memberships",
+            "{n} membership in them",
+            "{n} memberships in them",
+        ),
         (Invitation.objects.all(), "workspace__organization", "invitations", "{n} invitation", "{n} invitations"),
-        (OrganizationMember.objects.all(), "organization", "organization members",
-         "{n} organization member (the account stays)", "{n} organization members (their accounts stay)"),
+        (
+            OrganizationMember.objects.all(),
+            "organization",
+            "organization members",
+            "{n} organization member (the account stays)",
+            "{n} organization members (their accounts stay)",
+        ),
     ]
 
     def get_queryset(self, request):
@@ -227,8 +258,13 @@ class WorkspaceAdmin(ServiceDeleteAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     deleted_with = [
-        (Membership.objects.all(), "workspace", "memberships",
-         "{n} membership (the person keeps their account)", "{n} memberships (the people keep their accounts)"),
+        (
+            Membership.objects.all(),
+            "workspace",
+            "memberships",
+            "{n} membership (the person keeps their account)",
+            "{n} memberships (the people keep their accounts)",
+        ),
         (Invitation.objects.all(), "workspace", "invitations", "{n} invitation", "{n} invitations"),
     ]
 
@@ -251,9 +287,10 @@ class MembershipAdmin(OrganizationScopedAdmin):
     search_fields = ["user__username", "user__email", "workspace__name"]
 
     def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser and not OrganizationMember.objects.filter(
-            organization=obj.workspace.organization, user=obj.user
-        ).exists():
+        if (
+            not request.user.is_superuser
+            and not OrganizationMember.objects.filter(organization=obj.workspace.organization, user=obj.user).exists()
+        ):
             raise PermissionDenied("Only members of the organization can hold a role in its workspaces.")
         obj.created_by = obj.created_by or request.user
         super().save_model(request, obj, form, change)
@@ -272,29 +309,44 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 # --- datastores and datasets ---------------------------------------------------------------------
 
+
 class DatastoreAdminForm(forms.ModelForm):
     """The secret is write-only: never rendered back; blank keeps the stored one."""
 
     secret = forms.CharField(
-        label="Secret (SAS token, account key or secret access key)", required=False, strip=True,
+        label="Secret (SAS token, account key or secret access key)",
+        required=False,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
     class Meta:
         model = Datastore
-        fields = ["workspace", "name", "kind", "endpoint", "container", "local_path", "region", "auth_type", "access_key_id"]
+        fields = [
+            "workspace",
+            "name",
+            "kind",
+            "endpoint",
+            "container",
+            "local_path",
+            "region",
+            "auth_type",
+            "access_key_id",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Admin renders help texts as HTML: spell the placeholder so it shows.
-        self.fields["endpoint"].help_text = (
+        self.fields[
+            "endpoint"
+        ].help_text = (
             "Azure: https://ACCOUNT.blob.core.windows.net — S3: leave blank for AWS, or give the endpoint URL."
         )
         changed = self.instance.secret_changed_at if self.instance.pk else None
         if changed:
-            self.fields["secret"].help_text = (
-                f"Set, last changed {date_format(changed, 'DATETIME_FORMAT')}. Leave blank to keep it; type a new value to replace it."
-            )
+            self.fields[
+                "secret"
+            ].help_text = f"Set, last changed {date_format(changed, 'DATETIME_FORMAT')}. Leave blank to keep it; type a new value to replace it."
         else:
             self.fields["secret"].help_text = "Not set. Local folders need none."
 
@@ -304,9 +356,13 @@ class DatastoreAdminForm(forms.ModelForm):
         data = self.cleaned_data
         values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS if field in data}
         try:
-            data.update(datastore_services.datastore_settings_clean(
-                values=values, secret=data.get("secret", ""), current=self.instance if self.instance.pk else None,
-            ))
+            data.update(
+                datastore_services.datastore_settings_clean(
+                    values=values,
+                    secret=data.get("secret", ""),
+                    current=self.instance if self.instance.pk else None,
+                )
+            )
         except ValidationError as error:
             self.add_error(None, error)
         return data
@@ -336,7 +392,11 @@ class DatastoreAdmin(ServiceDeleteAdmin):
     def secret_state(self, obj):
         if obj is None or not obj.secret_encrypted:
             return "not set"
-        return f"set, last changed {date_format(obj.secret_changed_at, 'DATETIME_FORMAT')}" if obj.secret_changed_at else "set"
+        return (
+            f"set, last changed {date_format(obj.secret_changed_at, 'DATETIME_FORMAT')}"
+            if obj.secret_changed_at
+            else "set"
+        )
 
     @admin.display(description="browse")
     def browse_link(self, obj):
@@ -356,10 +416,16 @@ class DatastoreAdmin(ServiceDeleteAdmin):
         data = form.cleaned_data
         values = {field: data[field] for field in datastore_services.DATASTORE_SETTINGS}
         if change:
-            return datastore_services.datastore_update(datastore=form.instance, actor=request.user, workspace=data["workspace"],
-                                             secret=data.get("secret", ""), **values)
-        return datastore_services.datastore_create(workspace=data["workspace"], actor=request.user,
-                                         secret=data.get("secret", ""), **values)
+            return datastore_services.datastore_update(
+                datastore=form.instance,
+                actor=request.user,
+                workspace=data["workspace"],
+                secret=data.get("secret", ""),
+                **values,
+            )
+        return datastore_services.datastore_create(
+            workspace=data["workspace"], actor=request.user, secret=data.get("secret", ""), **values
+        )
 
     def save_model(self, request, obj, form, change):
         """Saved by save_form, through the services."""
@@ -379,8 +445,12 @@ class DatastoreAdmin(ServiceDeleteAdmin):
     def _test_one(self, request, datastore):
         if ds.scope_expired():
             seconds = f"{settings.LABELSITE_STORAGE_DEADLINE:g}"
-            self.message_user(request, f"Connection to {datastore.name} was not tested: the page ran out of time "
-                              f"({seconds} seconds); test it on its own.", messages.WARNING)
+            self.message_user(
+                request,
+                f"Connection to {datastore.name} was not tested: the page ran out of time "
+                f"({seconds} seconds); test it on its own.",
+                messages.WARNING,
+            )
             return
         try:
             folders, files = ds.datastore_list(datastore, "")
@@ -388,13 +458,18 @@ class DatastoreAdmin(ServiceDeleteAdmin):
             self.message_user(request, f"Connection to {datastore.name} failed: {error.message_text}", messages.ERROR)
         else:
             self.message_user(
-                request, f"Connection to {datastore.name} works ({len(folders)} folders, {len(files)} files at the top).",
+                request,
+                f"Connection to {datastore.name} works ({len(folders)} folders, {len(files)} files at the top).",
                 messages.SUCCESS,
             )
 
     def get_urls(self):
         return [
-            url_path("<path:object_id>/browse/", self.admin_site.admin_view(self.browse_view), name="projects_datastore_browse"),
+            url_path(
+                "<path:object_id>/browse/",
+                self.admin_site.admin_view(self.browse_view),
+                name="projects_datastore_browse",
+            ),
             *super().get_urls(),
         ]
 
@@ -413,13 +488,22 @@ class DatastoreAdmin(ServiceDeleteAdmin):
             n_files = len(files)
         except ds.DatastoreError as failure:
             error = error or failure.message_text
-        create = reverse("admin:projects_dataset_add") + "?" + urlencode(
-            {"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path}
+        create = (
+            reverse("admin:projects_dataset_add")
+            + "?"
+            + urlencode({"workspace": datastore.workspace_id, "datastore": datastore.pk, "path": path})
         )
         context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "original": datastore,
-            "title": f"Browse {datastore.name}", "datastore": datastore, "path": path, "folders": folders,
-            "n_files": n_files, "error": error, "create_url": create,
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": datastore,
+            "title": f"Browse {datastore.name}",
+            "datastore": datastore,
+            "path": path,
+            "folders": folders,
+            "n_files": n_files,
+            "error": error,
+            "create_url": create,
             "parent": path_parent(path),
         }
         return render(request, "admin/projects/datastore/browse.html", context, status=status)
@@ -429,7 +513,9 @@ class DatasetAdminForm(forms.ModelForm):
     class Meta:
         model = Dataset
         fields = ["workspace", "name", "description", "datastore", "path", "include_subfolders"]
-        help_texts = {"path": "A folder of the datastore, e.g. “MultiClass - DogsCats”. Use Browse folders on the datastore to find it."}
+        help_texts = {
+            "path": "A folder of the datastore, e.g. “MultiClass - DogsCats”. Use Browse folders on the datastore to find it."
+        }
 
     def clean(self):
         super().clean()
@@ -449,11 +535,26 @@ class DatasetAdmin(ServiceDeleteAdmin):
     list_display = ["name", "workspace", "datastore", "path", "scan_state", "scan_registered", "last_refresh_at"]
     list_filter = ["scan_state"]
     search_fields = ["name", "path"]
-    readonly_fields = ["scan_state", "scan_found", "scan_registered", "scan_skipped", "scan_error",
-                       "last_refresh_at", "last_refresh_added", "last_refresh_error"]
+    readonly_fields = [
+        "scan_state",
+        "scan_found",
+        "scan_registered",
+        "scan_skipped",
+        "scan_error",
+        "last_refresh_at",
+        "last_refresh_added",
+        "last_refresh_error",
+    ]
     actions = ["delete_selected", "scan_again", "refresh_now"]
-    deleted_with = [(DataItem.objects.all(), "dataset", "images",  # counted over the items' dataset index
-                     "{n} image, with its thumbnail", "{n} images, with their thumbnails")]
+    deleted_with = [
+        (
+            DataItem.objects.all(),
+            "dataset",
+            "images",  # counted over the items' dataset index
+            "{n} image, with its thumbnail",
+            "{n} images, with their thumbnails",
+        )
+    ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "datastore" and not request.user.is_superuser:

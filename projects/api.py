@@ -7,19 +7,27 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from projects.api_base import WorkspaceAPIMixin
 from projects.datastores import services as datastore_services
-from projects.tenancy import notifications
-from projects.tenancy import services as tenancy_services
 from projects.datastores import storage
 from projects.datastores.paths import path_child, path_parent
-from projects.tenancy.access import visible_workspaces
-from projects.api_base import WorkspaceAPIMixin
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership
 from projects.serializers import (
-    BrowseQuerySerializer, BrowseSerializer, CheckResultSerializer, DataItemSerializer, DatasetSerializer,
-    DatastoreSerializer, InvitationSerializer, MembershipSerializer, NotificationSerializer, NotificationsReadSerializer,
+    BrowseQuerySerializer,
+    BrowseSerializer,
+    CheckResultSerializer,
+    DataItemSerializer,
+    DatasetSerializer,
+    DatastoreSerializer,
+    InvitationSerializer,
+    MembershipSerializer,
+    NotificationSerializer,
+    NotificationsReadSerializer,
     WorkspaceSerializer,
 )
+from projects.tenancy import notifications
+from projects.tenancy import services as tenancy_services
+from projects.tenancy.access import visible_workspaces
 
 
 class DatastoreUnavailable(exceptions.APIException):
@@ -71,8 +79,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         found.refresh_from_db()
         return Response(self.get_serializer(found).data)
 
-    @extend_schema(request=NotificationsReadSerializer, operation_id="v1_notifications_read_many",
-                   responses={200: OpenApiResponse(description='{"marked": <how many became read>}')})
+    @extend_schema(
+        request=NotificationsReadSerializer,
+        operation_id="v1_notifications_read_many",
+        responses={200: OpenApiResponse(description='{"marked": <how many became read>}')},
+    )
     @action(detail=False, methods=["post"], url_path="read")
     def read_many(self, request, *args, **kwargs):
         body = NotificationsReadSerializer(data=request.data)
@@ -81,8 +92,14 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return Response({"marked": notifications.notifications_mark_read(user=request.user, uuids=uuids)})
 
 
-class MembershipViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                        mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class MembershipViewSet(
+    WorkspaceAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Members of a workspace and their roles (workspace admins)."""
 
     serializer_class = MembershipSerializer
@@ -90,42 +107,59 @@ class MembershipViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retriev
     lookup_url_kwarg = "member"
     lookup_value_converter = "uuid"
     http_method_names = ["get", "patch", "delete", "head", "options"]
-    required_perms = {"GET": "projects.view_membership", "PATCH": "projects.change_membership",
-                      "DELETE": "projects.delete_membership"}
+    required_perms = {
+        "GET": "projects.view_membership",
+        "PATCH": "projects.change_membership",
+        "DELETE": "projects.delete_membership",
+    }
 
     def get_queryset(self):
-        return Membership.objects.for_workspace(self.access.workspace).select_related("user", "group").order_by("user__username")
+        return (
+            Membership.objects.for_workspace(self.access.workspace)
+            .select_related("user", "group")
+            .order_by("user__username")
+        )
 
     def perform_update(self, serializer):
-        tenancy_services.membership_set_role(access=self.access, membership=serializer.instance,
-                                     group=serializer.validated_data["group"])
+        tenancy_services.membership_set_role(
+            access=self.access, membership=serializer.instance, group=serializer.validated_data["group"]
+        )
 
     def perform_destroy(self, instance):
         tenancy_services.membership_revoke(access=self.access, membership=instance)
 
 
-class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
-                        mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class InvitationViewSet(
+    WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """Open invitations; creating one emails a signed, expiring link."""
 
     serializer_class = InvitationSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "invitation"
     lookup_value_converter = "uuid"
-    required_perms = {"GET": "projects.view_invitation", "POST": "projects.add_invitation",
-                      "DELETE": "projects.delete_invitation"}
+    required_perms = {
+        "GET": "projects.view_invitation",
+        "POST": "projects.add_invitation",
+        "DELETE": "projects.delete_invitation",
+    }
 
     def get_queryset(self):
-        return Invitation.objects.for_workspace(self.access.workspace).filter(
-            accepted_at=None, revoked_at=None).select_related("group")
+        return (
+            Invitation.objects.for_workspace(self.access.workspace)
+            .filter(accepted_at=None, revoked_at=None)
+            .select_related("group")
+        )
 
     @extend_schema(responses={201: InvitationSerializer})
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         invitation = tenancy_services.invitation_create(
-            access=self.access, email=serializer.validated_data["email"],
-            group=serializer.validated_data["group"], request=request,
+            access=self.access,
+            email=serializer.validated_data["email"],
+            group=serializer.validated_data["group"],
+            request=request,
         )
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
 
@@ -133,8 +167,14 @@ class InvitationViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.CreateM
         tenancy_services.invitation_revoke(access=self.access, invitation=instance)
 
 
-class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                       mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class DatastoreViewSet(
+    WorkspaceAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Datastores of the workspace; the secret is write-only and never returned (only `secret_set`).
     Actions: test (the connection), browse (its folders); DELETE refuses (409) while datasets use it."""
 
@@ -143,8 +183,12 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     lookup_url_kwarg = "datastore"
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    required_perms = {"GET": "projects.view_datastore", "POST": "projects.add_datastore",
-                      "PATCH": "projects.change_datastore", "DELETE": "projects.delete_datastore"}
+    required_perms = {
+        "GET": "projects.view_datastore",
+        "POST": "projects.add_datastore",
+        "PATCH": "projects.change_datastore",
+        "DELETE": "projects.delete_datastore",
+    }
 
     def initial(self, request, *args, **kwargs):
         if self.action == "test":
@@ -173,8 +217,13 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             return Response({"ok": False, "message": error.message_text})
         return Response({"ok": True, "message": "Connection works."})
 
-    @extend_schema(parameters=[_PATH], responses={
-        200: BrowseSerializer, 502: OpenApiResponse(description="The datastore could not be listed; `message` says why.")})
+    @extend_schema(
+        parameters=[_PATH],
+        responses={
+            200: BrowseSerializer,
+            502: OpenApiResponse(description="The datastore could not be listed; `message` says why."),
+        },
+    )
     @action(detail=True, methods=["get"])
     def browse(self, request, *args, **kwargs):
         """The sub-folders and files directly in one folder, as Browse folders shows them (capped at `limit`)."""
@@ -186,14 +235,22 @@ class DatastoreViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             folders, files = storage.datastore_list(datastore, path)
         except storage.DatastoreError as error:
             raise DatastoreUnavailable(error.message_text) from None
-        return Response(BrowseSerializer({
-            "path": path, "parent": path_parent(path),
-            "folders": [{"name": name, "path": path_child(path, name)} for name in folders],
-            "files": [{"name": name, "key": path_child(path, name)} for name in files],
-            "truncated": len(folders) + len(files) >= storage.BROWSE_LIMIT, "limit": storage.BROWSE_LIMIT,
-        }).data)
+        return Response(
+            BrowseSerializer(
+                {
+                    "path": path,
+                    "parent": path_parent(path),
+                    "folders": [{"name": name, "path": path_child(path, name)} for name in folders],
+                    "files": [{"name": name, "key": path_child(path, name)} for name in files],
+                    "truncated": len(folders) + len(files) >= storage.BROWSE_LIMIT,
+                    "limit": storage.BROWSE_LIMIT,
+                }
+            ).data
+        )
 
-    @extend_schema(responses={204: None, 409: OpenApiResponse(description="Datasets still use it; the message names them.")})
+    @extend_schema(
+        responses={204: None, 409: OpenApiResponse(description="Datasets still use it; the message names them.")}
+    )
     def destroy(self, request, *args, **kwargs):
         return _delete(datastore_services.datastore_delete, datastore=self.get_object(), actor=request.user)
 
@@ -213,11 +270,18 @@ class ItemPagination(CursorPagination):
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound as error:  # a garbled cursor is a bad request, as on the review lists
-            raise ValidationError({"cursor": ["This page link is broken or out of date; start again without it."]}) from error
+            raise ValidationError(
+                {"cursor": ["This page link is broken or out of date; start again without it."]}
+            ) from error
 
 
-class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                     viewsets.GenericViewSet):
+class DatasetViewSet(
+    WorkspaceAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
     """Datasets with scan progress; creating one starts its scan. Actions: scan, refresh, items.
     DELETE removes a dataset with its items and thumbnails; 409 while a project uses it or a scan runs."""
 
@@ -226,7 +290,11 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     lookup_url_kwarg = "dataset"
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "delete", "head", "options"]
-    required_perms = {"GET": "projects.view_dataset", "POST": "projects.add_dataset", "DELETE": "projects.delete_dataset"}
+    required_perms = {
+        "GET": "projects.view_dataset",
+        "POST": "projects.add_dataset",
+        "DELETE": "projects.delete_dataset",
+    }
 
     def initial(self, request, *args, **kwargs):
         if self.action in ("scan", "refresh"):
@@ -240,13 +308,16 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return DataItemSerializer if self.action == "items" else DatasetSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = datastore_services.dataset_create(workspace=self.access.workspace, actor=self.request.user,
-                                                      **{"path": "", **serializer.validated_data})
+        serializer.instance = datastore_services.dataset_create(
+            workspace=self.access.workspace, actor=self.request.user, **{"path": "", **serializer.validated_data}
+        )
 
     def _started(self, service):
         dataset = self.get_object()
         service(dataset=dataset, actor=self.request.user)
-        return Response(DatasetSerializer(dataset, context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            DatasetSerializer(dataset, context=self.get_serializer_context()).data, status=status.HTTP_202_ACCEPTED
+        )
 
     @extend_schema(request=None, responses={202: DatasetSerializer})
     @action(detail=True, methods=["post"])
@@ -258,8 +329,14 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def refresh(self, request, *args, **kwargs):
         return self._started(datastore_services.dataset_refresh)
 
-    @extend_schema(responses={204: None, 409: OpenApiResponse(
-        description="A project uses it (the message names them), or a scan or refresh is running.")})
+    @extend_schema(
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                description="A project uses it (the message names them), or a scan or refresh is running."
+            ),
+        }
+    )
     def destroy(self, request, *args, **kwargs):
         return _delete(datastore_services.dataset_delete, dataset=self.get_object(), actor=request.user)
 
@@ -273,4 +350,6 @@ class DatasetViewSet(WorkspaceAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
                 raise ValidationError({"state": [f"Choose one of {', '.join(DataItem.State.values)}."]})
             items = items.filter(state=state)
         page = self.paginate_queryset(items)
-        return self.get_paginated_response(DataItemSerializer(page, many=True, context=self.get_serializer_context()).data)
+        return self.get_paginated_response(
+            DataItemSerializer(page, many=True, context=self.get_serializer_context()).data
+        )

@@ -67,13 +67,19 @@ def demo_datastore(*, workspace, stdout=None) -> Dataset:
     root = Path(settings.LABELSITE_LOCAL_DATASTORE_ROOTS[0]) / "demo-images"
     make_demo_images(root)
     datastore, _ = Datastore.objects.get_or_create(
-        workspace=workspace, name="demo-images",
+        workspace=workspace,
+        name="demo-images",
         defaults={"kind": Datastore.Kind.LOCAL, "local_path": str(root), "auth_type": Datastore.Auth.NONE},
     )
     dataset, created = Dataset.objects.get_or_create(
-        workspace=workspace, name="cats-n-dogs",
-        defaults={"datastore": datastore, "path": FOLDER, "include_subfolders": True,
-                  "description": "Drawn cats and dogs for trying out Labelsite."},
+        workspace=workspace,
+        name="cats-n-dogs",
+        defaults={
+            "datastore": datastore,
+            "path": FOLDER,
+            "include_subfolders": True,
+            "description": "Drawn cats and dogs for trying out Labelsite.",
+        },
     )
     if created or dataset.scan_state != Dataset.ScanState.DONE:
         scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
@@ -100,8 +106,13 @@ def demo_project(*, workspace, stdout=None):
         return None
     manager = get_user_model().objects.get(username="manager")
     project = project_services.project_create(
-        workspace=workspace, actor=manager, name=DEMO_PROJECT, task_type=LabelingProject.TaskType.MULTI_CLASS,
-        dataset=dataset, incremental_refresh=False, label_names=["Cat", "Dog", "Uncertain"],
+        workspace=workspace,
+        actor=manager,
+        name=DEMO_PROJECT,
+        task_type=LabelingProject.TaskType.MULTI_CLASS,
+        dataset=dataset,
+        incremental_refresh=False,
+        label_names=["Cat", "Dog", "Uncertain"],
         instructions_text="Labeling tutorial - Cats & Dogs. Pick **Cat** or **Dog**; use *Uncertain* when you cannot tell.",
         # ML assist where the server has it, with a first training after 20 labels: 60 images are a small demo.
         ml_assisted=ml_available(), ml_min_labels=20,

@@ -36,6 +36,6 @@ class InUse(Conflict):
 
 
 def names_listed(queryset, limit: int = 5) -> str:
-    names = list(queryset.order_by("name").values_list("name", flat=True)[:limit + 1])
+    names = list(queryset.order_by("name").values_list("name", flat=True)[: limit + 1])
     shown = ", ".join(f"“{name}”" for name in names[:limit])
     return shown + (f" and {queryset.count() - limit} more" if len(names) > limit else "")

@@ -56,7 +56,9 @@ class OrganizationMember(models.Model):
     """A person belongs to an organization; its admins manage every workspace in it."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="organization_memberships"
+    )
     is_admin = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -75,8 +77,7 @@ class WorkspaceQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(
-            Q(memberships__user=user)
-            | Q(organization__members__user=user, organization__members__is_admin=True)
+            Q(memberships__user=user) | Q(organization__members__user=user, organization__members__is_admin=True)
         ).distinct()
 
 
@@ -108,7 +109,9 @@ class TenantModel(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="%(class)ss")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = TenantQuerySet.as_manager()
 
@@ -170,7 +173,9 @@ class Datastore(TenantModel):
     name = models.CharField(max_length=120)
     kind = models.CharField("datastore type", max_length=20, choices=Kind.choices)
     endpoint = models.CharField(
-        "account URL or endpoint", max_length=500, blank=True,
+        "account URL or endpoint",
+        max_length=500,
+        blank=True,
         help_text="Azure: https://<account>.blob.core.windows.net — S3: leave blank for AWS or give the endpoint URL.",
     )
     container = models.CharField("container / bucket", max_length=255, blank=True)
@@ -184,10 +189,14 @@ class Datastore(TenantModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(
-            "workspace", Lower("name"), name="uniq_datastore_name",
-            violation_error_message=DATASTORE_NAME_TAKEN,
-        )]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace",
+                Lower("name"),
+                name="uniq_datastore_name",
+                violation_error_message=DATASTORE_NAME_TAKEN,
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -227,10 +236,14 @@ class Dataset(TenantModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(
-            "workspace", Lower("name"), name="uniq_dataset_name",
-            violation_error_message="A dataset with this name already exists in the workspace.",
-        )]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace",
+                Lower("name"),
+                name="uniq_dataset_name",
+                violation_error_message="A dataset with this name already exists in the workspace.",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -340,10 +353,14 @@ class LabelingProject(TenantModel):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(
-            "workspace", Lower("name"), name="uniq_project_name",
-            violation_error_message="A project with this name already exists in this workspace.",
-        )]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace",
+                Lower("name"),
+                name="uniq_project_name",
+                violation_error_message="A project with this name already exists in this workspace.",
+            )
+        ]
         permissions = [
             ("view_dashboard", "Can see a project's dashboard"),
             ("import_labels", "Can import labels into a project"),
@@ -384,10 +401,14 @@ class LabelClass(models.Model):
     class Meta:
         ordering = ["position", "id"]
         # Removed classes count too: adding a removed class's name brings that class back.
-        constraints = [models.UniqueConstraint(
-            "project", Lower("name"), name="uniq_label_class_name",
-            violation_error_message="A label class with this name already exists in this project.",
-        )]
+        constraints = [
+            models.UniqueConstraint(
+                "project",
+                Lower("name"),
+                name="uniq_label_class_name",
+                violation_error_message="A label class with this name already exists in this project.",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -425,8 +446,9 @@ class NotificationQuerySet(TenantQuerySet):
             return self.none()
         granted = Concat("group__permissions__content_type__app_label", Value("."), "group__permissions__codename")
         by_role = Membership.objects.filter(workspace=OuterRef("workspace"), user=user).annotate(granted=granted)
-        by_admin = OrganizationMember.objects.filter(organization=OuterRef("workspace__organization"), user=user,
-                                                     is_admin=True)
+        by_admin = OrganizationMember.objects.filter(
+            organization=OuterRef("workspace__organization"), user=user, is_admin=True
+        )
         return self.filter(Exists(by_role.filter(granted=OuterRef("perm"))) | Exists(by_admin), user=user)
 
     def unread(self):

@@ -7,10 +7,10 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
+from projects.datastores.paths import path_clean
+from projects.datastores.scanning import has_image_extension
 from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, Notification, Organization, Workspace
 from projects.tenancy.roles import ROLE_NAMES
-from projects.datastores.scanning import has_image_extension
-from projects.datastores.paths import path_clean
 
 
 class RoleField(serializers.SlugRelatedField):
@@ -19,7 +19,9 @@ class RoleField(serializers.SlugRelatedField):
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
-    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     organization_name = serializers.CharField(source="organization.name", read_only=True)
 
     class Meta:
@@ -53,14 +55,28 @@ class DatastoreSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A datastore; `secret` is write-only (blank keeps the stored one) and never comes back."""
 
     id = serializers.UUIDField(source="uuid", read_only=True)
-    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True,
-                                   style={"input_type": "password"})
+    secret = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=True, style={"input_type": "password"}
+    )
     secret_set = serializers.SerializerMethodField()
 
     class Meta:
         model = Datastore
-        fields = ["id", "name", "kind", "endpoint", "container", "local_path", "region", "auth_type",
-                  "access_key_id", "secret", "secret_set", "secret_changed_at", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "endpoint",
+            "container",
+            "local_path",
+            "region",
+            "auth_type",
+            "access_key_id",
+            "secret",
+            "secret_set",
+            "secret_changed_at",
+            "created_at",
+        ]
         read_only_fields = ["secret_changed_at", "created_at"]
 
     def get_secret_set(self, datastore) -> bool:
@@ -72,16 +88,39 @@ class DatasetSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     id = serializers.UUIDField(source="uuid", read_only=True)
     datastore = serializers.SlugRelatedField(slug_field="uuid", queryset=Datastore.objects.none())
-    refresh_running = serializers.BooleanField(read_only=True, help_text="A refresh holds the dataset now; "
-                                               "refresh_found and refresh_added are its progress so far.")
+    refresh_running = serializers.BooleanField(
+        read_only=True,
+        help_text="A refresh holds the dataset now; refresh_found and refresh_added are its progress so far.",
+    )
 
     class Meta:
         model = Dataset
-        fields = ["id", "name", "description", "datastore", "path", "include_subfolders", "scan_state",
-                  "scan_found", "scan_registered", "scan_skipped", "scan_error", "scan_started_at",
-                  "scan_finished_at", "last_refresh_at", "last_refresh_added", "last_refresh_error",
-                  "refresh_requested_at", "refresh_running", "refresh_found", "refresh_added", "created_at"]
-        read_only_fields = [f for f in fields if f not in ("name", "description", "datastore", "path", "include_subfolders")]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "datastore",
+            "path",
+            "include_subfolders",
+            "scan_state",
+            "scan_found",
+            "scan_registered",
+            "scan_skipped",
+            "scan_error",
+            "scan_started_at",
+            "scan_finished_at",
+            "last_refresh_at",
+            "last_refresh_added",
+            "last_refresh_error",
+            "refresh_requested_at",
+            "refresh_running",
+            "refresh_found",
+            "refresh_added",
+            "created_at",
+        ]
+        read_only_fields = [
+            f for f in fields if f not in ("name", "description", "datastore", "path", "include_subfolders")
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,7 +138,18 @@ class DataItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DataItem
-        fields = ["id", "key", "state", "reason", "size", "width", "height", "image_format", "image_url", "thumbnail_url"]
+        fields = [
+            "id",
+            "key",
+            "state",
+            "reason",
+            "size",
+            "width",
+            "height",
+            "image_format",
+            "image_url",
+            "thumbnail_url",
+        ]
         read_only_fields = fields
 
     def _media(self, item, name):
@@ -153,7 +203,8 @@ class BrowseSerializer(serializers.Serializer):
 class NotificationSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     organization: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        source="workspace.organization", slug_field="slug", read_only=True)
+        source="workspace.organization", slug_field="slug", read_only=True
+    )
     workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     url = serializers.SerializerMethodField(help_text="Where the notification leads (a download, a report, a dataset).")
     read = serializers.SerializerMethodField()
@@ -170,8 +221,9 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationsReadSerializer(StrictFieldsMixin, serializers.Serializer):
-    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=1000,
-                                help_text="The notifications to mark read.")
+    ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=1000, help_text="The notifications to mark read."
+    )
     all = serializers.BooleanField(required=False, default=False, help_text="Mark every unread notification read.")
 
     def validate(self, data):

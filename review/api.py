@@ -16,15 +16,24 @@ from review import selectors, services
 from review.forms import CursorForm, LabeledFilterForm
 from review.selectors import STATE_FILTERS, LabeledFilters
 from review.serializers import (
-    DecisionResultSerializer, DecisionSerializer, QueueClaimSerializer, ReviewItemDetailSerializer, ReviewItemSerializer,
-    SkippedActionSerializer, SkippedResultSerializer,
+    DecisionResultSerializer,
+    DecisionSerializer,
+    QueueClaimSerializer,
+    ReviewItemDetailSerializer,
+    ReviewItemSerializer,
+    SkippedActionSerializer,
+    SkippedResultSerializer,
 )
 
 REVIEW = "review.review_annotation"
 _FILTERS = [
-    OpenApiParameter("class", str, description="Only items whose current tags include this class (name, ignoring case, or UUID)."),
+    OpenApiParameter(
+        "class", str, description="Only items whose current tags include this class (name, ignoring case, or UUID)."
+    ),
     OpenApiParameter("labeler", str, description="Only items labeled by this username."),
-    OpenApiParameter("state", str, enum=list(STATE_FILTERS), description="Empty: all labeled (awaiting review and approved)."),
+    OpenApiParameter(
+        "state", str, enum=list(STATE_FILTERS), description="Empty: all labeled (awaiting review and approved)."
+    ),
     OpenApiParameter("from", OpenApiTypes.DATE, description="Labeled on or after this day."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Labeled on or before this day."),
     OpenApiParameter("sort", str, enum=["newest", "oldest"]),
@@ -42,8 +51,14 @@ class LabeledCursorPagination(pagination.BasePagination):
     def paginate_labeled(self, request, *, project, filters, classes, cursors: CursorForm) -> list:
         """The page's tasks; `cursors` is a validated form (a bad cursor was already answered with 400)."""
         self.request = request
-        self.page = selectors.labeled_page(project=project, filters=filters, classes=classes, size=self.page_size,
-                                           after=cursors.cursor("after"), before=cursors.cursor("before"))
+        self.page = selectors.labeled_page(
+            project=project,
+            filters=filters,
+            classes=classes,
+            size=self.page_size,
+            after=cursors.cursor("after"),
+            before=cursors.cursor("before"),
+        )
         return self.page.tasks
 
     def _link(self, name, cursor):
@@ -53,16 +68,19 @@ class LabeledCursorPagination(pagination.BasePagination):
         return replace_query_param(url, name, cursor.token)
 
     def get_paginated_response(self, data):
-        return Response({
-            "next": self._link("after", self.page.next_cursor),
-            "previous": self._link("before", self.page.previous_cursor),
-            "results": data,
-        })
+        return Response(
+            {
+                "next": self._link("after", self.page.next_cursor),
+                "previous": self._link("before", self.page.previous_cursor),
+                "results": data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema):
         link = {"type": "string", "nullable": True, "format": "uri"}
         return {
-            "type": "object", "required": ["next", "previous", "results"],
+            "type": "object",
+            "required": ["next", "previous", "results"],
             "properties": {
                 "next": {**link, "description": "The following page (`after` cursor); null at the end."},
                 "previous": {**link, "description": "The page before (`before` cursor); null on the first page."},
@@ -116,11 +134,15 @@ class ReviewItemViewSet(ProjectReviewMixin, mixins.ListModelMixin, mixins.Retrie
 
     @extend_schema(parameters=_FILTERS)
     def list(self, request, *args, **kwargs):
-        form = _valid(LabeledFilterForm(request.query_params, classes=self.resolver(),
-                                        labelers=selectors.project_labelers(self.project)))
+        form = _valid(
+            LabeledFilterForm(
+                request.query_params, classes=self.resolver(), labelers=selectors.project_labelers(self.project)
+            )
+        )
         paginator = cast(LabeledCursorPagination, self.paginator)
-        page = paginator.paginate_labeled(request, project=self.project, filters=form.filters, classes=self.classes(),
-                                          cursors=form)
+        page = paginator.paginate_labeled(
+            request, project=self.project, filters=form.filters, classes=self.classes(), cursors=form
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -134,19 +156,28 @@ class ReviewDecisionViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
 
     serializer_class = DecisionSerializer
 
-    @extend_schema(request=DecisionSerializer, responses={
-        200: DecisionResultSerializer,
-        403: OpenApiResponse(description="Your own labels (unless the project allows self-review), or no review right."),
-        409: OpenApiResponse(description="An item changed meanwhile; nothing was changed."),
-    })
+    @extend_schema(
+        request=DecisionSerializer,
+        responses={
+            200: DecisionResultSerializer,
+            403: OpenApiResponse(
+                description="Your own labels (unless the project allows self-review), or no review right."
+            ),
+            409: OpenApiResponse(description="An item changed meanwhile; nothing was changed."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         labels = self.resolver().many(data["labels"], field="labels")  # names (ignoring case) or UUIDs
         result = services.review_decide(
-            project=self.project, reviewer=request.user, decision=data["decision"], reason=data["reason"],
-            decisions=[(row["item"], row["version"]) for row in data["items"]], corrected_labels=labels,
+            project=self.project,
+            reviewer=request.user,
+            decision=data["decision"],
+            reason=data["reason"],
+            decisions=[(row["item"], row["version"]) for row in data["items"]],
+            corrected_labels=labels,
         )
         return Response(DecisionResultSerializer(result).data)
 
@@ -157,7 +188,10 @@ class ReviewQueueViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
     serializer_class = ReviewItemSerializer
     pagination_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("size", int, enum=list(selectors.LAYOUTS))], responses=ReviewItemSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("size", int, enum=list(selectors.LAYOUTS))],
+        responses=ReviewItemSerializer(many=True),
+    )
     def list(self, request, *args, **kwargs):
         size = request.query_params.get("size", "20")
         size = int(size) if size.isdigit() and int(size) in selectors.LAYOUTS else 20
@@ -168,7 +202,9 @@ class ReviewQueueViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         serializer = QueueClaimSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        held = services.review_queue_claim(project=self.project, reviewer=request.user, size=serializer.validated_data["size"])
+        held = services.review_queue_claim(
+            project=self.project, reviewer=request.user, size=serializer.validated_data["size"]
+        )
         return self._page(held)
 
     def _page(self, task_ids):
@@ -186,13 +222,22 @@ class SkippedItemViewSet(ProjectReviewMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         cursors = CursorForm(request.query_params)
         paginator = cast(LabeledCursorPagination, self.paginator)
-        page = paginator.paginate_labeled(request, project=self.project, filters=LabeledFilters(state="skipped"),
-                                          classes=self.classes(), cursors=_valid(cursors))
+        page = paginator.paginate_labeled(
+            request,
+            project=self.project,
+            filters=LabeledFilters(state="skipped"),
+            classes=self.classes(),
+            cursors=_valid(cursors),
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(request=SkippedActionSerializer, responses={
-        200: SkippedResultSerializer, 409: OpenApiResponse(description="An item changed meanwhile; nothing was changed."),
-    })
+    @extend_schema(
+        request=SkippedActionSerializer,
+        responses={
+            200: SkippedResultSerializer,
+            409: OpenApiResponse(description="An item changed meanwhile; nothing was changed."),
+        },
+    )
     def create(self, request, *args, **kwargs):
         serializer = SkippedActionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -61,9 +61,13 @@ class LabeledFilterForm(CursorForm):
 
     state = forms.ChoiceField(label="State", required=False, choices=[(k, v[0]) for k, v in STATE_FILTERS.items()])
     sort = forms.ChoiceField(label="Sort", required=False, choices=SORTS)
-    layout = forms.TypedChoiceField(label="Layout", required=False, coerce=int,
-                                    empty_value=DEFAULT_LAYOUT,  # type: ignore[arg-type]  # coerced to int, so is this
-                                    choices=[(n, f"{n} per page") for n in LAYOUTS])
+    layout = forms.TypedChoiceField(
+        label="Layout",
+        required=False,
+        coerce=int,
+        empty_value=DEFAULT_LAYOUT,  # type: ignore[arg-type]  # coerced to int, so is this
+        choices=[(n, f"{n} per page") for n in LAYOUTS],
+    )
 
     def __init__(self, data, *, classes: LabelClassResolver, labelers, **kwargs):
         data = data.copy()  # show the defaults in the widgets of a bound form
@@ -73,10 +77,15 @@ class LabeledFilterForm(CursorForm):
         self.labelers = {u.username: u for u in labelers}
         # Declared here: "class", "from" and "to" are the names users see in the URL. A class is named by its name
         # there (readable, shareable; a UUID works too), and removed classes still filter the tags they left.
-        self.fields["class"] = LabelClassChoiceField(resolver=classes, removed=True, by="name", empty_label="Any class",
-                                                     label="Class", required=False)
-        self.fields["labeler"] = forms.ChoiceField(label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers])
-        self.fields["from"] = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["class"] = LabelClassChoiceField(
+            resolver=classes, removed=True, by="name", empty_label="Any class", label="Class", required=False
+        )
+        self.fields["labeler"] = forms.ChoiceField(
+            label="Labeler", required=False, choices=[("", "Anyone")] + [(n, n) for n in self.labelers]
+        )
+        self.fields["from"] = forms.DateField(
+            label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
         self.fields["to"] = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
         self.order_fields(["class", "labeler", "state", "from", "to", "sort", "layout", "after", "before"])
         self.is_valid()
@@ -88,8 +97,11 @@ class LabeledFilterForm(CursorForm):
     @property
     def filters(self) -> LabeledFilters:
         return LabeledFilters(
-            label_class=self.value("class"), labeler=self.labelers.get(self.value("labeler", "")),
-            state=self.value("state", ""), date_from=self.value("from"), date_to=self.value("to"),
+            label_class=self.value("class"),
+            labeler=self.labelers.get(self.value("labeler", "")),
+            state=self.value("state", ""),
+            date_from=self.value("from"),
+            date_to=self.value("to"),
             newest_first=self.value("sort", "newest") != "oldest",
         )
 
@@ -131,7 +143,9 @@ class ItemVersionsField(forms.Field):
 
 class DecisionForm(forms.Form):
     items = ItemVersionsField()
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")])
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject"), ("correct", "Correct and approve")]
+    )
     reason = forms.CharField(required=False, max_length=2000)
     mode = forms.ChoiceField(required=False, choices=[("labeled", "labeled"), ("queue", "queue"), ("item", "item")])
     next = forms.CharField(required=False, max_length=2000)
@@ -157,4 +171,3 @@ class SkippedActionForm(forms.Form):
 def filters_query(raw: str) -> str:
     """A "return to the page" query string (filters and cursor), re-encoded: never a URL to go to."""
     return QueryDict(raw.lstrip("?").split("#")[0]).urlencode() if len(raw) <= 2000 else ""
-

@@ -7,9 +7,8 @@ and labeler joined) and one for their current tags; earlier rejections are a fla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
 
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -58,7 +57,7 @@ class InvalidCursor(ValueError):
     """A page cursor that was not made by this site (garbled, forged, or signed with an old key)."""
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
@@ -158,8 +157,9 @@ def _tagged(project, tasks, label_class):
         tagged = through.filter(annotation__task=OuterRef("pk"), annotation__is_current=True, labelclass=label_class)
         return tasks.alias(tag=Subquery(tagged.values("pk")[:1])).filter(tag__isnull=False)
     if connection.vendor != "postgresql":  # no arrays; SQLite reads the tags first anyway
-        return tasks.filter(pk__in=through.filter(annotation__is_current=True, labelclass=label_class)
-                            .values("annotation__task_id"))
+        return tasks.filter(
+            pk__in=through.filter(annotation__is_current=True, labelclass=label_class).values("annotation__task_id")
+        )
     current_task = Annotation.objects.filter(pk=OuterRef("annotation_id"), is_current=True).values("task_id")
     task_ids = through.filter(labelclass=label_class).values(task=Subquery(current_task))
     return tasks.filter(_InArray(F("pk"), Subquery(task_ids)))
@@ -187,14 +187,17 @@ def _walk(tasks, *, nullable: bool, descending: bool, position: Cursor | None, l
         else:
             timed = timed.filter(Q(labeled_at__gt=at) | Q(labeled_at=at, pk__gt=pk), labeled_at__gte=at)
             untimed = None  # every untimed task sorts below a timed position
-    segments = [(timed, ("-labeled_at", "-pk")), (untimed, ("-pk",))] if descending \
+    segments = (
+        [(timed, ("-labeled_at", "-pk")), (untimed, ("-pk",))]
+        if descending
         else [(untimed, ("pk",)), (timed, ("labeled_at", "pk"))]
+    )
     rows: list = []
     for segment, order in segments:
         if segment is not None and len(rows) < limit:
             # The page's ids first, then their item and labeler, in one statement: a filter read from its few
             # matches (a rare class) would otherwise join every match to its item before sorting.
-            ids = segment.order_by(*order).values("pk")[:limit - len(rows)]
+            ids = segment.order_by(*order).values("pk")[: limit - len(rows)]
             rows += Task.objects.filter(pk__in=ids).select_related("item", "labeled_by").order_by(*order)
     return rows
 
@@ -208,8 +211,15 @@ class LabeledPage:
     first: bool  # the start of the order (an empty page past the end is not, though it has no Previous)
 
 
-def labeled_page(*, project, filters: LabeledFilters, classes: list, size: int,
-                 after: Cursor | None = None, before: Cursor | None = None) -> LabeledPage:
+def labeled_page(
+    *,
+    project,
+    filters: LabeledFilters,
+    classes: list,
+    size: int,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> LabeledPage:
     """One page of the browser in (labeled_at, pk) order, newest or oldest first; no OFFSET, no COUNT.
 
     `after` continues past a cursor (Next), `before` walks back from one (Previous). A page going back
@@ -276,12 +286,17 @@ def labeler_rates(project) -> list[dict]:
     rows = []
     for row in LabelerCount.objects.filter(project=project).select_related("user").order_by("user__username"):
         reviewed = row.approved + row.rejected
-        rows.append({
-            "user": row.user, "labeled": row.labeled, "imported": row.imported, "approved": row.approved,
-            "rejected": row.rejected,
-            "approval_rate": (row.approved / reviewed) if reviewed else None,
-            "rejection_rate": (row.rejected / reviewed) if reviewed else None,
-        })
+        rows.append(
+            {
+                "user": row.user,
+                "labeled": row.labeled,
+                "imported": row.imported,
+                "approved": row.approved,
+                "rejected": row.rejected,
+                "approval_rate": (row.approved / reviewed) if reviewed else None,
+                "rejection_rate": (row.rejected / reviewed) if reviewed else None,
+            }
+        )
     return rows
 
 
@@ -301,15 +316,35 @@ def queue_tasks(*, project, task_ids: list, classes: list) -> list:
 def item_history(task) -> list[dict]:
     """Every annotation and review decision on a task, oldest first (rejecting never deletes history)."""
     events = []
-    annotations = (Annotation.objects.filter(task=task).select_related("created_by")
-                   .prefetch_related("labels", "suggested_labels"))
+    annotations = (
+        Annotation.objects.filter(task=task).select_related("created_by").prefetch_related("labels", "suggested_labels")
+    )
     for a in annotations:
-        events.append({"kind": "annotation", "at": a.created_at, "who": a.created_by, "annotation": a,
-                       "labels": list(a.labels.all()), "source": a.get_source_display(), "current": a.is_current,
-                       "suggestion": a.suggestion, "suggested": list(a.suggested_labels.all())})
+        events.append(
+            {
+                "kind": "annotation",
+                "at": a.created_at,
+                "who": a.created_by,
+                "annotation": a,
+                "labels": list(a.labels.all()),
+                "source": a.get_source_display(),
+                "current": a.is_current,
+                "suggestion": a.suggestion,
+                "suggested": list(a.suggested_labels.all()),
+            }
+        )
     for r in Review.objects.filter(task=task).select_related("reviewer"):
-        events.append({"kind": "review", "at": r.created_at, "who": r.reviewer, "review": r,
-                       "decision": r.get_decision_display(), "reason": r.reason, "version": r.task_version})
+        events.append(
+            {
+                "kind": "review",
+                "at": r.created_at,
+                "who": r.reviewer,
+                "review": r,
+                "decision": r.get_decision_display(),
+                "reason": r.reason,
+                "version": r.task_version,
+            }
+        )
     events.sort(key=lambda e: (e["at"], 0 if e["kind"] == "annotation" else 1))
     return events
 
@@ -322,10 +357,15 @@ def labeler_reviews_recount(project) -> list[tuple[int, dict]]:
     """Per labeler, how many of their submitted tags reviewers approved, and rejected or corrected
     (a correction did not accept them); `labeling.stats.stats_rebuild` recounts LabelerCount with it.
     Imported labels carry an import's own approval, which counts for nobody."""
-    decided = Review.objects.filter(task__project=project, annotation__source=Annotation.Source.LABELER,
-                                    annotation__created_by__isnull=False)
-    rows = decided.values_list("annotation__created_by").annotate(
-        approved=Count("pk", filter=Q(decision=Review.Decision.APPROVED)),
-        rejected=Count("pk", filter=Q(decision__in=[Review.Decision.REJECTED, Review.Decision.CORRECTED])),
-    ).order_by()
+    decided = Review.objects.filter(
+        task__project=project, annotation__source=Annotation.Source.LABELER, annotation__created_by__isnull=False
+    )
+    rows = (
+        decided.values_list("annotation__created_by")
+        .annotate(
+            approved=Count("pk", filter=Q(decision=Review.Decision.APPROVED)),
+            rejected=Count("pk", filter=Q(decision__in=[Review.Decision.REJECTED, Review.Decision.CORRECTED])),
+        )
+        .order_by()
+    )
     return [(user_id, {"approved": approved, "rejected": rejected}) for user_id, approved, rejected in rows]

@@ -19,8 +19,10 @@ class ReviewItemSerializer(TaskMediaSerializer):
     labeled_at = serializers.DateTimeField(read_only=True)
     rejected_before = serializers.BooleanField(read_only=True)
     suggestion = serializers.ChoiceField(
-        choices=["accepted", "changed", "none"], read_only=True,
-        help_text="Whether the current labels came from an accepted suggestion (pre-label), a changed one, or none.")
+        choices=["accepted", "changed", "none"],
+        read_only=True,
+        help_text="Whether the current labels came from an accepted suggestion (pre-label), a changed one, or none.",
+    )
 
     def get_labels(self, task) -> list[str]:
         return [label.name for label in task.tags]
@@ -34,7 +36,9 @@ class HistoryEventSerializer(serializers.Serializer):
     # DRF's metaclass takes declared fields off the class, so `source` does not shadow Field.source at run time.
     source = serializers.CharField(read_only=True, default=None)  # type: ignore[assignment]
     current = serializers.BooleanField(read_only=True, default=None)
-    suggestion = serializers.CharField(read_only=True, default=None, help_text="accepted, changed or none (annotations).")
+    suggestion = serializers.CharField(
+        read_only=True, default=None, help_text="accepted, changed or none (annotations)."
+    )
     suggested = serializers.SerializerMethodField()
     decision = serializers.CharField(source="review.decision", read_only=True, default=None)
     reason = serializers.CharField(read_only=True, default=None)
@@ -62,8 +66,12 @@ class DecisionSerializer(StrictFieldsMixin, serializers.Serializer):
     # many=True hands max_length to the ListSerializer (the stubs do not know that keyword).
     items = DecisionItemSerializer(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-    labels = serializers.ListField(child=serializers.CharField(), required=False, default=list,
-                                   help_text="Label class names (ignoring case) or UUIDs, for decision=correct.")
+    labels = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text="Label class names (ignoring case) or UUIDs, for decision=correct.",
+    )
 
 
 class DecidedItemSerializer(serializers.Serializer):

@@ -29,9 +29,12 @@ LABELED, UNLABELED = Task.State.LABELED, Task.State.UNLABELED
 APPROVED, SKIPPED = Task.State.APPROVED, Task.State.SKIPPED
 
 _DECISIONS = {
-    "approve": Review.Decision.APPROVED, "approved": Review.Decision.APPROVED,
-    "reject": Review.Decision.REJECTED, "rejected": Review.Decision.REJECTED,
-    "correct": Review.Decision.CORRECTED, "corrected": Review.Decision.CORRECTED,
+    "approve": Review.Decision.APPROVED,
+    "approved": Review.Decision.APPROVED,
+    "reject": Review.Decision.REJECTED,
+    "rejected": Review.Decision.REJECTED,
+    "correct": Review.Decision.CORRECTED,
+    "corrected": Review.Decision.CORRECTED,
 }
 
 
@@ -50,7 +53,9 @@ class VersionConflict(Conflict):
     def __init__(self, problems: list[str]):
         self.problems = problems
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        super().__init__(f"Nothing was changed: {shown}. Reload the page and decide again.", data={"problems": problems})
+        super().__init__(
+            f"Nothing was changed: {shown}. Reload the page and decide again.", data={"problems": problems}
+        )
 
 
 class SelfReviewRefused(Refused):
@@ -60,7 +65,7 @@ class SelfReviewRefused(Refused):
 @dataclass
 class DecisionResult:
     decision: str
-    decided: list = field(default_factory=list)    # tasks changed by this request (new state/version set)
+    decided: list = field(default_factory=list)  # tasks changed by this request (new state/version set)
     unchanged: list = field(default_factory=list)  # tasks this reviewer had already decided the same way
 
 
@@ -80,8 +85,11 @@ def _lock_tasks(project, decisions) -> list[tuple[Task | None, int, object]]:
     uuids = [k for k in expected if isinstance(k, uuid.UUID)]
     ids = [k for k in expected if isinstance(k, int)]
     tasks = (
-        Task.objects.filter(project=project).filter(Q(item__uuid__in=uuids) | Q(pk__in=ids))
-        .select_related("item", "labeled_by").select_for_update(of=("self",)).order_by("pk")
+        Task.objects.filter(project=project)
+        .filter(Q(item__uuid__in=uuids) | Q(pk__in=ids))
+        .select_related("item", "labeled_by")
+        .select_for_update(of=("self",))
+        .order_by("pk")
     )
     by_key: dict[object, Task] = {}
     for task in tasks:
@@ -110,7 +118,9 @@ def _corrected_classes(project, corrected_labels) -> list[LabelClass]:
 
 
 @transaction.atomic
-def review_decide(*, project, reviewer, decisions, decision: str, reason: str = "", corrected_labels=None) -> DecisionResult:
+def review_decide(
+    *, project, reviewer, decisions, decision: str, reason: str = "", corrected_labels=None
+) -> DecisionResult:
     """Approve, reject or correct-and-approve the tasks in `decisions` [(item uuid or task id, version)]."""
     chosen = _DECISIONS.get(str(decision).lower())
     if chosen is None:
@@ -129,11 +139,14 @@ def review_decide(*, project, reviewer, decisions, decision: str, reason: str = 
         raise NotFound("Some of these items are not in this project.")
     tasks = [task for task, _, _ in rows]
     leased = dict(
-        ReviewLease.objects.filter(LIVE, task__in=tasks).exclude(reviewer=reviewer)
+        ReviewLease.objects.filter(LIVE, task__in=tasks)
+        .exclude(reviewer=reviewer)
         .values_list("task_id", "reviewer__username")
     )
     done_before = set(
-        Review.objects.filter(task__in=tasks, reviewer=reviewer, decision=decision).values_list("task_id", "task_version")
+        Review.objects.filter(task__in=tasks, reviewer=reviewer, decision=decision).values_list(
+            "task_id", "task_version"
+        )
     )
     result, problems, todo = DecisionResult(decision=decision), [], []
     for task, version, _ in rows:
@@ -173,12 +186,15 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
         # Earlier annotations become history: rejecting or correcting never deletes them.
         Annotation.objects.filter(task_id__in=task_ids, is_current=True).update(is_current=False)
     if decision == Review.Decision.CORRECTED:
-        new = Annotation.objects.bulk_create([
-            Annotation(task_id=pk, source=Annotation.Source.REVIEWER, is_current=True, created_by=reviewer) for pk in task_ids
-        ])
-        Annotation.labels.through.objects.bulk_create([
-            Annotation.labels.through(annotation_id=a.pk, labelclass_id=c.pk) for a in new for c in classes
-        ])
+        new = Annotation.objects.bulk_create(
+            [
+                Annotation(task_id=pk, source=Annotation.Source.REVIEWER, is_current=True, created_by=reviewer)
+                for pk in task_ids
+            ]
+        )
+        Annotation.labels.through.objects.bulk_create(
+            [Annotation.labels.through(annotation_id=a.pk, labelclass_id=c.pk) for a in new for c in classes]
+        )
         for c in classes:
             class_delta[c.pk] += len(new)
 
@@ -186,11 +202,19 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
     if target == UNLABELED:
         changes.update(leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None, rejected_before=True)
     Task.objects.filter(pk__in=task_ids).update(**changes)
-    Review.objects.bulk_create([
-        Review(task=task, annotation=current.get(task.pk), decision=decision, reason=reason,
-               task_version=version, reviewer=reviewer)
-        for task, version in todo
-    ])
+    Review.objects.bulk_create(
+        [
+            Review(
+                task=task,
+                annotation=current.get(task.pk),
+                decision=decision,
+                reason=reason,
+                task_version=version,
+                reviewer=reviewer,
+            )
+            for task, version in todo
+        ]
+    )
     ReviewLease.objects.filter(task_id__in=task_ids).delete()
 
     tally = stats.Tally(project.pk).tasks_moved(Counter({(LABELED, target): len(todo)})).labels_changed(class_delta)
@@ -211,6 +235,7 @@ def _apply(*, project, reviewer, todo, decision, reason, classes) -> None:
 
 
 # --- The review queue -------------------------------------------------------------------------
+
 
 def _claimable(project, reviewer):
     free = Q(review_lease__isnull=True) | Q(review_lease__expires__lte=Now())
@@ -233,7 +258,8 @@ def review_queue_claim(*, project, reviewer, size: int) -> list[int]:
         want, ids = size - len(held), []
         if want > 0:
             candidates = (
-                _claimable(project, reviewer).order_by("order_key", "pk")
+                _claimable(project, reviewer)
+                .order_by("order_key", "pk")
                 .select_for_update(skip_locked=True, of=("self",))
             )
             ids = list(candidates.values_list("pk", flat=True)[:want])
@@ -249,7 +275,8 @@ def review_queue_claim(*, project, reviewer, size: int) -> list[int]:
         ReviewLease.objects.filter(reviewer=reviewer, task_id__in=held + ids).update(expires=_expiry())
         return list(
             ReviewLease.objects.filter(LIVE, reviewer=reviewer, task__project=project, task__state=LABELED)
-            .order_by("task__order_key", "task_id").values_list("task_id", flat=True)[:size]
+            .order_by("task__order_key", "task_id")
+            .values_list("task_id", flat=True)[:size]
         )
 
 
@@ -260,6 +287,7 @@ def review_queue_release(*, project, reviewer) -> int:
 
 
 # --- Skipped items (managers) -------------------------------------------------------------------
+
 
 def _skipped_rows(project, items, *, retry_ok):
     rows = _lock_tasks(project, items)
@@ -276,15 +304,29 @@ def _skipped_rows(project, items, *, retry_ok):
     return todo
 
 
+def _skips_withdrawn(project, todo, target) -> None:
+    """Count the skipped tasks leaving state Skipped (for `target`, None: deleted). A labeler's `skipped` counts the
+    tasks they set aside that are still skipped, so each one taken back also leaves its labeler's count."""
+    tally = stats.Tally(project.pk).tasks_moved(Counter({(SKIPPED, target): len(todo)}))
+    for user_id, n in Counter(t.labeled_by_id for t in todo).items():
+        tally.labeler_counted(user_id, skipped=-n)
+    tally.save()
+
+
 @transaction.atomic
 def skipped_requeue(*, project, actor, items) -> int:
     """Put skipped tasks [(item uuid, version)] back in the labeling queue."""
     todo = _skipped_rows(project, items, retry_ok=lambda t, v: t.state == UNLABELED and t.version == v + 1)
     Task.objects.filter(pk__in=[t.pk for t in todo]).update(
-        state=UNLABELED, version=F("version") + 1, leased_to=None, lease_expires=None, labeled_by=None, labeled_at=None,
+        state=UNLABELED,
+        version=F("version") + 1,
+        leased_to=None,
+        lease_expires=None,
+        labeled_by=None,
+        labeled_at=None,
     )
     if todo:
-        stats.tasks_moved(project_id=project.pk, moves=Counter({(SKIPPED, UNLABELED): len(todo)}))
+        _skips_withdrawn(project, todo, UNLABELED)
     return len(todo)
 
 
@@ -294,5 +336,5 @@ def skipped_remove(*, project, actor, items) -> int:
     todo = _skipped_rows(project, items, retry_ok=lambda t, v: False)
     Task.objects.filter(pk__in=[t.pk for t in todo]).delete()
     if todo:
-        stats.tasks_moved(project_id=project.pk, moves=Counter({(SKIPPED, None): len(todo)}))
+        _skips_withdrawn(project, todo, None)
     return len(todo)

@@ -11,8 +11,8 @@ from django_htmx.http import push_url
 from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid
 from labeling.models import Task
 from projects.definition.label_classes import label_class_resolver
-from projects.tenancy.access import project_or_404, workspace_view
 from projects.models import LabelingProject
+from projects.tenancy.access import project_or_404, workspace_view
 from review import selectors, services
 from review.forms import DecisionForm, LabeledFilterForm, SkippedActionForm, filters_query
 from review.models import Review
@@ -35,7 +35,9 @@ def _push_canonical(request, response, query):
 
 
 def _back(access, project, name, query=""):
-    url = reverse(f"review:{name}", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid})
+    url = reverse(
+        f"review:{name}", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid}
+    )
     return f"{url}?{query}" if query else url
 
 
@@ -46,13 +48,26 @@ def _browser_context(access, project, query, *, manage=False, classes=None):
     rates = [] if manage else selectors.labeler_rates(project)  # its users are the labeler filter's choices
     form = LabeledFilterForm(query, classes=classes, labelers=[row["user"] for row in rates])
     filters = LabeledFilters(state="skipped") if manage else form.filters
-    page = selectors.labeled_page(project=project, filters=filters, classes=classes.classes, size=form.page_size,
-                                  after=form.cursor("after"), before=form.cursor("before"))
+    page = selectors.labeled_page(
+        project=project,
+        filters=filters,
+        classes=classes.classes,
+        size=form.page_size,
+        after=form.cursor("after"),
+        before=form.cursor("before"),
+    )
     start = form.query(after=None, before=None)
     here = start if page.first else form.query()
     return {
-        "access": access, "project": project, "form": form, "tasks": page.tasks, "layout": form.page_size, "layouts": LAYOUTS,
-        "labeler_rates": rates, "query": here, "newest_first": filters.newest_first,
+        "access": access,
+        "project": project,
+        "form": form,
+        "tasks": page.tasks,
+        "layout": form.page_size,
+        "layouts": LAYOUTS,
+        "labeler_rates": rates,
+        "query": here,
+        "newest_first": filters.newest_first,
         "first_query": None if page.first else start,
         "prev_query": form.query(after=None, before=page.previous_cursor) if page.previous_cursor else None,
         "next_query": form.query(after=page.next_cursor, before=None) if page.next_cursor else None,
@@ -75,7 +90,15 @@ def labeled(request, access, project):
 def _queue_context(access, project, reviewer, layout):
     held = selectors.queue_held(project=project, reviewer=reviewer, size=layout)
     tasks = selectors.queue_tasks(project=project, task_ids=held, classes=label_class_resolver(project=project).classes)
-    return {"access": access, "project": project, "tasks": tasks, "layout": layout, "layouts": LAYOUTS, "mode": "queue", "nav": "queue"}
+    return {
+        "access": access,
+        "project": project,
+        "tasks": tasks,
+        "layout": layout,
+        "layouts": LAYOUTS,
+        "mode": "queue",
+        "nav": "queue",
+    }
 
 
 def _layout(data):
@@ -146,8 +169,12 @@ def decide(request, access, project):
     form = DecisionForm(request.POST, classes=label_class_resolver(project=project))
     data = valid_or_invalid(form)
     result = services.review_decide(
-        project=project, reviewer=request.user, decisions=data["items"], decision=data["decision"],
-        reason=data["reason"], corrected_labels=data["labels"],
+        project=project,
+        reviewer=request.user,
+        decisions=data["items"],
+        decision=data["decision"],
+        reason=data["reason"],
+        corrected_labels=data["labels"],
     )
     done = len(result.decided) + len(result.unchanged)
     message = f"{Review.Decision(result.decision).label}: {done} image{'s' if done != 1 else ''}."
@@ -159,7 +186,12 @@ def decide(request, access, project):
 
 def _after_plain_decision(access, project, items, mode, query):
     if mode == "item" and len(items) == 1:
-        kwargs = {"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid, "item": items[0][0]}
+        kwargs = {
+            "org": access.organization.slug,
+            "ws": access.workspace.slug,
+            "project": project.uuid,
+            "item": items[0][0],
+        }
         url = reverse("review:item", kwargs=kwargs)
         return redirect(f"{url}?{urlencode({'next': query})}" if query else url)
     return redirect(_back(access, project, "queue" if mode == "queue" else "labeled", query))
@@ -170,10 +202,17 @@ def _item_context(request, access, project, item, *, back=""):
     classes = label_class_resolver(project=project)
     task = selectors.tasks_decorate([selectors.item_task_get(project=project, item=item)], classes.classes)[0]
     return {
-        "access": access, "project": project, "task": task, "history": selectors.item_history(task),
-        "lease": selectors.active_lease(task), "classes": classes.active,  # a correction sets new tags
-        "can_decide": task.state == Task.State.LABELED, "own": task.labeled_by_id == request.user.pk,
-        "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL, "nav": "labeled", "back_query": back,
+        "access": access,
+        "project": project,
+        "task": task,
+        "history": selectors.item_history(task),
+        "lease": selectors.active_lease(task),
+        "classes": classes.active,  # a correction sets new tags
+        "can_decide": task.state == Task.State.LABELED,
+        "own": task.labeled_by_id == request.user.pk,
+        "multi": project.task_type == LabelingProject.TaskType.MULTI_LABEL,
+        "nav": "labeled",
+        "back_query": back,
     }
 
 
@@ -195,14 +234,22 @@ def skipped(request, access, project):
 
 def _skipped_shown(request, access, project, form, *, message, status):
     context = _browser_context(access, project, QueryDict(form.cleaned_data.get("next", "")), manage=True)
-    return _render(request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status)
+    return _render(
+        request, "review/skipped.html", {**context, "status_message": message, "status": status}, status=status
+    )
 
 
 def _skipped_refused(failure, request, access, project):
     form = SkippedActionForm(request.POST)
     form.is_valid()  # for the page to return to
-    return _skipped_shown(request, access, project_or_404(access, project, related=()), form,
-                          message=failure.message, status=failure.status)
+    return _skipped_shown(
+        request,
+        access,
+        project_or_404(access, project, related=()),
+        form,
+        message=failure.message,
+        status=failure.status,
+    )
 
 
 @require_POST

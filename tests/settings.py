@@ -9,4 +9,4 @@ os.environ.setdefault("DEBUG", "true")
 # check the .env file name theirs.
 os.environ["LABELSITE_ENV_FILE"] = ""
 
-from labelsite.settings import *  # noqa: E402,F403
+from labelsite.settings import *  # noqa: F403

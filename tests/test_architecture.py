@@ -46,7 +46,10 @@ def test_no_first_party_import_hides_in_a_function():
                     continue
                 if path.name == "apps.py" and function.name == "ready":
                     continue
-                found += [f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
-                          for node in ast.walk(function) if isinstance(node, (ast.Import, ast.ImportFrom))
-                          for name in _first_party(node)]
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno} imports {name}"
+                    for node in ast.walk(function)
+                    if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for name in _first_party(node)
+                ]
     assert not found, "Import these at module level (break the cycle it dodged, if any):\n" + "\n".join(found)

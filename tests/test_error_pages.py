@@ -8,7 +8,7 @@ from django.urls import path
 from django.views import defaults
 
 from labelsite.urls import urlpatterns as site_urlpatterns
-from tests.review.data import make_project
+from tests.factories import ProjectFactory
 
 
 def _boom(request):
@@ -35,7 +35,9 @@ def test_an_unknown_url_shows_labelsites_not_found_page(labeler_client):
 
 
 @override_settings(DEBUG=False)
-def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadcrumb(labeler_client, outsider_client, ws_url):
+def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadcrumb(
+    labeler_client, outsider_client, ws_url
+):
     missing = ws_url("labeling:start", project="00000000-0000-0000-0000-000000000000")
     member, outsider = labeler_client.get(missing), outsider_client.get(missing)
     assert member.status_code == outsider.status_code == 404
@@ -46,7 +48,7 @@ def test_a_missing_project_and_a_foreign_one_show_the_same_page_without_a_breadc
 
 @override_settings(DEBUG=False)
 def test_a_refusal_shows_the_not_allowed_page_with_the_way_back(labeler_client, ws_url, workspace):
-    project = make_project(workspace)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     response = labeler_client.get(ws_url("project_settings", project=project.uuid))
     assert response.status_code == 403
     html = response.content.decode()

@@ -6,21 +6,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
+from core.api import api_exception_handler
 from core.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from core.htmx import Failure, shows_failures
 from exports.models import Export
 from exports.services import export_delete, export_retry
 from labeling.models import Task
-from core.api import api_exception_handler
-from projects.tenancy.access import workspace_view
 from projects.definition.services import project_state_set
+from projects.tenancy.access import workspace_view
 from review.services import SelfReviewRefused, review_decide
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory
 
 
 @pytest.fixture
 def project(workspace):
-    return make_project(workspace)
+    return ProjectFactory.create(workspace=workspace, dataset__items=0)
 
 
 def _api(project, what):
@@ -28,9 +28,10 @@ def _api(project, what):
 
 
 def test_an_item_of_another_project_is_not_found_by_the_service_the_api_and_the_page(
-        workspace, project, labeler, reviewer, reviewer_client, ws_url):
-    other = make_project(workspace)
-    foreign = add_tasks(other, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    workspace, project, labeler, reviewer, reviewer_client, ws_url
+):
+    other = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    foreign = TaskFactory.create(project=other, state=Task.State.LABELED, labeler=labeler)
     with pytest.raises(NotFound) as error:
         review_decide(project=project, reviewer=reviewer, decisions=[(foreign.item.uuid, 1)], decision="approve")
     assert error.value.code == "not_found"
@@ -38,7 +39,11 @@ def test_an_item_of_another_project_is_not_found_by_the_service_the_api_and_the_
     body = {"decision": "approve", "items": [{"item": str(foreign.item.uuid), "version": 1}]}
     response = reviewer_client.post(_api(project, "review/decisions"), body, content_type="application/json")
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "Some of these items are not in this project.", "errors": {}}
+    assert response.json() == {
+        "code": "not_found",
+        "message": "Some of these items are not in this project.",
+        "errors": {},
+    }
 
     page = reviewer_client.get(ws_url("review:item", project=project.uuid, item=foreign.item.uuid))
     assert page.status_code == 404
@@ -60,20 +65,23 @@ def test_state_conflicts_are_domain_conflicts_with_their_message(project, manage
 
 
 def test_self_review_is_refused_as_a_permission_the_pages_and_api_already_answer_403(project, manager):
-    mine = add_tasks(project, 1, state=Task.State.LABELED, labeler=manager)[0]
+    mine = TaskFactory.create(project=project, state=Task.State.LABELED, labeler=manager)
     with pytest.raises(SelfReviewRefused) as error:
         review_decide(project=project, reviewer=manager, decisions=[(mine.item.uuid, mine.version)], decision="approve")
     assert isinstance(error.value, Refused) and isinstance(error.value, PermissionDenied)
     assert error.value.code == "permission_denied" and "someone else must review it" in error.value.message
 
 
-@pytest.mark.parametrize("error, status, code", [
-    (NotFound("No such thing."), 404, "not_found"),
-    (Conflict("It changed.", data={"ids": [1]}), 409, "conflict"),
-    (Refused("Not yours."), 403, "permission_denied"),
-    (Refused(), 403, "permission_denied"),
-    (DomainError("Cannot.", code="odd"), 400, "odd"),
-])
+@pytest.mark.parametrize(
+    "error, status, code",
+    [
+        (NotFound("No such thing."), 404, "not_found"),
+        (Conflict("It changed.", data={"ids": [1]}), 409, "conflict"),
+        (Refused("Not yours."), 403, "permission_denied"),
+        (Refused(), 403, "permission_denied"),
+        (DomainError("Cannot.", code="odd"), 400, "odd"),
+    ],
+)
 def test_the_api_maps_every_domain_error_to_its_status_and_the_json_shape(error, status, code):
     response = api_exception_handler(error, {})
     assert response.status_code == status
@@ -93,11 +101,14 @@ def test_pages_map_domain_errors_escaping_a_view_to_the_404_and_403_pages(labele
         view(request, org="acme", ws="vision")
 
 
-@pytest.mark.parametrize(("raised", "status"), [
-    (Conflict("It changed meanwhile."), 409),
-    (Invalid({"name": ["Taken."]}), 422),
-    (Refused("Not yours."), 403),
-])
+@pytest.mark.parametrize(
+    "raised, status",
+    [
+        (Conflict("It changed meanwhile."), 409),
+        (Invalid({"name": ["Taken."]}), 422),
+        (Refused("Not yours."), 403),
+    ],
+)
 def test_a_view_that_shows_failures_answers_with_the_screen_its_refusals_are_drawn_on(raised, status):
     drawn = []
 
@@ -119,8 +130,9 @@ def test_not_found_and_other_errors_pass_by_a_view_that_shows_failures():
         raise AssertionError("not drawn")
 
     for raised in (NotFound("Gone."), KeyError("bug")):
+
         @shows_failures(on_failure)
-        def view(request):
+        def view(request, raised=raised):
             raise raised
 
         with pytest.raises(type(raised)):

@@ -40,18 +40,28 @@ def test_every_page_or_fragment_varies_on_hx_request(org_admin_client, sweep_sam
         for kind, response in (("plain", plain), ("htmx", htmx)):
             assert "HX-Request" in response.get("Vary", ""), f"{kind} GET {url}: Vary={response.get('Vary')!r}"
     # The sweep must really reach the fragment views, or this test would pass by visiting none.
-    for name in ("/exports/", "/exports/<uuid:export>/status/", "/label/tasks/", "/review/", "/review/queue/", "/projects/new/<slug:step>/"):
-        assert any(route.endswith(name) for route in differing), f"no page-or-fragment route matching {name!r}: {differing}"
-
+    for name in (
+        "/exports/",
+        "/exports/<uuid:export>/status/",
+        "/label/tasks/",
+        "/review/",
+        "/review/queue/",
+        "/projects/new/<slug:step>/",
+    ):
+        assert any(route.endswith(name) for route in differing), (
+            f"no page-or-fragment route matching {name!r}: {differing}"
+        )
 
 
 def test_a_history_restore_gets_the_whole_page_not_a_fragment(org_admin_client, sweep_samples):
     """htmx asks again for a page its history cache lost and puts the answer in place of <body>: a fragment would
     leave the page without its top bar and scripts."""
     headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
-    for route in ("o/<slug:org>/<slug:ws>/projects/<uuid:project>/label/tasks/",
-                  "o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/",
-                  "o/<slug:org>/<slug:ws>/projects/new/<slug:step>/"):
+    for route in (
+        "o/<slug:org>/<slug:ws>/projects/<uuid:project>/label/tasks/",
+        "o/<slug:org>/<slug:ws>/projects/<uuid:project>/review/",
+        "o/<slug:org>/<slug:ws>/projects/new/<slug:step>/",
+    ):
         url = _url(route, sweep_samples)
         response = org_admin_client.get(url, headers=headers)
         assert response.status_code == 200, url

@@ -5,23 +5,27 @@ where a new tag would be set but still names the tags it left (the review filter
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from exports.services import labels_import
 from labeling import services as labeling
 from labeling.models import Task
 from projects.definition.label_classes import LabelClassResolver, label_class_resolver
 from projects.models import LabelClass
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory, owner
 
 HTMX = {"HX-Request": "true"}
 J = {"content_type": "application/json"}
 
 
 @pytest.fixture
-def project(workspace):
-    project = make_project(workspace, classes=("Cat", "Dog", "Bird"))
-    LabelClass.objects.filter(project=project, name="Bird").update(removed_at=timezone.now(), position=LabelClass.REMOVED_POSITION)
+def project(workspace, labeler):
+    """Classes Cat, Dog and Bird; a task tagged Cat and one tagged Bird await review; then Bird was removed
+    (keeping its tags)."""
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=("Cat", "Dog", "Bird"))
+    cat, _dog, bird = project.label_classes.order_by("position")
+    for label in (cat, bird):
+        TaskFactory.create(project=project, state=Task.State.LABELED, labeler=labeler, labels=label)
+    labeling.label_class_remove(project=project, label_class=bird, requeue=False, actor=owner())
     return project
 
 
@@ -38,7 +42,7 @@ def bird(project):
 @pytest.fixture
 def held(project, labeler):
     """The ids of three tasks held by the labeler."""
-    add_tasks(project, 3)
+    TaskFactory.create_batch(3, project=project)
     return [task.pk for task in labeling.tasks_claim(project=project, user=labeler, size=3)]
 
 
@@ -47,6 +51,7 @@ def _api(project, what):
 
 
 # --- the resolver ------------------------------------------------------------------------------------
+
 
 def test_a_class_is_named_by_its_uuid_or_its_name_ignoring_case_and_spaces(project, cat):
     classes = label_class_resolver(project=project)
@@ -82,6 +87,7 @@ def test_a_spelling_two_classes_share_ignoring_case_names_neither_but_their_exac
 
 # --- every entry point answers the same ------------------------------------------------------------
 
+
 def test_the_labeling_api_takes_names_in_any_case_and_uuids(project, held, cat, labeler_client):
     tasks = [str(t.item.uuid) for t in Task.objects.filter(pk__in=held).select_related("item")]
     tagged = labeler_client.post(_api(project, "tasks/tags"), {"tasks": tasks[:1], "labels": ["CAT"]}, **J)
@@ -93,15 +99,18 @@ def test_the_labeling_api_takes_names_in_any_case_and_uuids(project, held, cat, 
 @pytest.mark.parametrize("ref, message", [("zebra", "Unknown label class 'zebra'"), ("Bird", "'Bird' was removed")])
 def test_the_labeling_api_refuses_unknown_and_removed_classes(project, held, labeler_client, ref, message):
     task = str(Task.objects.filter(pk__in=held).first().item.uuid)
-    for url, body in ((_api(project, "tasks/tags"), {"tasks": [task], "labels": [ref]}),
-                      (_api(project, "tasks/submit"), {"labels": {task: [ref]}})):
+    for url, body in (
+        (_api(project, "tasks/tags"), {"tasks": [task], "labels": [ref]}),
+        (_api(project, "tasks/submit"), {"labels": {task: [ref]}}),
+    ):
         response = labeler_client.post(url, body, **J)
         assert response.status_code == 400 and message in response.json()["errors"]["labels"][0]
     assert not Task.objects.filter(pk__in=held).exclude(draft=[]).exists()
 
 
 def test_the_grid_posts_uuids_and_refuses_a_removed_class_where_the_labeler_acted(
-        project, held, cat, bird, labeler_client, ws_url):
+    project, held, cat, bird, labeler_client, ws_url
+):
     grid = labeler_client.get(ws_url("labeling:grid", project=project.uuid)).content.decode()
     assert f'name="label" value="{cat.uuid}"' in grid and f'name="label" value="{cat.pk}"' not in grid
     assert f'value="{bird.uuid}"' not in grid  # removed: not offered
@@ -121,10 +130,9 @@ def test_a_removed_class_takes_no_draft_tag_in_the_service_either(project, held,
 
 
 @pytest.fixture
-def awaiting(project, labeler, cat, bird):
+def awaiting(project):
     """Two tasks awaiting review: one tagged Cat, one tagged Bird before Bird was removed (the tag stays)."""
-    return (add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler, label=cat)
-            + add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler, label=bird))
+    return list(Task.objects.filter(project=project, state=Task.State.LABELED).select_related("item").order_by("pk"))
 
 
 def test_review_corrections_take_names_or_uuids_and_refuse_removed_classes(project, awaiting, reviewer_client, ws_url):
@@ -132,7 +140,11 @@ def test_review_corrections_take_names_or_uuids_and_refuse_removed_classes(proje
     decide = _api(project, "review/decisions")
 
     def body(task, labels):
-        return {"decision": "correct", "items": [{"item": str(task.item.uuid), "version": task.version}], "labels": labels}
+        return {
+            "decision": "correct",
+            "items": [{"item": str(task.item.uuid), "version": task.version}],
+            "labels": labels,
+        }
 
     removed = reviewer_client.post(decide, body(first, ["bird"]), **J)
     assert removed.status_code == 400 and "'Bird' was removed" in removed.json()["errors"]["labels"][0]
@@ -142,16 +154,31 @@ def test_review_corrections_take_names_or_uuids_and_refuse_removed_classes(proje
     dog = project.label_classes.get(name="Dog")
     assert f'name="labels" value="{dog.uuid}"' in page and "Bird</span></label>" not in page  # not offered
     bird = project.label_classes.get(name="Bird")
-    refused = reviewer_client.post(ws_url("review:decide", project=project.uuid), {
-        "items": f"{second.item.uuid}:{second.version}", "decision": "correct", "labels": str(bird.uuid), "mode": "item"})
+    refused = reviewer_client.post(
+        ws_url("review:decide", project=project.uuid),
+        {
+            "items": f"{second.item.uuid}:{second.version}",
+            "decision": "correct",
+            "labels": str(bird.uuid),
+            "mode": "item",
+        },
+    )
     assert refused.status_code == 422 and "was removed from this project" in refused.content.decode()
-    done = reviewer_client.post(ws_url("review:decide", project=project.uuid), {
-        "items": f"{second.item.uuid}:{second.version}", "decision": "correct", "labels": str(dog.uuid), "mode": "item"})
+    done = reviewer_client.post(
+        ws_url("review:decide", project=project.uuid),
+        {
+            "items": f"{second.item.uuid}:{second.version}",
+            "decision": "correct",
+            "labels": str(dog.uuid),
+            "mode": "item",
+        },
+    )
     assert done.status_code == 302
 
 
 def test_review_filters_name_a_class_ignoring_case_or_by_uuid_and_still_find_a_removed_ones_tags(
-        project, awaiting, bird, reviewer_client, ws_url):
+    project, awaiting, bird, reviewer_client, ws_url
+):
     items = _api(project, "review/items")
     for ref in ("bird", "BIRD", str(bird.uuid)):
         found = reviewer_client.get(items, {"class": ref}).json()["results"]
@@ -160,15 +187,18 @@ def test_review_filters_name_a_class_ignoring_case_or_by_uuid_and_still_find_a_r
     assert unknown.status_code == 400 and "Unknown label class 'zebra'" in unknown.json()["errors"]["class"][0]
     page = reviewer_client.get(ws_url("review:labeled", project=project.uuid), {"class": "bird"}, headers=HTMX)
     assert page.status_code == 200 and page["HX-Push-Url"].endswith("?class=Bird")  # the canonical name in the URL
-    assert str(awaiting[1].item.uuid) in page.content.decode() and str(awaiting[0].item.uuid) not in page.content.decode()
+    assert (
+        str(awaiting[1].item.uuid) in page.content.decode() and str(awaiting[0].item.uuid) not in page.content.decode()
+    )
 
 
 def test_imports_resolve_names_the_same_way_and_refuse_removed_classes(project, manager, cat):
-    add_tasks(project, 3)
-    keys = list(project.dataset.items.order_by("key").values_list("key", flat=True))
-    csv = "image_url,label\n" + "".join(f"{key},{label}\n" for key, label in zip(keys, ["CAT", str(cat.uuid), "bird"]))
-    report = labels_import(project=project, actor=manager, file=SimpleUploadedFile("l.csv", csv.encode()),
-                           format="csv", as_final=True)
+    keys = sorted(task.item.key for task in TaskFactory.create_batch(3, project=project))
+    csv = "image_url,label\n" + "".join(
+        f"{key},{label}\n" for key, label in zip(keys, ["CAT", str(cat.uuid), "bird"], strict=True)
+    )
+    report = labels_import(
+        project=project, actor=manager, file=SimpleUploadedFile("l.csv", csv.encode()), format="csv", as_final=True
+    )
     assert report.applied == 2
     assert report.invalid == [("line 4", "The label class 'Bird' was removed from this project: choose another one.")]
-

@@ -45,12 +45,19 @@ def _unscoped_queries(module, tree, models):
     """`Model.objects…` not starting from for_workspace/for_user, and get_object_or_404 calls: (line, model)."""
     parents = _parents(tree)
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr == "objects" and isinstance(node.value, ast.Name)
-                and node.value.id in models):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "objects"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in models
+        ):
             parent = parents.get(node)
             if not (isinstance(parent, ast.Attribute) and parent.attr in SCOPED):
                 yield node.lineno, node.value.id
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in LOOKUP_SHORTCUTS:
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) in LOOKUP_SHORTCUTS
+        ):
             first = node.args[0] if node.args else None
             yield node.lineno, first.id if isinstance(first, ast.Name) else ast.unparse(first) if first else ""
 
@@ -70,11 +77,21 @@ def test_views_and_apis_query_tenant_models_only_through_access():
 def test_the_guard_sees_the_interface_modules_and_the_tenant_models():
     """The scan above cannot pass by looking at nothing."""
     modules = {module for module, _ in _modules(INTERFACE_MODULES)}
-    assert {"labeling/views.py", "review/views.py", "exports/views.py", "review/api.py", "labeling/api.py",
-            "projects/datastores/views.py", "projects/definition/views.py", "projects/tenancy/views.py",
-            "labeling/media_views.py"} <= modules
+    assert {
+        "labeling/views.py",
+        "review/views.py",
+        "exports/views.py",
+        "review/api.py",
+        "labeling/api.py",
+        "projects/datastores/views.py",
+        "projects/definition/views.py",
+        "projects/tenancy/views.py",
+        "labeling/media_views.py",
+    } <= modules
     assert {"LabelingProject", "LabelClass", "Task", "Export", "DataItem", "Dataset"} <= _model_names()
-    sample = ast.parse("def view(access, uuid):\n    return get_object_or_404(LabelingProject.objects.all(), uuid=uuid)\n")
+    sample = ast.parse(
+        "def view(access, uuid):\n    return get_object_or_404(LabelingProject.objects.all(), uuid=uuid)\n"
+    )
     assert {model for _, model in _unscoped_queries("x.py", sample, {"LabelingProject"})} >= {"LabelingProject"}
 
 
@@ -91,8 +108,11 @@ def test_services_and_selectors_raise_domain_errors_not_interface_ones():
                 names = [alias.name for alias in node.names]
             else:
                 continue
-            found += [f"{module}:{node.lineno} imports {name}" for name in names
-                      if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IN_SERVICES)]
+            found += [
+                f"{module}:{node.lineno} imports {name}"
+                for name in names
+                if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IN_SERVICES)
+            ]
     assert found == []
 
 
@@ -136,13 +156,17 @@ def _class_lookups(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "attr", getattr(node.func, "id", None))
-            receiver = node.func.value if isinstance(node.func, ast.Attribute) else (node.args[0] if node.args else None)
+            receiver = (
+                node.func.value if isinstance(node.func, ast.Attribute) else (node.args[0] if node.args else None)
+            )
             keys = {kw.arg.split("__")[0] for kw in node.keywords if kw.arg}
             if name in LOOKUP_CALLS and receiver is not None and _about_classes(receiver) and keys & CLASS_KEYS:
                 yield node.lineno, f"looks a label class up by {sorted(keys & CLASS_KEYS)}"
             if name in ("ModelChoiceField", "ModelMultipleChoiceField") and _about_classes(node):
                 yield node.lineno, "a model choice field over label classes"
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == "queryset" for t in node.targets):
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Attribute) and t.attr == "queryset" for t in node.targets
+        ):
             if _about_classes(node.value):
                 yield node.lineno, "a form field's queryset of label classes"
         elif isinstance(node, ast.DictComp) and any("class" in ast.unparse(g.iter) for g in node.generators):
@@ -158,8 +182,11 @@ def test_label_classes_named_in_requests_are_resolved_only_by_the_resolver():
             continue
         owner = _functions(tree)
         by_line = {n.lineno: owner.get(n, "") for n in ast.walk(tree) if hasattr(n, "lineno")}
-        found += [f"{module}:{line} {what}; resolve it with projects.definition.label_classes.label_class_resolver"
-                  for line, what in _class_lookups(tree) if (module, by_line.get(line, "")) not in CLASS_LOOKUPS_ALLOWED]
+        found += [
+            f"{module}:{line} {what}; resolve it with projects.definition.label_classes.label_class_resolver"
+            for line, what in _class_lookups(tree)
+            if (module, by_line.get(line, "")) not in CLASS_LOOKUPS_ALLOWED
+        ]
     assert found == []
 
 
@@ -187,24 +214,45 @@ def _path_rule_copies(tree):
             yield node.lineno, "handles '..' itself"
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "path_clean" in node.name:
             yield node.lineno, f"defines {node.name}()"
-        elif isinstance(node, ast.FunctionDef) and node.name == "clean_path":
-            if not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "path_clean" for n in ast.walk(node)):
-                yield node.lineno, "a form's clean_path() that does not call path_clean"
+        elif (
+            isinstance(node, ast.FunctionDef)
+            and node.name == "clean_path"
+            and not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "path_clean" for n in ast.walk(node))
+        ):
+            yield node.lineno, "a form's clean_path() that does not call path_clean"
 
 
 def test_folder_paths_are_cleaned_by_one_function():
-    found = [f"{module}:{line} {what}; use projects.datastores.paths.path_clean"
-             for module, tree in _all_modules() if module != PATHS for line, what in _path_rule_copies(tree)]
+    found = [
+        f"{module}:{line} {what}; use projects.datastores.paths.path_clean"
+        for module, tree in _all_modules()
+        if module != PATHS
+        for line, what in _path_rule_copies(tree)
+    ]
     assert found == []
-    sample = ast.parse('def dataset_path_clean(p):\n    return "/".join(s for s in p.split("/") if s not in (".", ".."))\n')
+    sample = ast.parse(
+        'def dataset_path_clean(p):\n    return "/".join(s for s in p.split("/") if s not in (".", ".."))\n'
+    )
     assert len(list(_path_rule_copies(sample))) == 2
 
 
 # --- refusals on pages: one mechanism --------------------------------------------------------------
 
 PAGE_MODULES = ("views.py", "project_views.py", "media_views.py")
-DOMAIN_ERRORS = {"Conflict", "Invalid", "ValidationError", "Refused", "NotFound", "DomainError", "PermissionDenied",
-                 "LeaseLost", "VersionConflict", "ProjectNotOpen", "SelfReviewRefused", "InUse"}
+DOMAIN_ERRORS = {
+    "Conflict",
+    "Invalid",
+    "ValidationError",
+    "Refused",
+    "NotFound",
+    "DomainError",
+    "PermissionDenied",
+    "LeaseLost",
+    "VersionConflict",
+    "ProjectNotOpen",
+    "SelfReviewRefused",
+    "InUse",
+}
 CATCH_ALLOWED = {
     ("projects/tenancy/views.py", "accept_invitation"): "an unusable invitation is a page of its own (410 Gone)",
 }
@@ -221,9 +269,14 @@ def _caught_domain_errors(tree):
 
 
 def test_page_views_leave_refusals_to_shows_failures():
-    found = [f"{module}:{line} {function}() catches {names} itself; decorate it with core.htmx.shows_failures"
-             for module, tree in _modules(PAGE_MODULES)
-             for line, function, names in _caught_domain_errors(tree) if (module, function) not in CATCH_ALLOWED]
+    found = [
+        f"{module}:{line} {function}() catches {names} itself; decorate it with core.htmx.shows_failures"
+        for module, tree in _modules(PAGE_MODULES)
+        for line, function, names in _caught_domain_errors(tree)
+        if (module, function) not in CATCH_ALLOWED
+    ]
     assert found == []
-    sample = ast.parse("def view(request):\n    try:\n        pass\n    except (services.LeaseLost, ValidationError):\n        pass\n")
+    sample = ast.parse(
+        "def view(request):\n    try:\n        pass\n    except (services.LeaseLost, ValidationError):\n        pass\n"
+    )
     assert [names for _, _, names in _caught_domain_errors(sample)] == [["LeaseLost", "ValidationError"]]

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from labeling.models import Task
-from tests.review.data import add_tasks, make_project
+from tests.factories import DatasetFactory, ProjectFactory, TaskFactory
 
 
 def _nav(html, cls):
@@ -29,7 +29,9 @@ def crumbs(response):
 def tabs(response):
     """[(label, current?)] of the page's workspace or project navigation."""
     html = _nav(response.content.decode(), "sectionnav")
-    return [(unescape(label), 'aria-current="page"' in attrs) for attrs, label in re.findall(r"<a ([^>]*)>(.*?)</a>", html)]
+    return [
+        (unescape(label), 'aria-current="page"' in attrs) for attrs, label in re.findall(r"<a ([^>]*)>(.*?)</a>", html)
+    ]
 
 
 def current_tab(response):
@@ -38,8 +40,8 @@ def current_tab(response):
 
 @pytest.fixture
 def nav_project(workspace, labeler):
-    project = make_project(workspace, name="Pets & <Friends>")
-    add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, name="Pets & <Friends>", dataset__items=0)
+    TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     return project
 
 
@@ -64,9 +66,15 @@ PROJECT_PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("route", "tab", "parents", "page"), PROJECT_PAGES)
+@pytest.mark.parametrize("route, tab, parents, page", PROJECT_PAGES)
 def test_every_project_page_has_the_breadcrumb_and_the_project_navigation_with_its_place_marked(
-    manager_client, purl, ws_url, route, tab, parents, page,
+    manager_client,
+    purl,
+    ws_url,
+    route,
+    tab,
+    parents,
+    page,
 ):
     response = manager_client.get(purl(route))
     trail = crumbs(response)
@@ -92,12 +100,15 @@ def test_item_history_and_label_removal_pages_name_their_object_after_their_pare
     assert current_tab(response) == ["Settings"]
 
 
-@pytest.mark.parametrize(("client_name", "expected", "home"), [
-    ("labeler_client", ["Label data"], "labeling:start"),
-    ("reviewer_client", ["Dashboard", "Data"], "labeling:dashboard"),
-    ("manager_client", ["Dashboard", "Data", "Label data", "Export", "Settings"], "labeling:dashboard"),
-    ("org_admin_client", ["Dashboard", "Data", "Label data", "Export", "Settings"], "labeling:dashboard"),
-])
+@pytest.mark.parametrize(
+    "client_name, expected, home",
+    [
+        ("labeler_client", ["Label data"], "labeling:start"),
+        ("reviewer_client", ["Dashboard", "Data"], "labeling:dashboard"),
+        ("manager_client", ["Dashboard", "Data", "Label data", "Export", "Settings"], "labeling:dashboard"),
+        ("org_admin_client", ["Dashboard", "Data", "Label data", "Export", "Settings"], "labeling:dashboard"),
+    ],
+)
 def test_the_project_navigation_offers_only_what_the_role_may_use(request, purl, client_name, expected, home):
     client = request.getfixturevalue(client_name)
     url = purl("labeling:start") if client_name == "labeler_client" else purl("labeling:dashboard")
@@ -105,29 +116,34 @@ def test_the_project_navigation_offers_only_what_the_role_may_use(request, purl,
     assert [label for label, _ in tabs(response)] == expected
     assert crumbs(response)[2][1] == purl(home)
     for label, _ in tabs(response):
-        href = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(label)}</a>', _nav(response.content.decode(), "sectionnav")).group(1)
+        href = re.search(
+            rf'<a href="([^"]+)"[^>]*>{re.escape(label)}</a>', _nav(response.content.decode(), "sectionnav")
+        ).group(1)
         assert client.get(href).status_code == 200, (label, href)
 
 
-@pytest.mark.parametrize(("client_name", "expected"), [
-    ("labeler_client", ["Projects"]),
-    ("reviewer_client", ["Projects"]),
-    ("manager_client", ["Projects", "Datasets"]),
-    ("ws_admin_client", ["Projects", "Datasets", "Members"]),
-    ("org_admin_client", ["Projects", "Datasets", "Datastores", "Members", "Organization"]),
-])
+@pytest.mark.parametrize(
+    "client_name, expected",
+    [
+        ("labeler_client", ["Projects"]),
+        ("reviewer_client", ["Projects"]),
+        ("manager_client", ["Projects", "Datasets"]),
+        ("ws_admin_client", ["Projects", "Datasets", "Members"]),
+        ("org_admin_client", ["Projects", "Datasets", "Datastores", "Members", "Organization"]),
+    ],
+)
 def test_workspace_pages_show_the_workspace_navigation_for_the_role(request, ws_url, client_name, expected):
     response = request.getfixturevalue(client_name).get(ws_url("workspace"))
     assert [label for label, _ in tabs(response)] == expected
     assert current_tab(response) == ["Projects"]
-    assert crumbs(response) == [("Acme", reverse("organization", kwargs={"org": "acme"}) if client_name == "org_admin_client" else None, False),
-                                ("Vision", None, True)]
+    assert crumbs(response) == [
+        ("Acme", reverse("organization", kwargs={"org": "acme"}) if client_name == "org_admin_client" else None, False),
+        ("Vision", None, True),
+    ]
 
 
 def test_workspace_subpages_mark_their_tab_and_lead_back(ws_admin_client, ws_url, workspace):
-    from tests.project_fixtures import make_dataset
-
-    dataset = make_dataset(workspace, name="cats & dogs", items=1)
+    dataset = DatasetFactory.create(workspace=workspace, name="cats & dogs", items=1)
     for route, kwargs, tab, trail in [
         ("datasets", {}, "Datasets", ["Acme", "Vision", "Datasets"]),
         ("dataset", {"dataset": dataset.uuid}, "Datasets", ["Acme", "Vision", "Datasets", "cats & dogs"]),
@@ -147,9 +163,14 @@ def test_datastores_link_goes_to_django_admin_only_for_organization_admins(org_a
     assert org_admin_client.get(admin_list).status_code == 200
 
 
-@pytest.mark.parametrize(("client_name", "route"), [
-    ("labeler_client", "labeling:start"), ("reviewer_client", "labeling:dashboard"), ("manager_client", "labeling:dashboard"),
-])
+@pytest.mark.parametrize(
+    "client_name, route",
+    [
+        ("labeler_client", "labeling:start"),
+        ("reviewer_client", "labeling:dashboard"),
+        ("manager_client", "labeling:dashboard"),
+    ],
+)
 def test_project_names_in_lists_link_to_the_projects_main_page_for_the_role(request, ws_url, purl, client_name, route):
     client = request.getfixturevalue(client_name)
     link = f'href="{purl(route)}">Pets &amp; &lt;Friends&gt;</a>'
@@ -159,7 +180,10 @@ def test_project_names_in_lists_link_to_the_projects_main_page_for_the_role(requ
 
 
 def test_account_pages_lead_home_and_the_home_page_has_no_breadcrumb(labeler_client):
-    assert crumbs(labeler_client.get(reverse("api_tokens"))) == [("Home", reverse("home"), False), ("API tokens", None, True)]
+    assert crumbs(labeler_client.get(reverse("api_tokens"))) == [
+        ("Home", reverse("home"), False),
+        ("API tokens", None, True),
+    ]
     assert crumbs(labeler_client.get(reverse("home"))) == []
 
 

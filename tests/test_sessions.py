@@ -25,8 +25,11 @@ def _age(client, **seconds_ago):
 
 
 def _logged_out(client, response):
-    return response.status_code == 302 and response["Location"].startswith(reverse("login")) \
+    return (
+        response.status_code == 302
+        and response["Location"].startswith(reverse("login"))
         and SESSION_KEY not in client.session
+    )
 
 
 def test_a_session_idle_longer_than_the_limit_is_logged_out(labeler_client, ws_url):

@@ -16,11 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def _manage(*args, **env):
     # Browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a deployment never has it.
     # The suite's own settings module and switches are dropped too: this is a bare deployment.
-    dropped = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE",
-               "LABELSITE_OPEN_SIGNUP", "LABELSITE_SIGNUP_ADMIN_ACCESS"}
+    dropped = {
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DEBUG",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "DJANGO_SETTINGS_MODULE",
+        "LABELSITE_OPEN_SIGNUP",
+        "LABELSITE_SIGNUP_ADMIN_ACCESS",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -40,8 +52,15 @@ def test_debug_is_off_unless_set():
     # Nothing but the required production values: the deployment that forgot DEBUG=false.
     result = _manage("check")
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
-    result = _manage("shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.DEBUG, s.LABELSITE_OPEN_SIGNUP, s.SECURE_SSL_REDIRECT)",
-                     SECRET_KEY="k3y-" + "q" * 60, ALLOWED_HOSTS="labels.example.com")
+    result = _manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG, s.LABELSITE_OPEN_SIGNUP, s.SECURE_SSL_REDIRECT)",
+        SECRET_KEY="k3y-" + "q" * 60,
+        ALLOWED_HOSTS="labels.example.com",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "False", "True"]
 
@@ -55,7 +74,11 @@ def test_open_signup_does_not_follow_debug():
 
 def test_make_run_asks_for_the_development_setup_itself():
     # `make -n` prints the commands without running them.
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "LABELSITE_OPEN_SIGNUP", "LABELSITE_SIGNUP_ADMIN_ACCESS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "LABELSITE_OPEN_SIGNUP", "LABELSITE_SIGNUP_ADMIN_ACCESS"}
+    }
     result = subprocess.run(["make", "-n", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     commands = [line for line in result.stdout.splitlines() if "manage.py" in line]
@@ -66,8 +89,13 @@ def test_make_run_asks_for_the_development_setup_itself():
 
 def test_check_deploy_is_clean_with_production_settings():
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="false", SECRET_KEY="k3y-" + "q" * 60 + "-Zz9!", ALLOWED_HOSTS="labels.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY="k3y-" + "q" * 60 + "-Zz9!",
+        ALLOWED_HOSTS="labels.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -121,17 +149,29 @@ def test_labelsites_own_settings_are_named_labelsite():
     foreign = {name for name in own if hasattr(global_settings, name) or name.startswith("CELERY_")}
     # Names Django (ROOT_URLCONF has no default), its project template and the API libraries read.
     foreign |= {"ROOT_URLCONF", "BASE_DIR", "REST_FRAMEWORK", "SPECTACULAR_SETTINGS"}
-    assert sorted(own - foreign) == sorted(
-        name for name in own - foreign if name.startswith("LABELSITE_"))
+    assert sorted(own - foreign) == sorted(name for name in own - foreign if name.startswith("LABELSITE_"))
 
 
-@pytest.mark.parametrize("old, new, script, value, expected", [
-    ("LOG_LEVEL", "LABELSITE_LOG_LEVEL", "print(s.LOGGING['root']['level'])", "WARNING", "WARNING"),
-    ("USE_X_FORWARDED_PROTO", "LABELSITE_USE_X_FORWARDED_PROTO", "print(s.SECURE_PROXY_SSL_HEADER[0])", "true",
-     "HTTP_X_FORWARDED_PROTO"),
-    ("DATABASE_CONN_MAX_AGE", "LABELSITE_DATABASE_CONN_MAX_AGE", "print(s.DATABASES['default'].get('CONN_MAX_AGE'))",
-     "7", "7"),
-])
+@pytest.mark.parametrize(
+    "old, new, script, value, expected",
+    [
+        ("LOG_LEVEL", "LABELSITE_LOG_LEVEL", "print(s.LOGGING['root']['level'])", "WARNING", "WARNING"),
+        (
+            "USE_X_FORWARDED_PROTO",
+            "LABELSITE_USE_X_FORWARDED_PROTO",
+            "print(s.SECURE_PROXY_SSL_HEADER[0])",
+            "true",
+            "HTTP_X_FORWARDED_PROTO",
+        ),
+        (
+            "DATABASE_CONN_MAX_AGE",
+            "LABELSITE_DATABASE_CONN_MAX_AGE",
+            "print(s.DATABASES['default'].get('CONN_MAX_AGE'))",
+            "7",
+            "7",
+        ),
+    ],
+)
 def test_an_old_environment_name_still_works_for_a_release_and_says_so(old, new, script, value, expected):
     env = {"DEBUG": "true", "DATABASE_URL": "postgres://u@127.0.0.1:1/db"} if "CONN" in old else {"DEBUG": "true"}
     code = "from django.conf import settings as s; " + script
@@ -156,11 +196,19 @@ def test_demo_leaves_the_tutorials_project_name_free():
 
     call_command("demo", stdout=StringIO())
     workspace = Workspace.objects.get(slug="ml-team")
-    assert list(LabelingProject.objects.filter(workspace=workspace).values_list("name", flat=True)) == ["demo-cats-n-dogs"]
+    assert list(LabelingProject.objects.filter(workspace=workspace).values_list("name", flat=True)) == [
+        "demo-cats-n-dogs"
+    ]
     manager = get_user_model().objects.get(username="manager")
-    project_create(workspace=workspace, actor=manager, name="multi-class-cats-n-dogs", task_type="multiclass",
-                   dataset=Dataset.objects.get(workspace=workspace), incremental_refresh=True,
-                   label_names=["Cat", "Dog", "Uncertain"])
+    project_create(
+        workspace=workspace,
+        actor=manager,
+        name="multi-class-cats-n-dogs",
+        task_type="multiclass",
+        dataset=Dataset.objects.get(workspace=workspace),
+        incremental_refresh=True,
+        label_names=["Cat", "Dog", "Uncertain"],
+    )
     call_command("demo", stdout=StringIO())
     assert LabelingProject.objects.filter(workspace=workspace).count() == 2
 
@@ -223,8 +271,11 @@ def test_env_file_refuses_a_line_it_cannot_read_and_skips_a_missing_file(tmp_pat
 def test_manage_py_reads_the_env_file_before_settings(tmp_path):
     env = tmp_path / "labelsite.env"
     env.write_text("LABELSITE_DATASTORE_ALLOWED_HOSTS=127.0.0.1:10000\nLABELSITE_THUMBNAIL_SIZE=99\n")
-    script = "from django.conf import settings as s; print(s.LABELSITE_DATASTORE_ALLOWED_HOSTS, s.LABELSITE_THUMBNAIL_SIZE)"
-    result = _manage("shell", "-v", "0", "-c", script, DEBUG="true", LABELSITE_ENV_FILE=str(env),
-                     LABELSITE_THUMBNAIL_SIZE="128")
+    script = (
+        "from django.conf import settings as s; print(s.LABELSITE_DATASTORE_ALLOWED_HOSTS, s.LABELSITE_THUMBNAIL_SIZE)"
+    )
+    result = _manage(
+        "shell", "-v", "0", "-c", script, DEBUG="true", LABELSITE_ENV_FILE=str(env), LABELSITE_THUMBNAIL_SIZE="128"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['127.0.0.1:10000']", "128"]  # the real environment wins over the file

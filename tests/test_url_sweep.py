@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
 from projects.models import Invitation, Membership
+from tests.factories import ProjectFactory, TaskFactory
 
 
 def _route(pattern) -> str:
@@ -50,14 +51,18 @@ def samples(org, workspace, labeler, org_admin):
     extra = {}
     for hook in SAMPLE_HOOKS:
         extra.update(hook(org=org, workspace=workspace, labeler=labeler, manager=org_admin))
-    return {"org": org.slug, "ws": workspace.slug, "member": Membership.objects.get(user=labeler).uuid, "invitation": invitation.uuid, **extra}
+    return {
+        "org": org.slug,
+        "ws": workspace.slug,
+        "member": Membership.objects.get(user=labeler).uuid,
+        "invitation": invitation.uuid,
+        **extra,
+    }
 
 
 def _project_samples(*, org, workspace, labeler, manager):
     """A project of Acme with a label class (project pages, label editing) and a wizard step."""
-    from tests.project_fixtures import make_dataset, make_project
-
-    project = make_project(workspace, make_dataset(workspace, name="sweep-data", items=3), name="sweep")
+    project = ProjectFactory.create(workspace=workspace, name="sweep", dataset__name="sweep-data", dataset__items=3)
     return {"project": project.uuid, "label": project.label_classes.first().uuid, "step": "details"}
 
 
@@ -69,17 +74,25 @@ def _feature_samples(*, org, workspace, labeler, manager):
     """One consistent Acme world: a local datastore and dataset, a project with a labeled task, a finished export."""
     from exports.models import Export, LabelImport
     from labeling.models import Task
-    from tests.review.data import add_tasks, make_project
 
-    project = make_project(workspace, name="Sweep pets")
-    task = add_tasks(project, 1, state=Task.State.LABELED, labeler=labeler)[0]
+    task = TaskFactory.create(
+        project__workspace=workspace, project__name="Sweep pets", state=Task.State.LABELED, labeler=labeler
+    )
+    project = task.project
     name = default_storage.save("exports/sweep.csv", ContentFile(b"image_url,label\n"))
     export = Export.objects.create(project=project, format="csv", state="done", file=name, created_by=manager)
-    report = LabelImport.objects.create(project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager)
+    report = LabelImport.objects.create(
+        project=project, format="csv", as_final=True, report={"rows": 1}, created_by=manager
+    )
     dataset = project.dataset
     return {
-        "project": project.uuid, "item": task.item.uuid, "export": export.uuid, "label": project.label_classes.first().uuid,
-        "dataset": dataset.uuid, "datastore": dataset.datastore.uuid, "report": report.uuid,
+        "project": project.uuid,
+        "item": task.item.uuid,
+        "export": export.uuid,
+        "label": project.label_classes.first().uuid,
+        "dataset": dataset.uuid,
+        "datastore": dataset.datastore.uuid,
+        "report": report.uuid,
     }
 
 

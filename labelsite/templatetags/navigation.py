@@ -18,9 +18,9 @@ register = template.Library()
 @dataclass(frozen=True)
 class Page:
     title: str
-    tab: str = ""          # the highlighted item of the workspace or project navigation
-    parent: str = ""       # route name of the crumb before this one (inside the same workspace/project)
-    detail: str = ""       # a context variable naming this very object (the last crumb), e.g. a dataset's name
+    tab: str = ""  # the highlighted item of the workspace or project navigation
+    parent: str = ""  # route name of the crumb before this one (inside the same workspace/project)
+    detail: str = ""  # a context variable naming this very object (the last crumb), e.g. a dataset's name
 
 
 # Route name → its place. Routes missing here show only the crumbs their context gives (organization / workspace).
@@ -86,24 +86,40 @@ def _resolve(context, dotted):
 
 def _workspace_tabs(access, user, current):
     kw = {"org": access.organization.slug, "ws": access.workspace.slug}
-    tabs = [{"label": label, "url": reverse(route, kwargs=kw), "current": tab == current}
-            for tab, label, route, perm in WORKSPACE_TABS if access.can(perm)]
+    tabs = [
+        {"label": label, "url": reverse(route, kwargs=kw), "current": tab == current}
+        for tab, label, route, perm in WORKSPACE_TABS
+        if access.can(perm)
+    ]
     # Datastores are kept in Django admin, which only organization admins (staff) may use.
     if user.is_staff and (access.is_org_admin or user.is_superuser):
-        tabs.insert(2 if access.can("projects.view_dataset") else 1, {
-            "label": "Datastores", "url": reverse("admin:projects_datastore_changelist"), "current": False,
-            "external": True,
-        })
+        tabs.insert(
+            2 if access.can("projects.view_dataset") else 1,
+            {
+                "label": "Datastores",
+                "url": reverse("admin:projects_datastore_changelist"),
+                "current": False,
+                "external": True,
+            },
+        )
     if access.is_org_admin:
-        tabs.append({"label": "Organization", "url": reverse("organization", kwargs={"org": access.organization.slug}),
-                     "current": False})
+        tabs.append(
+            {
+                "label": "Organization",
+                "url": reverse("organization", kwargs={"org": access.organization.slug}),
+                "current": False,
+            }
+        )
     return tabs
 
 
 def _project_tabs(access, project, current):
     kw = {"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid}
-    return [{"label": label, "url": _url(route, kw), "current": tab == current}
-            for tab, label, route, perm in PROJECT_TABS if access.can(perm)]
+    return [
+        {"label": label, "url": _url(route, kw), "current": tab == current}
+        for tab, label, route, perm in PROJECT_TABS
+        if access.can(perm)
+    ]
 
 
 @register.inclusion_tag("navigation.html", takes_context=True)
@@ -121,11 +137,15 @@ def page_navigation(context):
     if access is not None:
         org, ws = access.organization, access.workspace
         kw = {"org": org.slug, "ws": ws.slug}
-        crumbs.append({"label": org.name, "url": reverse("organization", kwargs={"org": org.slug}) if access.is_org_admin else ""})
+        crumbs.append(
+            {"label": org.name, "url": reverse("organization", kwargs={"org": org.slug}) if access.is_org_admin else ""}
+        )
         crumbs.append({"label": ws.name, "url": reverse("workspace", kwargs=kw)})
         if project is not None and getattr(project, "uuid", None):
             kw["project"] = project.uuid
-            crumbs.append({"label": project.name, "url": _url(project_home_route(access.can("projects.view_dashboard")), kw)})
+            crumbs.append(
+                {"label": project.name, "url": _url(project_home_route(access.can("projects.view_dashboard")), kw)}
+            )
             tabs, tabs_label = _project_tabs(access, project, page.tab if page else ""), f"Project {project.name}"
         else:
             tabs, tabs_label = _workspace_tabs(access, user, page.tab if page else ""), f"Workspace {ws.name}"
@@ -148,4 +168,7 @@ def page_navigation(context):
 def project_home_url(project, workspace, can_dashboard):
     """`{% project_home_url project workspace can_dashboard %}`: the link a project's name carries in lists
     (`workspace` with its organization loaded, so no query is made per row)."""
-    return _url(project_home_route(can_dashboard), {"org": workspace.organization.slug, "ws": workspace.slug, "project": project.uuid})
+    return _url(
+        project_home_route(can_dashboard),
+        {"org": workspace.organization.slug, "ws": workspace.slug, "project": project.uuid},
+    )

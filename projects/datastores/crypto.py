@@ -1,12 +1,14 @@
 """Encryption at rest for datastore secrets: Fernet with rotatable keys (the first encrypts, all decrypt)."""
 
-from cryptography.fernet import InvalidToken, MultiFernet, Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in settings.LABELSITE_ENCRYPTION_KEYS])
+    return MultiFernet(
+        [Fernet(key.encode() if isinstance(key, str) else key) for key in settings.LABELSITE_ENCRYPTION_KEYS]
+    )
 
 
 @sensitive_variables("value")

@@ -49,6 +49,7 @@ class DatastoreError(ValidationError):
 
 # --- addresses ---------------------------------------------------------------------------------
 
+
 def host_allowed(host: str, port: int | None) -> bool:
     allowed = settings.LABELSITE_DATASTORE_ALLOWED_HOSTS
     host = host.lower()
@@ -58,8 +59,10 @@ def host_allowed(host: str, port: int | None) -> bool:
 def allow_hint(host: str, port: int | None) -> str:
     """How an operator lets a datastore reach this host anyway (a local emulator): a sentence for the refusal."""
     entry = f"{host.lower()}:{port}" if port is not None else host.lower()
-    return (f"To allow it (for example a local emulator), add {entry} to LABELSITE_DATASTORE_ALLOWED_HOSTS in the "
-            "server's environment or its .env file, then restart Labelsite (web server and worker).")
+    return (
+        f"To allow it (for example a local emulator), add {entry} to LABELSITE_DATASTORE_ALLOWED_HOSTS in the "
+        "server's environment or its .env file, then restart Labelsite (web server and worker)."
+    )
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -80,7 +83,8 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
             if not _is_public(ipaddress.ip_address(str(info[4][0]).split("%")[0])):
                 raise DatastoreError(
                     f"The endpoint host {host!r} resolves to a private, loopback, link-local or metadata address, "
-                    f"which datastores may not use. {allow_hint(host, port)}", code="endpoint",
+                    f"which datastores may not use. {allow_hint(host, port)}",
+                    code="endpoint",
                 )
     addresses: list[tuple[int, tuple]] = []
     for family, _, _, _, sockaddr in infos:
@@ -90,6 +94,7 @@ def checked_addresses(host: str, port: int) -> list[tuple[int, tuple]]:
 
 
 # --- deadline ----------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def deadline_scope(seconds: float | None = None):
@@ -120,8 +125,9 @@ class Guard:
 
     @classmethod
     def from_settings(cls) -> Guard:
-        return cls(deadline=settings.LABELSITE_STORAGE_DEADLINE,
-                   max_bytes=settings.LABELSITE_STORAGE_MAX_RESPONSE_BYTES)
+        return cls(
+            deadline=settings.LABELSITE_STORAGE_DEADLINE, max_bytes=settings.LABELSITE_STORAGE_MAX_RESPONSE_BYTES
+        )
 
     def deadline_error(self) -> DatastoreError:
         return DatastoreError(f"The datastore did not answer within {self.deadline:g} seconds.", code="deadline")
@@ -179,7 +185,7 @@ def _header(headers, name: str) -> str | None:
 class _Clock:
     """The deadline and byte count of the request a connection is serving."""
 
-    __slots__ = ("guard", "deadline", "open", "received", "cap")
+    __slots__ = ("cap", "deadline", "guard", "open", "received")
 
     def __init__(self, guard: Guard):
         self.guard = guard
@@ -275,6 +281,7 @@ class _GuardedSSLSocket(_DeadlineSocketMixin, ssl.SSLSocket):
 
 # --- connections -------------------------------------------------------------------------------
 
+
 class _GuardedConnectionMixin(_ConnectionBase):
     """A urllib3 connection that connects to the guard's pinned address and refuses redirects."""
 
@@ -352,7 +359,10 @@ class _HTTPSPool(HTTPSConnectionPool):
 def _aws_pools():
     # botocore is imported only when an S3 datastore is used.
     from botocore.awsrequest import (
-        AWSHTTPConnection, AWSHTTPConnectionPool, AWSHTTPSConnection, AWSHTTPSConnectionPool,
+        AWSHTTPConnection,
+        AWSHTTPConnectionPool,
+        AWSHTTPSConnection,
+        AWSHTTPSConnectionPool,
     )
 
     # botocore's connections add Expect: 100-continue handling; keep it under the same rules.
@@ -372,6 +382,7 @@ def _aws_pools():
 
 
 # --- the two SDKs ------------------------------------------------------------------------------
+
 
 def azure_transport(guard: Guard, *, timeout: float):
     """An azure-core transport whose requests session connects only through `guard`."""
@@ -394,8 +405,11 @@ def azure_transport(guard: Guard, *, timeout: float):
     for scheme in ("http://", "https://"):
         session.mount(scheme, adapter)
     return RequestsTransport(
-        session=session, session_owner=True, use_env_settings=False,
-        connection_timeout=timeout, read_timeout=timeout,
+        session=session,
+        session_owner=True,
+        use_env_settings=False,
+        connection_timeout=timeout,
+        read_timeout=timeout,
     )
 
 

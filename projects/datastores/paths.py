@@ -29,14 +29,21 @@ def path_clean(path: str | None, *, field: str | None = "path", absolute: bool =
     text = (path or "").replace("\\", "/")
     problem = None
     if _CONTROL.search(text):
-        problem = Invalid("The path may not contain control characters (such as NUL or a line break).", code="path_control")
+        problem = Invalid(
+            "The path may not contain control characters (such as NUL or a line break).", code="path_control"
+        )
     segments = [segment for segment in text.split("/") if segment not in ("", ".")]
     if problem is None and ".." in segments:
-        problem = Invalid("The path may not contain '..': give the folder from the top of the datastore.", code="path_parent")
+        problem = Invalid(
+            "The path may not contain '..': give the folder from the top of the datastore.", code="path_parent"
+        )
     cleaned = ("/" if absolute and text.startswith("/") else "") + "/".join(segments)
     if problem is None and len(cleaned) > PATH_MAX_LENGTH:
-        problem = Invalid("The path is longer than %(limit)s characters.", code="path_too_long",
-                          params={"limit": f"{PATH_MAX_LENGTH:,}"})
+        problem = Invalid(
+            "The path is longer than %(limit)s characters.",
+            code="path_too_long",
+            params={"limit": f"{PATH_MAX_LENGTH:,}"},
+        )
     if problem is not None:
         raise Invalid({field: [problem]}) if field else problem
     return cleaned

@@ -32,11 +32,12 @@ from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from projects.datastores import storage as ds
+
 # The one cycle pyproject.toml's import contract allows: tasks runs this module's work, and a sync queues its
 # follow-ups (a scan asked for meanwhile, missing thumbnails) as tasks. Only the module is bound here and its tasks
 # are read when queued, so either module may be imported first.
 from projects.datastores import tasks
-from projects.models import DataItem, Datastore, Dataset
+from projects.models import DataItem, Dataset, Datastore
 from projects.signals import items_missing, items_registered
 from projects.tenancy.notifications import notification_create_quietly
 
@@ -107,13 +108,13 @@ def _fast_header(head: bytes):
             if marker == 0x01 or 0xD0 <= marker <= 0xD8:
                 i += 2
                 continue
-            length = struct.unpack(">H", head[i + 2:i + 4])[0]
-            if marker == 0xE1 and head[i + 4:i + 10] == b"Exif\x00\x00":
-                orientation = _tiff_orientation(head[i + 10:i + 2 + length])
+            length = struct.unpack(">H", head[i + 2 : i + 4])[0]
+            if marker == 0xE1 and head[i + 4 : i + 10] == b"Exif\x00\x00":
+                orientation = _tiff_orientation(head[i + 10 : i + 2 + length])
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
                 if i + 9 > end or length < 8:
                     return None
-                height, width = struct.unpack(">HH", head[i + 5:i + 9])
+                height, width = struct.unpack(">HH", head[i + 5 : i + 9])
                 return _displayed(width, height, orientation, "JPEG")
             if length < 2:
                 return None
@@ -134,13 +135,13 @@ def _tiff_orientation(tiff: bytes) -> int:
     offset = struct.unpack(order + "I", tiff[4:8])[0]
     if offset + 2 > len(tiff):
         return 1
-    for n in range(struct.unpack(order + "H", tiff[offset:offset + 2])[0]):
+    for n in range(struct.unpack(order + "H", tiff[offset : offset + 2])[0]):
         at = offset + 2 + 12 * n
         if at + 12 > len(tiff):
             break
-        tag, kind = struct.unpack(order + "HH", tiff[at:at + 4])
+        tag, kind = struct.unpack(order + "HH", tiff[at : at + 4])
         if tag == 0x0112 and kind == 3:  # SHORT
-            return struct.unpack(order + "H", tiff[at + 8:at + 10])[0]
+            return struct.unpack(order + "H", tiff[at + 8 : at + 10])[0]
     return 1
 
 
@@ -148,11 +149,11 @@ def _png_orientation(head: bytes) -> int:
     """From an eXIf chunk before the pixel data, within `head` (one further along waits for the thumbnail step)."""
     at = 8
     while at + 8 <= len(head):
-        length, kind = struct.unpack(">I4s", head[at:at + 8])
+        length, kind = struct.unpack(">I4s", head[at : at + 8])
         if kind == b"IDAT":
             break
         if kind == b"eXIf" and at + 8 + length <= len(head):
-            return _tiff_orientation(head[at + 8:at + 8 + length])
+            return _tiff_orientation(head[at + 8 : at + 8 + length])
         at += 12 + length
     return 1
 
@@ -185,7 +186,9 @@ def _inspect(source: bytes | IO[bytes]) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(handle) as image:  # lazy: reads only the header
-                width, height, fmt = _displayed(image.width, image.height, _pillow_orientation(image), image.format or "")
+                width, height, fmt = _displayed(
+                    image.width, image.height, _pillow_orientation(image), image.format or ""
+                )
     except Image.DecompressionBombError:
         return {"state": State.TOO_LARGE, "reason": "Too many pixels (possible decompression bomb)."}
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
@@ -197,7 +200,11 @@ def _facts(width: int, height: int, fmt: str) -> dict:
     if not width or not height:
         return {"state": State.UNREADABLE, "reason": f"The header gives the image {width}×{height} pixels."}
     if width * height > settings.LABELSITE_MAX_IMAGE_PIXELS:
-        facts: dict = {"state": State.TOO_LARGE, "reason": f"{width}×{height} pixels is over the limit.", "image_format": fmt}
+        facts: dict = {
+            "state": State.TOO_LARGE,
+            "reason": f"{width}×{height} pixels is over the limit.",
+            "image_format": fmt,
+        }
         if max(width, height) <= MAX_DIMENSION:  # a header may claim 4 billion pixels: the columns hold less
             facts.update(width=width, height=height)
         return facts
@@ -206,6 +213,7 @@ def _facts(width: int, height: int, fmt: str) -> dict:
 
 def _header_reader(datastore, storage, key, size):
     if datastore.kind == Datastore.Kind.LOCAL:
+
         def read_local(length):
             # Keys come from the confined walk, so a plain join is inside the folder; O_NOFOLLOW keeps a
             # file swapped for a symlink since then from being read without the full real-path check.
@@ -245,6 +253,7 @@ def _classify_many(dataset, storage, entries):
 
 # --- the lease ---------------------------------------------------------------------------------
 
+
 def _lease_end():
     """The dataset lease's end by the database's clock (several workers' clocks may disagree)."""
     return ExpressionWrapper(Now() + LEASE, output_field=DateTimeField())
@@ -260,19 +269,24 @@ def _acquire(dataset_id: int) -> bool:
 
 # --- registration --------------------------------------------------------------------------------
 
+
 def _batches(iterable, size):
     iterator = iter(iterable)
     while batch := list(islice(iterator, size)):
         yield batch
 
 
-def register_batch(dataset: Dataset, storage, entries: list[tuple[str, int]], *, known_empty: bool = False) -> tuple[int, int]:
+def register_batch(
+    dataset: Dataset, storage, entries: list[tuple[str, int]], *, known_empty: bool = False
+) -> tuple[int, int]:
     """Register files not yet known; re-inspect MISSING ones that came back. Returns (ready, not ready) added.
 
     `known_empty`: the dataset had no items when this (leased) run began, so no lookup is needed first."""
     stored = {key: ds.stored_key(key) for key, _ in entries}
-    known = {} if known_empty else dict(
-        DataItem.objects.filter(dataset=dataset, key__in=list(stored.values())).values_list("key", "state")
+    known = (
+        {}
+        if known_empty
+        else dict(DataItem.objects.filter(dataset=dataset, key__in=list(stored.values())).values_list("key", "state"))
     )
     fresh = [e for e in entries if stored[e[0]] not in known]
     returned = [e for e in entries if known.get(stored[e[0]]) == State.MISSING]
@@ -315,10 +329,18 @@ def _insert_items(dataset: Dataset, classified) -> list[str]:
         )
         with cursor.copy(f"COPY labelsite_items_in ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
             for key, size, facts in classified:
-                copy.write_row((
-                    uuid.uuid4(), key, facts["state"], facts.get("reason", ""), size,
-                    facts.get("width"), facts.get("height"), facts.get("image_format", ""),
-                ))
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        key,
+                        facts["state"],
+                        facts.get("reason", ""),
+                        size,
+                        facts.get("width"),
+                        facts.get("height"),
+                        facts.get("image_format", ""),
+                    )
+                )
         cursor.execute(
             f"INSERT INTO {table} (uuid, dataset_id, key, state, reason, size, width, height, image_format, "
             f"thumbnail, created_at) SELECT uuid, %s, key, state, reason, size, width, height, image_format, '', "
@@ -332,15 +354,23 @@ def _insert_items(dataset: Dataset, classified) -> list[str]:
 
 def _mark_missing(dataset: Dataset, seen: set[str]) -> int:
     gone = [
-        pk for pk, key in DataItem.objects.filter(dataset=dataset).exclude(state=State.MISSING)
-        .values_list("pk", "key").iterator(chunk_size=5000) if key not in seen
+        pk
+        for pk, key in DataItem.objects.filter(dataset=dataset)
+        .exclude(state=State.MISSING)
+        .values_list("pk", "key")
+        .iterator(chunk_size=5000)
+        if key not in seen
     ]
     for chunk in _batches(gone, 1000):
-        DataItem.objects.filter(pk__in=chunk).update(state=State.MISSING, reason="The file is no longer in the datastore.")
+        DataItem.objects.filter(pk__in=chunk).update(
+            state=State.MISSING, reason="The file is no longer in the datastore."
+        )
     return len(gone)
 
 
-def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, requested_by: int | None = None) -> dict | None:
+def dataset_sync(
+    dataset_id: int, *, mode: str, thumbnails: bool = True, requested_by: int | None = None
+) -> dict | None:
     """List the dataset's path and register new files. mode: "scan" (progress on the scan fields) or
     "refresh" (progress on the refresh fields, result on the last_refresh fields). `requested_by`: the user who
     asked for it, told if it fails. Returns counters, or None when another run holds the lease."""
@@ -353,8 +383,13 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, request
     counters = {"found": 0, "ready": 0, "skipped": 0, "missing": 0}
     if scan:
         Dataset.objects.filter(pk=dataset_id).update(
-            scan_state=Dataset.ScanState.SCANNING, scan_found=0, scan_registered=0, scan_skipped=0,
-            scan_error="", scan_started_at=timezone.now(), scan_finished_at=None,
+            scan_state=Dataset.ScanState.SCANNING,
+            scan_found=0,
+            scan_registered=0,
+            scan_skipped=0,
+            scan_error="",
+            scan_started_at=timezone.now(),
+            scan_finished_at=None,
         )
     else:
         Dataset.objects.filter(pk=dataset_id).update(refresh_found=0, refresh_added=0)
@@ -363,7 +398,9 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, request
     error = ""
     try:
         storage = ds.storage_for(dataset.datastore)
-        listing = ds.iter_objects(dataset.datastore, dataset.path, recursive=dataset.include_subfolders, storage=storage)
+        listing = ds.iter_objects(
+            dataset.datastore, dataset.path, recursive=dataset.include_subfolders, storage=storage
+        )
         for batch in _batches(listing, settings.LABELSITE_SCAN_BATCH):
             if check_missing:
                 seen.update(ds.stored_key(key) for key, _ in batch)
@@ -373,7 +410,9 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, request
             counters["skipped"] += skipped
             progress = {"busy_until": _lease_end()}
             if scan:
-                progress.update(scan_found=counters["found"], scan_registered=counters["ready"], scan_skipped=counters["skipped"])
+                progress.update(
+                    scan_found=counters["found"], scan_registered=counters["ready"], scan_skipped=counters["skipped"]
+                )
             else:
                 progress.update(refresh_found=counters["found"], refresh_added=counters["ready"])
             Dataset.objects.filter(pk=dataset_id).update(**progress)
@@ -390,11 +429,16 @@ def dataset_sync(dataset_id: int, *, mode: str, thumbnails: bool = True, request
         if scan:
             result.update(
                 scan_state=Dataset.ScanState.FAILED if error else Dataset.ScanState.DONE,
-                scan_error=error, scan_finished_at=now,
+                scan_error=error,
+                scan_finished_at=now,
             )
         else:
-            result.update(last_refresh_at=now, last_refresh_added=counters["ready"], last_refresh_error=error,
-                          refresh_requested_at=None)
+            result.update(
+                last_refresh_at=now,
+                last_refresh_added=counters["ready"],
+                last_refresh_error=error,
+                refresh_requested_at=None,
+            )
         Dataset.objects.filter(pk=dataset_id).update(**result)
         if error and requested_by is not None:
             _notify_failed(dataset, mode=mode, error=error, user_id=requested_by)
@@ -420,9 +464,13 @@ def _notify_failed(dataset: Dataset, *, mode: str, error: str, user_id: int) -> 
     what = "Scan" if mode == "scan" else "Refresh"
     workspace = dataset.workspace
     notification_create_quietly(
-        user_id=user_id, workspace_id=workspace.pk, kind=f"{mode}_failed",
+        user_id=user_id,
+        workspace_id=workspace.pk,
+        kind=f"{mode}_failed",
         message=f"{what} of dataset “{dataset.name}” failed: {error}",
-        link=reverse("dataset", kwargs={"org": workspace.organization.slug, "ws": workspace.slug, "dataset": dataset.uuid}),
+        link=reverse(
+            "dataset", kwargs={"org": workspace.organization.slug, "ws": workspace.slug, "dataset": dataset.uuid}
+        ),
         perm="projects.view_dataset",
     )
 
@@ -447,6 +495,7 @@ def dataset_dimensions_fix(*, dataset: Dataset) -> int:
 
 
 # --- thumbnails ----------------------------------------------------------------------------------
+
 
 def thumbnail_folder(dataset_uuid) -> str:
     """Every thumbnail of a dataset lives in one folder of the media storage, named by the dataset's UUID."""
@@ -524,7 +573,9 @@ def make_thumbnail(item: DataItem, storage=None) -> None:
     except ds.DatastoreError as error:
         DataItem.objects.filter(pk=item.pk).update(state=State.UNREADABLE, reason=error.message_text[:250])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too many pixels (possible decompression bomb).")
+        DataItem.objects.filter(pk=item.pk).update(
+            state=State.TOO_LARGE, reason="Too many pixels (possible decompression bomb)."
+        )
     except MemoryError:
         DataItem.objects.filter(pk=item.pk).update(state=State.TOO_LARGE, reason="Too large to decode.")
     except Exception as error:  # noqa: BLE001 — truncated, corrupt, odd modes: the item says so, the worker carries on
@@ -543,7 +594,8 @@ def thumbnails_batch(dataset_id: int, *, limit: int = 100) -> int:
     """Make thumbnails for up to `limit` READY items that have none; returns how many were tried."""
     items = list(
         DataItem.objects.filter(dataset_id=dataset_id, state=State.READY, thumbnail="")
-        .select_related("dataset__datastore").order_by("pk")[:limit]
+        .select_related("dataset__datastore")
+        .order_by("pk")[:limit]
     )
     if not items:
         return 0

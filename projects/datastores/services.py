@@ -14,9 +14,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from projects.datastores import crypto, storage
 from projects.datastores.paths import path_clean
+from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
 from projects.guards import InUse, name_unique, names_listed, perm_check
 from projects.models import DATASTORE_NAME_TAKEN, DataItem, Dataset, Datastore, Workspace
-from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, dataset_thumbnails_delete_task
 
 Kind, Auth = Datastore.Kind, Datastore.Auth
 
@@ -115,20 +115,40 @@ def _image_origins_changed(*workspace_ids: int) -> None:
 
 @sensitive_variables("secret")
 @transaction.atomic
-def datastore_create(*, workspace: Workspace, actor, name: str, kind: str, endpoint: str = "", container: str = "",
-                     local_path: str = "", region: str = "", auth_type: str = Datastore.Auth.NONE,
-                     access_key_id: str = "", secret: str = "") -> Datastore:
+def datastore_create(
+    *,
+    workspace: Workspace,
+    actor,
+    name: str,
+    kind: str,
+    endpoint: str = "",
+    container: str = "",
+    local_path: str = "",
+    region: str = "",
+    auth_type: str = Datastore.Auth.NONE,
+    access_key_id: str = "",
+    secret: str = "",
+) -> Datastore:
     """A datastore of the workspace (Django admin and the API); the secret is stored encrypted, never returned."""
     perm_check(actor, workspace, "projects.add_datastore")
-    values = {"name": name, "kind": kind, "endpoint": endpoint, "container": container, "local_path": local_path,
-              "region": region, "auth_type": auth_type, "access_key_id": access_key_id}
+    values = {
+        "name": name,
+        "kind": kind,
+        "endpoint": endpoint,
+        "container": container,
+        "local_path": local_path,
+        "region": region,
+        "auth_type": auth_type,
+        "access_key_id": access_key_id,
+    }
     return _datastore_save(Datastore(workspace=workspace, created_by=actor), values=values, secret=secret, current=None)
 
 
 @sensitive_variables("secret")
 @transaction.atomic
-def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None = None, secret: str = "",
-                     **changes) -> Datastore:
+def datastore_update(
+    *, datastore: Datastore, actor, workspace: Workspace | None = None, secret: str = "", **changes
+) -> Datastore:
     """Change the given settings (DATASTORE_SETTINGS; the others stay) and, unless `secret` is blank, the secret.
     `workspace` moves the datastore to another workspace (Django admin offers that)."""
     unknown = set(changes) - set(DATASTORE_SETTINGS)
@@ -145,8 +165,9 @@ def datastore_update(*, datastore: Datastore, actor, workspace: Workspace | None
 
 
 @transaction.atomic
-def dataset_create(*, workspace, name: str, description: str = "", datastore, path: str,
-                   include_subfolders: bool = True, actor=None):
+def dataset_create(
+    *, workspace, name: str, description: str = "", datastore, path: str, include_subfolders: bool = True, actor=None
+):
     """A dataset on a folder of a datastore of the same workspace; its scan starts after commit."""
     if datastore.workspace_id != workspace.pk:
         raise ValidationError({"datastore": "Choose a datastore of this workspace."})
@@ -156,8 +177,13 @@ def dataset_create(*, workspace, name: str, description: str = "", datastore, pa
     path = path_clean(path)
     with name_unique("uniq_dataset_name", taken):
         dataset = Dataset.objects.create(
-            workspace=workspace, name=name, description=description, datastore=datastore,
-            path=path, include_subfolders=include_subfolders, created_by=actor,
+            workspace=workspace,
+            name=name,
+            description=description,
+            datastore=datastore,
+            path=path,
+            include_subfolders=include_subfolders,
+            created_by=actor,
         )
     dataset_scan(dataset=dataset, actor=actor)
     return dataset
@@ -188,8 +214,10 @@ def dataset_refresh(*, dataset, actor=None) -> None:
 def datastore_delete_check(*, datastore) -> None:
     """Raise InUse when deleting the datastore would be refused (asked before confirming; the delete asks again)."""
     if datastore.datasets.exists():
-        raise InUse(f"Datastore “{datastore.name}” is used by the datasets {names_listed(datastore.datasets.all())}; "
-                    "delete them first.")
+        raise InUse(
+            f"Datastore “{datastore.name}” is used by the datasets {names_listed(datastore.datasets.all())}; "
+            "delete them first."
+        )
 
 
 @transaction.atomic
@@ -205,8 +233,10 @@ def datastore_delete(*, datastore, actor) -> None:
 def dataset_delete_check(*, dataset) -> None:
     """Raise InUse when deleting the dataset would be refused (asked before confirming; the delete asks again)."""
     if dataset.projects.exists():
-        raise InUse(f"Dataset “{dataset.name}” is used by the projects {names_listed(dataset.projects.all())}, "
-                    "which keep their dataset even when archived.")
+        raise InUse(
+            f"Dataset “{dataset.name}” is used by the projects {names_listed(dataset.projects.all())}, "
+            "which keep their dataset even when archived."
+        )
     if Dataset.objects.filter(pk=dataset.pk, busy_until__gt=Now()).exists():  # the lease runs on the database's clock
         raise InUse(f"Dataset “{dataset.name}” is being scanned or refreshed; delete it when that has finished.")
 

@@ -17,10 +17,10 @@ import os
 import re
 import ssl
 from collections.abc import Iterator
-from typing import cast
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,8 +29,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage
 from django.views.decorators.debug import sensitive_variables
 
-from projects.datastores import crypto
-from projects.datastores import egress
+from projects.datastores import crypto, egress
 from projects.datastores.egress import DatastoreError, deadline_scope, scope_expired  # noqa: F401  (the door's names)
 from projects.models import DataItem, Datastore
 
@@ -40,6 +39,7 @@ BROWSE_LIMIT = 2000
 
 
 # --- endpoint and path checks ------------------------------------------------------------------
+
 
 def check_endpoint(url: str) -> None:
     """Refuse endpoints that are not http(s), carry credentials, or resolve to non-public addresses."""
@@ -73,7 +73,9 @@ def local_root(local_path: str) -> str:
     candidate = local_path if os.path.isabs(local_path) else os.path.join(roots[0] if roots else "/", local_path)
     real = os.path.realpath(candidate)
     if not any(_inside(real, root) for root in roots):
-        raise DatastoreError("Local folders must be inside one of the allowed datastore roots (LABELSITE_LOCAL_DATASTORE_ROOTS).")
+        raise DatastoreError(
+            "Local folders must be inside one of the allowed datastore roots (LABELSITE_LOCAL_DATASTORE_ROOTS)."
+        )
     if not os.path.isdir(real):
         raise DatastoreError("The folder does not exist on the server.")
     return real
@@ -91,6 +93,7 @@ class ConfinedFileSystemStorage(FileSystemStorage):
 
 
 # --- the factory -------------------------------------------------------------------------------
+
 
 @sensitive_variables("secret")
 def _secret(datastore: Datastore) -> str:
@@ -135,7 +138,8 @@ def _azure_storage(datastore: Datastore):
         timeout=timeout,
         client_options={
             "transport": egress.azure_transport(egress.Guard.from_settings(), timeout=timeout),
-            "connection_timeout": timeout, "read_timeout": timeout,
+            "connection_timeout": timeout,
+            "read_timeout": timeout,
             "permit_redirects": False,
             # The SDK's default retry waits 15 s and more between tries; keep failures quick and bounded.
             "retry_policy": LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
@@ -159,7 +163,8 @@ def _s3_storage(datastore: Datastore):
     config = Config(
         s3={"addressing_style": "path" if endpoint else "auto"},
         signature_version="s3v4",
-        connect_timeout=timeout, read_timeout=timeout,
+        connect_timeout=timeout,
+        read_timeout=timeout,
         retries={"max_attempts": 2, "mode": "standard"},
     )
     send = egress.botocore_sender(egress.Guard.from_settings(), timeout=timeout)
@@ -172,10 +177,14 @@ def _s3_storage(datastore: Datastore):
             return session
 
     return _S3(
-        bucket_name=datastore.container, endpoint_url=endpoint,
-        access_key=datastore.access_key_id, secret_key=secret,
-        region_name=datastore.region or "us-east-1", client_config=config,
-        querystring_expire=settings.LABELSITE_SIGNED_URL_TTL, file_overwrite=False,
+        bucket_name=datastore.container,
+        endpoint_url=endpoint,
+        access_key=datastore.access_key_id,
+        secret_key=secret,
+        region_name=datastore.region or "us-east-1",
+        client_config=config,
+        querystring_expire=settings.LABELSITE_SIGNED_URL_TTL,
+        file_overwrite=False,
     )
 
 
@@ -194,6 +203,7 @@ def storage_for(datastore: Datastore):
 
 # --- errors ------------------------------------------------------------------------------------
 
+
 def _safe_error(error: Exception) -> DatastoreError:
     """Turn a client exception into a message built from status codes and error codes only."""
     if isinstance(error, DatastoreError):
@@ -209,8 +219,14 @@ def _safe_error(error: Exception) -> DatastoreError:
         return DatastoreError("The folder or file does not exist.")
     if isinstance(error, (SuspiciousFileOperation, PermissionError)):
         return DatastoreError("Access to that path is refused.")
-    if status in (401, 403) or code in {"AuthenticationFailed", "AuthorizationFailure", "InvalidAccessKeyId",
-                                         "SignatureDoesNotMatch", "AccessDenied", "AuthorizationPermissionMismatch"}:
+    if status in (401, 403) or code in {
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "AccessDenied",
+        "AuthorizationPermissionMismatch",
+    }:
         return DatastoreError(f"The datastore refused the credentials ({code or status}).")
     if status == 404 or code in {"ContainerNotFound", "NoSuchBucket", "BlobNotFound", "NoSuchKey"}:
         return DatastoreError(f"The container, bucket or object was not found ({code or status}).")
@@ -237,8 +253,12 @@ def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
         if isinstance(current, kind):
             return True
         kwargs = getattr(current, "kwargs", None)  # botocore keeps the cause in kwargs["error"]
-        pending += [current.__cause__, current.__context__, getattr(current, "inner_exception", None),
-                    kwargs.get("error") if isinstance(kwargs, dict) else None]
+        pending += [
+            current.__cause__,
+            current.__context__,
+            getattr(current, "inner_exception", None),
+            kwargs.get("error") if isinstance(kwargs, dict) else None,
+        ]
         pending += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
     return False
 
@@ -305,7 +325,7 @@ def stored_key(key: str) -> str:
     raw = key.encode("utf-8", "surrogateescape")
     text = raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
     tail = f"… [{len(key):,} characters, sha256 {hashlib.sha256(raw).hexdigest()[:16]}]"
-    return text[:KEY_MAX_LENGTH - len(tail)] + tail if len(text) > KEY_MAX_LENGTH else text
+    return text[: KEY_MAX_LENGTH - len(tail)] + tail if len(text) > KEY_MAX_LENGTH else text
 
 
 def _checked(key: str) -> str:
@@ -316,6 +336,7 @@ def _checked(key: str) -> str:
 
 
 # --- listing -----------------------------------------------------------------------------------
+
 
 def _prefix(path: str) -> str:
     path = (path or "").strip("/")
@@ -345,7 +366,7 @@ def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], lis
                         break
         elif datastore.kind == Datastore.Kind.AZURE_BLOB:
             for item in storage.client.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
-                name = item.name[len(prefix):]
+                name = item.name[len(prefix) :]
                 if name.endswith("/"):
                     folders.append(name.rstrip("/"))
                 elif name:
@@ -353,12 +374,16 @@ def datastore_list(datastore: Datastore, path: str = "") -> tuple[list[str], lis
                 if len(folders) + len(files) >= BROWSE_LIMIT:
                     break
         else:
-            pages = _s3_client(storage).get_paginator("list_objects_v2").paginate(
-                Bucket=datastore.container, Prefix=prefix, Delimiter="/", PaginationConfig={"PageSize": LIST_PAGE}
+            pages = (
+                _s3_client(storage)
+                .get_paginator("list_objects_v2")
+                .paginate(
+                    Bucket=datastore.container, Prefix=prefix, Delimiter="/", PaginationConfig={"PageSize": LIST_PAGE}
+                )
             )
             for page in pages:
-                folders += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", ())]
-                files += [o["Key"][len(prefix):] for o in page.get("Contents", ()) if o["Key"] != prefix]
+                folders += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
+                files += [o["Key"][len(prefix) :] for o in page.get("Contents", ()) if o["Key"] != prefix]
                 if len(folders) + len(files) >= BROWSE_LIMIT:
                     break
     return sorted(folders), sorted(files)
@@ -420,6 +445,7 @@ def _walk_local(storage, prefix: str, recursive: bool) -> Iterator[tuple[str, in
 
 # --- reading and signed URLs ---------------------------------------------------------------------
 
+
 def read_object(datastore: Datastore, storage, key: str, *, length: int | None = None) -> bytes:
     """The first `length` bytes (or all) of an object. Keys are passed to the clients untouched, and
     a key that could address another object (see key_refusal) is never requested."""
@@ -456,7 +482,9 @@ def signs_urls(datastore: Datastore) -> bool:
 def signed_url(datastore: Datastore, key: str) -> str:
     """A short-lived, read-only URL for exactly one object (S3, and Azure with an account key)."""
     if not signs_urls(datastore):
-        raise DatastoreError("Images of this datastore are streamed through Labelsite; it has no URL of its own to give.")
+        raise DatastoreError(
+            "Images of this datastore are streamed through Labelsite; it has no URL of its own to give."
+        )
     ttl = settings.LABELSITE_SIGNED_URL_TTL
     _checked(key)  # a browser resolves "../" in a link before it asks
     with _wrap():
@@ -465,10 +493,14 @@ def signed_url(datastore: Datastore, key: str) -> str:
             from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
             blob = storage.client.get_blob_client(key)
-            now = datetime.now(dt_timezone.utc)
+            now = datetime.now(UTC)
             sas = generate_blob_sas(
-                storage.account_name, datastore.container, key, account_key=storage.account_key,
-                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=1),
+                storage.account_name,
+                datastore.container,
+                key,
+                account_key=storage.account_key,
+                permission=BlobSasPermissions(read=True),
+                start=now - timedelta(minutes=1),
                 expiry=now + timedelta(seconds=ttl),
             )
             return f"{blob.url}?{sas}"
@@ -527,9 +559,15 @@ def workspace_image_origins(workspace_id: int) -> list[str]:
     key = _origins_key(workspace_id)
     found = cache.get(key)
     if found is None:
-        found = sorted({origin for datastore in Datastore.objects.filter(workspace_id=workspace_id)
-                        .only("kind", "auth_type", "endpoint", "container", "region")
-                        for origin in image_origins(datastore)})
+        found = sorted(
+            {
+                origin
+                for datastore in Datastore.objects.filter(workspace_id=workspace_id).only(
+                    "kind", "auth_type", "endpoint", "container", "region"
+                )
+                for origin in image_origins(datastore)
+            }
+        )
         cache.set(key, found, ORIGINS_CACHE_SECONDS)
     return found
 
@@ -572,7 +610,9 @@ def blob_stream(datastore: Datastore, key: str, *, max_bytes: int, if_none_match
         try:
             first = blob.download_blob(offset=0, length=STREAM_CHUNK, **conditions)
         except HttpResponseError as error:
-            if error.status_code != 304:  # the SDK names a 304 after its error code (ConditionNotMet), so ask the status
+            if (
+                error.status_code != 304
+            ):  # the SDK names a 304 after its error code (ConditionNotMet), so ask the status
                 raise
             return BlobStream(size=0, etag=if_none_match, last_modified=None, chunks=iter(()), not_modified=True)
         size = int(first.properties.content_range.rsplit("/", 1)[1])
@@ -587,8 +627,12 @@ def blob_stream(datastore: Datastore, key: str, *, max_bytes: int, if_none_match
         while offset < size:
             try:
                 with _wrap():
-                    part = blob.download_blob(offset=offset, length=min(STREAM_CHUNK, size - offset), etag=etag,
-                                              match_condition=MatchConditions.IfNotModified).readall()
+                    part = blob.download_blob(
+                        offset=offset,
+                        length=min(STREAM_CHUNK, size - offset),
+                        etag=etag,
+                        match_condition=MatchConditions.IfNotModified,
+                    ).readall()
             except DatastoreError as error:
                 # Headers are gone already: end short; the browser sees fewer bytes than Content-Length.
                 logger.warning("blob stream ended early: %s", error.message_text)

@@ -29,9 +29,7 @@ def dataset_refresh_task(dataset_id: int, requested_by: int | None = None) -> No
 def datasets_refresh_due_task() -> int:
     """Beat: re-list every dataset used by a project with incremental refresh on."""
     free = Q(busy_until__isnull=True) | Q(busy_until__lt=Now())  # a dead worker's lease expires (database clock)
-    ids = list(
-        Dataset.objects.filter(free, projects__incremental_refresh=True).values_list("pk", flat=True).distinct()
-    )
+    ids = list(Dataset.objects.filter(free, projects__incremental_refresh=True).values_list("pk", flat=True).distinct())
     for dataset_id in ids:
         dataset_refresh_task.delay(dataset_id)
     return len(ids)

@@ -11,11 +11,16 @@ from core.htmx import render_page_or_fragment, render_poll, shows_failures
 from projects.datastores import services as datastore_services
 from projects.datastores import storage as ds
 from projects.datastores.paths import path_child, path_clean, path_parent
+from projects.models import DataItem, Dataset, Datastore
 from projects.tenancy.access import workspace_object_or_404, workspace_view
-from projects.models import DataItem, Datastore, Dataset
 
-PROBLEM_STATES = [DataItem.State.SKIPPED, DataItem.State.UNREADABLE, DataItem.State.TOO_LARGE, DataItem.State.MISSING,
-                  DataItem.State.REFUSED]
+PROBLEM_STATES = [
+    DataItem.State.SKIPPED,
+    DataItem.State.UNREADABLE,
+    DataItem.State.TOO_LARGE,
+    DataItem.State.MISSING,
+    DataItem.State.REFUSED,
+]
 
 
 def _dataset_or_404(access, uuid):
@@ -48,8 +53,14 @@ def dataset_detail(request, access, dataset):
 
 
 def _progress(request, access, dataset):
-    return render_poll(request, "projects/dataset.html", {"access": access, "dataset": dataset}, partial="progress",
-                       finished=not dataset.sync_active, events=("dataset-synced", "notifications-changed"))
+    return render_poll(
+        request,
+        "projects/dataset.html",
+        {"access": access, "dataset": dataset},
+        partial="progress",
+        finished=not dataset.sync_active,
+        events=("dataset-synced", "notifications-changed"),
+    )
 
 
 @require_GET
@@ -79,8 +90,15 @@ def _browse(request, access, datastore, path, *, refusal="", status=200):
         folders, files = ds.datastore_list(datastore, path)
     except ds.DatastoreError as failure:
         error = error or failure.message_text
-    context = {"access": access, "datastore": datastore, "path": path, "parent": path_parent(path), "error": error,
-               "folders": [(name, path_child(path, name)) for name in folders], "n_files": len(files)}
+    context = {
+        "access": access,
+        "datastore": datastore,
+        "path": path,
+        "parent": path_parent(path),
+        "error": error,
+        "folders": [(name, path_child(path, name)) for name in folders],
+        "n_files": len(files),
+    }
     return render_page_or_fragment(request, "projects/browse.html", context, partial="browse", status=status)
 
 

@@ -2,21 +2,32 @@
 
 from django import forms
 
-from projects.models import LabelingProject
 from projects.definition.services import project_name_taken
 from projects.definition.wizard import InstructionsForm, MlForm
+from projects.models import LabelingProject
 
 
 class ProjectSettingsForm(InstructionsForm, MlForm):
     name = forms.CharField(label="Project name", max_length=120)
     incremental_refresh = forms.BooleanField(
-        label="Incremental refresh", required=False,
+        label="Incremental refresh",
+        required=False,
         help_text="Periodically checks the dataset's folder for new images and adds them to this project.",
     )
-    ml_assisted = forms.BooleanField(label="ML assisted labeling", required=False,
-                                     help_text=MlForm.base_fields["ml_assisted"].help_text)
-    field_order = ["name", "incremental_refresh", "instructions_url", "instructions_text", "ml_assisted",
-                   "ml_min_labels", "ml_target_accuracy", "ml_cluster", "ml_active_learning"]
+    ml_assisted = forms.BooleanField(
+        label="ML assisted labeling", required=False, help_text=MlForm.base_fields["ml_assisted"].help_text
+    )
+    field_order = [
+        "name",
+        "incremental_refresh",
+        "instructions_url",
+        "instructions_text",
+        "ml_assisted",
+        "ml_min_labels",
+        "ml_target_accuracy",
+        "ml_cluster",
+        "ml_active_learning",
+    ]
 
     def __init__(self, *args, project: LabelingProject, ml: bool = True, **kwargs):
         super().__init__(*args, workspace=project.workspace, **kwargs)
@@ -46,5 +57,10 @@ class LabelMoveForm(forms.Form):
 
 
 class ProjectStateForm(forms.Form):
-    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")], error_messages={
-        "required": "Choose pause, resume or archive.", "invalid_choice": "Choose pause, resume or archive."})
+    action = forms.ChoiceField(
+        choices=[("pause", "Pause"), ("resume", "Resume"), ("archive", "Archive")],
+        error_messages={
+            "required": "Choose pause, resume or archive.",
+            "invalid_choice": "Choose pause, resume or archive.",
+        },
+    )

@@ -58,13 +58,15 @@ class LabelClassResolver:
         found = self.find(ref)
         if found is None:
             error = Invalid(
-                "Unknown label class %(label)r: not a class of this project.", code="label_class_unknown",
+                "Unknown label class %(label)r: not a class of this project.",
+                code="label_class_unknown",
                 params={"label": str(ref).strip()},
             )
         elif found.removed_at is not None and not removed:
             error = Invalid(
                 "The label class %(label)r was removed from this project: choose another one.",
-                code="label_class_removed", params={"label": found.name},
+                code="label_class_removed",
+                params={"label": found.name},
             )
         else:
             return found
@@ -83,14 +85,16 @@ def label_class_resolver(*, project: LabelingProject) -> LabelClassResolver:
 
 # --- form fields: the resolver in a Django form ------------------------------------------------------
 
+
 class LabelClassChoiceField(forms.ChoiceField):
     """One class chosen in a form: a `<select>` of the classes, cleaned by the resolver to a LabelClass (or None).
 
     `by`: what an option posts, "uuid" (forms that change data) or "name" (filters whose URL people read and share);
     either way any UUID or name the resolver knows is accepted. `removed`: offer and accept removed classes."""
 
-    def __init__(self, *, resolver: LabelClassResolver, removed: bool = False, by: str = "uuid", empty_label=None,
-                 **kwargs):
+    def __init__(
+        self, *, resolver: LabelClassResolver, removed: bool = False, by: str = "uuid", empty_label=None, **kwargs
+    ):
         self.resolver, self.removed = resolver, removed
         shown = resolver.classes if removed else resolver.active
         choices = [(str(getattr(c, by)), c.name) for c in shown]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -42,8 +41,17 @@ def project_name_taken(*, workspace: Workspace, name: str, exclude: LabelingProj
 
 @transaction.atomic
 def project_create(
-    *, workspace: Workspace, actor, name: str, task_type: str, dataset: Dataset, incremental_refresh: bool,
-    label_names: list[str], instructions_url: str = "", instructions_text: str = "", ml_assisted: bool = False,
+    *,
+    workspace: Workspace,
+    actor,
+    name: str,
+    task_type: str,
+    dataset: Dataset,
+    incremental_refresh: bool,
+    label_names: list[str],
+    instructions_url: str = "",
+    instructions_text: str = "",
+    ml_assisted: bool = False,
     **ml_settings,
 ) -> LabelingProject:
     """A project in state Initializing with its label classes; labeling creates its tasks after commit."""
@@ -59,10 +67,16 @@ def project_create(
         raise ValidationError("Add at least two label classes.")
     with name_unique("uniq_project_name", taken):
         project = LabelingProject(
-            workspace=workspace, name=name, task_type=task_type, dataset=dataset,
-            incremental_refresh=incremental_refresh, instructions_url=instructions_url,
-            instructions_text=instructions_text, ml_assisted=ml_assisted,
-            state=LabelingProject.State.INITIALIZING, created_by=actor,
+            workspace=workspace,
+            name=name,
+            task_type=task_type,
+            dataset=dataset,
+            incremental_refresh=incremental_refresh,
+            instructions_url=instructions_url,
+            instructions_text=instructions_text,
+            ml_assisted=ml_assisted,
+            state=LabelingProject.State.INITIALIZING,
+            created_by=actor,
         )
         _ml_settings_apply(project, ml_settings)
         project.save()
@@ -91,8 +105,15 @@ def _ml_settings_apply(project: LabelingProject, values: dict) -> list[str]:
 
 
 def project_update(
-    *, project: LabelingProject, actor, name: str, incremental_refresh: bool,
-    instructions_url: str, instructions_text: str, ml_assisted: bool, **ml_settings,
+    *,
+    project: LabelingProject,
+    actor,
+    name: str,
+    incremental_refresh: bool,
+    instructions_url: str,
+    instructions_text: str,
+    ml_assisted: bool,
+    **ml_settings,
 ) -> LabelingProject:
     """Rename, instructions, refresh and ML assist; ML settings not given keep their value."""
     perm_check(actor, project.workspace, "projects.change_labelingproject")
@@ -104,8 +125,16 @@ def project_update(
     project.instructions_url, project.instructions_text = instructions_url, instructions_text
     changed = _ml_settings_apply(project, ml_settings)
     with name_unique("uniq_project_name", taken):
-        project.save(update_fields=["name", "incremental_refresh", "ml_assisted", "instructions_url", "instructions_text",
-                                    *changed])
+        project.save(
+            update_fields=[
+                "name",
+                "incremental_refresh",
+                "ml_assisted",
+                "instructions_url",
+                "instructions_text",
+                *changed,
+            ]
+        )
     return project
 
 
@@ -129,8 +158,10 @@ def project_state_set(*, project: LabelingProject, actor, action: str) -> Labeli
     target, allowed = PROJECT_ACTIONS[action]
     changed = LabelingProject.objects.filter(pk=project.pk, state__in=allowed).update(state=target)
     if not changed:
-        raise Conflict(f"A project that is {project.get_state_display().lower()} cannot {action}.",
-                       data={"state": project.state, "action": action})
+        raise Conflict(
+            f"A project that is {project.get_state_display().lower()} cannot {action}.",
+            data={"state": project.state, "action": action},
+        )
     project.state = target
     return project
 

@@ -11,12 +11,12 @@ from core.features import ml_available, ml_unavailable_reason
 from core.htmx import render_page_or_fragment, shows_failures, valid_or_invalid
 from projects.datastores import services as datastore_services
 from projects.definition import services as project_services
-from projects.definition.services import ML_SETTINGS
-from projects.definition.listing import project_list_extras_attach
-from projects.tenancy.access import label_class_or_404, project_or_404, workspace_projects, workspace_view
-from projects.models import LabelClass
 from projects.definition.forms import LabelAddForm, LabelMoveForm, ProjectSettingsForm, ProjectStateForm
+from projects.definition.listing import project_list_extras_attach
+from projects.definition.services import ML_SETTINGS
 from projects.definition.wizard import BY_SLUG, STEPS, DatasetCreateForm, Step, WizardState, labels_edit
+from projects.models import LabelClass
+from projects.tenancy.access import label_class_or_404, project_or_404, workspace_projects, workspace_view
 
 SLUGS = [step.slug for step in STEPS]
 
@@ -26,14 +26,23 @@ SLUGS = [step.slug for step in STEPS]
 def workspace(request, access):
     projects = list(workspace_projects(access))
     project_list_extras_attach(projects=projects)  # labeling's `progress`
-    return render(request, "projects/workspace.html", {
-        "access": access, "projects": projects, "can_label": access.can("labeling.label_task"),
-        "can_dashboard": access.can("projects.view_dashboard"), "can_manage": access.can("projects.change_labelingproject"),
-    })
+    return render(
+        request,
+        "projects/workspace.html",
+        {
+            "access": access,
+            "projects": projects,
+            "can_label": access.can("labeling.label_task"),
+            "can_dashboard": access.can("projects.view_dashboard"),
+            "can_manage": access.can("projects.change_labelingproject"),
+        },
+    )
 
 
 def _step_url(access, slug):
-    return reverse("project_wizard_step", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "step": slug})
+    return reverse(
+        "project_wizard_step", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "step": slug}
+    )
 
 
 def _redirect(request, url):
@@ -44,14 +53,27 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
     index = SLUGS.index(slug)
     done = [state.done(s) for s in SLUGS]
     steps = [
-        {"slug": s.slug, "title": s.title, "url": _step_url(access, s.slug), "current": s.slug == slug,
-         "done": done[i], "reachable": all(done[:i])}
+        {
+            "slug": s.slug,
+            "title": s.title,
+            "url": _step_url(access, s.slug),
+            "current": s.slug == slug,
+            "done": done[i],
+            "reachable": all(done[:i]),
+        }
         for i, s in enumerate(STEPS)
     ]
     context = {
-        "access": access, "steps": steps, "step": substep or BY_SLUG[slug], "form": form, "error": error,
-        "step_url": _step_url(access, slug), "first": index == 0, "last": index == len(STEPS) - 1,
-        "step_template": f"projects/wizard/{(substep or BY_SLUG[slug]).slug}.html", **(extra or {}),
+        "access": access,
+        "steps": steps,
+        "step": substep or BY_SLUG[slug],
+        "form": form,
+        "error": error,
+        "step_url": _step_url(access, slug),
+        "first": index == 0,
+        "last": index == len(STEPS) - 1,
+        "step_template": f"projects/wizard/{(substep or BY_SLUG[slug]).slug}.html",
+        **(extra or {}),
         "label_rows": _label_rows(getattr(form, "names", [])),
     }
     if slug == "ml":
@@ -63,7 +85,9 @@ def _render_step(request, access, state, slug, form, *, status=200, error=None, 
 
 def _label_rows(names):
     """Each class with the chip colour and key it will get (the same rule as project_create)."""
-    return [{"name": n, "color": i % LabelClass.PALETTE_SIZE, "key": i + 1 if i < 9 else None} for i, n in enumerate(names)]
+    return [
+        {"name": n, "color": i % LabelClass.PALETTE_SIZE, "key": i + 1 if i < 9 else None} for i, n in enumerate(names)
+    ]
 
 
 def _go(request, access, state, slug):
@@ -135,12 +159,25 @@ DATASET_CREATE = Step("dataset_create", "Create a dataset from datastore", Datas
 
 
 def _dataset_create_page(request, access, state, form, *, status=200, browse=None):
-    return _render_step(request, access, state, "dataset", form, status=status, substep=DATASET_CREATE, extra={
-        "step_url": reverse("project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}),
-        "first": False, "last": False, "browse": browse,
-        # Browse opens at the folder typed so far, once it is a path that can be browsed.
-        "browse_path": "" if not browse or form["path"].errors else form.cleaned_data.get("path", ""),
-    })
+    return _render_step(
+        request,
+        access,
+        state,
+        "dataset",
+        form,
+        status=status,
+        substep=DATASET_CREATE,
+        extra={
+            "step_url": reverse(
+                "project_wizard_dataset_create", kwargs={"org": access.organization.slug, "ws": access.workspace.slug}
+            ),
+            "first": False,
+            "last": False,
+            "browse": browse,
+            # Browse opens at the folder typed so far, once it is a path that can be browsed.
+            "browse_path": "" if not browse or form["path"].errors else form.cleaned_data.get("path", ""),
+        },
+    )
 
 
 def _dataset_create_refused(failure, request, access):
@@ -163,12 +200,19 @@ def wizard_dataset_create(request, access):
         return _go(request, access, state, "dataset")
     form = DatasetCreateForm(request.POST if request.method == "POST" else None, workspace=access.workspace)
     if request.method == "POST" and action in ("next", "enter"):
-        dataset = datastore_services.dataset_create(workspace=access.workspace, actor=request.user, **valid_or_invalid(form))
+        dataset = datastore_services.dataset_create(
+            workspace=access.workspace, actor=request.user, **valid_or_invalid(form)
+        )
         state.put("dataset", {"dataset": [str(dataset.uuid)]})
         if not request.htmx:  # htmx shows it selected with its scan state right away
             messages.success(request, f"Dataset {dataset.name} created; it is being scanned.")
         return _go(request, access, state, "dataset")
-    browse = action == "browse" and form.is_bound and form["datastore"].data and form.datastores.filter(uuid=form["datastore"].data).first()
+    browse = (
+        action == "browse"
+        and form.is_bound
+        and form["datastore"].data
+        and form.datastores.filter(uuid=form["datastore"].data).first()
+    )
     return _dataset_create_page(request, access, state, form, browse=browse or None)
 
 
@@ -178,30 +222,52 @@ def _create(request, access, state):
         slug = state.first_incomplete()
         return _render_step(request, access, state, slug, state.bound(slug), status=422)
     project = project_services.project_create(
-        workspace=access.workspace, actor=request.user, name=data["name"], task_type=data["task_type"],
-        dataset=data["dataset"], incremental_refresh=data["incremental_refresh"],
-        label_names=data["label_names"], instructions_url=data["instructions_url"],
-        instructions_text=data["instructions_text"], ml_assisted=data["ml_assisted"] and ml_available(),
+        workspace=access.workspace,
+        actor=request.user,
+        name=data["name"],
+        task_type=data["task_type"],
+        dataset=data["dataset"],
+        incremental_refresh=data["incremental_refresh"],
+        label_names=data["label_names"],
+        instructions_url=data["instructions_url"],
+        instructions_text=data["instructions_text"],
+        ml_assisted=data["ml_assisted"] and ml_available(),
         **{name: data[name] for name in ML_SETTINGS},
     )
     state.clear()
     messages.success(request, f"Project {project.name} created. Its tasks are being created now.")
-    return _redirect(request, reverse("labeling:dashboard", kwargs={
-        "org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid}))
+    return _redirect(
+        request,
+        reverse(
+            "labeling:dashboard",
+            kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid},
+        ),
+    )
 
 
 # ---- Settings ----------------------------------------------------------------------------------
 
+
 def _settings_url(access, project):
-    return reverse("project_settings", kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid})
+    return reverse(
+        "project_settings",
+        kwargs={"org": access.organization.slug, "ws": access.workspace.slug, "project": project.uuid},
+    )
 
 
 def _settings_page(request, access, project, *, form=None, label_form=None, alerts=None, status=200, partial=None):
     """The settings page, or one of its partials; `alerts`: {"labels" | "state": message} shown in that section."""
     context = {
-        "access": access, "project": project, "current": "settings", "ml_unavailable": ml_unavailable_reason(),
-        "form": form or ProjectSettingsForm(project=project, ml=ml_available(), initial={
-            f: getattr(project, f) for f in ProjectSettingsForm.base_fields}),
+        "access": access,
+        "project": project,
+        "current": "settings",
+        "ml_unavailable": ml_unavailable_reason(),
+        "form": form
+        or ProjectSettingsForm(
+            project=project,
+            ml=ml_available(),
+            initial={f: getattr(project, f) for f in ProjectSettingsForm.base_fields},
+        ),
         "label_form": label_form or LabelAddForm(),
         "label_classes": list(project.label_classes.active()),
         "removed_classes": list(project.label_classes.exclude(removed_at=None)),
@@ -266,8 +332,9 @@ def label_add(request, access, project):
 
 def _labels_refused(failure, request, access, project, label):
     project = project_or_404(access, project)
-    return _settings_page(request, access, project, alerts={"labels": failure.message}, status=failure.status,
-                          partial="labels")
+    return _settings_page(
+        request, access, project, alerts={"labels": failure.message}, status=failure.status, partial="labels"
+    )
 
 
 @require_POST

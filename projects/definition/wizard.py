@@ -12,8 +12,8 @@ from django.core.validators import URLValidator
 from django.utils.datastructures import MultiValueDict
 
 from projects.datastores.paths import path_clean
-from projects.models import ML_MIN_LABELS_FLOOR, ML_MIN_PER_CLASS, Dataset, Datastore, LabelingProject
 from projects.definition.services import label_names_clean, project_name_taken
+from projects.models import ML_MIN_LABELS_FLOOR, ML_MIN_PER_CLASS, Dataset, Datastore, LabelingProject
 
 
 class StepForm(forms.Form):
@@ -26,9 +26,13 @@ class StepForm(forms.Form):
 
 class DetailsForm(StepForm):
     name = forms.CharField(label="Project name", max_length=120)
-    media_type = forms.ChoiceField(label="Media type", choices=[("image", "Image")], initial="image", widget=forms.RadioSelect)
+    media_type = forms.ChoiceField(
+        label="Media type", choices=[("image", "Image")], initial="image", widget=forms.RadioSelect
+    )
     task_type = forms.ChoiceField(
-        label="Labeling task type", choices=LabelingProject.TaskType.choices, widget=forms.RadioSelect,
+        label="Labeling task type",
+        choices=LabelingProject.TaskType.choices,
+        widget=forms.RadioSelect,
         help_text="Multi-class: one tag per image. Multi-label: any number of tags per image.",
     )
 
@@ -46,7 +50,10 @@ class DatasetChoiceField(forms.ModelChoiceField):
 
 class DatasetForm(StepForm):
     dataset = DatasetChoiceField(
-        queryset=Dataset.objects.none(), to_field_name="uuid", widget=forms.RadioSelect, empty_label=None,
+        queryset=Dataset.objects.none(),
+        to_field_name="uuid",
+        widget=forms.RadioSelect,
+        empty_label=None,
         error_messages={"required": "Select a dataset, or create one from a datastore."},
     )
 
@@ -68,7 +75,9 @@ class DatasetCreateForm(StepForm):
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     datastore = DatastoreChoiceField(queryset=Datastore.objects.none(), to_field_name="uuid", empty_label=None)
     path = forms.CharField(
-        label="Path", required=False, max_length=1000,
+        label="Path",
+        required=False,
+        max_length=1000,
         help_text="The folder inside the datastore; Browse folders to pick it. Empty means the whole datastore.",
     )
     include_subfolders = forms.BooleanField(label="Include subfolders", required=False, initial=True)
@@ -84,7 +93,8 @@ class DatasetCreateForm(StepForm):
 
 class RefreshForm(StepForm):
     incremental_refresh = forms.BooleanField(
-        label="Enable incremental refresh", required=False,
+        label="Enable incremental refresh",
+        required=False,
         help_text="Periodically checks the dataset's folder for new images and adds them to this project.",
     )
 
@@ -100,7 +110,9 @@ class LabelsForm(StepForm):
         self.names = list(cast(MultiValueDict, self.data).getlist("labels")) if self.is_bound else []
 
     def clean(self):
-        names = self.names + ([self.cleaned_data.get("new_label", "")] if self.cleaned_data.get("new_label", "").strip() else [])
+        names = self.names + (
+            [self.cleaned_data.get("new_label", "")] if self.cleaned_data.get("new_label", "").strip() else []
+        )
         try:
             names = label_names_clean(names)
         except ValidationError as error:
@@ -117,11 +129,17 @@ def _web_link(value):
 
 class InstructionsForm(StepForm):
     instructions_url = forms.URLField(
-        label="Link to detailed instructions", required=False, assume_scheme="https", validators=[_web_link],
+        label="Link to detailed instructions",
+        required=False,
+        assume_scheme="https",
+        validators=[_web_link],
         max_length=200,
     )
     instructions_text = forms.CharField(
-        label="Short description", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 5}),
+        label="Short description",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Plain text with a little Markdown: **bold**, *italic*, `code`, lists, [links](https://…).",
     )
 
@@ -130,22 +148,33 @@ class MlForm(StepForm):
     """ML assist and its settings (shown only where the server can run it: `core.features.ml_available`)."""
 
     ml_assisted = forms.BooleanField(
-        label="Enable ML assisted labeling", required=False,
+        label="Enable ML assisted labeling",
+        required=False,
         help_text="A model learns from the labels: images it is sure about arrive with suggested tags, "
-                  "and similar images can share a page.",
+        "and similar images can share a page.",
     )
     ml_min_labels = forms.IntegerField(
-        label="Labels before the first training", required=False, min_value=ML_MIN_LABELS_FLOOR, max_value=1_000_000,
-        initial=50, help_text=f"Training also waits until at least two classes have {ML_MIN_PER_CLASS} labels each.",
+        label="Labels before the first training",
+        required=False,
+        min_value=ML_MIN_LABELS_FLOOR,
+        max_value=1_000_000,
+        initial=50,
+        help_text=f"Training also waits until at least two classes have {ML_MIN_PER_CLASS} labels each.",
     )
     ml_target_accuracy = forms.IntegerField(
-        label="Target accuracy of pre-labels (%)", required=False, min_value=50, max_value=100, initial=95,
+        label="Target accuracy of pre-labels (%)",
+        required=False,
+        min_value=50,
+        max_value=100,
+        initial=95,
         help_text="Only images the model is sure enough about to reach this accuracy on held-out labels are "
-                  "pre-labeled; if it cannot reach it, nothing is.",
+        "pre-labeled; if it cannot reach it, nothing is.",
     )
     ml_cluster = forms.BooleanField(label="Put similar images on the same page", required=False, initial=True)
     ml_active_learning = forms.BooleanField(
-        label="Images the model is least sure about first", required=False, initial=False,
+        label="Images the model is least sure about first",
+        required=False,
+        initial=False,
         help_text="Active learning: the labels that teach the model most come first.",
     )
 
@@ -225,7 +254,7 @@ class WizardState:
     def for_display(self, slug: str):
         """A step that was passed once but no longer validates (say its name got taken meanwhile)
         shows its errors; otherwise the entered values without messages."""
-        later = SLUGS[SLUGS.index(slug) + 1:]
+        later = SLUGS[SLUGS.index(slug) + 1 :]
         if slug in self.data and any(s in self.data for s in later):
             form = self.bound(slug)
             if not form.is_valid():

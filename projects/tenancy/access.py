@@ -14,17 +14,23 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from django.db import connection
-from django.db.models import Q
-
 from core.errors import NotFound
-from projects.tenancy.backends import workspace_perms_load
 from projects.models import (
-    DataItem, LabelClass, LabelingProject, Membership, Notification, Organization, OrganizationMember, Workspace,
+    DataItem,
+    LabelClass,
+    LabelingProject,
+    Membership,
+    Notification,
+    Organization,
+    OrganizationMember,
+    Workspace,
 )
+from projects.tenancy.backends import workspace_perms_load
 from projects.tenancy.roles import ALL_WORKSPACE_PERMISSIONS
 
 if TYPE_CHECKING:
@@ -74,8 +80,11 @@ def workspaces_where(user, perm: str):
     if not user.is_authenticated or not user.is_active:
         return Workspace.objects.none()
     app_label, codename = perm.split(".")
-    by_role = Q(memberships__user=user, memberships__group__permissions__codename=codename,
-                memberships__group__permissions__content_type__app_label=app_label)
+    by_role = Q(
+        memberships__user=user,
+        memberships__group__permissions__codename=codename,
+        memberships__group__permissions__content_type__app_label=app_label,
+    )
     if perm in ALL_WORKSPACE_PERMISSIONS:
         by_role |= Q(organization__members__user=user, organization__members__is_admin=True)
     return Workspace.objects.filter(by_role)
@@ -138,8 +147,9 @@ def resolve_access(request, org_slug: str, ws_slug: str) -> Access:
     if member_id is not None:
         from django.contrib.auth.models import Group
 
-        membership = Membership.from_db(db, ["id", "workspace_id", "user_id", "group_id"],
-                                        [member_id, ws_id, user.pk, group_id])
+        membership = Membership.from_db(
+            db, ["id", "workspace_id", "user_id", "group_id"], [member_id, ws_id, user.pk, group_id]
+        )
         membership.workspace, membership.user = workspace, user
         membership.group = Group.from_db(db, ["id", "name"], [group_id, group_name])
     perms = workspace_perms_load(user, workspace, group_id=None if is_org_admin else group_id)
@@ -150,9 +160,7 @@ def organization_admin_or_404(user, org_slug: str) -> Organization:
     """The organization, if the user administers it; 404 otherwise."""
     if not user.is_authenticated:
         raise Http404
-    return get_object_or_404(
-        Organization, slug=org_slug, members__user=user, members__is_admin=True
-    )
+    return get_object_or_404(Organization, slug=org_slug, members__user=user, members__is_admin=True)
 
 
 def workspace_view(perm: str | None = None):

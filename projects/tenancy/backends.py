@@ -37,7 +37,7 @@ def workspace_of(obj):
 
 def _remember(user, workspace, perms: frozenset) -> frozenset:
     if isinstance(user, LazyObject):  # request.user: remember on the user the backend will be asked about
-        user = getattr(user, "_wrapped")
+        user = user._wrapped
     user.__dict__.setdefault("_labelsite_ws_perms", {})[workspace.pk] = perms
     return perms
 
@@ -50,7 +50,9 @@ def _group_permissions(group_id: int) -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.app_label, p.codename FROM {links} l JOIN {perm} p ON p.id = l.permission_id "
-            f"JOIN {ctype} c ON c.id = p.content_type_id WHERE l.group_id = %s", [group_id])
+            f"JOIN {ctype} c ON c.id = p.content_type_id WHERE l.group_id = %s",
+            [group_id],
+        )
         return cursor.fetchall()
 
 

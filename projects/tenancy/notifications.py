@@ -21,16 +21,23 @@ logger = logging.getLogger(__name__)
 BELL_SIZE = 5  # unread notifications listed in the top bar's menu
 
 
-def notification_create(*, user_id: int, workspace_id: int, kind: str, message: str, link: str, perm: str) -> Notification:
+def notification_create(
+    *, user_id: int, workspace_id: int, kind: str, message: str, link: str, perm: str
+) -> Notification:
     """A notification for one person; `link` is a path inside the site and `perm` what following it needs."""
     if perm not in ALL_WORKSPACE_PERMISSIONS:
         raise ValueError(f"{perm!r} is not a workspace permission")
     if link and not (link.startswith("/") and url_has_allowed_host_and_scheme(link, allowed_hosts=None)):
         raise ValueError(f"{link!r} is not a path inside the site")
     limit = Notification._meta.get_field("message").max_length or 1000
-    return Notification.objects.create(user_id=user_id, workspace_id=workspace_id, kind=kind,
-                                       message=message if len(message) <= limit else message[:limit - 1] + "…",
-                                       link=link, perm=perm)
+    return Notification.objects.create(
+        user_id=user_id,
+        workspace_id=workspace_id,
+        kind=kind,
+        message=message if len(message) <= limit else message[: limit - 1] + "…",
+        link=link,
+        perm=perm,
+    )
 
 
 def notification_create_quietly(**kwargs) -> Notification | None:
@@ -54,6 +61,7 @@ def notifications_mark_read(*, user, uuids=None) -> int:
 
 
 # --- reads -------------------------------------------------------------------------------------------------------
+
 
 def notifications_list(*, user, unread_only: bool = False):
     """The user's notifications, newest first."""

@@ -15,17 +15,34 @@ _SEE = ["projects.view_workspace", "projects.view_labelingproject", "projects.vi
 _LABEL = ["labeling.label_task", "labeling.view_task"]
 _REVIEW = ["review.review_annotation", "review.view_review", "projects.view_dashboard", "labeling.view_annotation"]
 _MANAGE = [
-    "projects.add_labelingproject", "projects.change_labelingproject", "projects.delete_labelingproject",
-    "projects.add_labelclass", "projects.change_labelclass", "projects.delete_labelclass",
-    "projects.view_dataset", "projects.add_dataset", "projects.change_dataset",
-    "projects.view_dataitem", "projects.view_datastore", "projects.import_labels",
-    "exports.add_export", "exports.view_export", "exports.delete_export",
+    "projects.add_labelingproject",
+    "projects.change_labelingproject",
+    "projects.delete_labelingproject",
+    "projects.add_labelclass",
+    "projects.change_labelclass",
+    "projects.delete_labelclass",
+    "projects.view_dataset",
+    "projects.add_dataset",
+    "projects.change_dataset",
+    "projects.view_dataitem",
+    "projects.view_datastore",
+    "projects.import_labels",
+    "exports.add_export",
+    "exports.view_export",
+    "exports.delete_export",
 ]
 _ADMIN = [
-    "projects.view_membership", "projects.add_membership", "projects.change_membership",
-    "projects.delete_membership", "projects.view_invitation", "projects.add_invitation",
-    "projects.delete_invitation", "projects.add_datastore", "projects.change_datastore",
-    "projects.delete_datastore", "projects.delete_dataset",
+    "projects.view_membership",
+    "projects.add_membership",
+    "projects.change_membership",
+    "projects.delete_membership",
+    "projects.view_invitation",
+    "projects.add_invitation",
+    "projects.delete_invitation",
+    "projects.add_datastore",
+    "projects.change_datastore",
+    "projects.delete_datastore",
+    "projects.delete_dataset",
 ]
 
 # Ordered from the least to the most powerful; each is a subset of the next but Reviewer/Labeler.

@@ -17,11 +17,19 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import Refused
-from projects.tenancy.access import Access
 from projects.guards import InUse, names_listed
 from projects.models import (
-    ApiToken, Dataset, Datastore, Invitation, LabelingProject, Membership, Organization, OrganizationMember, Workspace,
+    ApiToken,
+    Dataset,
+    Datastore,
+    Invitation,
+    LabelingProject,
+    Membership,
+    Organization,
+    OrganizationMember,
+    Workspace,
 )
+from projects.tenancy.access import Access
 from projects.tenancy.api_auth import TOKEN_PREFIX, token_hash
 from projects.tenancy.roles import WORKSPACE_ADMIN
 
@@ -45,8 +53,9 @@ def _unique_slug(base: str, taken) -> str:
 def organization_signup(*, username: str, email: str, password: str, organization_name: str) -> User:
     """A new account with its own organization (they are its admin) and a first workspace. Django admin access
     comes with it only where the operator allows it (LABELSITE_SIGNUP_ADMIN_ACCESS): a sign-up is anyone on the internet."""
-    user = User.objects.create_user(username=username, email=email, password=password,
-                                    is_staff=settings.LABELSITE_SIGNUP_ADMIN_ACCESS)
+    user = User.objects.create_user(
+        username=username, email=email, password=password, is_staff=settings.LABELSITE_SIGNUP_ADMIN_ACCESS
+    )
     organization = Organization.objects.create(
         name=organization_name,
         slug=_unique_slug(organization_name, lambda s: Organization.objects.filter(slug=s).exists()),
@@ -138,7 +147,8 @@ def invitation_accept(*, invitation: Invitation, user) -> tuple[Membership, bool
         raise ValidationError("This invitation was sent to a different email address.", code="wrong_account")
     OrganizationMember.objects.get_or_create(organization=invitation.workspace.organization, user=user)
     membership, joined = Membership.objects.select_related("group").get_or_create(
-        workspace=invitation.workspace, user=user,
+        workspace=invitation.workspace,
+        user=user,
         defaults={"group": invitation.group, "created_by": invitation.invited_by},
     )
     invitation.accepted_at = timezone.now()
@@ -213,8 +223,10 @@ def api_token_revoke(*, user, token: ApiToken) -> None:
 # dataset its datastore, so emptying a workspace means deleting its datasets and datastores; one with projects
 # (archived ones too) stays, as projects are never deleted.
 
+
 def _not_empty(workspaces):
     """The workspaces among `workspaces` that still hold a project, a dataset or a datastore."""
+
     def held(model):
         return Exists(model.objects.filter(workspace=OuterRef("pk")))
 
@@ -223,22 +235,31 @@ def _not_empty(workspaces):
 
 def workspace_delete_check(*, workspace) -> None:
     """Raise InUse unless the workspace is empty (asked before confirming; the delete asks again)."""
-    left = [f"the {kind} {names}" for kind, names in (
-        ("projects", names_listed(workspace.projects.all())),
-        ("datasets", names_listed(workspace.datasets.all())),
-        ("datastores", names_listed(workspace.datastores.all())),
-    ) if names]
+    left = [
+        f"the {kind} {names}"
+        for kind, names in (
+            ("projects", names_listed(workspace.projects.all())),
+            ("datasets", names_listed(workspace.datasets.all())),
+            ("datastores", names_listed(workspace.datastores.all())),
+        )
+        if names
+    ]
     if left:
-        raise InUse(f"Workspace “{workspace.name}” still holds {'; '.join(left)}. Only a workspace without projects "
-                    "(archived ones included), datasets and datastores can be deleted.")
+        raise InUse(
+            f"Workspace “{workspace.name}” still holds {'; '.join(left)}. Only a workspace without projects "
+            "(archived ones included), datasets and datastores can be deleted."
+        )
 
 
 @transaction.atomic
 def workspace_delete(*, workspace, actor) -> None:
     """Delete an empty workspace with its roles and invitations; the people keep their accounts."""
-    if not (actor.is_active and actor.is_superuser) and not OrganizationMember.objects.admins().filter(
-        organization_id=workspace.organization_id, user=actor
-    ).exists():
+    if (
+        not (actor.is_active and actor.is_superuser)
+        and not OrganizationMember.objects.admins()
+        .filter(organization_id=workspace.organization_id, user=actor)
+        .exists()
+    ):
         raise Refused("Only organization admins delete workspaces.")
     # Rows created meanwhile point at the locked workspace: their foreign key check waits for us, then fails.
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
@@ -250,8 +271,10 @@ def organization_delete_check(*, organization) -> None:
     """Raise InUse while any of the organization's workspaces is not empty."""
     names = names_listed(_not_empty(organization.workspaces.all()))
     if names:
-        raise InUse(f"Organization “{organization.name}” has workspaces that are not empty: {names}. Only an "
-                    "organization whose workspaces hold no projects, datasets or datastores can be deleted.")
+        raise InUse(
+            f"Organization “{organization.name}” has workspaces that are not empty: {names}. Only an "
+            "organization whose workspaces hold no projects, datasets or datastores can be deleted."
+        )
 
 
 @transaction.atomic

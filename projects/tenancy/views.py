@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.views import PasswordResetView
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetView
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -15,14 +15,26 @@ from django_htmx.http import trigger_client_event
 
 from core import throttle
 from core.htmx import render_page_or_fragment, vary_on_htmx
+from projects.models import ApiToken, Invitation, Membership
 from projects.tenancy import notifications
 from projects.tenancy import services as tenancy_services
 from projects.tenancy.access import (
-    listed_projects, notification_or_404, organization_admin_or_404, visible_workspaces, workspace_object_or_404, workspace_view,
+    listed_projects,
+    notification_or_404,
+    organization_admin_or_404,
+    visible_workspaces,
+    workspace_object_or_404,
+    workspace_view,
     workspaces_where,
 )
-from projects.tenancy.forms import AcceptInvitationForm, ApiTokenForm, InvitationForm, RoleForm, SignupForm, WorkspaceForm
-from projects.models import ApiToken, Invitation, Membership
+from projects.tenancy.forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    InvitationForm,
+    RoleForm,
+    SignupForm,
+    WorkspaceForm,
+)
 
 
 @require_GET
@@ -46,8 +58,10 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = tenancy_services.organization_signup(
-            username=form.cleaned_data["username"], email=form.cleaned_data["email"],
-            password=form.cleaned_data["password1"], organization_name=form.cleaned_data["organization_name"],
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password1"],
+            organization_name=form.cleaned_data["organization_name"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome! Your organization and its first workspace are ready.")
@@ -95,7 +109,8 @@ def accept_invitation(request, token):
         if request.method == "POST" and form.is_valid():
             try:
                 user = tenancy_services.invitation_accept_new_user(
-                    invitation=invitation, username=form.cleaned_data["username"],
+                    invitation=invitation,
+                    username=form.cleaned_data["username"],
                     password=form.cleaned_data["password1"],
                 )
             except ValidationError as error:
@@ -112,11 +127,15 @@ def organization(request, org):
     organization = organization_admin_or_404(request.user, org)
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        workspace = tenancy_services.workspace_create(organization=organization, name=form.cleaned_data["name"], actor=request.user)
+        workspace = tenancy_services.workspace_create(
+            organization=organization, name=form.cleaned_data["name"], actor=request.user
+        )
         messages.success(request, f"Workspace {workspace.name} created.")
         return redirect("workspace", org=organization.slug, ws=workspace.slug)
     workspaces = organization.workspaces.all()
-    return render(request, "projects/organization.html", {"organization": organization, "workspaces": workspaces, "form": form})
+    return render(
+        request, "projects/organization.html", {"organization": organization, "workspaces": workspaces, "form": form}
+    )
 
 
 @require_GET
@@ -127,7 +146,11 @@ def members(request, access):
 
 def _members_context(access, invite_form=None):
     memberships = Membership.objects.for_workspace(access.workspace).select_related("user", "group")
-    invitations = Invitation.objects.for_workspace(access.workspace).filter(accepted_at=None, revoked_at=None).select_related("group")
+    invitations = (
+        Invitation.objects.for_workspace(access.workspace)
+        .filter(accepted_at=None, revoked_at=None)
+        .select_related("group")
+    )
     rows = [(m, RoleForm(initial={"group": m.group}, prefix=str(m.uuid))) for m in memberships]
     return {"access": access, "rows": rows, "invitations": invitations, "invite_form": invite_form or InvitationForm()}
 
@@ -137,7 +160,9 @@ def _members_context(access, invite_form=None):
 def invite(request, access):
     form = InvitationForm(request.POST)
     if form.is_valid():
-        tenancy_services.invitation_create(access=access, email=form.cleaned_data["email"], group=form.cleaned_data["group"], request=request)
+        tenancy_services.invitation_create(
+            access=access, email=form.cleaned_data["email"], group=form.cleaned_data["group"], request=request
+        )
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
         return redirect("members", org=access.organization.slug, ws=access.workspace.slug)
     return render(request, "projects/members.html", _members_context(access, form), status=422)
@@ -184,7 +209,6 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", {"reason": str(exception or "")}, status=403)
 
 
-
 @require_http_methods(["GET", "POST"])
 @login_required
 def api_tokens(request):
@@ -194,8 +218,12 @@ def api_tokens(request):
         _, new_key = tenancy_services.api_token_create(user=request.user, name=form.cleaned_data["name"])
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user, revoked_at=None)
-    response = render(request, "registration/api_tokens.html", {"form": form, "tokens": tokens, "new_key": new_key},
-                      status=422 if form.errors else 200)
+    response = render(
+        request,
+        "registration/api_tokens.html",
+        {"form": form, "tokens": tokens, "new_key": new_key},
+        status=422 if form.errors else 200,
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -210,6 +238,7 @@ def api_token_revoke(request, prefix):
 
 
 # --- notifications (the person's own, across workspaces) ---------------------------------------------------------
+
 
 def _after_marking(request):
     """htmx: nothing to swap, every bell and list on the page refreshes itself; a plain form goes back where it was."""

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 
-from projects.models import DataItem, Datastore, Dataset
-from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
+from projects.models import DataItem, Dataset, Datastore
+from tests.factories import DatasetFactory, ProjectFactory
 
 BASE = "/api/v1/o/acme/vision/"
 J = {"content_type": "application/json"}
@@ -37,8 +37,15 @@ def test_admin_creates_a_datastore_and_the_secret_never_comes_back(ws_admin_clie
     assert response.status_code == 201, response.json()
     data = response.json()
     assert data["secret_set"] is False and "secret" not in data and "secret_encrypted" not in data
-    s3 = {"name": "Bucket", "kind": "s3", "container": "b", "auth_type": "access_key", "access_key_id": "AK",
-          "secret": "TOP-SECRET-VALUE", "region": "eu-west-1"}
+    s3 = {
+        "name": "Bucket",
+        "kind": "s3",
+        "container": "b",
+        "auth_type": "access_key",
+        "access_key_id": "AK",
+        "secret": "TOP-SECRET-VALUE",
+        "region": "eu-west-1",
+    }
     response = ws_admin_client.post(BASE + "datastores/", s3, **J)
     assert response.status_code == 201, response.json()
     assert response.json()["secret_set"] is True and response.json()["secret_changed_at"]
@@ -53,19 +60,28 @@ def test_admin_creates_a_datastore_and_the_secret_never_comes_back(ws_admin_clie
 def test_datastore_validation_and_roles(ws_admin_client, manager_client, outsider_client, datastore):
     outside = ws_admin_client.post(BASE + "datastores/", {"name": "X", "kind": "local", "local_path": "/etc"}, **J)
     assert outside.status_code == 400 and "local_path" in outside.json()["errors"]
-    extra = ws_admin_client.post(BASE + "datastores/", {"name": "X", "kind": "local", "local_path": "pets", "secret_encrypted": "x"}, **J)
+    extra = ws_admin_client.post(
+        BASE + "datastores/", {"name": "X", "kind": "local", "local_path": "pets", "secret_encrypted": "x"}, **J
+    )
     assert extra.status_code == 400 and set(extra.json()["errors"]) == {"secret_encrypted"}
     assert manager_client.get(BASE + "datastores/").status_code == 200
-    assert manager_client.post(BASE + "datastores/", {"name": "Y", "kind": "local", "local_path": "pets"}, **J).status_code == 403
+    assert (
+        manager_client.post(BASE + "datastores/", {"name": "Y", "kind": "local", "local_path": "pets"}, **J).status_code
+        == 403
+    )
     assert outsider_client.get(f"{BASE}datastores/{datastore.uuid}/").status_code == 404
     assert manager_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 403  # deleting is for admins
     test = manager_client.post(f"{BASE}datastores/{datastore.uuid}/test/")
     assert test.status_code == 200 and test.json()["ok"] is True
 
 
-def test_manager_creates_a_dataset_that_scans_and_lists_items(manager_client, datastore, celery_eager, django_capture_on_commit_callbacks):  # noqa: F811
+def test_manager_creates_a_dataset_that_scans_and_lists_items(
+    manager_client, datastore, celery_eager, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = manager_client.post(BASE + "datasets/", {"name": "Pets", "datastore": str(datastore.uuid), "path": "pets"}, **J)
+        response = manager_client.post(
+            BASE + "datasets/", {"name": "Pets", "datastore": str(datastore.uuid), "path": "pets"}, **J
+        )
     assert response.status_code == 201, response.json()
     dataset = response.json()["id"]
     detail = manager_client.get(f"{BASE}datasets/{dataset}/").json()
@@ -88,7 +104,9 @@ def test_dataset_roles_and_fields(manager_client, labeler_client, outsider_clien
     foreign = Datastore.objects.create(workspace=other_workspace, name="Theirs", kind="local", local_path="/x")
     bad = manager_client.post(BASE + "datasets/", {"name": "D", "datastore": str(foreign.uuid), "path": ""}, **J)
     assert bad.status_code == 400 and "datastore" in bad.json()["errors"]
-    extra = manager_client.post(BASE + "datasets/", {"name": "D", "datastore": str(datastore.uuid), "scan_state": "done"}, **J)
+    extra = manager_client.post(
+        BASE + "datasets/", {"name": "D", "datastore": str(datastore.uuid), "scan_state": "done"}, **J
+    )
     assert extra.status_code == 400 and set(extra.json()["errors"]) == {"scan_state"}
     dots = manager_client.post(BASE + "datasets/", {"name": "D", "datastore": str(datastore.uuid), "path": "../x"}, **J)
     assert dots.status_code == 400 and not Dataset.objects.exists()
@@ -100,8 +118,14 @@ def test_dataset_roles_and_fields(manager_client, labeler_client, outsider_clien
 def test_browse_walks_the_folders_of_a_datastore(manager_client, datastore):
     top = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/")
     assert top.status_code == 200
-    assert top.json() == {"path": "", "parent": None, "folders": [{"name": "pets", "path": "pets"}], "files": [],
-                          "truncated": False, "limit": 2000}
+    assert top.json() == {
+        "path": "",
+        "parent": None,
+        "folders": [{"name": "pets", "path": "pets"}],
+        "files": [],
+        "truncated": False,
+        "limit": 2000,
+    }
     pets = manager_client.get(f"{BASE}datastores/{datastore.uuid}/browse/", {"path": "pets"}).json()
     assert pets["parent"] == "" and pets["folders"] == [{"name": "cats", "path": "pets/cats"}]
     assert pets["files"] == [{"name": "notes.txt", "key": "pets/notes.txt", "image": False}]
@@ -149,20 +173,26 @@ def test_browse_roles(labeler_client, outsider_client, ws_admin_client, datastor
 
 def _scanned(client, datastore, name, capture):
     with capture(execute=True):
-        response = client.post(BASE + "datasets/", {"name": name, "datastore": str(datastore.uuid), "path": "pets"}, **J)
+        response = client.post(
+            BASE + "datasets/", {"name": name, "datastore": str(datastore.uuid), "path": "pets"}, **J
+        )
     assert response.status_code == 201, response.json()
     return Dataset.objects.get(uuid=response.json()["id"])
 
 
-def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, datastore, local_root, celery_eager,  # noqa: F811
-                                                               django_capture_on_commit_callbacks):
+def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(
+    ws_admin_client, datastore, local_root, celery_eager, django_capture_on_commit_callbacks
+):
     dataset = _scanned(ws_admin_client, datastore, "Pets", django_capture_on_commit_callbacks)
     thumbnails = local_root.parent / "media" / "thumbnails" / str(dataset.uuid)
     assert len(list(thumbnails.iterdir())) == 3 and dataset.items.count() == 4
     with django_capture_on_commit_callbacks(execute=True):
         response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
     assert response.status_code == 204
-    assert not Dataset.objects.filter(pk=dataset.pk).exists() and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    assert (
+        not Dataset.objects.filter(pk=dataset.pk).exists()
+        and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    )
     assert not thumbnails.exists()
     assert ws_admin_client.get(f"{BASE}datasets/{dataset.uuid}/").status_code == 404
     assert (local_root / "pets" / "cats" / "c0.jpg").exists()  # the datastore's own files stay
@@ -171,15 +201,16 @@ def test_admin_deletes_a_dataset_with_its_items_and_thumbnails(ws_admin_client, 
 def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_client, workspace, datastore):
     from django.utils import timezone
 
-    from tests.project_fixtures import make_dataset, make_project
-
-    dataset = make_dataset(workspace, "Used", items=2, datastore=datastore)
-    make_project(workspace, dataset, name="Cats <3", state="archived")
-    make_project(workspace, dataset, name="Dogs")
+    dataset = DatasetFactory.create(workspace=workspace, name="Used", items=2, datastore=datastore)
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Cats <3", state="archived")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Dogs")
     response = ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
-    assert response.json()["message"] == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
-    busy = make_dataset(workspace, "Busy", items=1, datastore=datastore)
+    assert (
+        response.json()["message"]
+        == "Dataset “Used” is used by the projects “Cats <3”, “Dogs”, which keep their dataset even when archived."
+    )
+    busy = DatasetFactory.create(workspace=workspace, name="Busy", items=1, datastore=datastore)
     Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
     response = ws_admin_client.delete(f"{BASE}datasets/{busy.uuid}/")
     assert response.status_code == 409 and "being scanned" in response.json()["message"]
@@ -187,14 +218,14 @@ def test_a_dataset_used_by_a_project_or_being_scanned_is_not_deleted(ws_admin_cl
 
 
 def test_a_datastore_is_deleted_only_when_no_dataset_uses_it(ws_admin_client, workspace, datastore):
-    from tests.project_fixtures import make_dataset
-
     for i in range(7):
-        make_dataset(workspace, f"Set {i}", datastore=datastore)
+        DatasetFactory.create(workspace=workspace, name=f"Set {i}", datastore=datastore)
     response = ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/")
     assert response.status_code == 409
-    assert response.json()["message"] == ("Datastore “Local” is used by the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
-                                          "“Set 4” and 2 more; delete them first.")
+    assert response.json()["message"] == (
+        "Datastore “Local” is used by the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
+        "“Set 4” and 2 more; delete them first."
+    )
     for dataset in Dataset.objects.all():
         assert ws_admin_client.delete(f"{BASE}datasets/{dataset.uuid}/").status_code == 204
     assert ws_admin_client.delete(f"{BASE}datastores/{datastore.uuid}/").status_code == 204

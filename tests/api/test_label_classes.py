@@ -4,10 +4,9 @@ The role/method matrix of these endpoints is in test_api_matrix.py."""
 
 import pytest
 
-from labeling import stats
 from labeling.models import Task
 from projects.models import LabelClass
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory
 
 WS = "/api/v1/o/acme/vision/"
 J = {"content_type": "application/json"}
@@ -15,9 +14,7 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    project = labeling_project(workspace, items=6)
-    stats.stats_rebuild(project=project)
-    return project
+    return ProjectFactory.create(workspace=workspace, dataset__items=6)
 
 
 def url(project, tail=""):
@@ -33,13 +30,18 @@ def names(response):
 
 
 def test_list_shows_active_classes_in_order_then_removed_ones(manager_client, labeler_client, project):
-    LabelClass.objects.filter(project=project, name="dog").update(removed_at="2024-05-01T10:00:00Z", position=LabelClass.REMOVED_POSITION)
+    LabelClass.objects.filter(project=project, name="dog").update(
+        removed_at="2024-05-01T10:00:00Z", position=LabelClass.REMOVED_POSITION
+    )
     LabelClass.objects.filter(project=project, name="bird").update(position=1)
     response = manager_client.get(url(project))
     assert response.status_code == 200
     rows = response.json()["results"]
     assert [(r["name"], r["position"], r["shortcut"], r["removed"]) for r in rows] == [
-        ("cat", 0, "1", False), ("bird", 1, "2", False), ("dog", None, "", True)]
+        ("cat", 0, "1", False),
+        ("bird", 1, "2", False),
+        ("dog", None, "", True),
+    ]
     assert rows[2]["removed_at"].startswith("2024-05-01")
     one = manager_client.get(url(project, f"{rows[0]['id']}/"))
     assert one.status_code == 200 and one.json()["name"] == "cat"
@@ -50,21 +52,29 @@ def test_manager_adds_a_class_whose_html_name_stays_text(manager_client, project
     response = manager_client.post(url(project), {"name": "  <b>Zebra</b>  "}, **J)
     assert response.status_code == 201, response.json()
     data = response.json()
-    assert data["name"] == "<b>Zebra</b>" and data["position"] == 3 and data["shortcut"] == "4" and data["removed"] is False
+    assert (
+        data["name"] == "<b>Zebra</b>"
+        and data["position"] == 3
+        and data["shortcut"] == "4"
+        and data["removed"] is False
+    )
     assert label(project, "<b>Zebra</b>").uuid.hex == data["id"].replace("-", "")
     page = manager_client.get(f"/o/acme/vision/projects/{project.uuid}/settings/")
     assert b"&lt;b&gt;Zebra&lt;/b&gt;" in page.content and b"<b>Zebra</b>" not in page.content
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"name": "CAT"}, "name"),          # a duplicate, ignoring case
-    ({"name": "   "}, "name"),
-    ({"name": "x" * 101}, "name"),
-    ({}, "name"),
-    ({"name": "Fox", "color": 3}, "color"),       # colours are chosen by the server
-    ({"name": "Fox", "position": 0}, "position"),  # new classes go last; move them afterwards
-    ({"name": "Fox", "project": 1}, "project"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"name": "CAT"}, "name"),  # a duplicate, ignoring case
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({}, "name"),
+        ({"name": "Fox", "color": 3}, "color"),  # colours are chosen by the server
+        ({"name": "Fox", "position": 0}, "position"),  # new classes go last; move them afterwards
+        ({"name": "Fox", "project": 1}, "project"),
+    ],
+)
 def test_add_refuses_bad_names_and_server_owned_fields(manager_client, project, body, field):
     response = manager_client.post(url(project), body, **J)
     assert response.status_code == 400
@@ -92,11 +102,17 @@ def test_manager_moves_classes_up_down_and_to_a_position(manager_client, project
     assert names(response) == ["cat", "dog", "bird"]
     response = manager_client.post(url(project, f"{bird.uuid}/move/"), {"direction": "down"}, **J)
     assert names(response) == ["cat", "dog", "bird"]  # already last: nothing moves
-    assert list(LabelClass.objects.filter(project=project).order_by("position").values_list("name", flat=True)) == ["cat", "dog", "bird"]
+    assert list(LabelClass.objects.filter(project=project).order_by("position").values_list("name", flat=True)) == [
+        "cat",
+        "dog",
+        "bird",
+    ]
 
 
-@pytest.mark.parametrize("body", [{}, {"direction": "up", "position": 1}, {"direction": "left"}, {"position": -1},
-                                  {"direction": "up", "offset": 1}])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"direction": "up", "position": 1}, {"direction": "left"}, {"position": -1}, {"direction": "up", "offset": 1}],
+)
 def test_move_needs_exactly_one_of_direction_or_position(manager_client, project, body):
     response = manager_client.post(url(project, f"{label(project, 'dog').uuid}/move/"), body, **J)
     assert response.status_code == 400 and response.json()["code"] == "invalid"

@@ -2,11 +2,9 @@
 
 import pytest
 
-from labeling import stats
 from labeling.models import Task
 from projects.models import LabelingProject
-from tests.labeling.factories import labeling_project
-from tests.project_fixtures import make_dataset
+from tests.factories import DatasetFactory, ProjectFactory
 
 BASE = "/api/v1/o/acme/vision/projects/"
 J = {"content_type": "application/json"}
@@ -14,17 +12,17 @@ J = {"content_type": "application/json"}
 
 @pytest.fixture
 def project(workspace):
-    project = labeling_project(workspace, items=6)
-    stats.stats_rebuild(project=project)  # the factory skips the counters the product keeps
-    return project
+    return ProjectFactory.create(workspace=workspace, name="Pets", dataset__items=6)
 
 
 def url(project=None, tail=""):
     return f"{BASE}{project.uuid}/{tail}" if project else BASE
 
 
-def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, workspace, project, django_assert_max_num_queries):
-    labeling_project(workspace, items=3, name="Second")
+def test_list_shows_progress_from_counters_in_constant_queries(
+    labeler_client, workspace, project, django_assert_max_num_queries
+):
+    ProjectFactory.create(workspace=workspace, name="Second", dataset__items=3)
     with django_assert_max_num_queries(12):
         response = labeler_client.get(url())
     assert response.status_code == 200
@@ -33,10 +31,17 @@ def test_list_shows_progress_from_counters_in_constant_queries(labeler_client, w
     assert rows["Pets"]["classes"] == ["cat", "dog", "bird"] and rows["Pets"]["state"] == "running"
 
 
-def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, workspace, django_capture_on_commit_callbacks):
-    dataset = make_dataset(workspace, items=4)
-    body = {"name": "Pets API", "task_type": "multiclass", "dataset": str(dataset.uuid),
-            "label_classes": ["cat", "dog"], "instructions_text": "Look closely."}
+def test_manager_creates_a_project_from_a_workspace_dataset(
+    manager_client, workspace, django_capture_on_commit_callbacks
+):
+    dataset = DatasetFactory.create(workspace=workspace, items=4)
+    body = {
+        "name": "Pets API",
+        "task_type": "multiclass",
+        "dataset": str(dataset.uuid),
+        "label_classes": ["cat", "dog"],
+        "instructions_text": "Look closely.",
+    }
     response = manager_client.post(url(), body, **J)
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -45,11 +50,11 @@ def test_manager_creates_a_project_from_a_workspace_dataset(manager_client, work
 
 
 def test_create_refuses_a_dataset_of_another_workspace_and_bad_fields(manager_client, other_workspace, workspace):
-    foreign = make_dataset(other_workspace, items=1)
+    foreign = DatasetFactory.create(workspace=other_workspace, items=1)
     body = {"name": "X", "task_type": "multiclass", "dataset": str(foreign.uuid), "label_classes": ["a", "b"]}
     response = manager_client.post(url(), body, **J)
     assert response.status_code == 400 and "dataset" in response.json()["errors"]
-    mine = make_dataset(workspace, name="mine")
+    mine = DatasetFactory.create(workspace=workspace, name="mine")
     response = manager_client.post(url(), {**body, "dataset": str(mine.uuid), "state": "running", "workspace": 1}, **J)
     assert response.status_code == 400 and set(response.json()["errors"]) == {"state", "workspace"}
     # The service's own refusals come back in the same error shape (the API's exception handler maps them).
@@ -81,21 +86,24 @@ def test_stats_give_dashboard_numbers(reviewer_client, labeler_client, project):
     assert labeler_client.get(url(project, "stats/")).status_code == 403
 
 
-@pytest.mark.parametrize("method,tail,body,who,expected", [
-    ("get", "", None, "outsider_client", 404),
-    ("get", "{p}/", None, "outsider_client", 404),
-    ("get", "{p}/stats/", None, "outsider_client", 404),
-    ("post", "{p}/tasks/claim/", {"size": 4}, "outsider_client", 404),
-    ("post", "", {}, "labeler_client", 403),
-    ("patch", "{p}/", {"name": "x"}, "labeler_client", 403),
-    ("post", "{p}/pause/", None, "reviewer_client", 403),
-    ("post", "{p}/tasks/claim/", {"size": 4}, "reviewer_client", 403),
-    ("delete", "{p}/", None, "manager_client", 405),
-    ("put", "{p}/", {"name": "x"}, "manager_client", 405),
-    ("get", "{p}/tasks/claim/", None, "labeler_client", 405),
-    ("get", "{p}/pause/", None, "manager_client", 405),
-    ("get", "", None, "anon_client", 401),
-])
+@pytest.mark.parametrize(
+    "method,tail,body,who,expected",
+    [
+        ("get", "", None, "outsider_client", 404),
+        ("get", "{p}/", None, "outsider_client", 404),
+        ("get", "{p}/stats/", None, "outsider_client", 404),
+        ("post", "{p}/tasks/claim/", {"size": 4}, "outsider_client", 404),
+        ("post", "", {}, "labeler_client", 403),
+        ("patch", "{p}/", {"name": "x"}, "labeler_client", 403),
+        ("post", "{p}/pause/", None, "reviewer_client", 403),
+        ("post", "{p}/tasks/claim/", {"size": 4}, "reviewer_client", 403),
+        ("delete", "{p}/", None, "manager_client", 405),
+        ("put", "{p}/", {"name": "x"}, "manager_client", 405),
+        ("get", "{p}/tasks/claim/", None, "labeler_client", 405),
+        ("get", "{p}/pause/", None, "manager_client", 405),
+        ("get", "", None, "anon_client", 401),
+    ],
+)
 def test_access_matrix(request, project, method, tail, body, who, expected):
     client = request.getfixturevalue(who)
     path = BASE + tail.format(p=project.uuid)
@@ -137,8 +145,13 @@ def test_submit_after_lost_lease_is_409_and_saves_nothing(labeler_client, projec
 def test_bad_submit_bodies_are_400(labeler_client, project):
     ids = [t["id"] for t in labeler_client.post(url(project, "tasks/claim/"), {"size": 2}, **J).json()["tasks"]]
     body: dict
-    for body in ({"labels": {ids[0]: ["nope"]}}, {"labels": {"not-a-uuid": ["cat"]}}, {"labels": {}},
-                 {"labels": {ids[0]: ["cat"]}, "user": 1}, {"labels": {ids[0]: ["cat", "dog"]}}):
+    for body in (
+        {"labels": {ids[0]: ["nope"]}},
+        {"labels": {"not-a-uuid": ["cat"]}},
+        {"labels": {}},
+        {"labels": {ids[0]: ["cat"]}, "user": 1},
+        {"labels": {ids[0]: ["cat", "dog"]}},
+    ):
         response = labeler_client.post(url(project, "tasks/submit/"), body, **J)
         assert response.status_code == 400, body
         assert response.json()["code"] == "invalid"

@@ -3,7 +3,8 @@
 import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 
 from projects.tenancy.services import api_token_create
 
@@ -36,7 +37,13 @@ def test_workspace_endpoints_never_answer_5xx(keep_test_connection, manager, wor
         if "imports" in operation.path:  # multipart uploads: covered by tests/exports
             continue
 
-        @hsettings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @hsettings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def run(case):
             case.path_parameters = {**(case.path_parameters or {}), "org": "acme", "ws": "vision"}

@@ -3,9 +3,8 @@ and the labeled data, an item's history and the dashboard numbers report it."""
 
 import pytest
 
-from labeling import stats
-from labeling.models import PreLabel, Task
-from tests.labeling.factories import labeling_project
+from labeling.models import Task
+from tests.factories import ProjectFactory, prelabels_add
 
 BASE = "/api/v1/o/acme/vision/projects/"
 J = {"content_type": "application/json"}
@@ -14,12 +13,10 @@ J = {"content_type": "application/json"}
 @pytest.fixture
 def project(workspace):
     """Three tasks; in claim order the first suggests cat, the second dog, the third nothing."""
-    project = labeling_project(workspace, items=3)
-    stats.stats_rebuild(project=project)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     classes = {c.name: c for c in project.label_classes.all()}
     first, second, _ = Task.objects.filter(project=project).order_by("order_key", "id")
-    PreLabel.objects.create(task=first).labels.set([classes["cat"]])
-    PreLabel.objects.create(task=second).labels.set([classes["dog"]])
+    prelabels_add([first, second], {first: classes["cat"], second: classes["dog"]})
     return project
 
 
@@ -69,7 +66,9 @@ def test_submit_records_the_answer_and_the_labeled_data_shows_it(labeler_client,
 
 def test_stats_report_suggestions_per_class(labeler_client, reviewer_client, project):
     first, second, third = (t["id"] for t in claim(labeler_client, project))
-    labeler_client.post(url(project, "tasks/submit/"), {"labels": {first: ["cat"], second: ["bird"], third: ["dog"]}}, **J)
+    labeler_client.post(
+        url(project, "tasks/submit/"), {"labels": {first: ["cat"], second: ["bird"], third: ["dog"]}}, **J
+    )
     suggestions = reviewer_client.get(url(project, "stats/")).json()["suggestions"]
     assert suggestions == [
         {"label": "cat", "suggested": 1, "accepted": 1, "changed": 0, "acceptance_rate": 100},

@@ -61,14 +61,19 @@ def test_revoking_membership_cuts_token_access_on_next_request(ws_admin_client, 
     assert api(key).get(members_url()).status_code == 404
 
 
-def test_members_api_role_matrix(ws_admin_client, labeler_client, manager_client, outsider_client, anon_client, labeler):
+def test_members_api_role_matrix(
+    ws_admin_client, labeler_client, manager_client, outsider_client, anon_client, labeler
+):
     assert ws_admin_client.get(members_url()).status_code == 200
     assert labeler_client.get(members_url()).status_code == 403
     assert manager_client.get(members_url()).status_code == 403
     assert outsider_client.get(members_url()).status_code == 404
     assert anon_client.get(members_url()).status_code in (401, 403)
     member = Membership.objects.get(user=labeler).uuid
-    assert manager_client.patch(members_url(member), {"role": "Manager"}, content_type="application/json").status_code == 403
+    assert (
+        manager_client.patch(members_url(member), {"role": "Manager"}, content_type="application/json").status_code
+        == 403
+    )
 
 
 def test_admin_changes_a_role_through_the_api(ws_admin_client, labeler):
@@ -99,7 +104,9 @@ def test_role_must_be_a_workspace_role(ws_admin_client, labeler):
 def test_invite_through_the_api(ws_admin_client, django_capture_on_commit_callbacks, mailoutbox):
     with django_capture_on_commit_callbacks(execute=True):
         response = ws_admin_client.post(
-            "/api/v1/o/acme/vision/invitations/", {"email": "x@example.com", "role": "Labeler"}, content_type="application/json"
+            "/api/v1/o/acme/vision/invitations/",
+            {"email": "x@example.com", "role": "Labeler"},
+            content_type="application/json",
         )
     assert response.status_code == 201 and response.json()["email"] == "x@example.com"
     assert mailoutbox[-1].to == ["x@example.com"]

@@ -9,9 +9,9 @@ from django.test import Client
 from PIL import Image
 from pycocotools.coco import COCO
 
+from projects.tenancy.roles import LABELER
 from projects.tenancy.services import api_token_create
-from tests.conftest import _add
-from tests.project_fixtures import celery_eager  # noqa: F401  (fixture)
+from tests.factories import UserFactory
 
 J = {"content_type": "application/json"}
 
@@ -36,10 +36,18 @@ def bearer(user):
 
 
 def test_dataset_to_coco_export_through_the_api(
-    org, workspace, ws_admin, manager, reviewer, labeler, make_user, image_root, celery_eager,  # noqa: F811
-    django_capture_on_commit_callbacks, tmp_path,
+    org,
+    workspace,
+    ws_admin,
+    manager,
+    reviewer,
+    labeler,
+    image_root,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    tmp_path,
 ):
-    second = _add(org, workspace, make_user("labeler2"), "Labeler")
+    second = UserFactory.create(username="labeler2", workspace=workspace, role=LABELER)
     admin, boss, rev, lab1, lab2 = (bearer(u) for u in (ws_admin, manager, reviewer, labeler, second))
     ws = "/api/v1/o/acme/vision/"
 
@@ -50,8 +58,13 @@ def test_dataset_to_coco_export_through_the_api(
     assert dataset.status_code == 201, dataset.json()
     assert boss.get(f"{ws}datasets/{dataset.json()['id']}/").json()["scan_registered"] == 8
 
-    body = {"name": "Cats or dogs", "task_type": "multiclass", "dataset": dataset.json()["id"],
-            "label_classes": ["cat", "dog"], "instructions_text": "Pick one."}
+    body = {
+        "name": "Cats or dogs",
+        "task_type": "multiclass",
+        "dataset": dataset.json()["id"],
+        "label_classes": ["cat", "dog"],
+        "instructions_text": "Pick one.",
+    }
     with django_capture_on_commit_callbacks(execute=True):
         project = boss.post(ws + "projects/", body, **J)
     assert project.status_code == 201, project.json()
@@ -74,7 +87,11 @@ def test_dataset_to_coco_export_through_the_api(
     rejected, approved = items[0], items[1:]
     decide = {"decision": "approve", "items": [{"item": i["item"], "version": i["version"]} for i in approved]}
     assert rev.post(p + "review/decisions/", decide, **J).status_code == 200
-    reject = {"decision": "reject", "items": [{"item": rejected["item"], "version": rejected["version"]}], "reason": "unsure"}
+    reject = {
+        "decision": "reject",
+        "items": [{"item": rejected["item"], "version": rejected["version"]}],
+        "reason": "unsure",
+    }
     assert rev.post(p + "review/decisions/", reject, **J).status_code == 200
 
     # The manager exports approved labels as COCO and reads them back.

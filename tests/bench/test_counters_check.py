@@ -1,27 +1,25 @@
 """The bench scripts' last step: a counter that differs from a recount stops them loudly, naming it."""
 
 import importlib.util
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from labeling import stats
 from labeling.models import TaskStateCount
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
-spec = importlib.util.spec_from_file_location("bench_common", Path(__file__).resolve().parents[2] / "bench" / "common.py")
+spec = importlib.util.spec_from_file_location(
+    "bench_common", Path(__file__).resolve().parents[2] / "bench" / "common.py"
+)
 common = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(common)
 
 
 @pytest.fixture
 def project(workspace):
-    project = labeling_project(workspace, items=5, name="Bench")
-    stats.tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 5}))
-    return project
+    return ProjectFactory.create(workspace=workspace, dataset__items=5, name="Bench")
 
 
 def test_true_counters_pass_and_say_so(project, capsys):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,11 @@ from django.test import Client
 from django.urls import reverse
 
 from labeling import services
-from labeling.models import Annotation, ClassCount, PreLabel, Task
-from labeling.stats import stats_verify, tasks_moved
-from projects.models import LabelingProject
-from projects.models import Membership
+from labeling.models import Annotation, ClassCount, Task
+from labeling.stats import stats_verify
+from projects.models import LabelingProject, Membership
 from projects.tenancy.roles import LABELER
-from tests.conftest import require
-from tests.labeling.factories import class_ids, class_uuids, labeling_project
+from tests.factories import ProjectFactory, class_ids, class_uuids, prelabels_add
 
 TASKS = 1_000
 LABELERS = 6
@@ -36,18 +33,15 @@ SECONDS = 4
 HTMX = {"HX-Request": "true"}
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit(workspace, make_user):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... (the smoke loop needs concurrent writers)")
-    project = labeling_project(workspace, items=TASKS)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
+def test_labelers_looping_through_the_grid_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
+    """PostgreSQL: the smoke loop needs concurrent writers."""
+    project = ProjectFactory.create(workspace=workspace, dataset__items=TASKS)
     label_id, other_id, _ = class_ids(project)
     # Every third image carries a suggestion (half of them the label the loop submits): the submits record them.
     suggested = list(Task.objects.filter(project=project).order_by("id")[::3])
-    prelabels = PreLabel.objects.bulk_create([PreLabel(task=t) for t in suggested])
-    PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass_id=(label_id, other_id)[i % 2])
-                                                 for i, p in enumerate(prelabels)])
+    prelabels_add(suggested, {t: (label_id, other_id)[i % 2] for i, t in enumerate(suggested)})
     label = class_uuids(project)[0]  # as the page posts it
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"smoke{i}") for i in range(LABELERS)]
@@ -113,11 +107,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def bench_env(tmp_path):
-    """The environment a bench script needs to work in this test's database (committed rows, flushed after)."""
-    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... (the benchmarks are PostgreSQL only)")
+def bench_env(postgres, tmp_path):
+    """The environment a bench script needs to work in this test's database (committed rows, flushed after);
+    PostgreSQL: the benchmarks are PostgreSQL only."""
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     return {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": "memory://", "LABELSITE_DATA_DIR": str(tmp_path)}
 
 
@@ -136,8 +132,9 @@ SCRIPTS = {
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_the_bench_script_runs_at_a_tiny_size_and_leaves_every_counter_true(bench_env, script):
     args = SCRIPTS[script] + (["--port", str(_free_port())] if script == "concurrency" else [])
-    done = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]], env=bench_env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / args[0]), *args[1:]], env=bench_env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "equals a recount" in done.stdout  # the script checked its counters at the end
     assert "load average (1 min)" in done.stdout.lower()  # and says how busy the machine was

@@ -10,11 +10,8 @@ from pathlib import Path
 import pytest
 
 from labeling.models import Task
-from tests.browser.test_csp import real_images  # noqa: F401 (autouse fixture: items get real image files)
 from tests.conftest import require
-from tests.labeling.factories import labeling_project
-from tests.project_fixtures import make_dataset
-from tests.review.data import add_tasks, make_project
+from tests.factories import DatasetFactory, ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,11 +28,11 @@ def axe_source():
 @pytest.fixture
 def world(workspace, labeler, celery_eager):
     """A labeling project with images (grid, dashboard, exports, settings) and one with labels to review."""
-    grid = labeling_project(workspace, items=9)
-    reviewed = make_project(workspace, name="Reviewed pets")
-    add_tasks(reviewed, 6, state=Task.State.LABELED, labeler=labeler)
-    add_tasks(reviewed, 2, state=Task.State.APPROVED, labeler=labeler)
-    make_dataset(workspace, name="more-pets", items=2)
+    grid = ProjectFactory.create(workspace=workspace, dataset__items=9)
+    reviewed = ProjectFactory.create(workspace=workspace, name="Reviewed pets", dataset__items=0)
+    TaskFactory.create_batch(6, project=reviewed, state=Task.State.LABELED, labeler=labeler)
+    TaskFactory.create_batch(2, project=reviewed, state=Task.State.APPROVED, labeler=labeler)
+    DatasetFactory.create(workspace=workspace, name="more-pets", items=2)
     w = "/o/acme/vision/"
     return {
         "home": ("labeler", "/"),
@@ -63,14 +60,17 @@ def _axe(page, source):
     for violation in results["violations"]:
         if violation["impact"] not in BLOCKING:
             continue
-        nodes = [f"{node['target'][0]}: {(node['any'] or node['all'] or node['none'] or [{}])[0].get('message', '')}"
-                 for node in violation["nodes"][:3]]
+        nodes = [
+            f"{node['target'][0]}: {(node['any'] or node['all'] or node['none'] or [{}])[0].get('message', '')}"
+            for node in violation["nodes"][:3]
+        ]
         found.append(f"{violation['id']} ({violation['impact']}) {violation['help']}: " + " | ".join(nodes))
     return found
 
 
 def test_main_pages_have_no_serious_accessibility_violations_in_light_and_dark(
-        browser_as, axe_source, world, labeler, reviewer, manager, ws_admin):
+    browser_as, axe_source, world, labeler, reviewer, manager, ws_admin
+):
     people = {"labeler": labeler, "reviewer": reviewer, "manager": manager, "ws_admin": ws_admin}
     pages = {name: browser_as(person) for name, person in people.items()}
     found = {}
@@ -104,8 +104,9 @@ def test_keyboard_focus_is_always_visible(browser_as, world, manager):
         assert hidden == [], (url, hidden)
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, {"width": 820, "height": 1180}],
-                         ids=["laptop", "tablet"])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 720}, {"width": 820, "height": 1180}], ids=["laptop", "tablet"]
+)
 def test_grid_review_and_dashboard_fit_laptops_and_tablets(browser_as, world, labeler, reviewer, manager, viewport):
     checks = [
         (labeler, "grid", ["#select-all", ".tag-button", "#submit-page"]),

@@ -1,79 +1,13 @@
 """The labeling grid in Debian's Chromium: mouse only, keyboard only, layouts, next page, empty queue, strict CSP."""
 
-import os
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import require
-from tests.labeling.factories import labeling_project
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+from tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    """Items get real files in an allowed local root, so the full-size viewer loads them."""
-    from tests.labeling import factories
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
-    monkeypatch.setattr(factories, "LOCAL_PATH", str(tmp_path))
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require(os.path.exists(CHROMIUM), "Chromium", "run .ci/setup-chromium (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright", "pip install -r requirements-dev.txt")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def labeler_page(chromium, live_server, labeler_client):
-    """A browser tab logged in as the labeler, failing the test on any console error or page error."""
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    session = labeler_client.cookies["sessionid"].value
-    context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-    # Record Content-Security-Policy violations explicitly (Chromium also logs them as console errors).
-    context.add_init_script(
-        "window.__cspViolations = [];"
-        "document.addEventListener('securitypolicyviolation',"
-        " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
-    )
-    page = context.new_page()
-    problems = []
-
-    def on_console(msg):
-        # Browsers ask for /favicon.ico on their own; that 404 is not the page's doing.
-        if msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico"):
-            problems.append(f"console {msg.type}: {msg.text} at {msg.location}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.set_default_timeout(10_000)
-    ALLOWED[id(page)] = []
-    yield page
-    problems.extend(f"CSP violation: {v}" for v in page.evaluate("window.__cspViolations || []"))
-    context.close()
-    allowed = ALLOWED.pop(id(page))
-    problems = [p for p in problems if not any(a in p for a in allowed)]
-    assert problems == [], problems
-
-
-ALLOWED: dict[int, list[str]] = {}  # per page: console messages a test expects (e.g. a deliberate 409)
 
 
 def _tiles(page):
@@ -92,9 +26,9 @@ def _still_same_document(page):
     return page.evaluate("window.__sameDocument === true")
 
 
-def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(labeler_page, workspace, org):
-    page = labeler_page
-    labeling_project(workspace, items=13, instructions_text="Tag **every** pet.")
+def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(browser_as, labeler, workspace, org):
+    page = browser_as(labeler)
+    ProjectFactory.create(workspace=workspace, dataset__items=13, instructions_text="Tag **every** pet.")
     page.goto(f"/o/{org.slug}/{workspace.slug}/")
     page.get_by_role("link", name="Label data").click()
     assert page.locator("strong", has_text="every").is_visible()
@@ -165,9 +99,11 @@ def test_label_pages_with_the_mouse_switch_layout_and_reach_the_end(labeler_page
     assert _still_same_document(page)
 
 
-def test_label_a_page_with_the_keyboard_only(labeler_page, workspace, org):
-    page = labeler_page
-    project = labeling_project(workspace, items=6, task_type="multilabel", classes=["sky", "tree", "car"])
+def test_label_a_page_with_the_keyboard_only(browser_as, labeler, workspace, org):
+    page = browser_as(labeler)
+    project = ProjectFactory.create(
+        workspace=workspace, dataset__items=6, label_names=["sky", "tree", "car"], task_type="multilabel"
+    )
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     assert _tiles(page).count() == 6
     _no_reload_marker(page)
@@ -220,15 +156,15 @@ def test_label_a_page_with_the_keyboard_only(labeler_page, workspace, org):
     assert Annotation.objects.filter(task__project=project).count() == 6
 
 
-def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, workspace, org, labeler):
+def test_a_lost_lease_is_explained_and_a_fresh_page_offered(browser_as, labeler, workspace, org):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from labeling.models import Task
 
-    page = labeler_page
-    project = labeling_project(workspace, items=4)
+    page = browser_as(labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     response = page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
@@ -240,9 +176,9 @@ def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, worksp
             break
         page.wait_for_timeout(100)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
-    ALLOWED[id(page)].append("status of 409 (Conflict)")  # the browser logs every 4xx; this one is the point
+    page.allow("status of 409 (Conflict)")  # the browser logs every 4xx; this one is the point
     # Images whose hold ran out are no longer the labeler's to see: a tile redrawn meanwhile may get a 404.
-    ALLOWED[id(page)].append("/thumbnail/', 'line'")
+    page.allow("/thumbnail/")
     page.get_by_role("button", name="Select all").click()
     page.locator("#tag-form .tag-button", has_text="dog").click()
     alert = page.locator("#grid-alert [role=alert]")
@@ -254,36 +190,33 @@ def test_a_lost_lease_is_explained_and_a_fresh_page_offered(labeler_page, worksp
     assert Task.objects.filter(leased_to=labeler, lease_expires__gt=timezone.now()).count() == 4
 
 
-def test_label_and_submit_a_page_without_javascript(chromium, live_server, labeler_client, workspace, org, labeler):
+def test_label_and_submit_a_page_without_javascript(browser_as, labeler, workspace, org):
     """Plain HTML forms: checkboxes choose the images, a tag button tags them, Submit sends the page."""
     from labeling.models import Annotation
 
-    project = labeling_project(workspace, items=6)
-    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.add_cookies([{"name": "sessionid", "value": labeler_client.cookies["sessionid"].value, "url": live_server.url}])
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    try:
-        page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
-        first_page = _tile_ids(page)
-        assert len(first_page) == 6
-        checks = page.locator("#tiles .tile-check")
-        cat = page.locator("#tag-form .tag-button", has_text="cat")
-        dog = page.locator("#tag-form .tag-button", has_text="dog")
-        for i in range(4):
-            checks.nth(i).check()
-        cat.click()  # a plain POST, then the page again with the tags
-        expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(4)
-        assert page.locator("#submit-page").is_disabled()  # two images still need a tag
-        checks.nth(4).check()
-        checks.nth(5).check()
-        dog.click()
-        expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(6)
-        assert _tile_ids(page) == first_page
-        page.locator("#submit-page").click()
-        page.get_by_text("nothing is left to label").wait_for()
-        names = dict(Annotation.objects.filter(task__project=project, is_current=True)
-                     .values_list("task__item__uuid", "labels__name"))
-        assert sorted(names.values()) == ["cat"] * 4 + ["dog"] * 2
-    finally:
-        context.close()
+    project = ProjectFactory.create(workspace=workspace, dataset__items=6)
+    page = browser_as(labeler, java_script_enabled=False)
+    page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
+    first_page = _tile_ids(page)
+    assert len(first_page) == 6
+    checks = page.locator("#tiles .tile-check")
+    cat = page.locator("#tag-form .tag-button", has_text="cat")
+    dog = page.locator("#tag-form .tag-button", has_text="dog")
+    for i in range(4):
+        checks.nth(i).check()
+    cat.click()  # a plain POST, then the page again with the tags
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(4)
+    assert page.locator("#submit-page").is_disabled()  # two images still need a tag
+    checks.nth(4).check()
+    checks.nth(5).check()
+    dog.click()
+    expect(page.locator('#tiles .chips[data-count="1"]')).to_have_count(6)
+    assert _tile_ids(page) == first_page
+    page.locator("#submit-page").click()
+    page.get_by_text("nothing is left to label").wait_for()
+    names = dict(
+        Annotation.objects.filter(task__project=project, is_current=True).values_list(
+            "task__item__uuid", "labels__name"
+        )
+    )
+    assert sorted(names.values()) == ["cat"] * 4 + ["dog"] * 2

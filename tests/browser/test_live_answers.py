@@ -7,18 +7,10 @@ from playwright.sync_api import expect
 
 from labeling.models import Task
 from projects.datastores import scanning
-from projects.models import Dataset, Datastore
-from tests.review.data import add_tasks, make_project
+from projects.models import Dataset
+from tests.factories import DatasetFactory, DatastoreFactory, ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    from tests.review import data
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
-    monkeypatch.setattr(data, "LOCAL_PATH", str(tmp_path))
 
 
 def _mark(page):
@@ -35,8 +27,8 @@ def _labeler_cells(page, username):
 
 
 def test_labelers_table_follows_approve_and_reject(browser_as, workspace, org, reviewer, labeler):
-    project = make_project(workspace)
-    add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/review/?state=awaiting")
     cells = _labeler_cells(page, labeler.username)
@@ -56,10 +48,11 @@ def test_labelers_table_follows_approve_and_reject(browser_as, workspace, org, r
     assert _same_document(page) and page.errors == []
 
 
-def test_approve_or_reject_with_nothing_selected_says_select_images_first(browser_as, workspace, org, reviewer,
-                                                                          labeler):
-    project = make_project(workspace)
-    add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+def test_approve_or_reject_with_nothing_selected_says_select_images_first(
+    browser_as, workspace, org, reviewer, labeler
+):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/review/")
     status = page.locator("#review-results [data-status]")
@@ -74,13 +67,16 @@ def test_approve_or_reject_with_nothing_selected_says_select_images_first(browse
     assert page.errors == []
 
 
-def test_refresh_now_shows_the_refresh_starting_and_its_result(browser_as, workspace, org, manager, tmp_path,
-                                                               celery_eager):
-    folder = tmp_path / "pets"
+def test_refresh_now_shows_the_refresh_starting_and_its_result(
+    browser_as, workspace, org, manager, served_images, celery_eager
+):
+    folder = served_images.parent / "pets"  # inside the allowed local root
     folder.mkdir()
     Image.new("RGB", (40, 30), (200, 100, 50)).save(folder / "cat 1.png")
-    store = Datastore.objects.create(workspace=workspace, name="pets", kind=Datastore.Kind.LOCAL, local_path=str(folder))
-    dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="")
+    store = DatastoreFactory.create(workspace=workspace, name="pets", local_path=str(folder))
+    dataset = DatasetFactory.create(
+        workspace=workspace, name="pets", datastore=store, scan_state=Dataset.ScanState.PENDING
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     Image.new("RGB", (40, 30), (50, 100, 200)).save(folder / "dog 2.png")
 

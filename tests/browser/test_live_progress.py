@@ -12,20 +12,10 @@ from exports.models import Export
 from labeling import services
 from labeling.models import Task
 from projects.datastores import scanning
-from projects.models import Dataset, Datastore, LabelingProject
-from tests.project_fixtures import make_dataset
-from tests.project_fixtures import make_project as make_plain_project
-from tests.review.data import add_tasks, make_project
+from projects.models import Dataset, LabelingProject
+from tests.factories import DatasetFactory, DatastoreFactory, ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    from tests.review import data
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [*settings.LABELSITE_LOCAL_DATASTORE_ROOTS, str(tmp_path)]
-    monkeypatch.setattr(data, "LOCAL_PATH", str(tmp_path))
 
 
 def _same_document(page):
@@ -35,8 +25,8 @@ def _same_document(page):
 
 
 def test_an_export_shows_its_progress_then_a_notification_without_a_reload(browser_as, manager, labeler, workspace):
-    project = make_project(workspace, name="Pets")
-    add_tasks(project, 4, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, name="Pets", dataset__items=0)
+    TaskFactory.create_batch(4, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/exports/")
     expect(page.locator("#notification-bell .bell-count")).to_have_count(0)
@@ -79,12 +69,16 @@ def test_an_export_shows_its_progress_then_a_notification_without_a_reload(brows
     assert page.errors == []
 
 
-def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(browser_as, manager, workspace, tmp_path):
-    folder = tmp_path / "store"
+def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(
+    browser_as, manager, workspace, served_images
+):
+    folder = served_images.parent / "store"  # inside the allowed local root
     folder.mkdir()
     (folder / "a.txt").write_text("not an image")
-    store = Datastore.objects.create(workspace=workspace, name="disk", kind=Datastore.Kind.LOCAL, local_path=str(folder))
-    dataset = Dataset.objects.create(workspace=workspace, name="cats", datastore=store, path="")
+    store = DatastoreFactory.create(workspace=workspace, name="disk", local_path=str(folder))
+    dataset = DatasetFactory.create(
+        workspace=workspace, name="cats", datastore=store, scan_state=Dataset.ScanState.PENDING
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/datasets/{dataset.uuid}/")
@@ -105,8 +99,12 @@ def test_a_refresh_asked_for_on_the_dataset_page_shows_itself_until_it_ends(brow
 
 
 def test_a_project_being_prepared_turns_into_the_running_project_without_a_reload(browser_as, manager, workspace):
-    project = make_plain_project(workspace, make_dataset(workspace, name="birds", items=30), name="Birds",
-                                 state=LabelingProject.State.INITIALIZING)
+    project = ProjectFactory.create(
+        workspace=workspace,
+        dataset=DatasetFactory.create(workspace=workspace, name="birds", items=30),
+        name="Birds",
+        state=LabelingProject.State.INITIALIZING,
+    )
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/")  # where the wizard lands
     still_here = _same_document(page)

@@ -6,16 +6,16 @@ import pytest
 from playwright.sync_api import expect
 
 from labeling.models import Task
-from tests.browser.test_csp import real_images  # noqa: F401 (autouse fixture: items get real image files)
-from tests.labeling.factories import labeling_project
-from tests.review.data import add_tasks
+from tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser_as, manager, labeler, workspace, celery_eager):
-    project = labeling_project(workspace, items=4)
-    add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(
+    browser_as, manager, labeler, workspace, celery_eager
+):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
+    TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
     tabs = page.get_by_role("navigation", name=f"Project {project.name}")
@@ -27,7 +27,10 @@ def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser
     expect(tabs.get_by_role("link", name="Export")).to_have_attribute("aria-current", "page")
     expect(tabs.get_by_role("link", name="Label data")).not_to_have_attribute("aria-current", "page")
     # The highlighted place looks different from the others, not only to screen readers.
-    borders = [tabs.get_by_role("link", name=n).evaluate("e => getComputedStyle(e).borderBottomColor") for n in ("Export", "Dashboard")]
+    borders = [
+        tabs.get_by_role("link", name=n).evaluate("e => getComputedStyle(e).borderBottomColor")
+        for n in ("Export", "Dashboard")
+    ]
     assert borders[0] != borders[1]
 
     page.get_by_role("link", name="Import labels").click()
@@ -49,7 +52,7 @@ def test_a_manager_moves_between_project_pages_and_back_to_the_workspace(browser
 
 
 def test_a_labeler_finds_the_grid_from_the_home_page_and_the_way_back(browser_as, labeler, workspace, celery_eager):
-    project = labeling_project(workspace, items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     page = browser_as(labeler)
     page.goto("/")
     page.get_by_role("link", name=project.name).click()

@@ -4,31 +4,32 @@ action; the page says so near the action, keeps what was entered, and Retry send
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db.models import Count
 from playwright.sync_api import expect
 
+from exports.models import Export
 from labeling.models import Annotation, Task
+from projects.models import LabelClass, Membership
+from projects.tenancy.roles import LABELER
 from review.models import Review
+from tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # What Chromium and htmx log on their own when a request fails: the failure is the point of these tests.
-EXPECTED_LOGS = ("net::ERR_FAILED", "htmx:afterRequest, ", "htmx:sendError", "htmx:timeout", "Response Status Error Code",
-                 "the server responded with a status of")
-
-
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    """Items get real files in an allowed local root, so thumbnails load (a 404 there would be a console error)."""
-    from tests.labeling import factories
-    from tests.review import data
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
-    monkeypatch.setattr(factories, "LOCAL_PATH", str(tmp_path))
-    monkeypatch.setattr(data, "LOCAL_PATH", str(tmp_path))
+EXPECTED_LOGS = (
+    "net::ERR_FAILED",
+    "htmx:afterRequest, ",
+    "htmx:sendError",
+    "htmx:timeout",
+    "Response Status Error Code",
+    "the server responded with a status of",
+)
 
 
 def unexpected(page):
+    """The page's console errors besides those a failed request makes (each test opens its page allowing those)."""
     return [e for e in page.errors if not any(known in e for known in EXPECTED_LOGS)]
 
 
@@ -39,10 +40,9 @@ def lose_the_answer(route):
 
 
 def test_grid_submit_without_network_says_not_submitted_keeps_tags_and_retry_saves_once(browser_as, labeler, workspace):
-    from tests.labeling.factories import labeling_project
-
-    project = labeling_project(workspace, items=12)
+    project = ProjectFactory.create(workspace=workspace)
     page = browser_as(labeler)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
     tiles = page.locator("#tiles .tile")
     expect(tiles).to_have_count(9)
@@ -86,10 +86,9 @@ def test_grid_submit_without_network_says_not_submitted_keeps_tags_and_retry_sav
 
 
 def test_grid_tag_that_times_out_is_reported_and_retried(browser_as, labeler, workspace):
-    from tests.labeling.factories import labeling_project
-
-    project = labeling_project(workspace, items=4)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     page = browser_as(labeler)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/label/tasks/")
     expect(page.locator("#tiles .tile")).to_have_count(4)
     page.evaluate("htmx.config.timeout = 1000")
@@ -108,12 +107,13 @@ def test_grid_tag_that_times_out_is_reported_and_retried(browser_as, labeler, wo
     assert unexpected(page) == []
 
 
-def test_review_approve_without_network_keeps_selection_and_retry_decides_once(browser_as, reviewer, labeler, workspace):
-    from tests.review.data import add_tasks, make_project
-
-    project = make_project(workspace)
-    tasks = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
+def test_review_approve_without_network_keeps_selection_and_retry_decides_once(
+    browser_as, reviewer, labeler, workspace
+):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
     tiles = page.locator("#review-results .tile")
     expect(tiles).to_have_count(3)
@@ -142,15 +142,10 @@ def test_review_approve_without_network_keeps_selection_and_retry_decides_once(b
 
 
 def test_review_refused_by_a_whole_error_page_shows_a_sentence_not_the_page(browser_as, reviewer, labeler, workspace):
-    from django.contrib.auth.models import Group
-
-    from projects.models import Membership
-    from projects.tenancy.roles import LABELER
-    from tests.review.data import add_tasks, make_project
-
-    project = make_project(workspace)
-    add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
     page.locator("#review-results .tile").first.click()
     Membership.objects.filter(user=reviewer, workspace=workspace).update(group=Group.objects.get(name=LABELER))
@@ -168,6 +163,7 @@ def test_review_refused_by_a_whole_error_page_shows_a_sentence_not_the_page(brow
 
 def test_wizard_step_answered_with_500_shows_the_message_and_keeps_the_input(browser_as, manager):
     page = browser_as(manager)
+    page.allow(*EXPECTED_LOGS)
     page.goto("/o/acme/vision/projects/new/")
     expect(page).to_have_url(re.compile(r"/projects/new/details/$"))
     page.get_by_label("Project name").fill("cats-n-dogs")
@@ -196,14 +192,15 @@ def test_wizard_step_answered_with_500_shows_the_message_and_keeps_the_input(bro
 
 
 def test_export_start_answered_with_500_then_polling_without_network_keeps_polling(browser_as, manager, workspace):
-    from exports.models import Export
-    from tests.labeling.factories import labeling_project
-
-    project = labeling_project(workspace, items=3)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     page = browser_as(manager)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/exports/")
     create_url = re.compile(r"/exports/new/$")
-    page.route(create_url, lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>Server Error (500)</h1>"))
+    page.route(
+        create_url,
+        lambda route: route.fulfill(status=500, content_type="text/html", body="<h1>Server Error (500)</h1>"),
+    )
     page.get_by_role("button", name="Export").click()
     alert = page.locator("#export-alert [role=alert]")
     expect(alert).to_contain_text("error 500")
@@ -226,11 +223,9 @@ def test_export_start_answered_with_500_then_polling_without_network_keeps_polli
 
 
 def test_settings_add_label_answered_429_waits_for_retry_after_then_retries(browser_as, manager, workspace):
-    from projects.models import LabelClass
-    from tests.labeling.factories import labeling_project
-
-    project = labeling_project(workspace, items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     page = browser_as(manager)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/settings/")
     page.get_by_placeholder("New label class").fill("Lizard")
     add_url = re.compile(r"/labels/add/$")
@@ -252,11 +247,10 @@ def test_settings_add_label_answered_429_waits_for_retry_after_then_retries(brow
 
 
 def test_an_action_without_its_own_spot_reports_in_the_bar_at_the_bottom(browser_as, reviewer, labeler, workspace):
-    from tests.review.data import add_tasks, make_project
-
-    project = make_project(workspace)
-    add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
     page = browser_as(reviewer)
+    page.allow(*EXPECTED_LOGS)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
     listing = re.compile(r"/review/\?")
     page.route(listing, lambda route: route.abort())

@@ -3,79 +3,22 @@
 Debian's Chromium driven by Playwright's sync API against Django's live server.
 """
 
-import os
 import re
-import shutil
 
 import pytest
 
 from labeling.models import Task
 from review.models import Review
-from tests.conftest import require
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory, tasks_label, tasks_review
 
-CHROMIUM = os.environ.get("LABELSITE_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-# A live server needs committed data (the role groups come back after each flush through post_migrate).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+CLASSES = ("Cat", "Dog", "Bird")
 
 
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    """Items get real files in an allowed local root, so the full-size viewer loads them."""
-    from tests.review import data
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
-    monkeypatch.setattr(data, "LOCAL_PATH", str(tmp_path))
-
-
-@pytest.fixture
-def browser_page(live_server, monkeypatch):
-    from django.db import connections
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    require(bool(shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)), "Chromium",
-            "apt-get install -y chromium (see .ci/setup-chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright", "pip install -r requirements-dev.txt")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(base_url=live_server.url)
-        page = context.new_page()
-        problems: list[str] = []
-        page.problems = problems  # type: ignore[attr-defined]  # what the tests read
-
-        def on_console(msg):
-            # Every console error counts (CSP violations are reported there), except the browser's own favicon probe.
-            if msg.type == "error" and not (msg.location or {}).get("url", "").endswith("/favicon.ico"):
-                problems.append(msg.text)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        yield page
-        # Django code run while Playwright's loop is active gets its own connection: close it here.
-        connections.close_all()
-        context.close()
-        browser.close()
-
-
-def login(page, live_server, user):
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
-
-
-def test_reviewer_rejects_an_image_and_it_leaves_the_list(browser_page, live_server, workspace, reviewer, labeler):
-    page = browser_page
-    project = make_project(workspace)
-    tasks = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
-    login(page, live_server, reviewer)
+def test_reviewer_rejects_an_image_and_it_leaves_the_list(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
+    page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?state=awaiting")
     tiles = page.locator("#review-results .tile")
     assert tiles.count() == 3
@@ -95,15 +38,14 @@ def test_reviewer_rejects_an_image_and_it_leaves_the_list(browser_page, live_ser
     task = Task.objects.get(item__uuid=gone_item)
     assert task.state == Task.State.UNLABELED
     assert Review.objects.get(task=task).reason == "Not a cat"
-    assert page.problems == [], page.problems
+    assert page.errors == [], page.errors
     assert tasks
 
 
-def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_page, live_server, workspace, reviewer, labeler):
-    page = browser_page
-    project = make_project(workspace)
-    add_tasks(project, 4, state=Task.State.LABELED, labeler=labeler)
-    login(page, live_server, reviewer)
+def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    TaskFactory.create_batch(4, project=project, state=Task.State.LABELED, labeler=labeler)
+    page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
     tiles = page.locator("#review-results .tile")
     assert tiles.count() == 4
@@ -139,33 +81,35 @@ def test_keyboard_selection_approve_viewer_and_filters_in_url(browser_page, live
     page.go_back()
     page.wait_for_url(re.compile(r"/review/$"))
     assert page.locator("#review-results .tile").count() == 4
-    assert page.problems == [], page.problems
+    assert page.errors == [], page.errors
 
 
-def test_conflict_is_shown_and_nothing_changes(browser_page, live_server, workspace, reviewer, labeler):
-    from tests.review.data import relabel
-
-    page = browser_page
-    project = make_project(workspace)
-    tasks = add_tasks(project, 2, state=Task.State.LABELED, labeler=labeler)
-    login(page, live_server, reviewer)
+def test_conflict_is_shown_and_nothing_changes(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
+    tasks = TaskFactory.create_batch(2, project=project, state=Task.State.LABELED, labeler=labeler)
+    page = browser_as(reviewer)
+    page.allow("409")  # htmx logs the refused request itself
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
-    relabel(tasks[0], labeler, project.label_classes.last())  # someone changes it after the page loaded
+    # After the page loaded, another reviewer sent the image back and it was labeled again.
+    tasks_review(project, tasks[:1], decision="reject")
+    tasks_label(project, tasks[:1], user=labeler, labels=project.label_classes.last())
+    reviews = Review.objects.count()
     page.locator(f'.tile[data-item="{tasks[0].item.uuid}"]').click()
     page.get_by_role("button", name="Approve").click()
     page.locator("[data-status].is-error", has_text="changed meanwhile").wait_for()
     assert page.locator("#review-results .tile").count() == 2
-    assert not Review.objects.exists()
+    assert Review.objects.count() == reviews
     # The re-rendered grid carries the new version: approving again now works.
     page.locator(f'.tile[data-item="{tasks[0].item.uuid}"]').click()
     page.keyboard.press("a")
     page.locator("[data-status]", has_text="Approved: 1 image.").wait_for()
     assert Task.objects.get(pk=tasks[0].pk).state == Task.State.APPROVED
     # htmx logs the refused request itself; anything else (a CSP violation, a script error) would be a problem.
-    assert [p for p in page.problems if "409" not in p] == [], page.problems
+    assert [p for p in page.errors if "409" not in p] == [], page.errors
 
 
 # --- Paging by cursor -----------------------------------------------------------------------------
+
 
 def cats_and_dogs(project, labeler, cats=30):
     """`cats` Cat labels a minute apart with 6 Dog labels among them: the Cat UUIDs, newest first."""
@@ -175,9 +119,24 @@ def cats_and_dogs(project, labeler, cats=30):
 
     cat, dog = project.label_classes.get(name="Cat"), project.label_classes.get(name="Dog")
     start = timezone.now() - timedelta(hours=1)
-    tasks = add_tasks(project, cats, state=Task.State.LABELED, labeler=labeler, label=cat, start=start)
-    add_tasks(project, 6, state=Task.State.LABELED, labeler=labeler, label=dog, start=start + timedelta(seconds=30),
-              step=timedelta(minutes=5))
+    tasks = TaskFactory.create_batch(
+        cats,
+        project=project,
+        state=Task.State.LABELED,
+        labeler=labeler,
+        labels=cat,
+        labeled_at=start,
+        step=timedelta(minutes=1),
+    )
+    TaskFactory.create_batch(
+        6,
+        project=project,
+        state=Task.State.LABELED,
+        labeler=labeler,
+        labels=dog,
+        labeled_at=start + timedelta(seconds=30),
+        step=timedelta(minutes=5),
+    )
     return [str(t.item.uuid) for t in sorted(tasks, key=lambda t: t.labeled_at, reverse=True)]
 
 
@@ -197,11 +156,10 @@ def follow(page, name):
     return page.url.partition("?")[2]
 
 
-def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_page, live_server, workspace, reviewer, labeler):
-    page = browser_page
-    project = make_project(workspace)
+def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler)
-    login(page, live_server, reviewer)
+    page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/")
     page.select_option("#id_class", "Cat")
     page.wait_for_url(re.compile(r"/review/\?class=Cat$"))
@@ -239,14 +197,13 @@ def test_paging_by_cursor_keeps_filters_in_the_url_and_history(browser_page, liv
     page.select_option("#id_sort", "oldest")
     page.wait_for_url(re.compile(r"\?class=Cat&sort=oldest$"))
     assert shown(page, cats[-1]) == cats[::-1][:12]
-    assert page.problems == [], page.problems
+    assert page.errors == [], page.errors
 
 
-def test_approving_on_page_two_stays_on_page_two(browser_page, live_server, workspace, reviewer, labeler):
-    page = browser_page
-    project = make_project(workspace)
+def test_approving_on_page_two_stays_on_page_two(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler, cats=26)[::-1]  # oldest first
-    login(page, live_server, reviewer)
+    page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&sort=oldest")
     second = follow(page, "Next page →")
     assert shown(page, cats[12]) == cats[12:24]
@@ -262,7 +219,9 @@ def test_approving_on_page_two_stays_on_page_two(browser_page, live_server, work
     assert shown(page, cats[12]) == cats[12:24]
     states = page.locator("#review-results .tile .state").all_inner_texts()
     assert states == ["Labeled, awaiting review"] + ["Approved"] * 3 + ["Labeled, awaiting review"] * 8
-    assert page.locator("#review-results .tile.is-approved").evaluate_all("t => t.map(e => e.dataset.item)") == cats[13:16]
+    assert (
+        page.locator("#review-results .tile.is-approved").evaluate_all("t => t.map(e => e.dataset.item)") == cats[13:16]
+    )
     assert page.locator('#review-results .tile[aria-pressed="true"]').count() == 0
     approved = Task.objects.filter(state=Task.State.APPROVED).values_list("item__uuid", flat=True)
     assert sorted(str(u) for u in approved) == sorted(cats[13:16])
@@ -275,14 +234,13 @@ def test_approving_on_page_two_stays_on_page_two(browser_page, live_server, work
     # Back at the start, the address bar shows the plain filtered list.
     assert follow(page, "← Previous page") == "class=Cat&sort=oldest"
     assert shown(page, cats[0]) == cats[:12]
-    assert page.problems == [], page.problems
+    assert page.errors == [], page.errors
 
 
-def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_page, live_server, workspace, reviewer, labeler):
-    page = browser_page
-    project = make_project(workspace)
+def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_as, workspace, reviewer, labeler):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
     cats = cats_and_dogs(project, labeler, cats=14)
-    login(page, live_server, reviewer)
+    page = browser_as(reviewer)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/review/?class=Cat&after=WzE3MCwxXQ.not-our-signature")
     assert shown(page, cats[0]) == cats[:12]
     status = page.locator("#review-results [data-status]")
@@ -294,4 +252,4 @@ def test_a_garbled_cursor_shows_the_first_page_and_says_so(browser_page, live_se
     assert re.fullmatch(r"class=Cat&after=[\w.-]+", follow(page, "Next page →"))
     assert shown(page, cats[12]) == cats[12:]
     assert status.inner_text() == ""
-    assert page.problems == [], page.problems
+    assert page.errors == [], page.errors

@@ -6,37 +6,26 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import Annotation, PreLabel, Task
-from tests.labeling.factories import class_ids, labeling_project
+from labeling.models import Annotation, Task
+from tests.factories import ProjectFactory, class_ids, prelabels_add
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = os.environ.get("LABELSITE_SCREENSHOTS")  # a folder: the test also saves what the labeler saw there
 
 
-@pytest.fixture(autouse=True)
-def real_images(tmp_path, settings, monkeypatch):
-    """Items get real files in an allowed local root, so the thumbnails load."""
-    from tests.labeling import factories
-
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
-    monkeypatch.setattr(factories, "LOCAL_PATH", str(tmp_path))
-
-
 @pytest.fixture
 def suggested(workspace):
     """Six images; in claim order the first four carry suggestions cat, dog, cat, dog."""
-    project = labeling_project(workspace, items=6, name="Suggested pets")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=6, name="Suggested pets")
     cat, dog, _ = class_ids(project)
-    for task, label in zip(Task.objects.filter(project=project).order_by("order_key", "id"), [cat, dog, cat, dog]):
-        PreLabel.objects.create(task=task).labels.set([label])
+    first_four = Task.objects.filter(project=project).order_by("order_key", "id")[:4]
+    prelabels_add(first_four, dict(zip(first_four, [cat, dog, cat, dog], strict=True)))
     return project
 
 
 def open_grid(browser_as, labeler, org, workspace, project):
     page = browser_as(labeler)
     page.set_viewport_size({"width": 1280, "height": 720})
-    page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
-                         " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")
     page.evaluate("window.__sameDocument = true")
     return page
@@ -49,7 +38,7 @@ def shoot(page, name):
 
 def done_cleanly(page):
     assert page.evaluate("window.__sameDocument === true")  # nothing reloaded the page
-    assert page.evaluate("window.__csp") == [] and page.errors == []
+    assert page.evaluate("window.__csp") == [] and page.errors == []  # the harness records CSP violations there
 
 
 def test_shift_a_accepts_every_suggestion_of_the_page(browser_as, labeler, org, workspace, suggested):
@@ -87,7 +76,6 @@ def test_shift_a_accepts_every_suggestion_of_the_page(browser_as, labeler, org, 
 
 
 def test_the_button_accepts_and_a_new_tag_changes_a_suggestion(browser_as, labeler, org, workspace, suggested):
-    cat, dog, bird = class_ids(suggested)
     page = open_grid(browser_as, labeler, org, workspace, suggested)
     tiles = page.locator("#tiles .tile")
     # Change the first suggestion before accepting the rest: select it and press 3 (bird).

@@ -7,31 +7,13 @@ from playwright.sync_api import expect
 
 from labeling.models import Task
 from projects.models import LabelingProject
-from tests.project_fixtures import make_dataset
+from tests.factories import DatasetFactory, ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def pets_datastore(workspace, settings, tmp_path):
-    """A local datastore with the tutorial's folder of images (and a folder beside it)."""
-    from PIL import Image
-
-    from projects.models import Datastore
-
-    root = tmp_path / "roots"
-    folder = root / "pets" / "MultiClass - DogsCats"
-    folder.mkdir(parents=True)
-    (root / "pets" / "Other").mkdir()
-    for i in range(20):
-        Image.new("RGB", (32, 24), (10 * i, 100, 200)).save(folder / f"{'cat' if i % 2 else 'dog'} {i}.jpg", "JPEG")
-    settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(root.resolve())]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Datastore.objects.create(workspace=workspace, name="pets", kind=Datastore.Kind.LOCAL, local_path=str((root / "pets").resolve()))
-
-
 def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, celery_eager, pets_datastore):
-    make_dataset(workspace, name="older-dataset", items=3)
+    DatasetFactory.create(workspace=workspace, name="older-dataset", items=3)
     page = browser_as(manager)
     page.goto("/o/acme/vision/")
     page.get_by_role("link", name="+ Add project").click()
@@ -101,7 +83,9 @@ def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, ce
     expect(page).to_have_url(re.compile(r"/ml/$"))
     page.get_by_role("button", name="Back").click()
     expect(page).to_have_url(re.compile(r"/instructions/$"))
-    expect(page.get_by_label("Short description")).to_have_value("Labeling tutorial - Cats & Dogs <script>alert(1)</script>")
+    expect(page.get_by_label("Short description")).to_have_value(
+        "Labeling tutorial - Cats & Dogs <script>alert(1)</script>"
+    )
     page.get_by_role("button", name="Back").click()
     expect(page).to_have_url(re.compile(r"/labels/$"))
     expect(page.locator("#label-list .chip")).to_have_text(["Cat", "Dog", "Uncertain"])
@@ -130,11 +114,7 @@ def test_manager_creates_the_tutorial_project(browser_as, manager, workspace, ce
 
 
 def test_manager_edits_labels_of_a_running_project(browser_as, manager, workspace, celery_eager):
-    from labeling.services import project_tasks_sync
-    from tests.project_fixtures import make_project
-
-    project = make_project(workspace, make_dataset(workspace, items=5), state=LabelingProject.State.INITIALIZING)
-    project_tasks_sync(project=project)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=5, label_names=("Cat", "Dog", "Uncertain"))
     page = browser_as(manager)
     page.goto(f"/o/acme/vision/projects/{project.uuid}/settings/")
     page.get_by_placeholder("New label class").fill("Bird")

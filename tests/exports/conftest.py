@@ -1,14 +1,21 @@
-"""A small labeled project on a local datastore folder of real tiny images, built through the ORM."""
+"""A small labeled project on a local datastore folder of real tiny images, labeled through the services."""
 
 from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 
-from labelsite.celery import app as celery_app
 from labeling.models import Annotation, Task
-from projects.models import Datastore, DataItem, Dataset, LabelClass, LabelingProject
-from review.models import Review
+from projects.models import Dataset, LabelingProject
+from tests.factories import (
+    DataItemFactory,
+    DatasetFactory,
+    DatastoreFactory,
+    ProjectFactory,
+    prelabels_add,
+    tasks_label,
+    tasks_review,
+)
 
 WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 REVIEWED = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -23,14 +30,10 @@ IMAGES = {
 
 
 @pytest.fixture(autouse=True)
-def _media_and_eager(settings, tmp_path):
+def _media_and_eager(settings, tmp_path, celery_eager):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.LABELSITE_LOCAL_DATASTORE_ROOTS = [str(tmp_path)]
     # FileSystemStorage follows MEDIA_ROOT changes by itself (setting_changed).
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = eager
 
 
 @pytest.fixture
@@ -52,35 +55,32 @@ def image_folder(tmp_path):
     return root
 
 
-def label_task(task, classes, *, state, user, reviewer=None, suggested=(), suggestion="none"):
-    annotation = Annotation.objects.create(task=task, created_by=user, suggestion=suggestion)
-    annotation.labels.set(classes)
-    annotation.suggested_labels.set(suggested)
-    Task.objects.filter(pk=task.pk).update(state=state, labeled_by=user, labeled_at=WHEN, version=task.version + 1)
-    if reviewer:
-        review = Review.objects.create(task=task, annotation=annotation, decision=Review.Decision.APPROVED,
-                                       task_version=task.version + 1, reviewer=reviewer)
-        Review.objects.filter(pk=review.pk).update(created_at=REVIEWED)
-    return annotation
+def pets_dataset(workspace, image_folder):
+    """The workspace's dataset "pets" on the image folder, its images registered as a scan would (made once)."""
+    found = Dataset.objects.filter(workspace=workspace, name="pets").first()
+    if found:
+        return found
+    datastore = DatastoreFactory.create(workspace=workspace, name="local", local_path=str(image_folder))
+    dataset = DatasetFactory.create(workspace=workspace, datastore=datastore, name="pets")
+    for key, ((width, height), _) in IMAGES.items():
+        DataItemFactory.create(
+            dataset=dataset, key=key, width=width, height=height, image_format="JPEG" if key.endswith(".jpg") else "PNG"
+        )
+    return dataset
 
 
 @pytest.fixture
 def make_project(workspace, image_folder):
-    def make(name="Pets", task_type=LabelingProject.TaskType.MULTI_LABEL, *, items=True):
-        datastore, _ = Datastore.objects.get_or_create(
-            workspace=workspace, name="local", defaults={"kind": Datastore.Kind.LOCAL, "local_path": str(image_folder)})
-        dataset, _ = Dataset.objects.get_or_create(workspace=workspace, name="pets", defaults={"datastore": datastore})
-        project = LabelingProject.objects.create(workspace=workspace, name=name, task_type=task_type, dataset=dataset,
-                                                 state=LabelingProject.State.RUNNING)
-        for position, label in enumerate(["cat", "dog", "bird"]):
-            LabelClass.objects.create(project=project, name=label, position=position, color=position)
-        for key, ((width, height), _) in IMAGES.items():
-            item, _ = DataItem.objects.get_or_create(
-                dataset=dataset, key=key,
-                defaults={"state": DataItem.State.READY, "width": width, "height": height,
-                          "image_format": "JPEG" if key.endswith(".jpg") else "PNG"})
-            Task.objects.create(project=project, item=item)
-        return project
+    """make_project(name, task_type): a running project on "pets" with a task per image (classes cat, dog, bird)."""
+
+    def make(name="Pets", task_type=LabelingProject.TaskType.MULTI_LABEL, label_names=("cat", "dog", "bird")):
+        return ProjectFactory.create(
+            workspace=workspace,
+            dataset=pets_dataset(workspace, image_folder),
+            name=name,
+            task_type=task_type,
+            label_names=label_names,
+        )
 
     return make
 
@@ -95,15 +95,21 @@ def classes_of(project):
 
 @pytest.fixture
 def project(make_project, labeler, manager):
-    """cats/a.jpg approved [cat] (reviewed; the suggestion cat accepted); dogs/b.png labeled [cat, dog] (the
-    suggestion dog changed); cats/sub/a.jpg unlabeled; misc/b c#?.png approved [dog] without a review row."""
+    """cats/a.jpg approved [cat] (the suggestion cat accepted); dogs/b.png labeled [cat, dog] (the suggestion dog
+    changed); cats/sub/a.jpg unlabeled; misc/b c#?.png approved [dog]. Labeled by `labeler` at WHEN, approved by
+    `manager` at REVIEWED."""
     project = make_project()
     tasks, classes = tasks_by_key(project), classes_of(project)
-    label_task(tasks["cats/a.jpg"], [classes["cat"]], state=Task.State.APPROVED, user=labeler, reviewer=manager,
-               suggested=[classes["cat"]], suggestion="accepted")
-    label_task(tasks["dogs/b.png"], [classes["dog"], classes["cat"]], state=Task.State.LABELED, user=labeler,
-               suggested=[classes["dog"]], suggestion="changed")
-    label_task(tasks["misc/b c#?.png"], [classes["dog"]], state=Task.State.APPROVED, user=labeler)
+    prelabels_add(
+        [tasks["cats/a.jpg"], tasks["dogs/b.png"]],
+        {tasks["cats/a.jpg"]: classes["cat"], tasks["dogs/b.png"]: classes["dog"]},
+    )
+    tasks_label(project, [tasks["cats/a.jpg"]], user=labeler, labels=classes["cat"], when=WHEN)
+    tasks_label(project, [tasks["dogs/b.png"]], user=labeler, labels=[classes["dog"], classes["cat"]], when=WHEN)
+    tasks_label(project, [tasks["misc/b c#?.png"]], user=labeler, labels=classes["dog"], when=WHEN)
+    tasks_review(
+        project, [tasks["cats/a.jpg"], tasks["misc/b c#?.png"]], reviewer=manager, decision="approve", when=REVIEWED
+    )
     return project
 
 

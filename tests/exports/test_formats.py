@@ -12,7 +12,8 @@ from pycocotools.coco import COCO
 
 from exports.models import Export
 from exports.services import export_create
-from tests.exports.conftest import classes_of, current_labels, label_task, tasks_by_key
+from tests.exports.conftest import REVIEWED, WHEN, classes_of, current_labels, pets_dataset, tasks_by_key
+from tests.factories import DataItemFactory, tasks_label, tasks_review
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -79,39 +80,37 @@ def test_csv_matches_golden_with_labeler_reviewer_and_state(project, run_export)
     assert rows[0]["reviewer"] == "manager" and rows[1]["reviewer"] == ""
 
 
-def test_csv_cells_never_start_a_formula_and_import_back_exactly(make_project, make_user, run_export, manager):
+def test_csv_cells_never_start_a_formula_and_import_back_exactly(
+    make_project, make_user, run_export, manager, workspace, image_folder
+):
     """OWASP CSV injection: labels, user names and file names starting with = + - @ (or tab, CR) are text."""
-    from exports.services import labels_import
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from projects.models import DataItem, LabelClass
-    from labeling.models import Task
 
-    def formula_project(name):
-        project = make_project(name)
-        LabelClass.objects.create(project=project, name="=HYPERLINK(\"http://x\")", position=3)
-        LabelClass.objects.create(project=project, name="'+quoted", position=4)
-        for key in ("-2+3.jpg", "@SUM(1)/x.jpg"):
-            item, _ = DataItem.objects.get_or_create(dataset=project.dataset, key=key,
-                                                     defaults={"state": DataItem.State.READY, "image_format": "JPEG"})
-            Task.objects.create(project=project, item=item)
-        return project
+    from exports.services import labels_import
 
-    project = formula_project("Formulas")
+    for key in ("-2+3.jpg", "@SUM(1)/x.jpg"):
+        DataItemFactory.create(dataset=pets_dataset(workspace, image_folder), key=key)
+    formulas = ("cat", "dog", "bird", '=HYPERLINK("http://x")', "'+quoted")
+    project = make_project("Formulas", label_names=formulas)
     tasks, classes = tasks_by_key(project), classes_of(project)
-    label_task(tasks["-2+3.jpg"], [classes["=HYPERLINK(\"http://x\")"]], state="approved", user=make_user("@evil"),
-               reviewer=make_user("+reviewer"))
-    label_task(tasks["@SUM(1)/x.jpg"], [classes["'+quoted"]], state="labeled", user=make_user("\tminus"))
+    tasks_label(
+        project, [tasks["-2+3.jpg"]], user=make_user("@evil"), labels=classes['=HYPERLINK("http://x")'], when=WHEN
+    )
+    tasks_review(project, [tasks["-2+3.jpg"]], reviewer=make_user("+reviewer"), decision="approve", when=REVIEWED)
+    tasks_label(project, [tasks["@SUM(1)/x.jpg"]], user=make_user("\tminus"), labels=classes["'+quoted"], when=WHEN)
     _, data = run_export(project, "csv")
     assert data.decode().splitlines()[1:] == [
-        "'-2+3.jpg,\"'=HYPERLINK(\"\"http://x\"\")\",'@evil,2026-03-01T09:30:00Z,'+reviewer,2026-03-02T10:00:00Z,approved,none",
+        '\'-2+3.jpg,"\'=HYPERLINK(""http://x"")",\'@evil,2026-03-01T09:30:00Z,\'+reviewer,2026-03-02T10:00:00Z,approved,none',
         "'@SUM(1)/x.jpg,''+quoted,'\tminus,2026-03-01T09:30:00Z,,,labeled,none",
     ]
     for row in csv.reader(io.StringIO(data.decode())):
         assert all(not cell or cell[0] not in "=+-@\t\r" for cell in row)
-    fresh = formula_project("Fresh")
-    report = labels_import(project=fresh, actor=manager, file=SimpleUploadedFile("l.csv", data), format="csv", as_final=True)
+    fresh = make_project("Fresh", label_names=formulas)
+    report = labels_import(
+        project=fresh, actor=manager, file=SimpleUploadedFile("l.csv", data), format="csv", as_final=True
+    )
     assert report.applied == 2 and not report.unmatched
-    assert current_labels(fresh) == {"-2+3.jpg": ["=HYPERLINK(\"http://x\")"], "@SUM(1)/x.jpg": ["'+quoted"]}
+    assert current_labels(fresh) == {"-2+3.jpg": ['=HYPERLINK("http://x")'], "@SUM(1)/x.jpg": ["'+quoted"]}
 
 
 def test_jsonl_matches_golden_in_azure_ml_schema(project, run_export):
@@ -124,7 +123,9 @@ def test_jsonl_matches_golden_in_azure_ml_schema(project, run_export):
 
 def test_jsonl_label_is_a_string_in_multiclass_projects(make_project, run_export, labeler):
     project = make_project("Single", task_type="multiclass")
-    label_task(tasks_by_key(project)["dogs/b.png"], [classes_of(project)["dog"]], state="labeled", user=labeler)
+    tasks_label(
+        project, [tasks_by_key(project)["dogs/b.png"]], user=labeler, labels=classes_of(project)["dog"], when=WHEN
+    )
     _, data = run_export(project, "jsonl")
     assert json.loads(data)["label"] == "dog"
 
@@ -138,13 +139,16 @@ def test_suggestions_answered_in_the_grid_reach_every_format(make_project, run_e
 
     project = make_project("Suggested", task_type="multiclass")
     prelabels = b"image_url,label\ncats/a.jpg,cat\ndogs/b.png,cat\n"
-    labels_import(project=project, actor=labeler, file=SimpleUploadedFile("p.csv", prelabels), format="csv",
-                  as_final=False)
+    labels_import(
+        project=project, actor=labeler, file=SimpleUploadedFile("p.csv", prelabels), format="csv", as_final=False
+    )
     page = services.tasks_claim(project=project, user=labeler, size=4)
     classes, by_id = classes_of(project), {t.id: t.item.key for t in page}
     chosen = {"cats/a.jpg": "cat", "dogs/b.png": "dog", "cats/sub/a.jpg": "bird", "misc/b c#?.png": "bird"}
     services.suggestions_accept(project=project, user=labeler, task_ids=[t.id for t in page])
-    services.page_submit(project=project, user=labeler, labels={pk: [classes[chosen[key]].pk] for pk, key in by_id.items()})
+    services.page_submit(
+        project=project, user=labeler, labels={pk: [classes[chosen[key]].pk] for pk, key in by_id.items()}
+    )
     expected = {"cats/a.jpg": "accepted", "dogs/b.png": "changed", "cats/sub/a.jpg": "none", "misc/b c#?.png": "none"}
 
     _, data = run_export(project, "csv")
@@ -161,8 +165,9 @@ def test_suggestions_answered_in_the_grid_reach_every_format(make_project, run_e
 
     _, data = run_export(project, "csv")
     fresh = make_project("Back", task_type="multiclass")
-    report = labels_import(project=fresh, actor=labeler, file=SimpleUploadedFile("l.csv", data), format="csv",
-                           as_final=True)
+    report = labels_import(
+        project=fresh, actor=labeler, file=SimpleUploadedFile("l.csv", data), format="csv", as_final=True
+    )
     assert report.applied == 4 and not report.invalid
 
 

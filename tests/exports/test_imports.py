@@ -1,13 +1,11 @@
 """Importing labels: round trips from our own exports, Azure ML files, the report, and all-or-nothing."""
 
-import io
 import json
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from exports.models import Export
 from exports.services import export_create, labels_import
 from labeling.models import Annotation, ClassCount, PreLabel, Task, TaskStateCount
 from labeling.selectors import prelabels_for
@@ -32,13 +30,18 @@ def exported(project, manager, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("format", ["coco", "jsonl", "csv"])
-def test_export_then_import_into_a_fresh_project_gives_the_same_labels(format, project, exported, make_project, manager):
+def test_export_then_import_into_a_fresh_project_gives_the_same_labels(
+    format, project, exported, make_project, manager
+):
     data = exported(format)
     fresh = make_project("Fresh copy")
     report = labels_import(project=fresh, actor=manager, file=upload(data), format=format, as_final=True)
     assert report.matched == report.applied == 3 and not report.unmatched and not report.invalid
-    assert current_labels(fresh) == current_labels(project) == {
-        "cats/a.jpg": ["cat"], "dogs/b.png": ["cat", "dog"], "misc/b c#?.png": ["dog"]}
+    assert (
+        current_labels(fresh)
+        == current_labels(project)
+        == {"cats/a.jpg": ["cat"], "dogs/b.png": ["cat", "dog"], "misc/b c#?.png": ["dog"]}
+    )
     states = dict(Task.objects.filter(project=fresh).values_list("item__key", "state"))
     assert states["cats/a.jpg"] == "approved" and states["cats/sub/a.jpg"] == "unlabeled"
     moved = dict(TaskStateCount.objects.filter(project=fresh).values_list("state", "count"))
@@ -60,8 +63,11 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(project, 
 def test_azure_ml_jsonl_and_url_label_csv_match_items_by_url(make_project, manager):
     project = make_project("From Azure")
     lines = [
-        {"image_url": "azureml://subscriptions/x/resourcegroups/y/workspaces/z/datastores/store/paths/cats/a.jpg",
-         "image_details": {"format": "jpg", "width": "8px", "height": "6px"}, "label": "cat"},
+        {
+            "image_url": "azureml://subscriptions/x/resourcegroups/y/workspaces/z/datastores/store/paths/cats/a.jpg",
+            "image_details": {"format": "jpg", "width": "8px", "height": "6px"},
+            "label": "cat",
+        },
         {"image_url": "AmlDatastore://store/dogs/b.png", "label": ["dog", "cat"]},
         {"image_url": "https://acct.blob.core.windows.net/container/misc/b%20c%23%3F.png", "label": ["Dog"]},
     ]
@@ -76,13 +82,15 @@ def test_azure_ml_jsonl_and_url_label_csv_match_items_by_url(make_project, manag
 
 def test_report_lists_unmatched_and_invalid_rows_and_imports_the_rest(make_project, manager):
     project = make_project("Mixed", task_type="multiclass")
-    data = (b"image_url,label\n"
-            b"cats/a.jpg,cat\n"
-            b"nowhere/z.jpg,cat\n"
-            b"dogs/b.png,zebra\n"
-            b"misc/b c#?.png,cat|dog\n"
-            b"cats/sub/a.jpg,\n"
-            b",cat\n")
+    data = (
+        b"image_url,label\n"
+        b"cats/a.jpg,cat\n"
+        b"nowhere/z.jpg,cat\n"
+        b"dogs/b.png,zebra\n"
+        b"misc/b c#?.png,cat|dog\n"
+        b"cats/sub/a.jpg,\n"
+        b",cat\n"
+    )
     report = labels_import(project=project, actor=manager, file=upload(data), format="csv", as_final=True)
     assert report.rows == 6 and report.applied == 1
     assert report.unmatched == ["nowhere/z.jpg"]
@@ -110,7 +118,9 @@ def test_a_fatal_error_imports_nothing(project, exported, make_project, manager,
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        labels_import(project=fresh, actor=manager, file=upload(b"just,some\nother,columns\n"), format="csv", as_final=True)
+        labels_import(
+            project=fresh, actor=manager, file=upload(b"just,some\nother,columns\n"), format="csv", as_final=True
+        )
     with pytest.raises(ValidationError):
         labels_import(project=fresh, actor=manager, file=upload(b'{"images": [], "annot'), format="coco", as_final=True)
 
@@ -125,27 +135,44 @@ def test_prelabels_land_on_unlabeled_tasks_only_and_the_grid_can_read_them(proje
     target.refresh_from_db()
     assert target.state == "unlabeled" and current_labels(project)["cats/a.jpg"] == ["cat"]
     # Importing again replaces the suggestion instead of adding a second one.
-    labels_import(project=project, actor=manager, file=upload(b"image_url,label\ncats/sub/a.jpg,dog\n"), format="csv", as_final=False)
+    labels_import(
+        project=project,
+        actor=manager,
+        file=upload(b"image_url,label\ncats/sub/a.jpg,dog\n"),
+        format="csv",
+        as_final=False,
+    )
     assert PreLabel.objects.count() == 1 and prelabels_for([target.pk]) == {target.pk: [classes["dog"].pk]}
 
 
 def test_coco_annotations_pointing_nowhere_are_reported(make_project, manager):
     project = make_project("Coco")
-    coco = {"images": [{"id": 1, "file_name": "cats/a.jpg"}], "categories": [{"id": 7, "name": "cat"}],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 7}, {"id": 2, "image_id": 9, "category_id": 7},
-                            {"id": 3, "image_id": 1, "category_id": 99}]}
-    report = labels_import(project=project, actor=manager, file=upload(json.dumps(coco).encode()), format="coco", as_final=True)
+    coco = {
+        "images": [{"id": 1, "file_name": "cats/a.jpg"}],
+        "categories": [{"id": 7, "name": "cat"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 7},
+            {"id": 2, "image_id": 9, "category_id": 7},
+            {"id": 3, "image_id": 1, "category_id": 99},
+        ],
+    }
+    report = labels_import(
+        project=project, actor=manager, file=upload(json.dumps(coco).encode()), format="coco", as_final=True
+    )
     assert report.applied == 1 and [line for line, _ in report.invalid] == ["annotation 2", "annotation 3"]
 
 
 def test_a_coco_file_name_without_folders_does_not_beat_the_full_url(make_project, manager):
     project = make_project("Azure coco")
-    from projects.models import DataItem
     from labeling.models import Task
+    from projects.models import DataItem
 
     root_a = DataItem.objects.create(dataset=project.dataset, key="a.jpg", state="ready")
     Task.objects.create(project=project, item=root_a)
-    coco = {"images": [{"id": 1, "file_name": "a.jpg", "coco_url": "AmlDatastore://store/cats/sub/a.jpg"}],
-            "categories": [{"id": 1, "name": "bird"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 1}]}
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "coco_url": "AmlDatastore://store/cats/sub/a.jpg"}],
+        "categories": [{"id": 1, "name": "bird"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1}],
+    }
     labels_import(project=project, actor=manager, file=upload(json.dumps(coco).encode()), format="coco", as_final=True)
     assert current_labels(project) == {"cats/sub/a.jpg": ["bird"]}

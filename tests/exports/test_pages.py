@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from exports.models import Export, LabelImport
-from projects.models import Notification
 from labeling.models import Task
+from projects.models import Notification
 
 
 @pytest.fixture
@@ -57,7 +57,9 @@ def test_a_reviewer_granted_export_rights_may_export(reviewer, reviewer_client, 
 
     group = Group.objects.create(name="Reviewer who exports")
     group.permissions.set(Group.objects.get(name="Reviewer").permissions.all())
-    group.permissions.add(*Permission.objects.filter(content_type__app_label="exports", codename__in=["view_export", "add_export"]))
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="exports", codename__in=["view_export", "add_export"])
+    )
     reviewer.memberships.update(group=group)
     assert reviewer_client.get(urls("list")).status_code == 200
     assert reviewer_client.get(urls("download", done_export)).status_code == 200
@@ -71,14 +73,21 @@ def test_outsider_gets_404_and_anonymous_goes_to_login(outsider_client, anon_cli
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_an_export_of_another_project_is_404_under_this_one(manager_client, make_project, manager, urls, done_export, org, workspace):
+def test_an_export_of_another_project_is_404_under_this_one(
+    manager_client, make_project, manager, urls, done_export, org, workspace
+):
     other = make_project("Other")
-    url = reverse("exports:download", kwargs={"org": org.slug, "ws": workspace.slug, "project": other.uuid, "export": done_export.uuid})
+    url = reverse(
+        "exports:download",
+        kwargs={"org": org.slug, "ws": workspace.slug, "project": other.uuid, "export": done_export.uuid},
+    )
     assert manager_client.get(url).status_code == 404
 
 
 def test_status_fragment_polls_while_running_and_stops_when_done(manager_client, urls, project, manager):
-    export = Export.objects.create(project=project, format="coco", created_by=manager, state="running", progress=1, total=4)
+    export = Export.objects.create(
+        project=project, format="coco", created_by=manager, state="running", progress=1, total=4
+    )
     fragment = manager_client.get(urls("status", export), headers={"HX-Request": "true"})
     html = fragment.content.decode()
     assert fragment.status_code == 200 and 'hx-trigger="every 2s"' in html and 'value="25"' in html
@@ -92,10 +101,13 @@ def test_status_fragment_polls_while_running_and_stops_when_done(manager_client,
     assert {"exports-changed", "notifications-changed"} <= json.loads(finished["HX-Trigger"]).keys()
 
 
-def test_htmx_export_button_answers_with_the_status_fragment(manager_client, urls, project, django_capture_on_commit_callbacks):
+def test_htmx_export_button_answers_with_the_status_fragment(
+    manager_client, urls, project, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as queued:  # the worker has not started yet
-        response = manager_client.post(urls("create"), {"format": "jsonl", "only_approved": "approved"},
-                                       headers={"HX-Request": "true"})
+        response = manager_client.post(
+            urls("create"), {"format": "jsonl", "only_approved": "approved"}, headers={"HX-Request": "true"}
+        )
     assert len(queued) == 1
     export = Export.objects.get()
     assert response.status_code == 200 and "exports-changed" in response["HX-Trigger"]
@@ -104,14 +116,20 @@ def test_htmx_export_button_answers_with_the_status_fragment(manager_client, url
 
 
 def test_invalid_export_form_answers_422(manager_client, urls):
-    response = manager_client.post(urls("create"), {"format": "xml", "only_approved": "labeled"}, headers={"HX-Request": "true"})
+    response = manager_client.post(
+        urls("create"), {"format": "xml", "only_approved": "labeled"}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422 and response["HX-Retarget"] == "#export-form"
     assert Export.objects.count() == 0
     assert manager_client.get(urls("create")).status_code == 405
 
 
-def test_failed_export_can_be_retried_into_a_complete_file(manager_client, urls, project, manager, django_capture_on_commit_callbacks):
-    export = Export.objects.create(project=project, format="coco", created_by=manager, state="failed", error="worker died")
+def test_failed_export_can_be_retried_into_a_complete_file(
+    manager_client, urls, project, manager, django_capture_on_commit_callbacks
+):
+    export = Export.objects.create(
+        project=project, format="coco", created_by=manager, state="failed", error="worker died"
+    )
     page = manager_client.get(urls("list")).content.decode()
     assert urls("retry", export) in page
     with django_capture_on_commit_callbacks(execute=True):
@@ -121,7 +139,9 @@ def test_failed_export_can_be_retried_into_a_complete_file(manager_client, urls,
     assert export.state == "done" and export.item_count == 3 and export.error == ""
 
 
-def test_deleting_an_export_removes_the_file_and_the_row_from_the_list(manager_client, urls, done_export, django_capture_on_commit_callbacks):
+def test_deleting_an_export_removes_the_file_and_the_row_from_the_list(
+    manager_client, urls, done_export, django_capture_on_commit_callbacks
+):
     from django.core.files.storage import default_storage
 
     assert default_storage.exists(done_export.file)
@@ -199,8 +219,10 @@ def test_first_import_and_reimport_say_in_plain_words_what_happened(manager_clie
 
 def test_bad_rows_are_refused_with_the_reason_and_no_exception_names(manager_client, org, workspace, make_project):
     fresh = make_project("Imported", task_type="multiclass")
-    data = (b"image_url,label\ncats/a.jpg,cat\nnowhere/z.jpg,cat\ndogs/b.png,zebra\nmisc/b c#?.png,cat|dog\n"
-            b"cats/sub/a.jpg,\n,cat\n")
+    data = (
+        b"image_url,label\ncats/a.jpg,cat\nnowhere/z.jpg,cat\ndogs/b.png,zebra\nmisc/b c#?.png,cat|dog\n"
+        b"cats/sub/a.jpg,\n,cat\n"
+    )
     report = _import(manager_client, org, workspace, fresh, data)
     assert "1 labeled by this import" in report and "5 rows refused:" in report
     assert "1 unknown image: no image of this project's dataset has that path" in report
@@ -216,15 +238,17 @@ def test_an_unreadable_coco_file_is_explained_without_python_words(manager_clien
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     for data, expected in ((b'{"images": []}', "“categories” is missing"), (b"[1, 2]", "needs lists of images")):
-        response = manager_client.post(urls("import"), {"file": SimpleUploadedFile("c.json", data), "format": "coco",
-                                                         "as_final": "final"})
+        response = manager_client.post(
+            urls("import"), {"file": SimpleUploadedFile("c.json", data), "format": "coco", "as_final": "final"}
+        )
         body = response.content.decode()
         assert response.status_code == 422 and expected in body.replace("&ldquo;", "“").replace("&rdquo;", "”")
         assert "KeyError" not in body and "TypeError" not in body
 
 
-def test_imported_final_labels_are_not_the_managers_labeling_work(manager_client, reviewer_client, org, workspace,
-                                                                  make_project, manager):
+def test_imported_final_labels_are_not_the_managers_labeling_work(
+    manager_client, reviewer_client, org, workspace, make_project, manager
+):
     from labeling.models import LabelerCount
     from labeling.stats import stats_rebuild
 
@@ -237,14 +261,15 @@ def test_imported_final_labels_are_not_the_managers_labeling_work(manager_client
     assert (counted.labeled, counted.imported, counted.approved) == (0, 3, 0)
     kwargs = {"org": org.slug, "ws": workspace.slug, "project": fresh.uuid}
     table = reviewer_client.get(reverse("review:labeled", kwargs=kwargs)).content.decode()
-    assert "<td>manager</td><td>0 <span class=\"muted\">· 3 imported</span></td>" in table
+    assert '<td>manager</td><td>0 <span class="muted">· 3 imported</span></td>' in table
     assert table.count("imported by manager") == 3  # each image says where its labels came from
     dashboard = reviewer_client.get(reverse("labeling:dashboard", kwargs=kwargs)).content.decode()
     assert "· 3 imported" in dashboard
 
 
-def test_an_import_is_kept_and_its_notification_leads_back_to_the_report(manager_client, labeler_client, outsider_client,
-                                                                         urls, project, manager):
+def test_an_import_is_kept_and_its_notification_leads_back_to_the_report(
+    manager_client, labeler_client, outsider_client, urls, project, manager
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("labels.csv", b"Url,Label\ncats/sub/a.jpg,bird\nnowhere.jpg,cat\ncats/a.jpg,zebra\n")
@@ -253,13 +278,17 @@ def test_an_import_is_kept_and_its_notification_leads_back_to_the_report(manager
     assert record.created_by == manager and record.file_name == "labels.csv" and record.report["matched"] == 1
     note = Notification.objects.for_user(manager).get()
     assert note.kind == "import_finished"
-    assert note.message == (f"Labels imported into “{project.name}”: 1 image matched, 1 given suggestions; "
-                            "refused: 1 unknown image, 1 unknown class.")
+    assert note.message == (
+        f"Labels imported into “{project.name}”: 1 image matched, 1 given suggestions; "
+        "refused: 1 unknown image, 1 unknown class."
+    )
     opened = manager_client.post(reverse("notification_open", args=[note.uuid]))
     assert opened["Location"] == urls("import") + f"{record.uuid}/"
     report = manager_client.get(opened["Location"])
     html = report.content.decode()
-    assert report.status_code == 200 and "Import report" in html and "labels.csv" in html and "imported by manager" in html
+    assert (
+        report.status_code == 200 and "Import report" in html and "labels.csv" in html and "imported by manager" in html
+    )
     assert "nowhere.jpg" in html and "zebra" in html and "2 rows refused:" in html
     assert labeler_client.get(opened["Location"]).status_code == 403
     assert outsider_client.get(opened["Location"]).status_code == 404
@@ -269,7 +298,9 @@ def test_an_import_that_reads_nothing_keeps_no_report_and_tells_nobody(manager_c
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("labels.json", b"{not json")
-    assert manager_client.post(urls("import"), {"file": upload, "format": "coco", "as_final": "final"}).status_code == 422
+    assert (
+        manager_client.post(urls("import"), {"file": upload, "format": "coco", "as_final": "final"}).status_code == 422
+    )
     assert not LabelImport.objects.exists() and not Notification.objects.exists()
 
 

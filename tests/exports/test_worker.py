@@ -13,7 +13,6 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from pycocotools.coco import COCO
 
-from exports.models import Export
 from exports.runner import exports_reap
 from exports.services import export_create, export_retry
 from labelsite.celery import app as celery_app
@@ -37,11 +36,12 @@ def _redis_answers(url: str) -> bool:
 
 
 @pytest.fixture
-def worker(tmp_path, transactional_roles):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> for the real-worker tests")
-    require(_redis_answers(settings.CELERY_BROKER_URL), "Redis broker",
-            "run with CELERY_BROKER_URL=redis://127.0.0.1:6379/<db> and a Redis server for the real-worker tests")
+def worker(tmp_path, transactional_roles, postgres):
+    require(
+        _redis_answers(settings.CELERY_BROKER_URL),
+        "Redis broker",
+        "run with CELERY_BROKER_URL=redis://127.0.0.1:6379/<db> and a Redis server for the real-worker tests",
+    )
     celery_app.conf.task_always_eager = False  # the autouse fixture restores it
     celery_app.control.purge()
     db = connection.settings_dict
@@ -61,9 +61,26 @@ def worker(tmp_path, transactional_roles):
     def start():
         log = open(tmp_path / f"worker-{len(started)}.log", "w")  # noqa: SIM115 — the worker writes it until stopped
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "-l", "info"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "labelsite",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         started.append(process)
         deadline = time.monotonic() + 60
         while "ready" not in (tmp_path / f"worker-{len(started) - 1}.log").read_text():
@@ -102,11 +119,14 @@ def test_a_real_worker_writes_the_export(worker, project, manager, tmp_path):
     assert len(COCO(str(path)).getImgIds()) == 3 and export.item_count == 3
     # The job itself tells the person who started it, with the download as the link.
     note = Notification.objects.for_user(manager).get()
-    assert note.kind == "export_ready" and note.read_at is None and note.link.endswith(f"/exports/{export.uuid}/download/")
+    assert (
+        note.kind == "export_ready" and note.read_at is None and note.link.endswith(f"/exports/{export.uuid}/download/")
+    )
 
 
 def test_killing_the_worker_mid_export_ends_failed_and_a_retry_writes_a_complete_file(
-        worker, make_project, labeler, manager, tmp_path, settings):
+    worker, make_project, labeler, manager, tmp_path, settings
+):
     project = make_project("Big")
     bulk_label(project=project, labeler=labeler, n=60000)
     first = worker()

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from exports.selectors import ExportRow, item_url, url_base
 from exports.writers import WRITERS, ImageFolderWriter, safe_name
-from projects.models import Datastore
 from projects.datastores.storage import ConfinedFileSystemStorage
+from projects.models import Datastore
 
 
 def _row(item_id, key, labels):
@@ -25,8 +25,13 @@ def test_zip_entries_are_safe_and_unique_for_odd_and_duplicate_keys(tmp_path):
     datastore = Datastore(kind=Datastore.Kind.LOCAL, local_path=str(tmp_path))
     project = SimpleNamespace(dataset=SimpleNamespace(datastore=datastore))
     out = io.BytesIO()
-    writer = ImageFolderWriter(out, project=project, classes=[cat, evil], created_at=datetime.now(UTC),
-                               storage=ConfinedFileSystemStorage(location=str(tmp_path)))
+    writer = ImageFolderWriter(
+        out,
+        project=project,
+        classes=[cat, evil],
+        created_at=datetime.now(UTC),
+        storage=ConfinedFileSystemStorage(location=str(tmp_path)),
+    )
     writer.begin()
     written = sum(writer.write(_row(n, key, [cat, evil])) for n, key in enumerate(keys, start=1))
     writer.end()
@@ -46,14 +51,22 @@ def test_zip_entries_are_safe_and_unique_for_odd_and_duplicate_keys(tmp_path):
 def test_keys_that_could_address_another_object_stay_out_of_every_format(tmp_path):
     """Items registered before scans refused such keys: no file name, link or zip entry is made from them."""
     cat = SimpleNamespace(pk=1, name="cat")
-    project = SimpleNamespace(name="p", task_type="multiclass",
-                              dataset=SimpleNamespace(datastore=Datastore(kind=Datastore.Kind.LOCAL, local_path=str(tmp_path))))
+    project = SimpleNamespace(
+        name="p",
+        task_type="multiclass",
+        dataset=SimpleNamespace(datastore=Datastore(kind=Datastore.Kind.LOCAL, local_path=str(tmp_path))),
+    )
     (tmp_path / "ok.jpg").write_bytes(b"ok")
     hostile = ["../../etc/x.jpg", "a/../../b.jpg", "/abs/path.png", "..", "new\nline.jpg"]
     for name, writer_class in WRITERS.items():
         out = io.BytesIO()
-        writer = writer_class(out, project=project, classes=[cat], created_at=datetime.now(UTC),
-                              storage=ConfinedFileSystemStorage(location=str(tmp_path)))
+        writer = writer_class(
+            out,
+            project=project,
+            classes=[cat],
+            created_at=datetime.now(UTC),
+            storage=ConfinedFileSystemStorage(location=str(tmp_path)),
+        )
         writer.begin()
         written = sum(writer.write(_row(n, key, [cat])) for n, key in enumerate(["ok.jpg", *hostile], start=1))
         writer.end()
@@ -69,8 +82,12 @@ def test_safe_name_falls_back_when_nothing_is_left():
 
 
 def test_item_urls_never_carry_secrets():
-    azure = Datastore(kind="azure_blob", endpoint="https://acct.blob.core.windows.net/?sv=2024&sig=SECRET",
-                      container="photos", access_key_id="acct")
+    azure = Datastore(
+        kind="azure_blob",
+        endpoint="https://acct.blob.core.windows.net/?sv=2024&sig=SECRET",
+        container="photos",
+        access_key_id="acct",
+    )
     assert item_url(url_base(azure), "a b/c.jpg") == "https://acct.blob.core.windows.net/photos/a%20b/c.jpg"
     by_name = Datastore(kind="azure_blob", container="photos", access_key_id="acct")
     assert item_url(url_base(by_name), "x.jpg") == "https://acct.blob.core.windows.net/photos/x.jpg"

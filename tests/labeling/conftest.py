@@ -1,16 +1,20 @@
 import pytest
 
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory
+
+CLASSES = ("cat", "dog", "bird")
 
 
 @pytest.fixture
 def project(workspace):
-    return labeling_project(workspace, items=12)
+    return ProjectFactory.create(workspace=workspace, name="Pets", label_names=CLASSES)
 
 
 @pytest.fixture
 def ml_project(workspace):
-    return labeling_project(workspace, items=12, task_type="multilabel", name="Scenes", classes=["sky", "tree", "car"])
+    return ProjectFactory.create(
+        workspace=workspace, name="Scenes", task_type="multilabel", label_names=("sky", "tree", "car")
+    )
 
 
 @pytest.fixture
@@ -18,6 +22,8 @@ def grid_url(org, workspace):
     from django.urls import reverse
 
     def build(name, project, **kwargs):
-        return reverse(f"labeling:{name}", kwargs={"org": org.slug, "ws": workspace.slug, "project": project.uuid, **kwargs})
+        return reverse(
+            f"labeling:{name}", kwargs={"org": org.slug, "ws": workspace.slug, "project": project.uuid, **kwargs}
+        )
 
     return build

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Task
-from tests.labeling.factories import class_ids, labeling_project, tasks_add
+from tests.factories import ProjectFactory, class_ids, project_items_add
 
 pytestmark = pytest.mark.django_db
 
@@ -59,22 +59,24 @@ def test_lease_length_comes_from_the_setting(project, labeler):
 
 
 def test_oldest_first_order(workspace, labeler):
-    project = labeling_project(workspace, items=10, task_order="oldest")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=10, task_order="oldest")
     page = services.tasks_claim(project=project, user=labeler, size=4)
     assert [t.id for t in page] == sorted(Task.objects.filter(project=project).values_list("id", flat=True))[:4]
 
 
 def test_random_order_is_stable_and_not_insertion_order(workspace, labeler, manager):
-    project = labeling_project(workspace, items=40)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=40)
     page = services.tasks_claim(project=project, user=labeler, size=20)
     expected = list(Task.objects.filter(project=project).order_by("order_key", "id").values_list("id", flat=True))[:20]
     assert [t.id for t in page] == expected
     assert [t.id for t in page] != sorted(t.id for t in page)
 
 
-@pytest.mark.parametrize("state, says", [("paused", "is paused"), ("archived", "is archived"), ("initializing", "being prepared")])
+@pytest.mark.parametrize(
+    "state, says", [("paused", "is paused"), ("archived", "is archived"), ("initializing", "being prepared")]
+)
 def test_closed_project_refuses_to_hand_out_tasks(workspace, labeler, state, says):
-    project = labeling_project(workspace, items=3, state=state)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3, state=state)
     with pytest.raises(services.ProjectNotOpen, match=says):
         services.tasks_claim(project=project, user=labeler, size=9)
     assert not Task.objects.filter(project=project, leased_to__isnull=False).exists()
@@ -85,6 +87,7 @@ def test_layout_change_remembers_size_and_releases_the_page(project, labeler):
     services.grid_layout_set(project=project, user=labeler, page_size=4)
     assert not Task.objects.filter(leased_to=labeler).exists()
     from labeling.selectors import page_size_get
+
     assert page_size_get(labeler) == 4
 
 
@@ -92,10 +95,10 @@ def test_layout_change_remembers_size_and_releases_the_page(project, labeler):
 def test_claim_costs_the_same_number_of_queries_whatever_the_page_or_project_size(
     workspace, labeler, size, django_assert_max_num_queries
 ):
-    project = labeling_project(workspace, items=30)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=30)
     with django_assert_max_num_queries(7):  # 4 + pre-label lookup + savepoint pair inside the test transaction
         assert len(services.tasks_claim(project=project, user=labeler, size=size)) == size
-    tasks_add(project, 300, start=30)
+    project_items_add(project, 300)
     services.tasks_release(project=project, user=labeler)
     with django_assert_max_num_queries(7):  # 4 + pre-label lookup + savepoint pair inside the test transaction
         assert len(services.tasks_claim(project=project, user=labeler, size=size)) == size
@@ -115,7 +118,7 @@ def test_expired_holds_are_released_and_reported(project, labeler, manager):
 def test_imported_prelabels_arrive_as_suggestions_not_tags_and_go_away_on_submit(workspace, labeler):
     from labeling.models import PreLabel
 
-    project = labeling_project(workspace, items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     cat, dog, _ = class_ids(project)
     first, second = Task.objects.filter(project=project).order_by("order_key")
     PreLabel.objects.create(task=first).labels.set([dog])

@@ -5,33 +5,24 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import F
 
 from labeling import services
 from labeling.models import Annotation, ClassCount, Task, TaskStateCount
-from labeling.stats import tasks_moved
 from projects.models import Membership
 from projects.tenancy.roles import LABELER
-from tests.conftest import require
-from tests.labeling.factories import class_ids, labeling_project
+from tests.factories import ProjectFactory, class_ids
 
 LABELERS = 16
 TASKS = 400
 PAGE = 5
 
 
-@pytest.fixture
-def postgres():
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... to run the concurrency tests (SQLite serializes writers)")
-
-
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, workspace, make_user):
-    project = labeling_project(workspace, items=TASKS)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): TASKS}))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=TASKS)
     labels = class_ids(project)
     group = Group.objects.get(name=LABELER)
     users = [make_user(f"crowd{i}") for i in range(LABELERS)]
@@ -93,7 +84,7 @@ def test_many_labelers_at_once_never_share_a_task_and_lose_no_submit(postgres, w
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspace, labeler):
-    project = labeling_project(workspace, items=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
     cat = class_ids(project)[0]
     page = services.tasks_claim(project=project, user=labeler, size=9)
     choice = {t.id: [cat] for t in page}
@@ -123,18 +114,18 @@ def test_repeated_concurrent_submits_of_one_page_save_it_once(postgres, workspac
 @pytest.mark.django_db(transaction=True)
 def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgres, workspace, make_user):
     """Submits, approvals and rejections all adjust the same counter rows; they must neither deadlock nor drift."""
-    from labeling.stats import stats_rebuild, state_counts
-    from review.services import review_decide
+    from labeling.stats import state_counts, stats_rebuild
     from projects.tenancy.roles import REVIEWER
+    from review.services import review_decide
 
-    project = labeling_project(workspace, items=240)
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 240}))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=240)
     labels = class_ids(project)
     labelers = [make_user(f"mixer{i}") for i in range(6)]
     reviewers = [make_user(f"checker{i}") for i in range(3)]
     Membership.objects.bulk_create(
         [Membership(workspace=workspace, user=u, group=Group.objects.get(name=LABELER)) for u in labelers]
-        + [Membership(workspace=workspace, user=u, group=Group.objects.get(name=REVIEWER)) for u in reviewers])
+        + [Membership(workspace=workspace, user=u, group=Group.objects.get(name=REVIEWER)) for u in reviewers]
+    )
     start = threading.Barrier(len(labelers) + len(reviewers))
     errors: list[str] = []
     labeling_done = threading.Event()
@@ -160,8 +151,13 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
                 mine = Task.objects.filter(project=project, state=Task.State.LABELED).alias(r=F("id") % 3).filter(r=n)
                 batch = list(mine.values_list("id", "version")[:4])
                 if batch:
-                    review_decide(project=project, reviewer=user, decisions=batch,
-                                  decision="approve" if batch[0][0] % 2 else "reject", reason="blurry")
+                    review_decide(
+                        project=project,
+                        reviewer=user,
+                        decisions=batch,
+                        decision="approve" if batch[0][0] % 2 else "reject",
+                        reason="blurry",
+                    )
                 elif finished:
                     break
         except Exception as error:  # noqa: BLE001
@@ -180,10 +176,16 @@ def test_labelers_and_reviewers_at_once_keep_the_dashboard_counters_exact(postgr
         thread.join(120)
 
     assert errors == []
-    live = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    live = (
+        state_counts(project),
+        dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count")),
+    )
     assert live[0]["approved"] > 0 and live[0]["unlabeled"] > 0  # both kinds of decision happened
     assert sum(live[0].values()) == 240
     stats_rebuild(project=project)
-    rebuilt = state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    rebuilt = (
+        state_counts(project),
+        dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count")),
+    )
     assert {k: v for k, v in live[1].items() if v} == rebuilt[1]
     assert live[0] == rebuilt[0]  # the counters kept in step with every concurrent write

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Annotation, Task
-from tests.labeling.factories import class_ids
+from tests.factories import class_ids
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from labeling import services
 from labeling.models import Task
 from review.models import ReviewLease
 from review.services import review_queue_claim
-from tests.labeling.factories import class_ids
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory, class_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +55,8 @@ def test_a_machine_running_ahead_accepts_tags_and_submit_of_a_live_lease(project
 
 
 def test_a_lease_expired_by_the_database_clock_is_taken_even_by_a_machine_running_behind(
-        project, labeler, manager, web_clock):
+    project, labeler, manager, web_clock
+):
     page = services.tasks_claim(project=project, user=labeler, size=3)
     Task.objects.filter(id=page[0].id).update(lease_expires=Now() - timedelta(seconds=1))
     web_clock(-HOUR)  # this machine thinks the lease has an hour left
@@ -75,8 +75,8 @@ def test_new_leases_run_from_the_database_clock(project, labeler, web_clock):
 
 
 def test_review_leases_follow_the_database_clock(workspace, labeler, reviewer, manager, web_clock):
-    project = make_project(workspace)
-    tasks = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    tasks = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler)
     held = review_queue_claim(project=project, reviewer=reviewer, size=3)
     assert sorted(held) == sorted(t.id for t in tasks)
     web_clock(HOUR)  # review leases last 15 minutes: this machine thinks they ran out

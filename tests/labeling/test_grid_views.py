@@ -7,14 +7,17 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Annotation, Task
-from tests.labeling.factories import class_ids, class_uuids, labeling_project, tasks_add
+from tests.factories import ProjectFactory, class_ids, class_uuids, project_items_add
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
 def _page_items(project, user):
-    return [str(t.item.uuid) for t in services.tasks_held(project=project, user=user).select_related("item").order_by("order_key")]
+    return [
+        str(t.item.uuid)
+        for t in services.tasks_held(project=project, user=user).select_related("item").order_by("order_key")
+    ]
 
 
 def _tiles(response):
@@ -30,10 +33,12 @@ def test_workspace_lists_label_data_for_labelers(labeler_client, reviewer_client
 
 
 def test_instructions_page_renders_safe_markdown_and_link(labeler_client, workspace, grid_url):
-    project = labeling_project(
-        workspace, items=1, instructions_url="https://example.com/guide",
+    project = ProjectFactory.create(
+        workspace=workspace,
+        dataset__items=1,
+        instructions_url="https://example.com/guide",
         instructions_text="## Order\nTag **every** animal.\n\n- *cats* first\n- see [guide](https://example.com/g)\n\n"
-                          "<script>alert(1)</script> [bad](javascript:alert(1))",
+        "<script>alert(1)</script> [bad](javascript:alert(1))",
     )
     page = labeler_client.get(grid_url("start", project)).content.decode()
     # The same renderer as the wizard's preview: headings included, links without target.
@@ -72,8 +77,9 @@ def test_apply_tag_updates_draft_and_returns_changed_chips(labeler_client, label
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 2 and "cat" in html
-    assert sorted(Task.objects.filter(draft=[cat_id]).values_list("item__uuid", flat=True).order_by()) \
-        == sorted(map(__import__("uuid").UUID, items[:2]))
+    assert sorted(Task.objects.filter(draft=[cat_id]).values_list("item__uuid", flat=True).order_by()) == sorted(
+        map(__import__("uuid").UUID, items[:2])
+    )
     # Remove the chip again.
     labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": cat, "op": "remove"}, headers=HTMX)
     assert Task.objects.filter(draft=[cat_id]).count() == 1
@@ -85,7 +91,7 @@ def test_draft_tags_survive_a_reload(labeler_client, labeler, project, grid_url)
     dog = class_uuids(project)[1]
     labeler_client.post(grid_url("tag", project), {"items": items, "label": dog}, headers=HTMX)
     html = labeler_client.get(grid_url("grid", project)).content.decode()
-    assert html.count(f'name="labels-') == 9
+    assert html.count('name="labels-') == 9
     assert 'id="submit-page" class="primary">' in html  # enabled: every image is tagged
     assert 'id="layout-form"' in html and 'class="row" hidden' not in html  # the layout picker stays offered
 
@@ -108,7 +114,9 @@ def test_plain_submit_redirects_to_the_grid(labeler_client, labeler, project, gr
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     cat = class_uuids(project)[0]
-    response = labeler_client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}})
+    response = labeler_client.post(
+        grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}}
+    )
     assert response.status_code == 302 and response["Location"] == grid_url("grid", project)
 
 
@@ -154,14 +162,14 @@ def test_layout_switch_is_remembered(labeler_client, labeler, project, grid_url)
 
 
 def test_empty_queue_says_so_and_links_back(labeler_client, workspace, ws_url, grid_url):
-    project = labeling_project(workspace, items=0)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "nothing is left to label" in html
     assert f'href="{ws_url("workspace")}"' in html
 
 
 def test_paused_project_says_so(labeler_client, workspace, grid_url):
-    project = labeling_project(workspace, items=3, state="paused")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3, state="paused")
     html = labeler_client.get(grid_url("grid", project)).content.decode()
     assert "is paused" in html and 'class="tile"' not in html
     # A paused project is a conflict with the project's state: 409, as the API answers it, with the reason.
@@ -185,7 +193,7 @@ def test_outsider_gets_404_and_anonymous_goes_to_login(outsider_client, anon_cli
 def test_project_of_another_workspace_is_404(labeler_client, other_workspace, org, workspace):
     from django.urls import reverse
 
-    foreign = labeling_project(other_workspace, items=1)
+    foreign = ProjectFactory.create(workspace=other_workspace, dataset__items=1)
     url = reverse("labeling:grid", kwargs={"org": org.slug, "ws": workspace.slug, "project": foreign.uuid})
     assert labeler_client.get(url).status_code == 404
 
@@ -197,13 +205,15 @@ def test_wrong_methods_are_405(labeler_client, project, grid_url):
 
 
 @pytest.mark.parametrize("size", [1, 20])
-def test_grid_render_costs_constant_queries(labeler_client, labeler, workspace, grid_url, size, django_assert_max_num_queries):
-    project = labeling_project(workspace, items=25)
+def test_grid_render_costs_constant_queries(
+    labeler_client, labeler, workspace, grid_url, size, django_assert_max_num_queries
+):
+    project = ProjectFactory.create(workspace=workspace, dataset__items=25)
     labeler_client.post(grid_url("layout", project), {"size": size})
     labeler_client.get(grid_url("grid", project))  # claim
     items = _page_items(project, labeler)
     labeler_client.post(grid_url("tag", project), {"items": items, "label": class_uuids(project)[0]}, headers=HTMX)
-    tasks_add(project, 200, start=25)
+    project_items_add(project, 200)
     with django_assert_max_num_queries(14):
         response = labeler_client.get(grid_url("grid", project), headers=HTMX)
     assert response.content.decode().count('class="tile"') == size
@@ -226,17 +236,23 @@ def _submit_in_first_tab(client, labeler, project, grid_url):
     client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     cat = class_uuids(project)[0]
-    assert client.post(grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}},
-                       headers=HTMX).status_code == 200
+    assert (
+        client.post(
+            grid_url("submit", project), {"items": items, **{f"labels-{i}": [cat] for i in items}}, headers=HTMX
+        ).status_code
+        == 200
+    )
     return items, cat
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
-def test_tagging_a_page_submitted_in_another_tab_says_so_and_shows_the_fresh_page(labeler_client, labeler, project,
-                                                                                  grid_url, htmx):
+def test_tagging_a_page_submitted_in_another_tab_says_so_and_shows_the_fresh_page(
+    labeler_client, labeler, project, grid_url, htmx
+):
     stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
-    response = labeler_client.post(grid_url("tag", project), {"items": stale[:2], "label": cat},
-                                   headers=HTMX if htmx else {})
+    response = labeler_client.post(
+        grid_url("tag", project), {"items": stale[:2], "label": cat}, headers=HTMX if htmx else {}
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "This page was already submitted (in another tab?)" in html
@@ -251,8 +267,9 @@ def test_tagging_a_page_submitted_in_another_tab_says_so_and_shows_the_fresh_pag
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no-js"])
-def test_submitting_a_page_again_from_another_tab_says_it_was_already_submitted(labeler_client, labeler, project,
-                                                                                 grid_url, htmx):
+def test_submitting_a_page_again_from_another_tab_says_it_was_already_submitted(
+    labeler_client, labeler, project, grid_url, htmx
+):
     stale, cat = _submit_in_first_tab(labeler_client, labeler, project, grid_url)
     data = {"items": stale, **{f"labels-{i}": [cat] for i in stale}}
     response = labeler_client.post(grid_url("submit", project), data, headers=HTMX if htmx else {})
@@ -273,6 +290,7 @@ def test_a_page_lost_to_an_expired_hold_still_says_the_hold_ran_out(labeler_clie
     labeler_client.get(grid_url("grid", project))
     items = _page_items(project, labeler)
     Task.objects.filter(leased_to=labeler).update(lease_expires=timezone.now() - timedelta(minutes=1))
-    response = labeler_client.post(grid_url("tag", project), {"items": items[:1], "label": class_uuids(project)[0]},
-                                   headers=HTMX)
+    response = labeler_client.post(
+        grid_url("tag", project), {"items": items[:1], "label": class_uuids(project)[0]}, headers=HTMX
+    )
     assert response.status_code == 409 and "ran out" in response.content.decode()

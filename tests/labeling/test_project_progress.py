@@ -8,18 +8,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from labeling import services
+from projects.definition.services import project_state_set
 from projects.models import Dataset, LabelingProject
-from tests.project_fixtures import add_items, make_dataset, make_project
+from tests.factories import DatasetFactory, ProjectFactory, items_add, owner
 
 HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
 def initializing(workspace):
-    return make_project(workspace, make_dataset(workspace, items=12), state=LabelingProject.State.INITIALIZING)
+    return ProjectFactory.create(workspace=workspace, dataset__items=12, state=LabelingProject.State.INITIALIZING)
 
 
-def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_waits_to_turn(manager_client, grid_url, initializing):
+def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_waits_to_turn(
+    manager_client, grid_url, initializing
+):
     page = manager_client.get(grid_url("dashboard", initializing)).content.decode()
     assert 'id="project-progress"' in page and 'hx-trigger="load, every 2s"' in page
     assert grid_url("progress", initializing) in page
@@ -27,7 +30,9 @@ def test_the_dashboard_of_a_project_being_prepared_asks_for_its_progress_and_wai
     assert "refresh the page" not in page
 
 
-def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_ready(manager_client, grid_url, initializing):
+def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_ready(
+    manager_client, grid_url, initializing
+):
     url = grid_url("progress", initializing)
     services._sync_batch(initializing.pk, 0)  # the first batch is in; the project is still initializing
     running = manager_client.get(url, headers=HTMX)
@@ -43,7 +48,9 @@ def test_the_fragment_counts_tasks_so_far_then_stops_and_announces_the_project_r
     assert json.loads(ready["HX-Trigger"]).keys() == {"project-ready"}
 
 
-def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_main(manager_client, grid_url, initializing):
+def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_main(
+    manager_client, grid_url, initializing
+):
     services.project_tasks_sync(project=initializing)
     # What the page's listener asks for: the whole page, to select its <main> from (not the activity fragment).
     turned = manager_client.get(grid_url("dashboard", initializing), headers={**HTMX, "HX-Target": "main"})
@@ -54,9 +61,9 @@ def test_the_dashboard_turns_into_the_running_projects_page_when_asked_for_its_m
 
 
 def test_a_running_project_whose_dataset_is_scanning_shows_the_scan(manager_client, grid_url, workspace):
-    dataset = make_dataset(workspace, items=0)
+    dataset = DatasetFactory.create(workspace=workspace)
     Dataset.objects.filter(pk=dataset.pk).update(scan_state=Dataset.ScanState.SCANNING, scan_registered=340)
-    project = make_project(workspace, dataset)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset)
     page = manager_client.get(grid_url("dashboard", project)).content.decode()
     assert 'id="project-progress"' in page
     fragment = manager_client.get(grid_url("progress", project), headers=HTMX).content.decode()
@@ -66,8 +73,8 @@ def test_a_running_project_whose_dataset_is_scanning_shows_the_scan(manager_clie
 
 
 def test_a_poll_reads_counters_only_whatever_the_project_size(manager_client, grid_url, workspace):
-    dataset = make_dataset(workspace, items=10)
-    project = make_project(workspace, dataset, state=LabelingProject.State.INITIALIZING)
+    dataset = DatasetFactory.create(workspace=workspace, items=10)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset, state=LabelingProject.State.INITIALIZING)
     url = grid_url("progress", project)
 
     def queries():
@@ -78,13 +85,15 @@ def test_a_poll_reads_counters_only_whatever_the_project_size(manager_client, gr
 
     queries()  # the first page of a workspace also reads its datastores' image origins (then cached)
     small = queries()
-    add_items(dataset, 3000)
+    items_add(dataset, 3000)
     large = queries()
     assert len(small) == len(large)
     assert not any("COUNT(" in sql.upper() for sql in large)
 
 
-def test_every_role_sees_the_progress_and_outsiders_get_404(request, grid_url, initializing, outsider_client, anon_client):
+def test_every_role_sees_the_progress_and_outsiders_get_404(
+    request, grid_url, initializing, outsider_client, anon_client
+):
     url = grid_url("progress", initializing)
     for persona in ("labeler_client", "reviewer_client", "manager_client"):
         assert request.getfixturevalue(persona).get(url, headers=HTMX).status_code == 200
@@ -94,8 +103,8 @@ def test_every_role_sees_the_progress_and_outsiders_get_404(request, grid_url, i
 
 
 def test_running_and_paused_projects_do_not_poll(manager_client, grid_url, workspace):
-    project = make_project(workspace, make_dataset(workspace, items=3))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=3)
     assert 'id="project-progress"' not in manager_client.get(grid_url("dashboard", project)).content.decode()
-    LabelingProject.objects.filter(pk=project.pk).update(state=LabelingProject.State.PAUSED)
+    project_state_set(project=project, actor=owner(), action="pause")
     page = manager_client.get(grid_url("dashboard", project)).content.decode()
     assert "project-progress" not in page and "This project is paused" in page

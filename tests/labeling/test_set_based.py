@@ -13,9 +13,9 @@ from django.utils import timezone
 from labeling import services, stats
 from labeling.models import Annotation, ClassCount, PreLabel, Task
 from projects.models import DataItem, LabelClass
-from tests.labeling.factories import labeling_project
+from tests.factories import ProjectFactory, tasks_label, tasks_review
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counters_checked")]
 
 
 def statements(run) -> tuple[object, list[str]]:
@@ -27,21 +27,19 @@ def statements(run) -> tuple[object, list[str]]:
 
 def tagged_project(workspace, labeler, n, name):
     """`n` tasks tagged cat (+ dog on every other one) by `labeler`, awaiting review; counters exact."""
-    project = labeling_project(workspace, items=n + 2, name=name)
+    project = ProjectFactory.create(workspace=workspace, name=name, task_type="multilabel", dataset__items=n + 2)
     cat, dog = LabelClass.objects.filter(project=project, name__in=["cat", "dog"]).order_by("position")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))[:n]
-    annotations = Annotation.objects.bulk_create([Annotation(task=t, created_by=labeler) for t in tasks])
-    through = Annotation.labels.through
-    through.objects.bulk_create([through(annotation=a, labelclass=cat) for a in annotations]
-                                + [through(annotation=a, labelclass=dog) for a in annotations[::2]])
-    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(state=Task.State.LABELED, labeled_by=labeler,
-                                                             labeled_at=timezone.now(), version=1)
-    stats.stats_rebuild(project=project)
+    tasks_label(
+        project, tasks, user=labeler, labels={t: [cat, dog] if i % 2 == 0 else [cat] for i, t in enumerate(tasks)}
+    )
     return project, cat, dog
 
 
 def counters(project):
-    return stats.state_counts(project), dict(ClassCount.objects.filter(project=project).values_list("label_class_id", "count"))
+    return stats.state_counts(project), dict(
+        ClassCount.objects.filter(project=project).values_list("label_class_id", "count")
+    )
 
 
 @pytest.mark.parametrize("n", [10, 500])
@@ -53,8 +51,10 @@ def test_requeue_on_class_removal_moves_every_tagged_task_and_its_counts(workspa
     assert not Annotation.objects.filter(task__project=project, is_current=True).exists()
     assert Annotation.objects.filter(task__project=project, is_current=False).count() == n  # history kept
     assert Task.objects.filter(project=project, version=2, labeled_by=None, labeled_at=None).count() == n
-    assert counters(project) == ({"unlabeled": n + 2, "labeled": 0, "approved": 0, "skipped": 0},
-                                 {cat.pk: 0, dog.pk: 0})
+    assert counters(project) == (
+        {"unlabeled": n + 2, "labeled": 0, "approved": 0, "skipped": 0},
+        {cat.pk: 0, dog.pk: 0},
+    )
 
 
 def test_requeue_on_class_removal_sends_the_same_statements_for_10_and_500_tasks(workspace, labeler, manager):
@@ -63,29 +63,28 @@ def test_requeue_on_class_removal_sends_the_same_statements_for_10_and_500_tasks
         project, cat, _ = tagged_project(workspace, labeler, n, name=f"Popular {n}")
         actor = type(manager).objects.get(pk=manager.pk)  # a fresh permission cache each time
         requeued, sent = statements(
-            functools.partial(services.label_class_remove, project=project, label_class=cat, requeue=True, actor=actor))
+            functools.partial(services.label_class_remove, project=project, label_class=cat, requeue=True, actor=actor)
+        )
         assert requeued == n
         shapes.append(sent)
     assert shapes[0] == shapes[1]
 
 
 def missing_project(workspace, labeler, n, name):
-    """`n` unlabeled tasks whose files are gone: every other one with history (a rejected annotation),
+    """`n` unlabeled tasks whose files are gone: every other one with history (labeled, then rejected),
     the others with imported pre-labels; plus one labeled missing task and one task still present."""
-    project = labeling_project(workspace, items=n + 2, name=name)
+    project = ProjectFactory.create(workspace=workspace, name=name, dataset__items=n + 2)
     cat = LabelClass.objects.get(project=project, name="cat")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))
     gone, labeled = tasks[:n], tasks[n]
-    history = Annotation.objects.bulk_create([Annotation(task=t, created_by=labeler, is_current=False) for t in gone[::2]])
-    Annotation.labels.through.objects.bulk_create([Annotation.labels.through(annotation=a, labelclass=cat) for a in history])
+    history = tasks_review(project, tasks_label(project, gone[::2], user=labeler), decision="reject")
     prelabels = PreLabel.objects.bulk_create([PreLabel(task=t) for t in gone[1::2]])
-    PreLabel.labels.through.objects.bulk_create([PreLabel.labels.through(prelabel=p, labelclass=cat) for p in prelabels])
-    current = Annotation.objects.create(task=labeled, created_by=labeler)
-    current.labels.add(cat)
-    Task.objects.filter(pk=labeled.pk).update(state=Task.State.LABELED, labeled_by=labeler, labeled_at=timezone.now())
+    PreLabel.labels.through.objects.bulk_create(
+        [PreLabel.labels.through(prelabel=p, labelclass=cat) for p in prelabels]
+    )
+    tasks_label(project, [labeled], user=labeler)
     Task.objects.filter(pk__in=[t.pk for t in gone[:4]]).update(leased_to=labeler, lease_expires=timezone.now())
-    DataItem.objects.filter(pk__in=[t.item_id for t in tasks[:n + 1]]).update(state=DataItem.State.MISSING)
-    stats.stats_rebuild(project=project)
+    DataItem.objects.filter(pk__in=[t.item_id for t in tasks[: n + 1]]).update(state=DataItem.State.MISSING)
     return project, len(history)
 
 

@@ -1,6 +1,5 @@
 """`stats_rebuild` repairs every counter table the dashboard reads: wrong numbers, missing rows, extra rows."""
 
-from collections import Counter
 from datetime import timedelta
 from io import StringIO
 
@@ -11,7 +10,7 @@ from django.utils import timezone
 from labeling import services, stats
 from labeling.models import ActivityCount, ClassCount, LabelerCount, Task, TaskStateCount
 from review.services import review_decide
-from tests.labeling.factories import class_ids, labeling_project
+from tests.factories import ProjectFactory, class_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -25,15 +24,17 @@ def label_page(project, user, size, label):
 @pytest.fixture
 def busy(workspace, labeler, manager, reviewer):
     """A project worked on through the services only, so its live counters are what the product keeps."""
-    project = labeling_project(workspace, items=20, name="Busy")
-    stats.tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 20}))
+    project = ProjectFactory.create(workspace=workspace, name="Busy", dataset__items=20)
     cat, dog, bird = class_ids(project)
     mine = label_page(project, labeler, 6, cat) + label_page(project, labeler, 3, dog)
     theirs = label_page(project, manager, 4, dog)
-    services.task_skip(project=project, user=labeler, task=services.tasks_claim(project=project, user=labeler, size=1)[0])
+    services.task_skip(
+        project=project, user=labeler, task=services.tasks_claim(project=project, user=labeler, size=1)[0]
+    )
     version = dict(Task.objects.values_list("id", "version"))
     decide = lambda tasks, decision, **kw: review_decide(  # noqa: E731
-        project=project, reviewer=reviewer, decisions=[(t.id, version[t.id]) for t in tasks], decision=decision, **kw)
+        project=project, reviewer=reviewer, decisions=[(t.id, version[t.id]) for t in tasks], decision=decision, **kw
+    )
     decide(mine[:3] + theirs[:1], "approve")
     decide(mine[3:5], "reject", reason="blurry")
     decide(mine[6:7], "correct", corrected_labels=[bird])
@@ -44,7 +45,7 @@ def table(model, project) -> dict:
     """A counter table's rows of a project as {key: counters}; rows that count nothing are left out."""
     keys, counters = stats.COUNTERS[model]
     rows = model.objects.filter(project=project).values_list(*keys[1:], *counters)
-    return {row[:len(keys) - 1]: row[len(keys) - 1:] for row in rows if any(row[len(keys) - 1:])}
+    return {row[: len(keys) - 1]: row[len(keys) - 1 :] for row in rows if any(row[len(keys) - 1 :])}
 
 
 def tables(project):
@@ -60,20 +61,21 @@ def test_the_live_counters_cover_every_table(busy, labeler, manager):
     assert len(live[ClassCount]) == 3
 
 
-def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(busy, workspace, labeler, manager, reviewer):
-    other = labeling_project(workspace, items=3, name="Other")
-    stats.tasks_moved(project_id=other.id, moves=Counter({(None, "unlabeled"): 3}))
+def test_rebuild_repairs_wrong_missing_and_extra_rows_in_every_counter_table(
+    busy, workspace, labeler, manager, reviewer
+):
+    other = ProjectFactory.create(workspace=workspace, name="Other", dataset__items=3)
     live, others = tables(busy), tables(other)
     cat, _dog, bird = class_ids(busy)
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
 
-    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=999)      # wrong
-    TaskStateCount.objects.filter(project=busy, state="approved").delete()                # missing
+    TaskStateCount.objects.filter(project=busy, state="unlabeled").update(count=999)  # wrong
+    TaskStateCount.objects.filter(project=busy, state="approved").delete()  # missing
     ClassCount.objects.filter(project=busy, label_class_id=cat).update(count=-4)
     ClassCount.objects.filter(project=busy, label_class_id=bird).delete()
     LabelerCount.objects.filter(project=busy, user=labeler).update(labeled=1, approved=40, rejected=0)
     LabelerCount.objects.filter(project=busy, user=manager).delete()
-    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)                   # extra
+    LabelerCount.objects.create(project=busy, user=reviewer, labeled=7)  # extra
     ActivityCount.objects.filter(project=busy).update(labeled=77)
     ActivityCount.objects.create(project=busy, hour=hour - timedelta(days=3), labeled=5)
     assert tables(busy) != live
@@ -94,7 +96,8 @@ def test_rebuild_recounts_a_project_whose_counters_were_never_kept(busy):
 
 def test_the_command_rebuilds_one_project_or_all(busy, workspace):
     live = tables(busy)
-    other = labeling_project(workspace, items=3, name="Other")  # made without counters
+    other = ProjectFactory.create(workspace=workspace, name="Other", dataset__items=3)
+    TaskStateCount.objects.filter(project=other).delete()  # as if made before the counters existed
     TaskStateCount.objects.filter(project=busy).update(count=0)
     out = StringIO()
     call_command("stats_rebuild", "--project", str(busy.uuid), stdout=out)
@@ -104,8 +107,9 @@ def test_the_command_rebuilds_one_project_or_all(busy, workspace):
     assert stats.state_counts(other)["unlabeled"] == 3 and "2 projects rebuilt" in out.getvalue()
 
 
-@pytest.mark.parametrize("value, message", [("nope", "is not a project id"),
-                                            ("00000000-0000-0000-0000-000000000000", "No project with id")])
+@pytest.mark.parametrize(
+    "value, message", [("nope", "is not a project id"), ("00000000-0000-0000-0000-000000000000", "No project with id")]
+)
 def test_the_command_refuses_an_unknown_project_and_changes_nothing(busy, value, message):
     TaskStateCount.objects.filter(project=busy).update(count=0)
     with pytest.raises(CommandError, match=message):

@@ -1,6 +1,5 @@
 """Draft tags, submit (idempotent, lease-checked), skip, and the counters they keep."""
 
-from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -9,10 +8,10 @@ from django.utils import timezone
 
 from labeling import services
 from labeling.models import Annotation, ClassCount, LabelerCount, Task, TaskStateCount
-from labeling.stats import tasks_moved
-from tests.labeling.factories import class_ids, labeling_project, tasks_add
+from tests.factories import ProjectFactory, class_ids, project_items_add, tasks_review
 
-pytestmark = pytest.mark.django_db
+# Every test here moves tasks through the services: the counters must still equal a recount afterwards.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counters_checked")]
 
 
 def _drafts(tasks):
@@ -61,7 +60,6 @@ def test_tag_of_another_project_is_refused(project, ml_project, labeler):
 
 
 def test_submit_saves_labels_moves_tasks_and_counts(project, labeler):
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 12}))
     cat, dog, _ = class_ids(project)
     page = services.tasks_claim(project=project, user=labeler, size=3)
     labels = {page[0].id: [cat], page[1].id: [dog], page[2].id: [cat]}
@@ -135,7 +133,7 @@ def test_relabel_after_reject_retires_old_tags(project, labeler):
     cat, dog, _ = class_ids(project)
     (task,) = services.tasks_claim(project=project, user=labeler, size=1)
     services.page_submit(project=project, user=labeler, labels={task.id: [cat]})
-    Task.objects.filter(id=task.id).update(state=Task.State.UNLABELED)  # as if returned by review
+    tasks_review(project, [task], decision="reject")
     (again,) = services.tasks_claim(project=project, user=labeler, size=1)
     services.page_submit(project=project, user=labeler, labels={again.id: [dog]})
     assert Annotation.objects.filter(task=task, is_current=True).get().labels.get().id == dog
@@ -143,7 +141,6 @@ def test_relabel_after_reject_retires_old_tags(project, labeler):
 
 
 def test_skip_sets_the_task_aside_and_counts_it(project, labeler):
-    tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 12}))
     page = services.tasks_claim(project=project, user=labeler, size=2)
     services.task_skip(project=project, user=labeler, task=page[0])
     skipped = Task.objects.get(id=page[0].id)
@@ -168,8 +165,8 @@ def test_paused_project_refuses_tags_and_submit(project, labeler):
 
 @pytest.mark.parametrize("size", [1, 9, 20])
 def test_submit_and_draft_cost_a_constant_number_of_queries(workspace, labeler, size, django_assert_max_num_queries):
-    project = labeling_project(workspace, items=20)
-    tasks_add(project, 200, start=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
+    project_items_add(project, 200)
     cat, dog, _ = class_ids(project)
     # Warm up: the first submit creates the counter rows; later ones only update them.
     warm = services.tasks_claim(project=project, user=labeler, size=2)

@@ -2,21 +2,17 @@
 changed, and every submit records what happened to them (annotation, per-class counters, dashboard)."""
 
 import re
-from collections import Counter
 
 import pytest
 
 from labeling import services, stats
 from labeling.models import Annotation, ClassCount, PreLabel, Task
 from labeling.selectors import dashboard_stats_get
-from tests.labeling.factories import class_ids, class_uuids, labeling_project
+from tests.factories import ProjectFactory, class_ids, class_uuids, items_add, prelabels_add
 
-pytestmark = pytest.mark.django_db
+# Every test here moves tasks through the services: the counters must still equal a recount afterwards.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counters_checked")]
 HTMX = {"HX-Request": "true"}
-
-
-def suggest(task, *class_ids_):
-    PreLabel.objects.create(task=task).labels.set(class_ids_)
 
 
 def held(project, user):
@@ -26,12 +22,10 @@ def held(project, user):
 @pytest.fixture
 def suggested(workspace):
     """A multi-class project of 4 tasks; the first three (in claim order) carry suggestions cat, dog, cat."""
-    project = labeling_project(workspace, items=4)
-    stats.tasks_moved(project_id=project.id, moves=Counter({(None, "unlabeled"): 4}))
+    project = ProjectFactory.create(workspace=workspace, dataset__items=4)
     cat, dog, _ = class_ids(project)
     tasks = list(Task.objects.filter(project=project).order_by("order_key", "id"))
-    for task, label in zip(tasks, [cat, dog, cat]):
-        suggest(task, label)
+    prelabels_add(tasks[:3], dict(zip(tasks[:3], [cat, dog, cat], strict=True)))
     return project
 
 
@@ -41,25 +35,26 @@ def suggested(workspace):
 def test_a_claim_offers_the_suggestion_apart_from_the_draft(suggested, labeler):
     cat, dog, _ = class_ids(suggested)
     page = services.tasks_claim(project=suggested, user=labeler, size=4)
-    assert [(t.draft, t.suggested) for t in Task.objects.filter(pk__in=[t.id for t in page]).order_by("order_key", "id")] \
-        == [([], [cat]), ([], [dog]), ([], [cat]), ([], [])]
+    assert [
+        (t.draft, t.suggested) for t in Task.objects.filter(pk__in=[t.id for t in page]).order_by("order_key", "id")
+    ] == [([], [cat]), ([], [dog]), ([], [cat]), ([], [])]
 
 
 def test_a_multiclass_claim_offers_one_class_and_never_a_removed_one(workspace, labeler, manager):
-    project = labeling_project(workspace, items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     cat, dog, bird = class_ids(project)
     first, second = Task.objects.filter(project=project).order_by("order_key", "id")
-    suggest(first, dog, bird)
-    suggest(second, cat, bird)
-    services.label_class_remove(project=project, label_class=project.label_classes.get(pk=cat), requeue=False,
-                                actor=manager)
+    prelabels_add([first, second], {first: [dog, bird], second: [cat, bird]})
+    services.label_class_remove(
+        project=project, label_class=project.label_classes.get(pk=cat), requeue=False, actor=manager
+    )
     services.tasks_claim(project=project, user=labeler, size=2)
     assert Task.objects.get(pk=first.pk).suggested == [dog]
     assert Task.objects.get(pk=second.pk).suggested == [bird]
 
 
 def test_accepting_turns_open_suggestions_into_tags_and_leaves_own_tags_alone(suggested, labeler):
-    cat, dog, bird = class_ids(suggested)
+    cat, _dog, bird = class_ids(suggested)
     page = services.tasks_claim(project=suggested, user=labeler, size=4)
     first, second, third, plain = page
     services.draft_set(project=suggested, user=labeler, task_ids=[second.id], label_ids=[bird])
@@ -81,12 +76,19 @@ def test_accepting_refuses_images_the_labeler_does_not_hold(suggested, labeler, 
 def test_submit_records_accepted_changed_and_own_choices(suggested, labeler):
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [cat], third.id: [bird], plain.id: [dog]})
-    answers = {a.task_id: (a.suggestion, sorted(a.suggested_labels.values_list("id", flat=True)))
-               for a in Annotation.objects.all()}
-    assert answers == {first.id: ("accepted", [cat]), second.id: ("changed", [dog]), third.id: ("changed", [cat]),
-                       plain.id: ("none", [])}
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [cat], third.id: [bird], plain.id: [dog]}
+    )
+    answers = {
+        a.task_id: (a.suggestion, sorted(a.suggested_labels.values_list("id", flat=True)))
+        for a in Annotation.objects.all()
+    }
+    assert answers == {
+        first.id: ("accepted", [cat]),
+        second.id: ("changed", [dog]),
+        third.id: ("changed", [cat]),
+        plain.id: ("none", []),
+    }
     counts = {row[0]: row[1:] for row in ClassCount.objects.values_list("label_class_id", "suggested", "accepted")}
     assert counts[cat] == (2, 1) and counts[dog] == (1, 0) and counts[bird] == (0, 0)
     assert not PreLabel.objects.exists()  # a submitted label replaces the suggestion
@@ -94,9 +96,9 @@ def test_submit_records_accepted_changed_and_own_choices(suggested, labeler):
 
 
 def test_multilabel_counts_each_suggested_class_kept_or_dropped(workspace, labeler):
-    project = labeling_project(workspace, items=1, task_type="multilabel")
+    project = ProjectFactory.create(workspace=workspace, dataset__items=1, task_type="multilabel")
     cat, dog, bird = class_ids(project)
-    suggest(Task.objects.get(project=project), cat, dog)
+    prelabels_add([Task.objects.get(project=project)], [cat, dog])
     (task,) = services.tasks_claim(project=project, user=labeler, size=1)
     assert Task.objects.get(pk=task.id).suggested == [cat, dog]
     services.page_submit(project=project, user=labeler, labels={task.id: [cat, bird]})
@@ -110,22 +112,37 @@ def test_counters_equal_a_recount_after_suggestions_rejections_and_corrections(s
 
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [dog], third.id: [dog], plain.id: [bird]})
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [dog], third.id: [dog], plain.id: [bird]}
+    )
     version = dict(Task.objects.values_list("id", "version"))
-    review_decide(project=suggested, reviewer=reviewer, decisions=[(first.id, version[first.id])], decision="reject",
-                  reason="blurry")
-    review_decide(project=suggested, reviewer=reviewer, decisions=[(third.id, version[third.id])], decision="correct",
-                  corrected_labels=[cat])
-    live = sorted(ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted"))
+    review_decide(
+        project=suggested,
+        reviewer=reviewer,
+        decisions=[(first.id, version[first.id])],
+        decision="reject",
+        reason="blurry",
+    )
+    review_decide(
+        project=suggested,
+        reviewer=reviewer,
+        decisions=[(third.id, version[third.id])],
+        decision="correct",
+        corrected_labels=[cat],
+    )
+    live = sorted(
+        ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted")
+    )
     stats.stats_rebuild(project=suggested)
-    rebuilt = sorted(ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted"))
+    rebuilt = sorted(
+        ClassCount.objects.filter(project=suggested).values_list("label_class_id", "count", "suggested", "accepted")
+    )
     assert live == rebuilt
     assert [row[2:] for row in rebuilt] == [(2, 1), (1, 1), (0, 0)]  # cat: suggested twice, kept once; dog kept
 
 
 def test_changing_the_layout_keeps_tagged_images_and_gives_back_the_rest(workspace, labeler):
-    project = labeling_project(workspace, items=20)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=20)
     cat = class_ids(project)[0]
     page = services.tasks_claim(project=project, user=labeler, size=9)
     tagged = [t.id for t in page[:2]]
@@ -144,8 +161,7 @@ def _submit_statements(project, user, size, suggested: bool) -> tuple[int, int]:
 
     cat, dog, _ = class_ids(project)
     if suggested:
-        for task in Task.objects.filter(project=project, state="unlabeled"):
-            suggest(task, dog)
+        prelabels_add(Task.objects.filter(project=project, state="unlabeled"), dog)
     page = services.tasks_claim(project=project, user=user, size=size)
     with CaptureQueriesContext(connection) as accepting:
         services.suggestions_accept(project=project, user=user, task_ids=[t.id for t in page])
@@ -156,7 +172,7 @@ def _submit_statements(project, user, size, suggested: bool) -> tuple[int, int]:
 
 @pytest.mark.parametrize("size", [2, 9])
 def test_suggestions_cost_one_statement_per_submit_whatever_the_page_size(workspace, labeler, size):
-    project = labeling_project(workspace, items=40)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=40)
     cat, dog, _ = class_ids(project)
     warm = services.tasks_claim(project=project, user=labeler, size=2)  # makes the counter rows
     services.page_submit(project=project, user=labeler, labels={warm[0].id: [cat], warm[1].id: [dog]})
@@ -171,9 +187,11 @@ def test_suggestions_cost_one_statement_per_submit_whatever_the_page_size(worksp
 
 def test_the_labeler_sees_suggestions_as_suggestions(labeler_client, labeler, suggested, grid_url):
     html = labeler_client.get(grid_url("grid", suggested)).content.decode()
-    first, second, third, plain = held(suggested, labeler)
-    chips = {t.item.uuid: re.search(rf'<div class="chips" id="chips-{t.item.uuid}".*?</div>', html, re.S).group(0)
-             for t in (first, plain)}
+    first, _second, _third, plain = held(suggested, labeler)
+    chips = {
+        t.item.uuid: re.search(rf'<div class="chips" id="chips-{t.item.uuid}".*?</div>', html, re.S).group(0)
+        for t in (first, plain)
+    }
     assert 'data-suggestion="open"' in chips[first.item.uuid] and "Suggested:" in chips[first.item.uuid]
     assert re.search(r'class="chip chip-suggested c0">cat<', chips[first.item.uuid])
     assert 'name="labels-' not in chips[first.item.uuid]  # a suggestion is not a tag: Submit would not send it
@@ -187,7 +205,9 @@ def test_the_labeler_sees_suggestions_as_suggestions(labeler_client, labeler, su
 
 
 def test_a_page_without_suggestions_has_no_accept_bar(labeler_client, workspace, grid_url):
-    html = labeler_client.get(grid_url("grid", labeling_project(workspace, items=3))).content.decode()
+    html = labeler_client.get(
+        grid_url("grid", ProjectFactory.create(workspace=workspace, dataset__items=3))
+    ).content.decode()
     assert 'id="accept-form"' not in html and "chip-suggested" not in html
 
 
@@ -195,8 +215,9 @@ def test_accept_all_swaps_in_the_tags_without_a_reload(labeler_client, labeler, 
     labeler_client.get(grid_url("grid", suggested))
     cat, dog, _ = class_ids(suggested)
     page = held(suggested, labeler)
-    response = labeler_client.post(grid_url("accept", suggested), {"items": [str(t.item.uuid) for t in page]},
-                                   headers=HTMX)
+    response = labeler_client.post(
+        grid_url("accept", suggested), {"items": [str(t.item.uuid) for t in page]}, headers=HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('hx-swap-oob="true"') == 3 and 'data-suggestion="open"' not in html
@@ -230,7 +251,11 @@ def test_submit_from_the_grid_records_the_answers(labeler_client, labeler, sugge
     data = {"items": [str(t.item.uuid) for t in page], **{f"labels-{t.item.uuid}": [chosen[t.id]] for t in page}}
     assert labeler_client.post(grid_url("submit", suggested), data, headers=HTMX).status_code == 200
     assert dict(Annotation.objects.values_list("task_id", "suggestion")) == {
-        page[0].id: "accepted", page[1].id: "changed", page[2].id: "accepted", page[3].id: "none"}
+        page[0].id: "accepted",
+        page[1].id: "changed",
+        page[2].id: "accepted",
+        page[3].id: "none",
+    }
 
 
 def test_a_page_with_untouched_suggestions_is_not_submitted(labeler_client, labeler, suggested, grid_url):
@@ -245,7 +270,7 @@ def test_a_page_with_untouched_suggestions_is_not_submitted(labeler_client, labe
 
 
 def test_changing_the_layout_in_the_grid_keeps_the_tags(labeler_client, labeler, workspace, grid_url):
-    project = labeling_project(workspace, items=12)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=12)
     labeler_client.get(grid_url("grid", project))
     page = held(project, labeler)
     cat = class_uuids(project)[0]  # as the page posts it
@@ -270,8 +295,9 @@ def test_accept_answers_post_only_and_sends_strangers_to_login(labeler_client, a
 def test_the_dashboard_shows_the_acceptance_of_suggestions(manager_client, labeler, suggested, grid_url):
     cat, dog, bird = class_ids(suggested)
     first, second, third, plain = services.tasks_claim(project=suggested, user=labeler, size=4)
-    services.page_submit(project=suggested, user=labeler,
-                         labels={first.id: [cat], second.id: [dog], third.id: [bird], plain.id: [dog]})
+    services.page_submit(
+        project=suggested, user=labeler, labels={first.id: [cat], second.id: [dog], third.id: [bird], plain.id: [dog]}
+    )
     html = manager_client.get(grid_url("dashboard", suggested)).content.decode()
     table = re.search(r'<table class="table" id="suggestion-counts">.*?</table>', html, re.S).group(0)
     rows = [re.sub(r"<[^>]+>|\s+", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
@@ -282,15 +308,12 @@ def test_the_dashboard_shows_the_acceptance_of_suggestions(manager_client, label
 
 
 def test_the_dashboard_leaves_suggestions_out_until_there_are_some(manager_client, workspace, grid_url):
-    project = labeling_project(workspace, items=2)
+    project = ProjectFactory.create(workspace=workspace, dataset__items=2)
     assert 'id="suggestion-counts"' not in manager_client.get(grid_url("dashboard", project)).content.decode()
 
 
 def test_tasks_created_by_the_sync_start_without_a_suggestion(workspace):
-    from projects.models import DataItem
-
-    project = labeling_project(workspace, items=0)
-    DataItem.objects.bulk_create([DataItem(dataset=project.dataset, key=f"new/{i}.jpg", state=DataItem.State.READY)
-                                  for i in range(3)])
+    project = ProjectFactory.create(workspace=workspace, dataset__items=0)
+    items_add(project.dataset, 3)
     assert services.project_tasks_sync(project=project) == 3
     assert list(Task.objects.filter(project=project).values_list("suggested", "draft")) == [([], [])] * 3

@@ -2,14 +2,13 @@
 
 import re
 
-from django.contrib.auth import get_user_model
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from labeling.models import Task
 from review.selectors import LabeledFilters, labeled_page
-from tests.conftest import require
+from tests.factories import tasks_label, tasks_review
 
 # Name -> columns of every non-unique index on labeling_task, each built once (review's raw-SQL copies gone).
 TASK_INDEXES = {
@@ -26,7 +25,7 @@ TASK_INDEXES = {
 # The partial indexes, as PostgreSQL prints them: the same columns and conditions review's raw SQL had.
 PARTIAL = {
     "task_live_lease": "(project_id, lease_expires) WHERE ((lease_expires IS NOT NULL) "
-                       "AND ((state)::text = 'unlabeled'::text))",
+    "AND ((state)::text = 'unlabeled'::text))",
     "task_claim_oldest": "(project_id, id) WHERE ((state)::text = 'unlabeled'::text)",
     "task_claim_ml": "(project_id, ml_order) WHERE ((state)::text = 'unlabeled'::text)",
     "task_rejected_time": "(project_id, labeled_at, id) WHERE rejected_before",
@@ -62,8 +61,8 @@ def test_the_annotation_table_has_no_task_index_beside_the_current_ones(db):
     assert unique["unique"] and unique["columns"] == ["task_id"]
 
 
-def test_partial_indexes_keep_their_columns_and_conditions(db):
-    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
+@pytest.mark.integration
+def test_partial_indexes_keep_their_columns_and_conditions(db, postgres):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'labeling_task'")
         definitions = dict(cursor.fetchall())
@@ -81,14 +80,13 @@ def _plan(project, filters):
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_labeled_data_filters_are_served_by_the_task_indexes(project, reviewer):
-    """The partial indexes' conditions must match what the browser asks, or PostgreSQL cannot use them."""
-    require(connection.vendor == "postgresql", "PostgreSQL", "set DATABASE_URL=postgres://... to run this test")
+@pytest.mark.integration
+def test_labeled_data_filters_can_be_served_by_the_task_indexes(postgres, project, labeler):
+    """The partial indexes' conditions must match what the browser asks, or PostgreSQL cannot use them: with
+    sequential scans priced out, the plan of each filter's query uses its index."""
     tasks = list(Task.objects.filter(project=project).order_by("pk"))
-    labeler = get_user_model().objects.create_user("someone")
-    Task.objects.filter(pk__in=[t.pk for t in tasks[:8]]).update(state="labeled", labeled_by=labeler,
-                                                                  labeled_at=timezone.now())
-    Task.objects.filter(pk__in=[t.pk for t in tasks[6:10]]).update(rejected_before=True)
+    tasks_label(project, tasks[:10], user=labeler)
+    tasks_review(project, tasks[6:10], decision="reject")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE labeling_task")
     assert re.search(r"(using|on) task_rejected_(time|queue)\b", _plan(project, LabeledFilters(state="rejected")))

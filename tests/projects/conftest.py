@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from projects.datastores import crypto
 from projects.models import Datastore
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, AZURITE_PORT, MOTO_PORT  # noqa: F401  (used by the tests)
-from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
+from tests.factories import DatasetFactory, DatastoreFactory, ProjectFactory
 
 CANARY = "CANARY-s3cr3t-9f1e"
 
@@ -58,13 +57,15 @@ def local_root(datastore_settings) -> Path:
 
 
 @pytest.fixture
-def eager_celery():
-    from labelsite import celery_app
+def dataset(workspace):
+    return DatasetFactory.create(workspace=workspace, name="cats-n-dogs", path="MultiClass - DogsCats", items=12)
 
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield celery_app
-    celery_app.conf.task_always_eager = before
+
+@pytest.fixture
+def project(workspace, dataset, celery_eager):
+    return ProjectFactory.create(
+        workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs", label_names=("Cat", "Dog", "Uncertain")
+    )
 
 
 @pytest.fixture
@@ -86,15 +87,4 @@ def pets_folder(local_root) -> Path:
 @pytest.fixture
 def local_datastore(workspace, local_root) -> Datastore:
     (local_root / "pets").mkdir(exist_ok=True)
-    return Datastore.objects.create(
-        workspace=workspace, name="pets", kind=Datastore.Kind.LOCAL, local_path=str(local_root / "pets"),
-    )
-
-
-def make_datastore(workspace, **fields) -> Datastore:
-    secret = fields.pop("secret", "")
-    datastore = Datastore(workspace=workspace, **fields)
-    if secret:
-        datastore.secret_encrypted = crypto.encrypt(secret)
-    datastore.save()
-    return datastore
+    return DatastoreFactory.create(workspace=workspace, name="pets", local_path=str(local_root / "pets"))

@@ -8,15 +8,21 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from projects.models import Membership, OrganizationMember, Workspace
+from projects.models import OrganizationMember, Workspace
+from projects.tenancy.roles import REVIEWER
+from tests.factories import member_add
 
 PASSWORD = "pw-Labelsite-123"
 
 
 def _signup(client, **overrides):
     data = {
-        "username": "ada", "email": "ada@example.com", "organization_name": "Analytical Engines",
-        "password1": "correct-horse-battery-9", "password2": "correct-horse-battery-9", **overrides,
+        "username": "ada",
+        "email": "ada@example.com",
+        "organization_name": "Analytical Engines",
+        "password1": "correct-horse-battery-9",
+        "password2": "correct-horse-battery-9",
+        **overrides,
     }
     return client.post(reverse("signup"), data)
 
@@ -107,9 +113,13 @@ def test_throttle_on_one_account_does_not_lock_out_another(client, labeler, revi
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "http:/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "http:/\\evil.example", "javascript:alert(1)"]
+)
 def test_login_next_never_redirects_off_site(client, labeler, target):
-    response = client.post(reverse("login") + "?next=" + target, {"username": "labeler", "password": PASSWORD, "next": target})
+    response = client.post(
+        reverse("login") + "?next=" + target, {"username": "labeler", "password": PASSWORD, "next": target}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
 
@@ -126,7 +136,9 @@ def test_password_reset_email_leads_to_a_new_password(client, labeler):
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", str(mail.outbox[0].body)).group(1)
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
-    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": "fresh-Passw0rd-xy", "new_password2": "fresh-Passw0rd-xy"})
+    response = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "fresh-Passw0rd-xy", "new_password2": "fresh-Passw0rd-xy"}
+    )
     assert response.status_code == 302
     assert client.login(username="labeler", password="fresh-Passw0rd-xy")
 
@@ -168,10 +180,7 @@ def test_home_lists_only_my_workspaces(labeler_client, workspace, other_workspac
 
 
 def test_switcher_lists_workspaces_of_every_organization(client, labeler, workspace, other_workspace):
-    from django.contrib.auth.models import Group
-
-    OrganizationMember.objects.create(organization=other_workspace.organization, user=labeler)
-    Membership.objects.create(workspace=other_workspace, user=labeler, group=Group.objects.get(name="Reviewer"))
+    member_add(labeler, other_workspace, REVIEWER)
     client.force_login(labeler)
     body = client.get(reverse("workspace", args=["acme", "vision"])).content.decode()
     assert 'href="/o/acme/vision/"' in body and 'href="/o/globex/secret/"' in body
@@ -184,8 +193,12 @@ def test_throttle_behind_a_proxy_counts_client_addresses(client, labeler, settin
     settings.LABELSITE_CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
     for name in ("a", "b"):
         client.post(reverse("login"), {"username": name, "password": "x"}, HTTP_X_FORWARDED_FOR="203.0.113.7")
-    other = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.2")
+    other = client.post(
+        reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.2"
+    )
     assert other.status_code == 302
     client.logout()
-    blocked = client.post(reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    blocked = client.post(
+        reverse("login"), {"username": "labeler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.7"
+    )
     assert "Too many failed attempts" in blocked.content.decode()

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.datastores import services as datastore_services
+from projects.models import DataItem, Dataset, Datastore, Invitation, Membership, OrganizationMember, Workspace
 from projects.tenancy import services as tenancy_services
-from projects.models import DataItem, Datastore, Dataset, Invitation, Membership, OrganizationMember, Workspace
-from tests.project_fixtures import make_dataset, make_project
+from tests.factories import DatasetFactory, ProjectFactory
 
 
 @pytest.fixture
@@ -65,13 +65,19 @@ def test_org_admin_cannot_reach_users_or_groups(org_admin_client, org_admin):
 def test_org_admin_grants_roles_only_to_own_members_and_only_role_groups(
     org_admin_client, workspace, outsider, make_user, org
 ):
-    stranger_membership = {"workspace": workspace.pk, "user": outsider.pk, "group": Group.objects.get(name="Labeler").pk}
+    stranger_membership = {
+        "workspace": workspace.pk,
+        "user": outsider.pk,
+        "group": Group.objects.get(name="Labeler").pk,
+    }
     org_admin_client.post("/admin/projects/membership/add/", stranger_membership)
     assert not Membership.objects.filter(user=outsider, workspace=workspace).exists()
     colleague = make_user("colleague")
     OrganizationMember.objects.create(organization=org, user=colleague)
     custom = Group.objects.create(name="Everything")
-    org_admin_client.post("/admin/projects/membership/add/", {"workspace": workspace.pk, "user": colleague.pk, "group": custom.pk})
+    org_admin_client.post(
+        "/admin/projects/membership/add/", {"workspace": workspace.pk, "user": colleague.pk, "group": custom.pk}
+    )
     assert not Membership.objects.filter(user=colleague).exists()
     response = org_admin_client.post(
         "/admin/projects/membership/add/",
@@ -102,11 +108,24 @@ def _messages(response) -> list[str]:
 
 
 def test_org_admin_deletes_an_unused_dataset_with_its_items_and_thumbnails(
-    org_admin_client, workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks, settings
+    org_admin_client,
+    workspace,
+    local_datastore,
+    pets_folder,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    settings,
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        dataset = datastore_services.dataset_create(workspace=workspace, name="pets", description="", datastore=local_datastore,
-                                          path="MultiClass - DogsCats", include_subfolders=True, actor=None)
+        dataset = datastore_services.dataset_create(
+            workspace=workspace,
+            name="pets",
+            description="",
+            datastore=local_datastore,
+            path="MultiClass - DogsCats",
+            include_subfolders=True,
+            actor=None,
+        )
     thumbnails = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
     assert len(list(thumbnails.iterdir())) == 4 and dataset.items.count() == 8
     url = reverse("admin:projects_dataset_delete", args=[dataset.pk])
@@ -117,16 +136,19 @@ def test_org_admin_deletes_an_unused_dataset_with_its_items_and_thumbnails(
         response = org_admin_client.post(url, {"post": "yes"})
     assert response.status_code == 302 and response.url == reverse("admin:projects_dataset_changelist")
     assert _messages(response) == ["The dataset “pets” was deleted successfully."]
-    assert not Dataset.objects.filter(pk=dataset.pk).exists() and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    assert (
+        not Dataset.objects.filter(pk=dataset.pk).exists()
+        and not DataItem.objects.filter(dataset_id=dataset.pk).exists()
+    )
     assert not thumbnails.exists()
     assert (pets_folder / "cat 1.jpg").exists()  # the datastore's own files stay
     assert LogEntry.objects.filter(object_id=str(dataset.pk), action_flag=DELETION).count() == 1
 
 
 def test_a_dataset_used_by_a_project_is_refused_with_a_message(org_admin_client, workspace):
-    dataset = make_dataset(workspace, "Used", items=3)
-    make_project(workspace, dataset, name="Cats", state="archived")
-    make_project(workspace, dataset, name="Dogs")
+    dataset = DatasetFactory.create(workspace=workspace, name="Used", items=3)
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Cats", state="archived")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="Dogs")
     url = reverse("admin:projects_dataset_delete", args=[dataset.pk])
     change = reverse("admin:projects_dataset_change", args=[dataset.pk])
     refusal = "Dataset “Used” is used by the projects “Cats”, “Dogs”, which keep their dataset even when archived."
@@ -141,10 +163,11 @@ def test_a_dataset_used_by_a_project_is_refused_with_a_message(org_admin_client,
 def test_bulk_delete_removes_the_free_datasets_and_names_the_refused_ones(
     org_admin_client, workspace, django_capture_on_commit_callbacks, celery_eager
 ):
-    free, spare = make_dataset(workspace, "Free", items=2), make_dataset(workspace, "Spare", items=1)
-    used = make_dataset(workspace, "Used", items=2)
-    make_project(workspace, used, name="Cats")
-    busy = make_dataset(workspace, "Busy", items=1)
+    free = DatasetFactory.create(workspace=workspace, name="Free", items=2)
+    spare = DatasetFactory.create(workspace=workspace, name="Spare", items=1)
+    used = DatasetFactory.create(workspace=workspace, name="Used", items=2)
+    ProjectFactory.create(workspace=workspace, dataset=used, name="Cats")
+    busy = DatasetFactory.create(workspace=workspace, name="Busy", items=1)
     Dataset.objects.filter(pk=busy.pk).update(busy_until=timezone.now() + timedelta(minutes=5))
     changelist = reverse("admin:projects_dataset_changelist")
     selected = {"action": "delete_selected", "_selected_action": [free.pk, spare.pk, used.pk, busy.pk]}
@@ -170,40 +193,46 @@ def test_bulk_delete_removes_the_free_datasets_and_names_the_refused_ones(
 
 
 def test_bulk_delete_of_only_refused_datasets_stays_on_the_list(org_admin_client, workspace):
-    used = make_dataset(workspace, "Used", items=1)
-    make_project(workspace, used, name="Cats")
-    response = org_admin_client.post(reverse("admin:projects_dataset_changelist"),
-                                     {"action": "delete_selected", "_selected_action": [used.pk]})
+    used = DatasetFactory.create(workspace=workspace, name="Used", items=1)
+    ProjectFactory.create(workspace=workspace, dataset=used, name="Cats")
+    response = org_admin_client.post(
+        reverse("admin:projects_dataset_changelist"), {"action": "delete_selected", "_selected_action": [used.pk]}
+    )
     assert response.status_code == 302 and _messages(response) == [
-        "Dataset “Used” is used by the projects “Cats”, which keep their dataset even when archived."]
+        "Dataset “Used” is used by the projects “Cats”, which keep their dataset even when archived."
+    ]
     assert Dataset.objects.filter(pk=used.pk).exists()
 
 
 def test_a_datastore_in_use_is_refused_and_a_free_one_deleted(org_admin_client, workspace, local_datastore):
-    make_dataset(workspace, "Set 1", datastore=local_datastore)
-    make_dataset(workspace, "Set 2", datastore=local_datastore)
-    free = Datastore.objects.create(workspace=workspace, name="spare", kind=Datastore.Kind.LOCAL,
-                                    local_path=local_datastore.local_path)
+    DatasetFactory.create(workspace=workspace, name="Set 1", datastore=local_datastore)
+    DatasetFactory.create(workspace=workspace, name="Set 2", datastore=local_datastore)
+    free = Datastore.objects.create(
+        workspace=workspace, name="spare", kind=Datastore.Kind.LOCAL, local_path=local_datastore.local_path
+    )
     url = reverse("admin:projects_datastore_delete", args=[local_datastore.pk])
     refusal = "Datastore “pets” is used by the datasets “Set 1”, “Set 2”; delete them first."
     for response in (org_admin_client.get(url, follow=True), org_admin_client.post(url, {"post": "yes"}, follow=True)):
         assert response.redirect_chain == [(reverse("admin:projects_datastore_change", args=[local_datastore.pk]), 302)]
         assert refusal in response.content.decode()
     changelist = reverse("admin:projects_datastore_changelist")
-    response = org_admin_client.post(changelist, {
-        "action": "delete_selected", "_selected_action": [local_datastore.pk, free.pk], "post": "yes"})
+    response = org_admin_client.post(
+        changelist, {"action": "delete_selected", "_selected_action": [local_datastore.pk, free.pk], "post": "yes"}
+    )
     assert sorted(_messages(response)) == [refusal, "Successfully deleted 1 datastore."]
     assert list(Datastore.objects.values_list("name", flat=True)) == ["pets"]
 
 
 def test_outsider_admin_cannot_delete_our_datastores_or_datasets(outsider_client, workspace):
-    dataset = make_dataset(workspace, "Ours", items=2)
+    dataset = DatasetFactory.create(workspace=workspace, name="Ours", items=2)
     for model, obj in (("dataset", dataset), ("datastore", dataset.datastore)):
         url = reverse(f"admin:projects_{model}_delete", args=[obj.pk])
         assert outsider_client.get(url).status_code in (302, 404)
         assert outsider_client.post(url, {"post": "yes"}).status_code in (302, 404)
-        outsider_client.post(reverse(f"admin:projects_{model}_changelist"),
-                             {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+        outsider_client.post(
+            reverse(f"admin:projects_{model}_changelist"),
+            {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
+        )
     assert Dataset.objects.filter(pk=dataset.pk).exists() and Datastore.objects.filter(pk=dataset.datastore_id).exists()
     assert DataItem.objects.filter(dataset=dataset).count() == 2
 
@@ -211,14 +240,16 @@ def test_outsider_admin_cannot_delete_our_datastores_or_datasets(outsider_client
 def test_delete_confirmation_of_a_big_dataset_costs_a_bounded_number_of_queries(
     org_admin_client, workspace, django_assert_max_num_queries
 ):
-    dataset = make_dataset(workspace, "Big", items=5000)
-    other = make_dataset(workspace, "Other", items=10)
+    dataset = DatasetFactory.create(workspace=workspace, name="Big", items=5000)
+    other = DatasetFactory.create(workspace=workspace, name="Other", items=10)
     with django_assert_max_num_queries(12):
         page = org_admin_client.get(reverse("admin:projects_dataset_delete", args=[dataset.pk]))
     assert page.status_code == 200 and "5,000 images, with their thumbnails" in page.content.decode()
     with django_assert_max_num_queries(14):
-        page = org_admin_client.post(reverse("admin:projects_dataset_changelist"),
-                                     {"action": "delete_selected", "_selected_action": [dataset.pk, other.pk]})
+        page = org_admin_client.post(
+            reverse("admin:projects_dataset_changelist"),
+            {"action": "delete_selected", "_selected_action": [dataset.pk, other.pk]},
+        )
     body = page.content.decode()
     assert "Images: 5,010" in body and "img/0000001.jpg" not in body
 
@@ -229,12 +260,16 @@ def test_delete_confirmation_of_a_big_dataset_costs_a_bounded_number_of_queries(
 def _fill(workspace, n, prefix):
     """n people with a role in the workspace (and in its organization), plus n pending invitations."""
     users = get_user_model().objects.bulk_create(
-        [get_user_model()(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com") for i in range(n)])
+        [get_user_model()(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com") for i in range(n)]
+    )
     labeler = Group.objects.get(name="Labeler")
-    OrganizationMember.objects.bulk_create([OrganizationMember(organization=workspace.organization, user=u) for u in users])
+    OrganizationMember.objects.bulk_create(
+        [OrganizationMember(organization=workspace.organization, user=u) for u in users]
+    )
     Membership.objects.bulk_create([Membership(workspace=workspace, user=u, group=labeler) for u in users])
     Invitation.objects.bulk_create(
-        [Invitation(workspace=workspace, email=f"{prefix}-new{i}@example.com", group=labeler) for i in range(n)])
+        [Invitation(workspace=workspace, email=f"{prefix}-new{i}@example.com", group=labeler) for i in range(n)]
+    )
     return users
 
 
@@ -255,19 +290,24 @@ def test_org_admin_deletes_an_empty_workspace_with_its_roles_and_invitations(org
     # The people keep their accounts and their place in the organization; the other workspace is untouched.
     assert get_user_model().objects.filter(pk__in=[u.pk for u in users]).count() == 3
     assert OrganizationMember.objects.filter(user__in=users).count() == 3
-    assert Membership.objects.filter(workspace=workspace).count() == 2 and Invitation.objects.filter(workspace=workspace).count() == 1
+    assert (
+        Membership.objects.filter(workspace=workspace).count() == 2
+        and Invitation.objects.filter(workspace=workspace).count() == 1
+    )
     assert kept[0].memberships.get().workspace == workspace
     assert LogEntry.objects.filter(object_id=str(spare.pk), action_flag=DELETION).count() == 1
 
 
 def test_a_workspace_that_is_not_empty_is_refused_and_nothing_is_deleted(org_admin_client, workspace, labeler):
-    datasets = [make_dataset(workspace, f"Set {i}", items=2) for i in range(7)]
-    make_project(workspace, datasets[0], name="Cats", state="archived")
+    datasets = [DatasetFactory.create(workspace=workspace, name=f"Set {i}", items=2) for i in range(7)]
+    ProjectFactory.create(workspace=workspace, dataset=datasets[0], name="Cats", state="archived")
     url = reverse("admin:projects_workspace_delete", args=[workspace.pk])
     change = reverse("admin:projects_workspace_change", args=[workspace.pk])
-    refusal = ("Workspace “Vision” still holds the projects “Cats”; the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
-               "“Set 4” and 2 more; the datastores “images”. Only a workspace without projects (archived ones "
-               "included), datasets and datastores can be deleted.")
+    refusal = (
+        "Workspace “Vision” still holds the projects “Cats”; the datasets “Set 0”, “Set 1”, “Set 2”, “Set 3”, "
+        "“Set 4” and 2 more; the datastores “images”. Only a workspace without projects (archived ones "
+        "included), datasets and datastores can be deleted."
+    )
     # Refused before the confirmation page, and again if the confirmation is posted anyway.
     for response in (org_admin_client.get(url, follow=True), org_admin_client.post(url, {"post": "yes"}, follow=True)):
         assert response.redirect_chain == [(change, 302)]
@@ -278,14 +318,16 @@ def test_a_workspace_that_is_not_empty_is_refused_and_nothing_is_deleted(org_adm
 
 
 def test_bulk_workspace_delete_removes_the_empty_ones_and_names_the_rest(org_admin_client, org, workspace):
-    make_dataset(workspace, "Pets")
+    DatasetFactory.create(workspace=workspace, name="Pets")
     spare = Workspace.objects.create(organization=org, name="Spare", slug="spare")
     empty = Workspace.objects.create(organization=org, name="Empty", slug="empty")
     _fill(spare, 2, "helper")
     changelist = reverse("admin:projects_workspace_changelist")
     selected = {"action": "delete_selected", "_selected_action": [workspace.pk, spare.pk, empty.pk]}
-    refusal = ("Workspace “Vision” still holds the datasets “Pets”; the datastores “images”. Only a workspace "
-               "without projects (archived ones included), datasets and datastores can be deleted.")
+    refusal = (
+        "Workspace “Vision” still holds the datasets “Pets”; the datastores “images”. Only a workspace "
+        "without projects (archived ones included), datasets and datastores can be deleted."
+    )
     body = org_admin_client.post(changelist, selected).content.decode()
     assert refusal in body
     assert {int(pk) for pk in re.findall(r'name="_selected_action" value="(\d+)"', body)} == {spare.pk, empty.pk}
@@ -301,8 +343,10 @@ def test_another_organizations_admin_cannot_delete_our_workspace(outsider_client
     url = reverse("admin:projects_workspace_delete", args=[workspace.pk])
     assert outsider_client.get(url).status_code in (302, 404)
     assert outsider_client.post(url, {"post": "yes"}).status_code in (302, 404)
-    outsider_client.post(reverse("admin:projects_workspace_changelist"),
-                         {"action": "delete_selected", "_selected_action": [workspace.pk], "post": "yes"})
+    outsider_client.post(
+        reverse("admin:projects_workspace_changelist"),
+        {"action": "delete_selected", "_selected_action": [workspace.pk], "post": "yes"},
+    )
     with pytest.raises(PermissionDenied):
         tenancy_services.workspace_delete(workspace=workspace, actor=outsider)
     with pytest.raises(PermissionDenied):  # a role in the workspace, even its admin's, is not enough
@@ -322,8 +366,10 @@ def test_workspace_delete_confirmation_costs_a_bounded_number_of_queries(
     assert page.status_code == 200 and "300 memberships" in page.content.decode()
     # Three short queries per selected workspace to check it is empty; the rows that go with it are only counted.
     with django_assert_max_num_queries(18):
-        page = org_admin_client.post(reverse("admin:projects_workspace_changelist"),
-                                     {"action": "delete_selected", "_selected_action": [crowded.pk, spare.pk]})
+        page = org_admin_client.post(
+            reverse("admin:projects_workspace_changelist"),
+            {"action": "delete_selected", "_selected_action": [crowded.pk, spare.pk]},
+        )
     body = page.content.decode()
     assert "Memberships: 305" in body and "Invitations: 305" in body and "crowd1" not in body
 
@@ -345,27 +391,40 @@ def test_superuser_deletes_an_organization_whose_workspaces_are_empty(
     assert get_user_model().objects.filter(pk__in=[org_admin.pk, *(u.pk for u in users)]).count() == 3
 
 
-def test_an_organization_with_a_workspace_in_use_is_refused(superuser_client, org, workspace, other_org, other_workspace):
-    make_project(workspace, make_dataset(workspace, "Pets"), name="Cats")
+def test_an_organization_with_a_workspace_in_use_is_refused(
+    superuser_client, org, workspace, other_org, other_workspace
+):
+    ProjectFactory.create(
+        workspace=workspace, dataset=DatasetFactory.create(workspace=workspace, name="Pets"), name="Cats"
+    )
     Workspace.objects.create(organization=org, name="Spare", slug="spare")
     url = reverse("admin:projects_organization_delete", args=[org.pk])
-    refusal = ("Organization “Acme” has workspaces that are not empty: “Vision”. Only an organization whose "
-               "workspaces hold no projects, datasets or datastores can be deleted.")
+    refusal = (
+        "Organization “Acme” has workspaces that are not empty: “Vision”. Only an organization whose "
+        "workspaces hold no projects, datasets or datastores can be deleted."
+    )
     for response in (superuser_client.get(url, follow=True), superuser_client.post(url, {"post": "yes"}, follow=True)):
         assert response.redirect_chain == [(reverse("admin:projects_organization_change", args=[org.pk]), 302)]
         assert refusal in response.content.decode()
-    response = superuser_client.post(reverse("admin:projects_organization_changelist"),
-                                     {"action": "delete_selected", "_selected_action": [org.pk, other_org.pk], "post": "yes"})
+    response = superuser_client.post(
+        reverse("admin:projects_organization_changelist"),
+        {"action": "delete_selected", "_selected_action": [org.pk, other_org.pk], "post": "yes"},
+    )
     assert sorted(_messages(response)) == [refusal, "Successfully deleted 1 organization."]
-    assert Workspace.objects.filter(organization=org).count() == 2 and not Workspace.objects.filter(pk=other_workspace.pk).exists()
+    assert (
+        Workspace.objects.filter(organization=org).count() == 2
+        and not Workspace.objects.filter(pk=other_workspace.pk).exists()
+    )
 
 
 def test_organization_admins_cannot_delete_their_organization(org_admin_client, org_admin, org, workspace):
     url = reverse("admin:projects_organization_delete", args=[org.pk])
     assert org_admin_client.get(url).status_code == 403
     assert org_admin_client.post(url, {"post": "yes"}).status_code == 403
-    org_admin_client.post(reverse("admin:projects_organization_changelist"),
-                          {"action": "delete_selected", "_selected_action": [org.pk], "post": "yes"})
+    org_admin_client.post(
+        reverse("admin:projects_organization_changelist"),
+        {"action": "delete_selected", "_selected_action": [org.pk], "post": "yes"},
+    )
     with pytest.raises(PermissionDenied):
         tenancy_services.organization_delete(organization=org, actor=org_admin)
     assert Workspace.objects.filter(pk=workspace.pk).exists()

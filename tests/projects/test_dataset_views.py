@@ -43,8 +43,9 @@ def test_manager_sees_the_list_and_the_detail_with_reasons(manager_client, ws_ur
     assert 'hx-trigger="every 2s"' not in body  # scan finished: no polling
 
 
-def test_lower_roles_are_refused_and_outsiders_see_nothing(labeler_client, reviewer_client, outsider_client,
-                                                            anon_client, ws_url, dataset):
+def test_lower_roles_are_refused_and_outsiders_see_nothing(
+    labeler_client, reviewer_client, outsider_client, anon_client, ws_url, dataset
+):
     for url in (ws_url("datasets"), ws_url("dataset", dataset=dataset.uuid)):
         assert labeler_client.get(url).status_code == 403
         assert reviewer_client.get(url).status_code == 403
@@ -62,7 +63,7 @@ def test_progress_fragment_polls_while_scanning_and_stops_when_done(manager_clie
     url = ws_url("dataset_progress", dataset=dataset.uuid)
     done = manager_client.get(url, headers={"HX-Request": "true"})
     assert done.status_code == 286
-    assert "Found <span data-count=\"found\">8</span>" in done.content.decode()
+    assert 'Found <span data-count="found">8</span>' in done.content.decode()
     assert "<html" not in done.content.decode() and "every 2s" not in done.content.decode()
     # The last answer lets the counts below and the notification bell catch up, each once.
     assert json.loads(done["HX-Trigger"]).keys() == {"dataset-synced", "notifications-changed"}
@@ -86,15 +87,18 @@ def test_a_poll_reads_the_dataset_row_only_whatever_its_size(manager_client, ws_
 
     queries()  # the first page of a workspace also reads its datastores' image origins (then cached)
     small = queries()
-    DataItem.objects.bulk_create(DataItem(dataset=dataset, key=f"more/{n:05}.jpg", state=DataItem.State.READY)
-                                 for n in range(2000))
+    DataItem.objects.bulk_create(
+        DataItem(dataset=dataset, key=f"more/{n:05}.jpg", state=DataItem.State.READY) for n in range(2000)
+    )
     large = queries()
     assert len(small) == len(large)
     assert not any("COUNT(" in sql.upper() for sql in large)
 
 
 def test_the_counts_and_problem_list_come_back_as_one_fragment(manager_client, ws_url, dataset):
-    response = manager_client.get(ws_url("dataset", dataset=dataset.uuid) + "?part=contents", headers={"HX-Request": "true"})
+    response = manager_client.get(
+        ws_url("dataset", dataset=dataset.uuid) + "?part=contents", headers={"HX-Request": "true"}
+    )
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
     assert "<th>Ready</th><td>4</td>" in body and "readme.txt" in body
@@ -102,7 +106,8 @@ def test_the_counts_and_problem_list_come_back_as_one_fragment(manager_client, w
 
 
 def test_refresh_now_shows_the_refresh_waiting_running_then_done_without_a_reload(
-        manager_client, ws_url, dataset, pets_folder, django_capture_on_commit_callbacks):
+    manager_client, ws_url, dataset, pets_folder, django_capture_on_commit_callbacks
+):
     refresh = ws_url("dataset_refresh", dataset=dataset.uuid)
     with django_capture_on_commit_callbacks() as queued:  # no worker yet: the task waits in the queue
         waiting = manager_client.post(refresh, headers={"HX-Request": "true"})
@@ -112,7 +117,9 @@ def test_refresh_now_shows_the_refresh_waiting_running_then_done_without_a_reloa
     assert "Refresh asked for" in body and 'hx-trigger="every 2s"' in body
     poll = ws_url("dataset_progress", dataset=dataset.uuid)
     # A worker takes it: the counters it keeps per batch show.
-    Dataset.objects.filter(pk=dataset.pk).update(busy_until=timezone.now() + timedelta(minutes=5), refresh_found=120, refresh_added=7)
+    Dataset.objects.filter(pk=dataset.pk).update(
+        busy_until=timezone.now() + timedelta(minutes=5), refresh_found=120, refresh_added=7
+    )
     running = manager_client.get(poll, headers={"HX-Request": "true"}).content.decode()
     assert "Refreshing" in running and '<span data-count="refresh-found">120</span> files listed' in running
     assert '<span data-count="refresh-added">7</span> new images so far' in running
@@ -120,15 +127,20 @@ def test_refresh_now_shows_the_refresh_waiting_running_then_done_without_a_reloa
     (pets_folder / "new.png").write_bytes(png_bytes())
     scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
     done = manager_client.get(poll, headers={"HX-Request": "true"})
-    assert done.status_code == 286 and "1 added" in done.content.decode() and "Refresh asked for" not in done.content.decode()
+    assert (
+        done.status_code == 286
+        and "1 added" in done.content.decode()
+        and "Refresh asked for" not in done.content.decode()
+    )
     assert "dataset-synced" in done["HX-Trigger"]
 
 
 def test_a_refresh_asked_for_while_another_runs_stops_waiting_for_itself(dataset):
     """The run holding the dataset lists the folder now; the second request has nothing left to wait for (the page
     would otherwise poll forever)."""
-    Dataset.objects.filter(pk=dataset.pk).update(busy_until=timezone.now() + timedelta(minutes=5),
-                                                 refresh_requested_at=timezone.now())
+    Dataset.objects.filter(pk=dataset.pk).update(
+        busy_until=timezone.now() + timedelta(minutes=5), refresh_requested_at=timezone.now()
+    )
     assert scanning.dataset_sync(dataset.pk, mode="refresh") is None
     dataset.refresh_from_db()
     assert dataset.refresh_requested_at is None and dataset.sync_active  # still polling: the other run is busy
@@ -136,7 +148,8 @@ def test_a_refresh_asked_for_while_another_runs_stops_waiting_for_itself(dataset
 
 def test_problem_list_is_paged(manager_client, ws_url, dataset):
     DataItem.objects.bulk_create(
-        DataItem(dataset=dataset, key=f"junk/{n:03}.txt", state=DataItem.State.SKIPPED, reason="Not an image") for n in range(60)
+        DataItem(dataset=dataset, key=f"junk/{n:03}.txt", state=DataItem.State.SKIPPED, reason="Not an image")
+        for n in range(60)
     )
     url = ws_url("dataset", dataset=dataset.uuid)
     first = manager_client.get(url).content.decode()
@@ -145,8 +158,9 @@ def test_problem_list_is_paged(manager_client, ws_url, dataset):
     assert "Page 2 of 2" in second.content.decode() and "<html" not in second.content.decode()
 
 
-def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_url, dataset, pets_folder,
-                                            eager_celery, django_capture_on_commit_callbacks):
+def test_refresh_now_is_a_post_for_managers(
+    manager_client, labeler_client, ws_url, dataset, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     url = ws_url("dataset_refresh", dataset=dataset.uuid)
     assert manager_client.get(url).status_code == 405
     assert labeler_client.post(url).status_code == 403
@@ -159,8 +173,9 @@ def test_refresh_now_is_a_post_for_managers(manager_client, labeler_client, ws_u
     assert "Refresh asked for" not in page and 'hx-trigger="every 2s"' not in page  # done: nothing left to poll
 
 
-def test_refresh_now_with_htmx_says_it_started_and_follows_it_to_its_result(manager_client, ws_url, dataset,
-                                                                            pets_folder):
+def test_refresh_now_with_htmx_says_it_started_and_follows_it_to_its_result(
+    manager_client, ws_url, dataset, pets_folder
+):
     """No worker runs here: the answer says the refresh is waiting for one and keeps polling until it has a result."""
     htmx = {"HX-Request": "true"}
     (pets_folder / "new.png").write_bytes(png_bytes())
@@ -240,9 +255,14 @@ def test_outsiders_get_404_on_thumbnails_and_images(outsider_client, anon_client
 
 def test_pages_answer_only_their_methods(manager_client, ws_url, dataset, local_datastore):
     item = _item(dataset, "cat 1.jpg")
-    for url in (ws_url("datasets"), ws_url("dataset", dataset=dataset.uuid), ws_url("dataset_progress", dataset=dataset.uuid),
-                ws_url("datastore_browse", datastore=local_datastore.uuid), ws_url("item_thumbnail", item=item.uuid),
-                ws_url("item_image", item=item.uuid)):
+    for url in (
+        ws_url("datasets"),
+        ws_url("dataset", dataset=dataset.uuid),
+        ws_url("dataset_progress", dataset=dataset.uuid),
+        ws_url("datastore_browse", datastore=local_datastore.uuid),
+        ws_url("item_thumbnail", item=item.uuid),
+        ws_url("item_image", item=item.uuid),
+    ):
         assert manager_client.post(url).status_code == 405, url
     page = manager_client.get(ws_url("dataset", dataset=dataset.uuid))
     assert "HX-Request" in page["Vary"]

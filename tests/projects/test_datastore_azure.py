@@ -4,16 +4,18 @@ import re
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
+from labeling.models import Task
 from projects.datastores import scanning
 from projects.datastores import storage as ds
-from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore, png_bytes
+from projects.models import DataItem, Dataset, Datastore
+from tests.factories import DatastoreFactory, ProjectFactory, tasks_label
+from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, png_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -34,16 +36,25 @@ def _fill(container):
 
 
 def _key_store(workspace, endpoint, name):
-    return make_datastore(
-        workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=endpoint, container=name,
-        auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret=AZURITE_KEY,
+    return DatastoreFactory.create(
+        workspace=workspace,
+        name="azure",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=endpoint,
+        container=name,
+        auth_type=Datastore.Auth.ACCOUNT_KEY,
+        access_key_id=AZURITE_ACCOUNT,
+        secret=AZURITE_KEY,
     )
 
 
 def _container_sas(name, permission):
     return generate_container_sas(
-        AZURITE_ACCOUNT, name, account_key=AZURITE_KEY, permission=permission,
-        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+        AZURITE_ACCOUNT,
+        name,
+        account_key=AZURITE_KEY,
+        permission=permission,
+        expiry=datetime.now(UTC) + timedelta(hours=1),
     )
 
 
@@ -92,9 +103,14 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = make_datastore(
-        workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
-        auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="sas",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.SAS_TOKEN,
+        secret=sas,
     )
     ds.datastore_check(store)
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
@@ -109,23 +125,24 @@ def test_container_sas_with_read_and_list_scans_and_cannot_write(workspace, azur
 def _sas_world(workspace, azurite, azure_container, labeler):
     """A SAS-token datastore (read + list on the container), its scanned dataset, and a project with one
     task labeled by `labeler` (so the review pages show it)."""
-    from labeling.models import Task
-    from tests.project_fixtures import label_tasks, make_project
-
     container, name = azure_container
     _fill(container)
     sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    store = make_datastore(
-        workspace, name="sas", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
-        auth_type=Datastore.Auth.SAS_TOKEN, secret=sas,
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="sas",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.SAS_TOKEN,
+        secret=sas,
     )
     dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=store, path="MultiClass - DogsCats")
     items = _scan(dataset)
-    project = make_project(workspace, dataset)
-    Task.objects.bulk_create([Task(project=project, item=item) for item in items.values()
-                              if item.state == DataItem.State.READY])
-    labeled = Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg")
-    label_tasks(project, list(labeled), project.label_classes.first(), labeler)
+    project = ProjectFactory.create(workspace=workspace, dataset=dataset)  # a task per ready item
+    tasks_label(
+        project, Task.objects.filter(project=project, item__key="MultiClass - DogsCats/cat 1.jpg"), user=labeler
+    )
     return container, sas, items, project
 
 
@@ -147,7 +164,8 @@ def _assert_no_secret(sas, *responses):
 
 
 def test_sas_datastore_images_are_streamed_and_the_token_never_leaves(
-        workspace, azurite, azure_container, labeler, labeler_client, manager_client, reviewer_client, ws_url):
+    workspace, azurite, azure_container, labeler, labeler_client, manager_client, reviewer_client, ws_url
+):
     container, sas, items, project = _sas_world(workspace, azurite, azure_container, labeler)
     key = "MultiClass - DogsCats/what?.jpg"
     blob = container.get_blob_client(key)
@@ -171,8 +189,9 @@ def test_sas_datastore_images_are_streamed_and_the_token_never_leaves(
     assert {r.status_code for r in held} == {200} and all(r.streaming for r in held)
     api = "/api/v1/o/acme/vision"
     listed = manager_client.get(f"{api}/datasets/{items[key].dataset.uuid}/items/")
-    claimed = labeler_client.post(f"{api}/projects/{project.uuid}/tasks/claim/", {"size": 5},
-                                  content_type="application/json")
+    claimed = labeler_client.post(
+        f"{api}/projects/{project.uuid}/tasks/claim/", {"size": 5}, content_type="application/json"
+    )
     reviewed_api = reviewer_client.get(f"{api}/projects/{project.uuid}/review/items/")
     assert claimed.status_code == listed.status_code == reviewed_api.status_code == 200
     review_page = reviewer_client.get(ws_url("review:labeled", project=project.uuid))
@@ -181,15 +200,17 @@ def test_sas_datastore_images_are_streamed_and_the_token_never_leaves(
     review_image = reviewer_client.get(reviewed[0])
     assert review_image.status_code == 200
     thumbnail = manager_client.get(ws_url("item_thumbnail", item=items[key].uuid))
-    _assert_no_secret(sas, image, again, grid, listed, claimed, reviewed_api, review_page, review_image, thumbnail,
-                      *held)
+    _assert_no_secret(
+        sas, image, again, grid, listed, claimed, reviewed_api, review_page, review_image, thumbnail, *held
+    )
     # The server never builds a URL with the stored SAS for these datastores.
     with pytest.raises(ds.DatastoreError):
         ds.signed_url(items[key].dataset.datastore, key)
 
 
 def test_sas_stream_reads_in_chunks_refuses_oversized_blobs_and_stops_on_a_replaced_one(
-        workspace, azurite, azure_container, labeler, manager_client, ws_url, settings, monkeypatch):
+    workspace, azurite, azure_container, labeler, manager_client, ws_url, settings, monkeypatch
+):
     container, sas, items, _ = _sas_world(workspace, azurite, azure_container, labeler)
     key = "MultiClass - DogsCats/cat 1.jpg"
     url = ws_url("item_image", item=items[key].uuid)
@@ -216,9 +237,15 @@ def test_sas_stream_reads_in_chunks_refuses_oversized_blobs_and_stops_on_a_repla
 
 def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     _, name = azure_container
-    store = make_datastore(
-        workspace, name="bad", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
-        auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT, secret="CANARY" + AZURITE_KEY[6:],
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="bad",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.ACCOUNT_KEY,
+        access_key_id=AZURITE_ACCOUNT,
+        secret="CANARY" + AZURITE_KEY[6:],
     )
     with pytest.raises(ds.DatastoreError) as error:
         ds.datastore_check(store)
@@ -226,8 +253,9 @@ def test_wrong_key_gives_a_safe_message(workspace, azurite, azure_container):
     assert "CANARY" not in error.value.message_text
 
 
-def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurite, azure_container, manager_client,
-                                                                ws_url, settings):
+def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(
+    workspace, azurite, azure_container, manager_client, ws_url, settings
+):
     container, name = azure_container
     _fill(container)
     store = _key_store(workspace, azurite, name)
@@ -245,8 +273,9 @@ def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurit
     assert other != url
     listing = f"{azurite}/{name}?restype=container&comp=list&{url.split('?', 1)[1]}"
     container_sas = _container_sas(name, ContainerSasPermissions(read=True, list=True))
-    with urllib.request.urlopen(listing.split("&sv=")[0].split("comp=list&")[0] + "comp=list&" + container_sas,
-                                timeout=10) as got:
+    with urllib.request.urlopen(
+        listing.split("&sv=")[0].split("comp=list&")[0] + "comp=list&" + container_sas, timeout=10
+    ) as got:
         assert got.status == 200  # the listing URL is right: a container SAS may list, the blob's SAS may not
     for refused in (other, listing):
         with pytest.raises(urllib.error.HTTPError) as denied:
@@ -267,7 +296,9 @@ def test_image_url_is_a_short_lived_read_only_sas_for_one_blob(workspace, azurit
     assert expired.value.code == 403
 
 
-def test_thumbnails_are_made_from_blobs(workspace, azurite, azure_container, eager_celery, django_capture_on_commit_callbacks):
+def test_thumbnails_are_made_from_blobs(
+    workspace, azurite, azure_container, celery_eager, django_capture_on_commit_callbacks
+):
     container, name = azure_container
     _fill(container)
     store = _key_store(workspace, azurite, name)

@@ -3,31 +3,32 @@ setting: the page's Content-Security-Policy names the datastore's own origin."""
 
 import pytest
 
-from labeling.models import Task
-from projects.models import DataItem, Dataset, Datastore, LabelClass, LabelingProject
-from tests.browser.conftest import browser_as, chromium_browser  # noqa: F401  (fixtures)
-from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore
+from projects.models import Datastore
+from tests.browser.conftest import browser_as, chromium_browser  # noqa: F401  (the one harness's fixtures)
+from tests.factories import DataItemFactory, DatasetFactory, DatastoreFactory, ProjectFactory
+from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_full_size_image_from_an_http_azure_datastore_loads_in_the_grid(azurite, azure_container, workspace, org,
-                                                                        labeler, browser_as):
+def test_full_size_image_from_an_http_azure_datastore_loads_in_the_grid(
+    azurite, azure_container, workspace, org, labeler, browser_as
+):
     container, name = azure_container
     container.upload_blob("pets/cat 1.jpg", jpeg_bytes((320, 240)))
-    datastore = make_datastore(workspace, name="azurite", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite,
-                               container=name, auth_type=Datastore.Auth.ACCOUNT_KEY, access_key_id=AZURITE_ACCOUNT,
-                               secret=AZURITE_KEY)
-    dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=datastore, path="pets",
-                                     scan_state=Dataset.ScanState.DONE)
-    item = DataItem.objects.create(dataset=dataset, key="pets/cat 1.jpg", state=DataItem.State.READY,
-                                   image_format="JPEG", width=320, height=240)
-    project = LabelingProject.objects.create(workspace=workspace, name="Pets", dataset=dataset,
-                                             task_type=LabelingProject.TaskType.MULTI_CLASS,
-                                             state=LabelingProject.State.RUNNING)
-    for position, label in enumerate(["Cat", "Dog"]):
-        LabelClass.objects.create(project=project, name=label, position=position, color=position)
-    Task.objects.create(project=project, item=item, order_key=1)
+    datastore = DatastoreFactory.create(
+        workspace=workspace,
+        name="azurite",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.ACCOUNT_KEY,
+        access_key_id=AZURITE_ACCOUNT,
+        secret=AZURITE_KEY,
+    )
+    dataset = DatasetFactory.create(workspace=workspace, name="pets", datastore=datastore, path="pets")
+    DataItemFactory.create(dataset=dataset, key="pets/cat 1.jpg", width=320, height=240)
+    project = ProjectFactory.create(workspace=workspace, name="Pets", dataset=dataset, label_names=("Cat", "Dog"))
 
     page = browser_as(labeler)
     page.goto(f"/o/{org.slug}/{workspace.slug}/projects/{project.uuid}/label/tasks/")

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from projects.datastores import scanning
 from projects.datastores import storage as ds
-from projects.models import Datastore, Dataset
-from tests.projects.conftest import make_datastore
+from projects.models import Dataset, Datastore
+from tests.factories import DatastoreFactory
 
 TRICKLE_SECONDS = 120  # how long the trickling server would keep sending; every test must finish well before
 ENDLESS_CEILING = 256 * 1024 * 1024  # the "endless" body stops here only to spare the machine if the cap fails
@@ -95,8 +95,10 @@ def _endless_body(server, handler):
     if handler.read_request() is None:
         return
     # Content-Range claims the 1,000 bytes a ranged read asks for, so the SDK goes on to read the body.
-    handler.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Range: bytes 0-999/1000000000\r\n"
-                 b"Connection: close\r\n\r\n<a>")
+    handler.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Range: bytes 0-999/1000000000\r\n"
+        b"Connection: close\r\n\r\n<a>"
+    )
     chunk = b"<b>x</b>" * 8192
     while server.bytes_sent < ENDLESS_CEILING and not server.stop.is_set():
         handler.send(chunk)
@@ -109,8 +111,10 @@ def hostile(settings):
     def start(behaviour):
         server = _Hostile(behaviour)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [*settings.LABELSITE_DATASTORE_ALLOWED_HOSTS,
-                                                      f"127.0.0.1:{server.server_address[1]}"]
+        settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [
+            *settings.LABELSITE_DATASTORE_ALLOWED_HOSTS,
+            f"127.0.0.1:{server.server_address[1]}",
+        ]
         servers.append(server)
         return server
 
@@ -131,10 +135,25 @@ def short_deadline(settings):
 
 def _store(workspace, kind, url, name="hostile"):
     if kind == "azure_blob":
-        return make_datastore(workspace, name=name, kind=kind, endpoint=url + "/acct", container="c",
-                              auth_type=Datastore.Auth.SAS_TOKEN, secret="sv=1&sig=x")
-    return make_datastore(workspace, name=name, kind=kind, endpoint=url, container="c",
-                          auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="AK", secret="sk")
+        return DatastoreFactory.create(
+            workspace=workspace,
+            name=name,
+            kind=kind,
+            endpoint=url + "/acct",
+            container="c",
+            auth_type=Datastore.Auth.SAS_TOKEN,
+            secret="sv=1&sig=x",
+        )
+    return DatastoreFactory.create(
+        workspace=workspace,
+        name=name,
+        kind=kind,
+        endpoint=url,
+        container="c",
+        auth_type=Datastore.Auth.ACCESS_KEY,
+        access_key_id="AK",
+        secret="sk",
+    )
 
 
 KINDS = ["azure_blob", "s3"]
@@ -198,8 +217,9 @@ def test_a_ranged_read_may_not_return_more_than_its_range(kind, workspace, hosti
     assert server.requests == 1 and server.bytes_sent < ENDLESS_CEILING
 
 
-def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_client, labeler_client, outsider_client,
-                                                             hostile, short_deadline):
+def test_api_test_and_browse_answer_in_time_with_the_reason(
+    workspace, manager_client, labeler_client, outsider_client, hostile, short_deadline
+):
     server = hostile(_trickle)
     store = _store(workspace, "s3", server.url)
     started = time.monotonic()
@@ -215,8 +235,9 @@ def test_api_test_and_browse_answer_in_time_with_the_reason(workspace, manager_c
     assert server.connections <= 2  # at most one per call the manager made; the others reached nothing
 
 
-def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, manager_client, org_admin_client,
-                                                                   ws_url, hostile, short_deadline):
+def test_browse_page_and_admin_test_answer_in_time_with_the_reason(
+    workspace, manager_client, org_admin_client, ws_url, hostile, short_deadline
+):
     server = hostile(_trickle)
     slow = _store(workspace, "azure_blob", server.url, name="slow")
     also_slow = _store(workspace, "s3", server.url, name="also-slow")
@@ -227,13 +248,15 @@ def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, ma
     # Two slow datastores tested at once still answer the page within one deadline.
     page = org_admin_client.post(
         reverse("admin:projects_datastore_changelist"),
-        {"action": "test_connection", helpers.ACTION_CHECKBOX_NAME: [slow.pk, also_slow.pk]}, follow=True,
+        {"action": "test_connection", helpers.ACTION_CHECKBOX_NAME: [slow.pk, also_slow.pk]},
+        follow=True,
     )
     assert page.status_code == 200
     text = page.content.decode()
     assert f"Connection to also-slow failed: {LATE}" in text
-    assert (f"Connection to slow was not tested: the page ran out of time ({DEADLINE} seconds); "
-            "test it on its own.") in text
+    assert (
+        f"Connection to slow was not tested: the page ran out of time ({DEADLINE} seconds); test it on its own."
+    ) in text
     assert time.monotonic() - started < TRICKLE_SECONDS / 2
     assert server.connections <= 2  # Browse once, the admin action once: nothing retried
 
@@ -242,8 +265,9 @@ def test_browse_page_and_admin_test_answer_in_time_with_the_reason(workspace, ma
 def test_a_scan_of_a_trickling_datastore_fails_with_the_reason(kind, workspace, hostile, short_deadline):
     # A scan has no page to answer: each of its requests gets the deadline, not the scan as a whole.
     server = hostile(_trickle)
-    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=_store(workspace, kind, server.url),
-                                     path="x")
+    dataset = Dataset.objects.create(
+        workspace=workspace, name="d", datastore=_store(workspace, kind, server.url), path="x"
+    )
     started = time.monotonic()
     scanning.dataset_sync(dataset.pk, mode="scan")
     dataset.refresh_from_db()
@@ -350,15 +374,22 @@ def tls_server(tmp_path, settings, monkeypatch):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "datastore.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("datastore.test")]), critical=False)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("datastore.test")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     names = []
@@ -381,8 +412,13 @@ def tls_server(tmp_path, settings, monkeypatch):
 
     threading.Thread(target=serve, daemon=True).start()
     real_getaddrinfo = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *args, **kwargs: real_getaddrinfo(
-        "127.0.0.1" if host == "datastore.test" else host, *args, **kwargs))
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *args, **kwargs: real_getaddrinfo(
+            "127.0.0.1" if host == "datastore.test" else host, *args, **kwargs
+        ),
+    )
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = [f"datastore.test:{port}"]
     yield f"https://datastore.test:{port}", names
     stop.set()

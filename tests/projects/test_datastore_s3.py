@@ -6,8 +6,9 @@ import pytest
 
 from projects.datastores import scanning
 from projects.datastores import storage as ds
-from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import jpeg_bytes, make_datastore, png_bytes
+from projects.models import DataItem, Dataset, Datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import jpeg_bytes, png_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +32,24 @@ def filled(s3_bucket):
 
 
 def _store(workspace, moto, bucket, secret="testing"):
-    return make_datastore(
-        workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
-        auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret=secret, region="us-east-1",
+    return DatastoreFactory.create(
+        workspace=workspace,
+        name="s3",
+        kind=Datastore.Kind.S3,
+        endpoint=moto,
+        container=bucket,
+        auth_type=Datastore.Auth.ACCESS_KEY,
+        access_key_id="testing",
+        secret=secret,
+        region="us-east-1",
     )
 
 
 def test_scan_keeps_odd_keys_exactly(workspace, moto, filled):
     _client, bucket = filled
-    dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket),
-                                      path="MultiClass - DogsCats")
+    dataset = Dataset.objects.create(
+        workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket), path="MultiClass - DogsCats"
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     items = {i.key: i for i in DataItem.objects.filter(dataset=dataset)}
     assert set(ODD_KEYS) <= set(items)
@@ -51,8 +60,13 @@ def test_scan_keeps_odd_keys_exactly(workspace, moto, filled):
 
 def test_scan_without_subfolders(workspace, moto, filled):
     _, bucket = filled
-    dataset = Dataset.objects.create(workspace=workspace, name="flat", datastore=_store(workspace, moto, bucket),
-                                      path="MultiClass - DogsCats", include_subfolders=False)
+    dataset = Dataset.objects.create(
+        workspace=workspace,
+        name="flat",
+        datastore=_store(workspace, moto, bucket),
+        path="MultiClass - DogsCats",
+        include_subfolders=False,
+    )
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     keys = set(DataItem.objects.filter(dataset=dataset).values_list("key", flat=True))
     assert "MultiClass - DogsCats/sub/cat 3.jpg" not in keys
@@ -65,11 +79,13 @@ def test_browse_and_wrong_secret(workspace, moto, filled):
     assert "sub" in folders
 
 
-def test_presigned_image_url_reads_one_object_only(workspace, moto, filled, manager_client, ws_url, eager_celery,
-                                                  django_capture_on_commit_callbacks):
+def test_presigned_image_url_reads_one_object_only(
+    workspace, moto, filled, manager_client, ws_url, celery_eager, django_capture_on_commit_callbacks
+):
     client, bucket = filled
-    dataset = Dataset.objects.create(workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket),
-                                      path="MultiClass - DogsCats")
+    dataset = Dataset.objects.create(
+        workspace=workspace, name="pets", datastore=_store(workspace, moto, bucket), path="MultiClass - DogsCats"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         scanning.dataset_sync(dataset.pk, mode="scan")
     item = DataItem.objects.get(dataset=dataset, key="MultiClass - DogsCats/dog #2.png")

@@ -6,30 +6,33 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import SuspiciousFileOperation
 
-from projects.datastores import crypto
-from projects.datastores import scanning
+from projects.datastores import crypto, scanning
 from projects.datastores import storage as ds
-from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import jpeg_bytes, make_datastore
+from projects.models import DataItem, Dataset, Datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import jpeg_bytes
 
 
-@pytest.mark.parametrize("endpoint", [
-    "http://169.254.169.254/latest/meta-data",
-    "https://169.254.169.254",
-    "https://127.0.0.1:10999/devstoreaccount1",
-    "https://localhost",
-    "https://10.0.0.8",
-    "https://192.168.1.10",
-    "https://[::1]",
-    "https://[fd00:ec2::254]",
-    "https://[::ffff:127.0.0.1]",
-    "https://0.0.0.0",
-    "https://100.100.100.200",
-    "https://user:pw@example.com",
-    "ftp://example.com",
-    "file:///etc/passwd",
-    "not a url",
-])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "https://169.254.169.254",
+        "https://127.0.0.1:10999/devstoreaccount1",
+        "https://localhost",
+        "https://10.0.0.8",
+        "https://192.168.1.10",
+        "https://[::1]",
+        "https://[fd00:ec2::254]",
+        "https://[::ffff:127.0.0.1]",
+        "https://0.0.0.0",
+        "https://100.100.100.200",
+        "https://user:pw@example.com",
+        "ftp://example.com",
+        "file:///etc/passwd",
+        "not a url",
+    ],
+)
 def test_private_loopback_link_local_and_metadata_endpoints_are_refused(endpoint):
     with pytest.raises(ds.DatastoreError):
         ds.check_endpoint(endpoint)
@@ -42,11 +45,14 @@ def test_allow_list_permits_a_local_emulator_only_on_its_port(settings):
         ds.check_endpoint("http://127.0.0.1:6379/")
 
 
-@pytest.mark.parametrize("endpoint, entry, reason", [
-    ("http://127.0.0.1:10000/devstoreaccount1", "127.0.0.1:10000", "must use https"),
-    ("http://minio.internal/bucket", "minio.internal", "must use https"),
-    ("https://127.0.0.1:9000", "127.0.0.1:9000", "private, loopback"),
-])
+@pytest.mark.parametrize(
+    "endpoint, entry, reason",
+    [
+        ("http://127.0.0.1:10000/devstoreaccount1", "127.0.0.1:10000", "must use https"),
+        ("http://minio.internal/bucket", "minio.internal", "must use https"),
+        ("https://127.0.0.1:9000", "127.0.0.1:9000", "private, loopback"),
+    ],
+)
 def test_a_refused_endpoint_says_exactly_how_an_operator_allows_it(endpoint, entry, reason, settings):
     settings.LABELSITE_DATASTORE_ALLOWED_HOSTS = []
     with pytest.raises(ds.DatastoreError) as refused:
@@ -61,8 +67,16 @@ def test_a_refused_endpoint_says_exactly_how_an_operator_allows_it(endpoint, ent
 
 def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
     # A row written around the form (or an allow-list that changed since) is refused when used.
-    store = make_datastore(workspace, name="sneaky", kind=Datastore.Kind.S3, endpoint="https://169.254.169.254",
-                           container="b", auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="k", secret="s")
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="sneaky",
+        kind=Datastore.Kind.S3,
+        endpoint="https://169.254.169.254",
+        container="b",
+        auth_type=Datastore.Auth.ACCESS_KEY,
+        access_key_id="k",
+        secret="s",
+    )
     with pytest.raises(ds.DatastoreError, match="private, loopback"):
         ds.storage_for(store)
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
@@ -72,8 +86,15 @@ def test_endpoints_are_checked_again_at_connect_time(workspace, settings):
 
 
 def test_s3_never_falls_back_to_the_servers_own_credentials(workspace):
-    store = make_datastore(workspace, name="anon", kind=Datastore.Kind.S3, container="b",
-                           auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="", secret="")
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="anon",
+        kind=Datastore.Kind.S3,
+        container="b",
+        auth_type=Datastore.Auth.ACCESS_KEY,
+        access_key_id="",
+        secret="",
+    )
     with pytest.raises(ds.DatastoreError, match="access key"):
         ds.storage_for(store)
 
@@ -109,7 +130,9 @@ def test_symlinks_and_dot_dot_never_leave_the_datastore(tmp_path, workspace, loc
     assert "escape-dir" not in folders and "escape.jpg" not in files
     # A key planted in the database cannot reach outside either.
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="")
-    item = DataItem.objects.create(dataset=dataset, key="MultiClass - DogsCats/escape.jpg", state="ready", image_format="JPEG")
+    item = DataItem.objects.create(
+        dataset=dataset, key="MultiClass - DogsCats/escape.jpg", state="ready", image_format="JPEG"
+    )
     with pytest.raises(ds.DatastoreError):
         ds.read_object(local_datastore, storage, item.key)
 

@@ -19,7 +19,9 @@ def test_paragraphs_headings_lists_emphasis_code_and_links():
 
 
 def test_html_and_unsafe_links_stay_text():
-    html = render_markdown_subset('<img src=x onerror=alert(1)> [x](javascript:alert(1)) [y](https://a.example/"onmouseover=alert(1))')
+    html = render_markdown_subset(
+        '<img src=x onerror=alert(1)> [x](javascript:alert(1)) [y](https://a.example/"onmouseover=alert(1))'
+    )
     assert "<img" not in html and "&lt;img" in html
     assert 'href="javascript' not in html
     assert 'onmouseover=alert(1)"' not in html and "&quot;" in html
@@ -28,4 +30,3 @@ def test_html_and_unsafe_links_stay_text():
 def test_empty_instructions_render_nothing():
     assert render_markdown_subset("") == ""
     assert render_markdown_subset(None) == ""
-

@@ -10,9 +10,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from projects.tenancy.access import resolve_access
 from projects.models import Invitation, Membership, OrganizationMember
-
+from projects.tenancy.access import resolve_access
+from projects.tenancy.roles import LABELER
+from tests.factories import UserFactory
 
 _capture: Any = None  # django_capture_on_commit_callbacks of the running test
 
@@ -59,7 +60,9 @@ def test_admin_invites_and_new_person_joins_with_the_role(org_admin_client, ws_u
     assert Client().get(link).status_code == 410
 
 
-def test_existing_account_accepts_invitation_while_logged_in(ws_admin_client, ws_url, other_workspace, outsider, workspace):
+def test_existing_account_accepts_invitation_while_logged_in(
+    ws_admin_client, ws_url, other_workspace, outsider, workspace
+):
     _invite(ws_admin_client, ws_url, email="outsider@example.com", role="Labeler")
     link = _link_from_mail()
     client = Client()
@@ -87,8 +90,15 @@ def test_invitation_for_another_address_is_refused_and_stays_open(ws_admin_clien
     # The person it was sent to can still use it, and their new account gets the invited address.
     newcomer = Client()
     assert 'name="email"' not in newcomer.get(link).content.decode()
-    joined = newcomer.post(link, {"username": "newbie", "email": "other@example.com",
-                                  "password1": "Str0ng-pass-xy", "password2": "Str0ng-pass-xy"})
+    joined = newcomer.post(
+        link,
+        {
+            "username": "newbie",
+            "email": "other@example.com",
+            "password1": "Str0ng-pass-xy",
+            "password2": "Str0ng-pass-xy",
+        },
+    )
     assert joined.status_code == 302 and _member("newbie").group.name == "Manager"
     assert get_user_model().objects.get(username="newbie").email == "new@example.com"
 
@@ -133,7 +143,10 @@ def test_revoked_member_loses_access_on_the_next_request(org_admin_client, label
 
 def test_role_change_takes_effect_immediately(ws_admin_client, labeler_client, ws_url):
     assert labeler_client.get(ws_url("members")).status_code == 403
-    ws_admin_client.post(ws_url("member_role", member=_member("labeler").uuid), {f"{_member('labeler').uuid}-group": _role("Workspace admin").pk})
+    ws_admin_client.post(
+        ws_url("member_role", member=_member("labeler").uuid),
+        {f"{_member('labeler').uuid}-group": _role("Workspace admin").pk},
+    )
     assert labeler_client.get(ws_url("members")).status_code == 200
 
 
@@ -142,14 +155,22 @@ def test_lower_roles_cannot_manage_members(request, client_fixture, ws_url, labe
     client = request.getfixturevalue(client_fixture)
     assert client.get(ws_url("members")).status_code == 403
     assert _invite(client, ws_url, role="Workspace admin").status_code == 403
-    assert client.post(ws_url("member_role", member=_member("labeler").uuid), {f"{_member('labeler').uuid}-group": _role("Workspace admin").pk}).status_code == 403
+    assert (
+        client.post(
+            ws_url("member_role", member=_member("labeler").uuid),
+            {f"{_member('labeler').uuid}-group": _role("Workspace admin").pk},
+        ).status_code
+        == 403
+    )
     assert client.post(ws_url("member_revoke", member=_member("labeler").uuid)).status_code == 403
     assert Membership.objects.get(user=labeler).group.name == "Labeler"
     assert not Invitation.objects.exists()
 
 
 def test_workspace_admin_cannot_change_own_role(ws_admin_client, ws_admin, ws_url):
-    response = ws_admin_client.post(ws_url("member_role", member=_member("wsadmin").uuid), {f"{_member('wsadmin').uuid}-group": _role("Labeler").pk})
+    response = ws_admin_client.post(
+        ws_url("member_role", member=_member("wsadmin").uuid), {f"{_member('wsadmin').uuid}-group": _role("Labeler").pk}
+    )
     assert response.status_code == 403
     assert Membership.objects.get(user=ws_admin).group.name == "Workspace admin"
 
@@ -163,9 +184,7 @@ def test_nobody_grants_a_permission_they_do_not_hold(rf, manager, reviewer, work
     assert not access.can_grant(_role("Labeler"))  # managers do not manage members at all
     # Give a custom group the right to add members but not to label: it may not grant Labeler.
     limited = Group.objects.create(name="Member clerk")
-    limited.permissions.set(
-        list(_role("Workspace admin").permissions.exclude(codename="label_task"))
-    )
+    limited.permissions.set(list(_role("Workspace admin").permissions.exclude(codename="label_task")))
     Membership.objects.filter(user=manager).update(group=limited)
     manager = get_user_model().objects.get(pk=manager.pk)
     request.user = manager
@@ -176,10 +195,8 @@ def test_nobody_grants_a_permission_they_do_not_hold(rf, manager, reviewer, work
     assert manager_group.name == "Manager"
 
 
-def test_members_page_escapes_names(org_admin_client, ws_url, workspace, make_user):
-    evil = make_user("<script>x</script>")
-    OrganizationMember.objects.create(organization=workspace.organization, user=evil)
-    Membership.objects.create(workspace=workspace, user=evil, group=_role("Labeler"))
+def test_members_page_escapes_names(org_admin_client, ws_url, workspace):
+    UserFactory.create(username="<script>x</script>", workspace=workspace, role=LABELER)
     body = org_admin_client.get(ws_url("members")).content.decode()
     assert "<script>x</script>" not in body and "&lt;script&gt;" in body
 
@@ -196,8 +213,9 @@ def test_invalid_invitation_form_shows_errors(org_admin_client, ws_url):
     assert response.status_code == 422 and "valid email" in response.content.decode()
 
 
-def test_access_is_resolved_once_and_answers_later_permission_checks(rf, labeler, org_admin, outsider, workspace,
-                                                                      django_assert_num_queries):
+def test_access_is_resolved_once_and_answers_later_permission_checks(
+    rf, labeler, org_admin, outsider, workspace, django_assert_num_queries
+):
     from django.http import Http404
     from django.utils.functional import SimpleLazyObject
 

@@ -14,22 +14,39 @@ from projects.datastores import services as datastore_services
 from projects.models import Dataset, Membership, Notification
 from projects.tenancy.notifications import notification_create, notifications_bell_get
 from projects.tenancy.roles import LABELER
+from tests.factories import DatasetFactory
 
 PAGE = "/notifications/"
 
 
-def notify(user, workspace, *, kind="export_ready", message="Export of “Pets” is ready.", link="/somewhere/",
-           perm="exports.view_export"):
-    return notification_create(user_id=user.pk, workspace_id=workspace.pk, kind=kind, message=message, link=link, perm=perm)
+def notify(
+    user,
+    workspace,
+    *,
+    kind="export_ready",
+    message="Export of “Pets” is ready.",
+    link="/somewhere/",
+    perm="exports.view_export",
+):
+    return notification_create(
+        user_id=user.pk, workspace_id=workspace.pk, kind=kind, message=message, link=link, perm=perm
+    )
 
 
 @pytest.fixture
 def notes(workspace, manager, labeler, org_admin):
     return {
         "manager": notify(manager, workspace, message="Export of “Pets” is ready: COCO, 3 images."),
-        "labeler": notify(labeler, workspace, kind="note", message="Something for the labeler.", perm="labeling.label_task"),
-        "admin": notify(org_admin, workspace, kind="scan_failed", message="Scan of dataset “cats” failed.",
-                        perm="projects.view_dataset"),
+        "labeler": notify(
+            labeler, workspace, kind="note", message="Something for the labeler.", perm="labeling.label_task"
+        ),
+        "admin": notify(
+            org_admin,
+            workspace,
+            kind="scan_failed",
+            message="Scan of dataset “cats” failed.",
+            perm="projects.view_dataset",
+        ),
     }
 
 
@@ -49,7 +66,9 @@ def test_the_bell_on_every_page_counts_the_unread_ones(notes, manager_client, ma
     assert 'id="notification-bell"' in page and 'data-unread="2"' in page and "A second one." in page
     assert 'aria-label="Notifications, 2 unread"' in page
     bell = manager_client.get(reverse("notifications_bell"), headers={"HX-Request": "true"})
-    assert bell.status_code == 200 and "<html" not in bell.content.decode() and 'data-unread="2"' in bell.content.decode()
+    assert (
+        bell.status_code == 200 and "<html" not in bell.content.decode() and 'data-unread="2"' in bell.content.decode()
+    )
     assert 'hx-trigger="notifications-changed from:body"' in bell.content.decode()
     assert "HX-Request" in bell["Vary"]
 
@@ -86,8 +105,11 @@ def test_anonymous_goes_to_login_and_wrong_methods_answer_405(notes, anon_client
     note = notes["manager"]
     for url in (PAGE, reverse("notifications_bell")):
         assert anon_client.get(url)["Location"].startswith("/accounts/login/")
-    for url in (reverse("notification_open", args=[note.uuid]), reverse("notification_read", args=[note.uuid]),
-                reverse("notifications_read_all")):
+    for url in (
+        reverse("notification_open", args=[note.uuid]),
+        reverse("notification_read", args=[note.uuid]),
+        reverse("notifications_read_all"),
+    ):
         assert anon_client.post(url)["Location"].startswith("/accounts/login/")
         assert manager_client.get(url).status_code == 405
 
@@ -136,32 +158,38 @@ def test_the_bell_costs_the_same_queries_with_many_notifications(manager, worksp
 
 
 def test_only_workspace_permissions_and_site_paths_are_accepted(manager, workspace):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a workspace permission"):
         notify(manager, workspace, perm="auth.change_user")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a path inside the site"):
         notify(manager, workspace, link="https://evil.example/")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a path inside the site"):
         notify(manager, workspace, link="//evil.example/")
 
 
 # --- the jobs that write them ------------------------------------------------------------------------------------
 
-def test_a_scan_that_fails_tells_whoever_asked(workspace, manager, local_datastore, eager_celery,
-                                               django_capture_on_commit_callbacks):
+
+def test_a_scan_that_fails_tells_whoever_asked(
+    workspace, manager, local_datastore, celery_eager, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        dataset = datastore_services.dataset_create(workspace=workspace, name="gone", datastore=local_datastore,
-                                                    path="no such folder", actor=manager)
+        dataset = datastore_services.dataset_create(
+            workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager
+        )
     dataset.refresh_from_db()
     assert dataset.scan_state == Dataset.ScanState.FAILED
     note = Notification.objects.for_user(manager).get()
-    assert note.kind == "scan_failed" and note.message == "Scan of dataset “gone” failed: The folder or file does not exist."
+    assert (
+        note.kind == "scan_failed"
+        and note.message == "Scan of dataset “gone” failed: The folder or file does not exist."
+    )
     assert note.link == reverse("dataset", kwargs={"org": "acme", "ws": "vision", "dataset": dataset.uuid})
 
 
 def test_a_refresh_that_fails_tells_whoever_asked_and_the_scheduled_one_tells_nobody(
-        workspace, manager, local_datastore, eager_celery, django_capture_on_commit_callbacks):
-    dataset = Dataset.objects.create(workspace=workspace, name="gone", datastore=local_datastore, path="no such folder",
-                                     scan_state=Dataset.ScanState.DONE)
+    workspace, manager, local_datastore, celery_eager, django_capture_on_commit_callbacks
+):
+    dataset = DatasetFactory.create(workspace=workspace, name="gone", datastore=local_datastore, path="no such folder")
     scanning.dataset_sync(dataset.pk, mode="refresh")  # Celery beat's refresh: nobody asked
     assert not Notification.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
@@ -172,11 +200,13 @@ def test_a_refresh_that_fails_tells_whoever_asked_and_the_scheduled_one_tells_no
     assert dataset.refresh_requested_at is None and not dataset.sync_active
 
 
-def test_a_scan_that_succeeds_tells_nobody(workspace, manager, local_datastore, pets_folder, eager_celery,
-                                          django_capture_on_commit_callbacks):
+def test_a_scan_that_succeeds_tells_nobody(
+    workspace, manager, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        datastore_services.dataset_create(workspace=workspace, name="pets", datastore=local_datastore,
-                                          path="MultiClass - DogsCats", actor=manager)
+        datastore_services.dataset_create(
+            workspace=workspace, name="pets", datastore=local_datastore, path="MultiClass - DogsCats", actor=manager
+        )
     assert Dataset.objects.get(name="pets").scan_state == Dataset.ScanState.DONE
     assert not Notification.objects.exists()
 
@@ -196,7 +226,8 @@ def test_api_lists_the_callers_own_and_marks_them_read(notes, manager_client, ma
     read = manager_client.post(f"{API}{second.uuid}/read/")
     assert read.status_code == 200 and read.json()["read"] is True
     assert [n["message"] for n in manager_client.get(API + "?unread=true").json()["results"]] == [
-        "Export of “Pets” is ready: COCO, 3 images."]
+        "Export of “Pets” is ready: COCO, 3 images."
+    ]
     many = manager_client.post(API + "read/", {"all": True}, content_type="application/json")
     assert many.json() == {"marked": 1}
     assert manager_client.get(API + "?unread=true").json()["results"] == []
@@ -204,7 +235,9 @@ def test_api_lists_the_callers_own_and_marks_them_read(notes, manager_client, ma
 
 def test_api_read_many_by_ids_and_refuses_a_vague_body(notes, manager_client):
     note = notes["manager"]
-    assert manager_client.post(API + "read/", {"ids": [str(note.uuid)]}, content_type="application/json").json() == {"marked": 1}
+    assert manager_client.post(API + "read/", {"ids": [str(note.uuid)]}, content_type="application/json").json() == {
+        "marked": 1
+    }
     for body in ({}, {"ids": [str(note.uuid)], "all": True}, {"everything": True}):
         response = manager_client.post(API + "read/", body, content_type="application/json")
         assert response.status_code == 400 and response.json()["code"] == "invalid"
@@ -215,7 +248,9 @@ def test_api_someone_elses_notification_is_404(notes, labeler_client, outsider_c
     for client in (labeler_client, outsider_client):
         assert client.get(f"{API}{note.uuid}/").status_code == 404
         assert client.post(f"{API}{note.uuid}/read/").status_code == 404
-        assert client.post(API + "read/", {"ids": [str(note.uuid)]}, content_type="application/json").json() == {"marked": 0}
+        assert client.post(API + "read/", {"ids": [str(note.uuid)]}, content_type="application/json").json() == {
+            "marked": 0
+        }
     assert anon_client.get(API).status_code in (401, 403)
     note.refresh_from_db()
     assert note.read_at is None

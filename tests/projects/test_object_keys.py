@@ -9,20 +9,27 @@ import http.client
 import os
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 import urllib3
-from azure.storage.blob import (AccountSasPermissions, BlobServiceClient, ContainerSasPermissions, ResourceTypes,
-                                generate_account_sas, generate_container_sas)
+from azure.storage.blob import (
+    AccountSasPermissions,
+    BlobServiceClient,
+    ContainerSasPermissions,
+    ResourceTypes,
+    generate_account_sas,
+    generate_container_sas,
+)
 from django.core.files.storage import default_storage
 
 from projects.datastores import scanning
 from projects.datastores import storage as ds
-from projects.models import DataItem, Datastore, Dataset
-from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes, make_datastore
+from projects.models import DataItem, Dataset, Datastore
+from tests.factories import DatastoreFactory
+from tests.projects.conftest import AZURITE_ACCOUNT, AZURITE_KEY, jpeg_bytes
 
 pytestmark = pytest.mark.integration
 OVERLONG = "deep/" + "x" * 1100 + ".jpg"  # 1,109 characters: more than the key column holds
@@ -31,8 +38,16 @@ NORMAL = "pets/cat.jpg"
 
 
 def hostile_keys(sibling: str) -> list[str]:
-    return [f"../{sibling}/secret.jpg", f"a/../../{sibling}/secret.jpg", "/etc/passwd", "..", "new\nline.jpg",
-            "pets/./cat.jpg", "pets./cat.jpg", OVERLONG]
+    return [
+        f"../{sibling}/secret.jpg",
+        f"a/../../{sibling}/secret.jpg",
+        "/etc/passwd",
+        "..",
+        "new\nline.jpg",
+        "pets/./cat.jpg",
+        "pets./cat.jpg",
+        OVERLONG,
+    ]
 
 
 @pytest.fixture
@@ -89,6 +104,7 @@ def _only_thumbnails_written(root: Path, dataset):
 
 # --- Azure ---------------------------------------------------------------------------------------
 
+
 def _service(endpoint):
     return BlobServiceClient.from_connection_string(
         f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={endpoint}"
@@ -99,19 +115,35 @@ def _put_exact(port, container, key, data):
     """Upload a blob under exactly `key`, bypassing the SDK, whose URLs urllib3 would normalize."""
     segments = ["%2E" * len(s) if s in (".", "..") else quote(s, safe="") for s in key.lstrip("/").split("/")]
     path = ("%2F" if key.startswith("/") else "") + "/".join(segments)
-    sas = generate_container_sas(AZURITE_ACCOUNT, container, account_key=AZURITE_KEY,
-                                 permission=ContainerSasPermissions(write=True, create=True),
-                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))
+    sas = generate_container_sas(
+        AZURITE_ACCOUNT,
+        container,
+        account_key=AZURITE_KEY,
+        permission=ContainerSasPermissions(write=True, create=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request("PUT", f"/{AZURITE_ACCOUNT}/{container}/{path}?{sas}", body=data,
-                       headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"})
+    connection.request(
+        "PUT",
+        f"/{AZURITE_ACCOUNT}/{container}/{path}?{sas}",
+        body=data,
+        headers={"x-ms-blob-type": "BlockBlob", "x-ms-version": "2021-08-06"},
+    )
     response = connection.getresponse()
     assert response.status == 201, (key, response.status, response.read())
 
 
 def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_is_read(
-        workspace, azurite, azure_container, eager_celery, django_capture_on_commit_callbacks, requests_seen,
-        manager_client, ws_url, tmp_path):
+    workspace,
+    azurite,
+    azure_container,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    requests_seen,
+    manager_client,
+    ws_url,
+    tmp_path,
+):
     container, name = azure_container
     port = urlsplit(azurite).port
     sibling = f"s{uuid.uuid4().hex[:12]}"
@@ -123,11 +155,22 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
         _put_exact(port, name, key, SECRET)
     assert {b.name for b in container.list_blobs()} == {NORMAL, *hostile}
     # An account SAS reaches every container: the case where a resolved "../" would read the sibling's file.
-    sas = generate_account_sas(AZURITE_ACCOUNT, AZURITE_KEY, ResourceTypes(container=True, object=True),
-                               AccountSasPermissions(read=True, list=True),
-                               expiry=datetime.now(timezone.utc) + timedelta(hours=1))
-    store = make_datastore(workspace, name="azure", kind=Datastore.Kind.AZURE_BLOB, endpoint=azurite, container=name,
-                           auth_type=Datastore.Auth.SAS_TOKEN, secret=sas)
+    sas = generate_account_sas(
+        AZURITE_ACCOUNT,
+        AZURITE_KEY,
+        ResourceTypes(container=True, object=True),
+        AccountSasPermissions(read=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="azure",
+        kind=Datastore.Kind.AZURE_BLOB,
+        endpoint=azurite,
+        container=name,
+        auth_type=Datastore.Auth.SAS_TOKEN,
+        secret=sas,
+    )
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
     requests_seen.clear()
     items = _scan_with_thumbnails(dataset, django_capture_on_commit_callbacks)
@@ -136,8 +179,9 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
     # A SAS-token datastore's images are streamed by the app (its SAS never reaches a browser).
     assert response.status_code == 200 and b"".join(response.streaming_content) == jpeg_bytes()
     ours = [path for host, path in requests_seen if host == f"127.0.0.1:{port}"]
-    assert ours and all(path == f"/{AZURITE_ACCOUNT}/{name}" or path.startswith(f"/{AZURITE_ACCOUNT}/{name}/")
-                        for path in ours), ours
+    assert ours and all(
+        path == f"/{AZURITE_ACCOUNT}/{name}" or path.startswith(f"/{AZURITE_ACCOUNT}/{name}/") for path in ours
+    ), ours
     assert not any(sibling in path or "/../" in path or path.endswith("/..") for path in ours), ours
     _only_thumbnails_written(tmp_path, dataset)
     _service(azurite).delete_container(sibling)
@@ -145,9 +189,18 @@ def test_azure_hostile_blob_names_are_refused_and_nothing_outside_the_container_
 
 # --- S3 ------------------------------------------------------------------------------------------
 
+
 def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
-        workspace, moto, s3_bucket, eager_celery, django_capture_on_commit_callbacks, requests_seen,
-        manager_client, ws_url, tmp_path):
+    workspace,
+    moto,
+    s3_bucket,
+    celery_eager,
+    django_capture_on_commit_callbacks,
+    requests_seen,
+    manager_client,
+    ws_url,
+    tmp_path,
+):
     client, bucket = s3_bucket
     sibling = f"s{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=sibling)
@@ -157,9 +210,17 @@ def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
     client.put_object(Bucket=bucket, Key=NORMAL, Body=jpeg_bytes())
     for key in hostile:
         client.put_object(Bucket=bucket, Key=key, Body=SECRET)
-    store = make_datastore(workspace, name="s3", kind=Datastore.Kind.S3, endpoint=moto, container=bucket,
-                           auth_type=Datastore.Auth.ACCESS_KEY, access_key_id="testing", secret="testing",
-                           region="us-east-1")
+    store = DatastoreFactory.create(
+        workspace=workspace,
+        name="s3",
+        kind=Datastore.Kind.S3,
+        endpoint=moto,
+        container=bucket,
+        auth_type=Datastore.Auth.ACCESS_KEY,
+        access_key_id="testing",
+        secret="testing",
+        region="us-east-1",
+    )
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=store, path="")
     requests_seen.clear()
     items = _scan_with_thumbnails(dataset, django_capture_on_commit_callbacks)
@@ -179,9 +240,10 @@ def test_s3_hostile_keys_are_refused_and_nothing_outside_the_bucket_is_read(
 
 # --- local folders -------------------------------------------------------------------------------
 
+
 def test_local_newline_and_overlong_names_are_refused_and_the_scan_goes_on(
-        workspace, local_datastore, local_root, eager_celery, django_capture_on_commit_callbacks, manager_client,
-        ws_url):
+    workspace, local_datastore, local_root, celery_eager, django_capture_on_commit_callbacks, manager_client, ws_url
+):
     folder = local_root / "pets"
     (folder / "pets").mkdir()
     (folder / NORMAL).write_bytes(jpeg_bytes())
@@ -206,11 +268,13 @@ def test_local_newline_and_overlong_names_are_refused_and_the_scan_goes_on(
     # A second scan finds the same files: nothing is added twice or marked missing.
     scanning.dataset_sync(dataset.pk, mode="refresh", thumbnails=False)
     assert dict(DataItem.objects.filter(dataset=dataset).values_list("key", "state")) == {
-        key: item.state for key, item in items.items()}
+        key: item.state for key, item in items.items()
+    }
     assert os.listdir(folder) and manager_client.get(ws_url("dataset", dataset=dataset.uuid)).status_code == 200
 
 
 # --- items registered before the rules ----------------------------------------------------------
+
 
 def test_migration_refuses_items_registered_with_unsafe_keys_before(workspace, local_datastore, manager_client, ws_url):
     import importlib
@@ -219,12 +283,26 @@ def test_migration_refuses_items_registered_with_unsafe_keys_before(workspace, l
 
     refuse = importlib.import_module("projects.migrations.0009_refuse_unsafe_item_keys").refuse
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path="")
-    unsafe = ["../other/secret.jpg", "a/../../b.jpg", "/etc/passwd", "..", "a/./b.jpg", "new\nline.jpg", "a\\..\\b.jpg",
-              "dir./x.jpg", "x/.../y.jpg"]
+    unsafe = [
+        "../other/secret.jpg",
+        "a/../../b.jpg",
+        "/etc/passwd",
+        "..",
+        "a/./b.jpg",
+        "new\nline.jpg",
+        "a\\..\\b.jpg",
+        "dir./x.jpg",
+        "x/.../y.jpg",
+    ]
     safe = ["pets/cat.jpg", "v1.0/x.jpg", "a/...b.jpg", "..jpg", "x/.hidden.jpg", "x/y.jpg"]
     for key in unsafe + safe:
-        DataItem.objects.create(dataset=dataset, key=key, state=DataItem.State.READY, image_format="JPEG",
-                                thumbnail=f"thumbnails/{dataset.uuid}/{uuid.uuid4()}.jpg")
+        DataItem.objects.create(
+            dataset=dataset,
+            key=key,
+            state=DataItem.State.READY,
+            image_format="JPEG",
+            thumbnail=f"thumbnails/{dataset.uuid}/{uuid.uuid4()}.jpg",
+        )
     refuse(apps, None)
     items = {item.key: item for item in DataItem.objects.filter(dataset=dataset)}
     for key in unsafe:

@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from labeling.models import Annotation, ClassCount, Task
 from labeling.stats import state_counts
 from projects.models import LabelingProject
-from tests.project_fixtures import label_tasks, make_dataset, make_project
+from tests.factories import DatasetFactory, ProjectFactory, assert_counters_true, tasks_label, tasks_review
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def urls(ws_url, project):
 
 def test_project_list_shows_progress_from_counters(manager_client, urls, project, manager):
     tasks = list(Task.objects.filter(project=project)[:3])
-    label_tasks(project, tasks, project.label_classes.get(name="Cat"), manager)
+    tasks_label(project, tasks, user=manager, labels=project.label_classes.get(name="Cat"))
     page = manager_client.get(urls["list"]).content.decode()
     assert "multi-class-cats-n-dogs" in page and "Image Classification Multi-class" in page and "Running" in page
     assert '<progress max="12" value="3"' in page and "3 / 12" in page
@@ -49,7 +49,7 @@ def test_project_list_costs_the_same_queries_for_many_projects(manager_client, u
     counts = []
     for extra in (0, 15):
         for i in range(extra):
-            make_project(workspace, dataset, name=f"extra-{i}")
+            ProjectFactory.create(workspace=workspace, dataset=dataset, name=f"extra-{i}")
         with CaptureQueriesContext(connection) as ctx:
             assert manager_client.get(urls["list"]).status_code == 200
         counts.append(len(ctx))
@@ -59,7 +59,11 @@ def test_project_list_costs_the_same_queries_for_many_projects(manager_client, u
 def test_labeler_sees_label_data_only(labeler_client, urls, project):
     page = labeler_client.get(urls["list"]).content.decode()
     assert project.name in page
-    assert f'href="{urls["dashboard"]}"' not in page and f'href="{urls["settings"]}"' not in page and "+ Add project" not in page
+    assert (
+        f'href="{urls["dashboard"]}"' not in page
+        and f'href="{urls["settings"]}"' not in page
+        and "+ Add project" not in page
+    )
     if label_data_url(project):
         assert label_data_url(project) in page
 
@@ -84,10 +88,38 @@ def test_archived_projects_leave_the_labelers_list(labeler_client, manager_clien
 
 MATRIX = {
     # page: {persona: expected GET status}
-    "dashboard": {"labeler_client": 403, "reviewer_client": 200, "manager_client": 200, "ws_admin_client": 200, "org_admin_client": 200, "outsider_client": 404},
-    "settings": {"labeler_client": 403, "reviewer_client": 403, "manager_client": 200, "ws_admin_client": 200, "org_admin_client": 200, "outsider_client": 404},
-    "label_remove": {"labeler_client": 403, "reviewer_client": 403, "manager_client": 200, "ws_admin_client": 200, "org_admin_client": 200, "outsider_client": 404},
-    "list": {"labeler_client": 200, "reviewer_client": 200, "manager_client": 200, "ws_admin_client": 200, "org_admin_client": 200, "outsider_client": 404},
+    "dashboard": {
+        "labeler_client": 403,
+        "reviewer_client": 200,
+        "manager_client": 200,
+        "ws_admin_client": 200,
+        "org_admin_client": 200,
+        "outsider_client": 404,
+    },
+    "settings": {
+        "labeler_client": 403,
+        "reviewer_client": 403,
+        "manager_client": 200,
+        "ws_admin_client": 200,
+        "org_admin_client": 200,
+        "outsider_client": 404,
+    },
+    "label_remove": {
+        "labeler_client": 403,
+        "reviewer_client": 403,
+        "manager_client": 200,
+        "ws_admin_client": 200,
+        "org_admin_client": 200,
+        "outsider_client": 404,
+    },
+    "list": {
+        "labeler_client": 200,
+        "reviewer_client": 200,
+        "manager_client": 200,
+        "ws_admin_client": 200,
+        "org_admin_client": 200,
+        "outsider_client": 404,
+    },
 }
 
 
@@ -98,10 +130,15 @@ def test_role_matrix_for_pages(request, urls, page, persona):
 
 
 @pytest.mark.parametrize("action", ["state", "label_add", "label_move", "label_remove"])
-@pytest.mark.parametrize("persona, status", [("labeler_client", 403), ("reviewer_client", 403), ("outsider_client", 404)])
+@pytest.mark.parametrize(
+    "persona, status", [("labeler_client", 403), ("reviewer_client", 403), ("outsider_client", 404)]
+)
 def test_role_matrix_for_changes(request, urls, action, persona, status, project):
     client = request.getfixturevalue(persona)
-    assert client.post(urls[action], {"action": "pause", "name": "Bird", "direction": "down", "tags": "keep"}).status_code == status
+    assert (
+        client.post(urls[action], {"action": "pause", "name": "Bird", "direction": "down", "tags": "keep"}).status_code
+        == status
+    )
     project.refresh_from_db()
     assert project.state == LabelingProject.State.RUNNING
     assert [c.name for c in project.label_classes.active()] == ["Cat", "Dog", "Uncertain"]
@@ -114,14 +151,18 @@ def test_anonymous_is_sent_to_login(anon_client, urls, page):
 
 
 def test_another_workspaces_project_is_404_even_for_its_admin(outsider_client, other_workspace):
-    foreign = make_project(other_workspace, make_dataset(other_workspace), name="secret")
+    foreign = ProjectFactory.create(
+        workspace=other_workspace, dataset=DatasetFactory.create(workspace=other_workspace), name="secret"
+    )
     # The outsider administers Globex; asking for Globex's project through Acme's URL is a 404.
     url = reverse("labeling:dashboard", kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
     assert outsider_client.get(url).status_code == 404
 
 
 def test_manager_cannot_reach_a_foreign_project_through_their_workspace(manager_client, other_workspace):
-    foreign = make_project(other_workspace, make_dataset(other_workspace), name="secret")
+    foreign = ProjectFactory.create(
+        workspace=other_workspace, dataset=DatasetFactory.create(workspace=other_workspace), name="secret"
+    )
     for name in ("labeling:dashboard", "project_settings"):
         url = reverse(name, kwargs={"org": "acme", "ws": "vision", "project": foreign.uuid})
         assert manager_client.get(url).status_code == 404
@@ -146,10 +187,10 @@ def test_pause_resume_and_archive(manager_client, urls, project):
 
 
 def test_rename_and_instructions(manager_client, urls, project, workspace, dataset):
-    make_project(workspace, dataset, name="taken")
+    ProjectFactory.create(workspace=workspace, dataset=dataset, name="taken")
     data = {"name": "Taken", "instructions_url": "", "instructions_text": "", "incremental_refresh": "on"}
     response = manager_client.post(urls["settings"], data, headers={"HX-Request": "true"})
-    assert response.status_code == 422 and "already exists".encode() in response.content
+    assert response.status_code == 422 and b"already exists" in response.content
     assert b"<html" not in response.content
     bad = manager_client.post(urls["settings"], {**data, "name": "renamed", "instructions_url": "javascript:alert(1)"})
     assert bad.status_code == 422
@@ -173,7 +214,11 @@ def test_label_added_to_a_running_project(manager_client, urls, project):
 
 def test_label_reorder(manager_client, urls, project):
     manager_client.post(urls["label_move"], {"direction": "down"})
-    assert [(c.name, c.shortcut) for c in project.label_classes.active()] == [("Dog", "1"), ("Cat", "2"), ("Uncertain", "3")]
+    assert [(c.name, c.shortcut) for c in project.label_classes.active()] == [
+        ("Dog", "1"),
+        ("Cat", "2"),
+        ("Uncertain", "3"),
+    ]
 
 
 @pytest.fixture
@@ -181,9 +226,9 @@ def tagged(project, manager, labeler):
     """Four Cat tasks (one approved), two Dog tasks."""
     cat, dog = project.label_classes.get(name="Cat"), project.label_classes.get(name="Dog")
     tasks = list(Task.objects.filter(project=project).order_by("pk"))
-    label_tasks(project, tasks[:3], cat, labeler)
-    label_tasks(project, tasks[3:4], cat, labeler, state="approved")
-    label_tasks(project, tasks[4:6], dog, labeler)
+    tasks_label(project, tasks[:4], user=labeler, labels=cat)
+    tasks_review(project, tasks[3:4], decision="approve")
+    tasks_label(project, tasks[4:6], user=labeler, labels=dog)
     return cat, dog, tasks
 
 
@@ -207,13 +252,17 @@ def test_removing_a_label_sends_its_items_back_to_the_queue(manager_client, urls
     response = manager_client.post(urls["label_remove"], {"tags": "requeue"}, follow=True)
     assert b"4 items went back to the queue" in response.content
     assert state_counts(project) == {"unlabeled": 10, "labeled": 2, "approved": 0, "skipped": 0}
-    assert Counter(Task.objects.filter(project=project).values_list("state", flat=True)) == {"unlabeled": 10, "labeled": 2}
+    assert Counter(Task.objects.filter(project=project).values_list("state", flat=True)) == {
+        "unlabeled": 10,
+        "labeled": 2,
+    }
     assert not Annotation.objects.filter(task__project=project, is_current=True, labels=cat).exists()
     assert Annotation.objects.filter(task__project=project, is_current=False, labels=cat).count() == 4  # history
     assert ClassCount.objects.get(project=project, label_class=cat).count == 0
     assert ClassCount.objects.get(project=project, label_class=dog).count == 2
     requeued = Task.objects.get(pk=tasks[0].pk)
-    assert requeued.labeled_by is None and requeued.version == 1
+    assert requeued.labeled_by is None and requeued.version == 2  # submitted, then sent back
+    assert_counters_true(project)
 
 
 def test_a_removed_label_comes_back_with_its_kept_tags(manager_client, urls, project, tagged):
@@ -234,21 +283,32 @@ def test_a_project_keeps_two_label_classes(manager_client, project, ws_url):
 
 
 def test_label_of_another_project_is_404(manager_client, project, workspace, dataset, ws_url):
-    other = make_project(workspace, dataset, name="other")
+    other = ProjectFactory.create(workspace=workspace, dataset=dataset, name="other")
     url = ws_url("labeling:label_remove", project=project.uuid, label=other.label_classes.first().uuid)
     assert manager_client.get(url).status_code == 404
 
 
-@pytest.mark.parametrize("page, method", [
-    ("dashboard", "post"), ("settings", "put"), ("state", "get"), ("label_add", "get"), ("label_move", "get"), ("list", "post"),
-])
+@pytest.mark.parametrize(
+    "page, method",
+    [
+        ("dashboard", "post"),
+        ("settings", "put"),
+        ("state", "get"),
+        ("label_add", "get"),
+        ("label_move", "get"),
+        ("list", "post"),
+    ],
+)
 def test_wrong_method_is_405(manager_client, urls, page, method):
     assert getattr(manager_client, method)(urls[page]).status_code == 405
 
 
-def test_home_page_hides_archived_projects_from_labelers_only(labeler_client, reviewer_client, manager_client,
-                                                              org_admin_client, project, workspace, dataset):
-    make_project(workspace, dataset, name="old-archived-run", state=LabelingProject.State.ARCHIVED)
+def test_home_page_hides_archived_projects_from_labelers_only(
+    labeler_client, reviewer_client, manager_client, org_admin_client, project, workspace, dataset
+):
+    ProjectFactory.create(
+        workspace=workspace, dataset=dataset, name="old-archived-run", state=LabelingProject.State.ARCHIVED
+    )
     home = reverse("home")
     for client in (labeler_client, reviewer_client):
         page = client.get(home).content.decode()

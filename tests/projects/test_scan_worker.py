@@ -7,22 +7,20 @@ import time
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 from django.db import connection
 
 from projects.datastores import services as datastore_services
-from projects.models import DataItem, Dataset, Membership, Notification
+from projects.models import DataItem, Dataset, Notification
 from projects.tenancy.roles import MANAGER, sync_roles
-from tests.conftest import require
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
-def worker(local_root, datastore_settings, tmp_path):
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://… (a worker process cannot share pytest's in-memory SQLite)")
+def worker(postgres, local_root, datastore_settings, tmp_path):
+    # (PostgreSQL: a worker process cannot share pytest's in-memory SQLite.)
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -34,9 +32,26 @@ def worker(local_root, datastore_settings, tmp_path):
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "labelsite", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "labelsite",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     yield process
     process.terminate()
@@ -56,10 +71,17 @@ def _wait(check, seconds=90):
     return False
 
 
-def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace, local_datastore, pets_folder, tmp_path):
+def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(
+    worker, workspace, local_datastore, pets_folder, tmp_path
+):
     dataset = datastore_services.dataset_create(
-        workspace=workspace, name="cats-n-dogs", description="", datastore=local_datastore,
-        path="MultiClass - DogsCats", include_subfolders=True, actor=None,
+        workspace=workspace,
+        name="cats-n-dogs",
+        description="",
+        datastore=local_datastore,
+        path="MultiClass - DogsCats",
+        include_subfolders=True,
+        actor=None,
     )
     done = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.DONE)
     assert done, (tmp_path / "worker.log").read_text()[-3000:]
@@ -70,12 +92,15 @@ def test_real_worker_scans_a_new_dataset_and_makes_thumbnails(worker, workspace,
     assert worker.poll() is None  # still healthy after corrupt and non-image files
 
 
-def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace, local_datastore, make_user, tmp_path):
+def test_real_worker_tells_whoever_asked_that_the_scan_failed(worker, workspace, local_datastore, tmp_path):
     sync_roles()  # a transactional test starts from a flushed database: the role groups are made again
-    manager = make_user("asker")
-    Membership.objects.create(workspace=workspace, user=manager, group=Group.objects.get(name=MANAGER))
+    manager = UserFactory.create(username="asker", workspace=workspace, role=MANAGER)
     dataset = datastore_services.dataset_create(
-        workspace=workspace, name="gone", datastore=local_datastore, path="no such folder", actor=manager,
+        workspace=workspace,
+        name="gone",
+        datastore=local_datastore,
+        path="no such folder",
+        actor=manager,
     )
     failed = _wait(lambda: Dataset.objects.get(pk=dataset.pk).scan_state == Dataset.ScanState.FAILED)
     assert failed, (tmp_path / "worker.log").read_text()[-3000:]

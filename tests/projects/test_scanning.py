@@ -11,13 +11,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from PIL import Image
 
+from projects import guards
 from projects.datastores import scanning
 from projects.datastores import services as datastore_services
-from projects import guards
 from projects.datastores import storage as ds
+from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
 from projects.models import DataItem, Dataset, LabelingProject
 from projects.signals import items_missing, items_registered
-from projects.datastores.tasks import dataset_refresh_task, dataset_scan_task, datasets_refresh_due_task
 from tests.projects.conftest import bomb_png, jpeg_bytes, png_bytes
 
 State = DataItem.State
@@ -27,8 +27,13 @@ FOLDER = "MultiClass - DogsCats"
 def _create(workspace, datastore, *, subfolders=True, capture, name="cats-n-dogs"):
     with capture(execute=True):
         return datastore_services.dataset_create(
-            workspace=workspace, name=name, description="", datastore=datastore, path=FOLDER,
-            include_subfolders=subfolders, actor=None,
+            workspace=workspace,
+            name=name,
+            description="",
+            datastore=datastore,
+            path=FOLDER,
+            include_subfolders=subfolders,
+            actor=None,
         )
 
 
@@ -36,8 +41,9 @@ def _states(dataset):
     return dict(DataItem.objects.filter(dataset=dataset).values_list("key", "state"))
 
 
-def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, pets_folder, eager_celery,
-                                                    django_capture_on_commit_callbacks):
+def test_scan_with_subfolders_classifies_every_file(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     dataset.refresh_from_db()
     states = _states(dataset)
@@ -57,16 +63,18 @@ def test_scan_with_subfolders_classifies_every_file(workspace, local_datastore, 
     assert (cat.width, cat.height, cat.image_format, cat.size) == (64, 48, "JPEG", len(jpeg_bytes()))
 
 
-def test_scan_without_subfolders_stays_in_the_folder(workspace, local_datastore, pets_folder, eager_celery,
-                                                     django_capture_on_commit_callbacks):
+def test_scan_without_subfolders_stays_in_the_folder(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     dataset = _create(workspace, local_datastore, subfolders=False, capture=django_capture_on_commit_callbacks)
     states = _states(dataset)
     assert f"{FOLDER}/more cats/cat 3.jpg" not in states
     assert len(states) == 7
 
 
-def test_thumbnails_apply_exif_orientation_and_fit_the_size(workspace, local_datastore, pets_folder, eager_celery,
-                                                            django_capture_on_commit_callbacks, settings):
+def test_thumbnails_apply_exif_orientation_and_fit_the_size(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks, settings
+):
     settings.LABELSITE_THUMBNAIL_SIZE = 32
     (pets_folder / "rotated.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
@@ -89,7 +97,8 @@ def _with_orientation(fmt, size, orientation) -> bytes:
 
 
 def test_dimensions_are_recorded_as_displayed_whatever_the_exif_orientation(
-        workspace, local_datastore, pets_folder, eager_celery, django_capture_on_commit_callbacks):
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     """A portrait photo stored landscape with orientation 6 is a portrait for the labeler, COCO and JSON Lines."""
     bulky = Image.Exif()
     bulky[0x0112] = 6
@@ -109,11 +118,15 @@ def test_dimensions_are_recorded_as_displayed_whatever_the_exif_orientation(
     for name, (data, _) in files.items():
         (pets_folder / "oriented" / name).parent.mkdir(exist_ok=True)
         (pets_folder / "oriented" / name).write_bytes(data)
-    dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=f"{FOLDER}/oriented")
+    dataset = Dataset.objects.create(
+        workspace=workspace, name="d", datastore=local_datastore, path=f"{FOLDER}/oriented"
+    )
     expected = {f"{FOLDER}/oriented/{name}": size for name, (_, size) in files.items()}
 
     def sizes():
-        return {key: (w, h) for key, w, h in DataItem.objects.filter(dataset=dataset).values_list("key", "width", "height")}
+        return {
+            key: (w, h) for key, w, h in DataItem.objects.filter(dataset=dataset).values_list("key", "width", "height")
+        }
 
     scanning.dataset_sync(dataset.pk, mode="scan", thumbnails=False)
     assert sizes() == expected  # from the headers, at registration
@@ -136,14 +149,20 @@ def test_a_header_claiming_billions_of_pixels_does_not_fail_the_scan(workspace, 
     dataset.refresh_from_db()
     assert dataset.scan_state == Dataset.ScanState.DONE, dataset.scan_error
     wide = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/wide.png")
-    assert (wide.state, wide.reason, wide.width, wide.height) == (State.TOO_LARGE, "3000000000×1 pixels is over the limit.", None, None)
+    assert (wide.state, wide.reason, wide.width, wide.height) == (
+        State.TOO_LARGE,
+        "3000000000×1 pixels is over the limit.",
+        None,
+        None,
+    )
     zero = DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/zero.png")
     assert zero.state == State.UNREADABLE and zero.reason and zero.width is None
     assert DataItem.objects.get(dataset=dataset, key=f"{FOLDER}/cat 1.jpg").state == State.READY
 
 
-def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, local_datastore, pets_folder, eager_celery,
-                                                       django_capture_on_commit_callbacks, settings):
+def test_thumbnails_of_a_deleted_dataset_leave_no_files(
+    workspace, ws_admin, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks, settings
+):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     folder = Path(settings.MEDIA_ROOT) / "thumbnails" / str(dataset.uuid)
     assert len(list(folder.iterdir())) == 4
@@ -158,8 +177,9 @@ def test_thumbnails_of_a_deleted_dataset_leave_no_files(workspace, ws_admin, loc
 
 
 @pytest.mark.parametrize("mode", ["CMYK", "I;16", "LA", "P", "1", "F"])
-def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_folder, eager_celery,
-                                        django_capture_on_commit_callbacks):
+def test_odd_image_modes_get_thumbnails(
+    mode, workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     out = io.BytesIO()
     image = Image.new(mode, (20, 10))
     image.save(out, "TIFF" if mode in ("CMYK", "F") else "PNG")
@@ -170,8 +190,9 @@ def test_odd_image_modes_get_thumbnails(mode, workspace, local_datastore, pets_f
     assert item.thumbnail
 
 
-def test_bombs_and_truncated_files_end_in_clear_states(workspace, local_datastore, pets_folder, eager_celery,
-                                                       django_capture_on_commit_callbacks, settings):
+def test_bombs_and_truncated_files_end_in_clear_states(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks, settings
+):
     settings.LABELSITE_MAX_IMAGE_PIXELS = 4_000_000
     (pets_folder / "bomb.png").write_bytes(bomb_png(3000))  # 9 Mpx in a few kB
     whole = jpeg_bytes((400, 300))
@@ -221,8 +242,9 @@ def test_items_registered_is_sent_after_new_ready_items(workspace, local_datasto
     assert received == [dataset.pk]
 
 
-def test_refresh_picks_up_a_new_file_once(workspace, local_datastore, pets_folder, eager_celery,
-                                          django_capture_on_commit_callbacks):
+def test_refresh_picks_up_a_new_file_once(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks
+):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     before = DataItem.objects.filter(dataset=dataset).count()
     (pets_folder / "new cat.jpg").write_bytes(jpeg_bytes())
@@ -280,16 +302,13 @@ def test_registering_the_same_files_twice_keeps_one_row(workspace, local_datasto
     assert DataItem.objects.filter(dataset=dataset).count() == 8
 
 
+@pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, local_datastore, pets_folder):
+def test_concurrent_refreshes_in_threads_register_each_file_once(postgres, workspace, local_datastore, pets_folder):
     from django.db import connection
 
-    from tests.conftest import require
-
-    # pytest-django's SQLite is one in-memory database in shared-cache mode, where a writer meeting another
-    # answers "table is locked" at once instead of waiting (a file database waits for its busy timeout).
-    require(connection.vendor == "postgresql", "PostgreSQL",
-            "set DATABASE_URL=postgres://... for the concurrent-refresh test (in-memory SQLite does not wait for locks)")
+    # PostgreSQL: pytest-django's SQLite is one in-memory database in shared-cache mode, where a writer meeting
+    # another answers "table is locked" at once instead of waiting (a file database waits for its busy timeout).
     for n in range(200):
         (pets_folder / f"bulk {n}.jpg").write_bytes(jpeg_bytes((8, 8)))
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
@@ -315,8 +334,9 @@ def test_concurrent_refreshes_in_threads_register_each_file_once(workspace, loca
     assert len(keys) == len(set(keys)) == 208
 
 
-def test_missing_files_are_marked_and_come_back(workspace, local_datastore, pets_folder, eager_celery,
-                                                django_capture_on_commit_callbacks, manager_client, ws_url):
+def test_missing_files_are_marked_and_come_back(
+    workspace, local_datastore, pets_folder, celery_eager, django_capture_on_commit_callbacks, manager_client, ws_url
+):
     dataset = _create(workspace, local_datastore, capture=django_capture_on_commit_callbacks)
     gone = []
     items_missing.connect(lambda sender, dataset, **kw: gone.append(dataset.pk), weak=False, dispatch_uid="t-missing")
@@ -346,13 +366,16 @@ def test_scan_of_a_vanished_folder_fails_cleanly(workspace, local_datastore, loc
     assert dataset.busy_until is None
 
 
-def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_datastore, pets_folder, eager_celery):
+def test_beat_refreshes_only_datasets_of_projects_that_ask(workspace, local_datastore, pets_folder, celery_eager):
     wanted = Dataset.objects.create(workspace=workspace, name="wanted", datastore=local_datastore, path=FOLDER)
     other = Dataset.objects.create(workspace=workspace, name="other", datastore=local_datastore, path=FOLDER)
-    LabelingProject.objects.create(workspace=workspace, name="p1", task_type="multiclass", dataset=wanted,
-                                   incremental_refresh=True)
+    LabelingProject.objects.create(
+        workspace=workspace, name="p1", task_type="multiclass", dataset=wanted, incremental_refresh=True
+    )
     LabelingProject.objects.create(workspace=workspace, name="p2", task_type="multiclass", dataset=other)
-    Dataset.objects.filter(pk=wanted.pk).update(busy_until=timezone.now() - timedelta(minutes=1))  # a dead worker's lease
+    Dataset.objects.filter(pk=wanted.pk).update(
+        busy_until=timezone.now() - timedelta(minutes=1)
+    )  # a dead worker's lease
     assert datasets_refresh_due_task() == 1
     wanted.refresh_from_db()
     other.refresh_from_db()
@@ -370,15 +393,30 @@ def test_beat_schedule_uses_the_refresh_interval():
 
 def test_dataset_create_checks_workspace_and_path(workspace, other_workspace, local_datastore):
     with pytest.raises(ValidationError):
-        datastore_services.dataset_create(workspace=other_workspace, name="x", description="", datastore=local_datastore,
-                                path="", include_subfolders=True, actor=None)
+        datastore_services.dataset_create(
+            workspace=other_workspace,
+            name="x",
+            description="",
+            datastore=local_datastore,
+            path="",
+            include_subfolders=True,
+            actor=None,
+        )
     with pytest.raises(ValidationError):
-        datastore_services.dataset_create(workspace=workspace, name="x", description="", datastore=local_datastore,
-                                path="a/../../etc", include_subfolders=True, actor=None)
+        datastore_services.dataset_create(
+            workspace=workspace,
+            name="x",
+            description="",
+            datastore=local_datastore,
+            path="a/../../etc",
+            include_subfolders=True,
+            actor=None,
+        )
 
 
-def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datastore, pets_folder, monkeypatch,
-                                                         eager_celery, django_capture_on_commit_callbacks):
+def test_a_scan_requested_during_a_refresh_runs_after_it(
+    workspace, local_datastore, pets_folder, monkeypatch, celery_eager, django_capture_on_commit_callbacks
+):
     dataset = Dataset.objects.create(workspace=workspace, name="d", datastore=local_datastore, path=FOLDER)
     real = ds.iter_objects
 
@@ -396,7 +434,8 @@ def test_a_scan_requested_during_a_refresh_runs_after_it(workspace, local_datast
 
 
 def test_dimensions_fix_turns_items_registered_before_sizes_followed_the_orientation(
-        workspace, local_datastore, pets_folder):
+    workspace, local_datastore, pets_folder
+):
     from django.core.management import call_command
 
     (pets_folder / "portrait.jpg").write_bytes(jpeg_bytes((64, 48), exif_orientation=6))

@@ -15,8 +15,13 @@ def test_workspace_owned_models_share_the_tenant_base(model):
 
 
 def test_reverse_names_on_the_workspace_stay(workspace):
-    assert [workspace.memberships.model, workspace.invitations.model, workspace.datastores.model,
-            workspace.datasets.model, workspace.projects.model] == OWNED
+    assert [
+        workspace.memberships.model,
+        workspace.invitations.model,
+        workspace.datastores.model,
+        workspace.datasets.model,
+        workspace.projects.model,
+    ] == OWNED
 
 
 def test_the_scoped_manager_shows_a_member_only_their_workspaces_rows(workspace, other_workspace, manager, outsider):
@@ -25,4 +30,6 @@ def test_the_scoped_manager_shows_a_member_only_their_workspaces_rows(workspace,
     assert list(Datastore.objects.for_user(manager)) == [mine]
     assert list(Datastore.objects.for_workspace(workspace)) == [mine]
     assert mine not in Datastore.objects.for_user(outsider)
-    assert list(Membership.objects.for_user(outsider).values_list("workspace", flat=True).distinct()) == [other_workspace.pk]
+    assert list(Membership.objects.for_user(outsider).values_list("workspace", flat=True).distinct()) == [
+        other_workspace.pk
+    ]

@@ -1,18 +1,16 @@
 """Review fixtures: a running project in Acme / Vision with tasks labeled by the `labeler` persona."""
 
 import pytest
-from django.contrib.auth.models import Group
-from django.test import Client
 
 from labeling.models import Task
-from projects.models import Membership
-from projects.tenancy.roles import LABELER, REVIEWER
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory, TaskFactory
+
+CLASSES = ("Cat", "Dog", "Bird")
 
 
 @pytest.fixture
 def project(workspace):
-    return make_project(workspace)
+    return ProjectFactory.create(workspace=workspace, dataset__items=0, label_names=CLASSES)
 
 
 @pytest.fixture
@@ -23,37 +21,7 @@ def classes(project):
 @pytest.fixture
 def labeled(project, labeler, classes):
     """Five tasks awaiting review, tagged Cat by `labeler`."""
-    return add_tasks(project, 5, state=Task.State.LABELED, labeler=labeler, label=classes[0])
-
-
-@pytest.fixture
-def reviewer2(org, workspace, make_user):
-    from projects.models import OrganizationMember
-
-    user = make_user("reviewer2")
-    OrganizationMember.objects.create(organization=org, user=user)
-    Membership.objects.create(workspace=workspace, user=user, group=Group.objects.get(name=REVIEWER))
-    return user
-
-
-@pytest.fixture
-def labeler2(org, workspace, make_user):
-    from projects.models import OrganizationMember
-
-    user = make_user("labeler2")
-    OrganizationMember.objects.create(organization=org, user=user)
-    Membership.objects.create(workspace=workspace, user=user, group=Group.objects.get(name=LABELER))
-    return user
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
+    return TaskFactory.create_batch(5, project=project, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
 
 
 @pytest.fixture

@@ -3,21 +3,19 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from labeling.models import Task
 from review.services import review_queue_claim
-from tests.review.data import add_tasks, make_project
+from tests.factories import TaskFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_simultaneous_claims_are_disjoint(workspace, labeler, make_user):
-    # SQLite's in-memory test database cannot be shared by threads; its IMMEDIATE transactions make
-    # claimers take turns anyway, so there the claims simply run one after another.
-    concurrent = connection.vendor == "postgresql"
-    project = make_project(workspace)
-    add_tasks(project, 20, state=Task.State.LABELED, labeler=labeler)
+def test_simultaneous_claims_are_disjoint(postgres, project, labeler, make_user):
+    """Four reviewers claim in four threads (four connections) released by one barrier. (PostgreSQL: SQLite's
+    in-memory test database cannot be shared by threads, and its writers take turns anyway.)"""
+    TaskFactory.create_batch(20, project=project, state=Task.State.LABELED, labeler=labeler)
     reviewers = [make_user(f"rev{i}") for i in range(4)]
     start, results, errors = threading.Barrier(len(reviewers)), {}, []
 
@@ -30,16 +28,12 @@ def test_simultaneous_claims_are_disjoint(workspace, labeler, make_user):
         finally:
             connections.close_all()
 
-    if concurrent:
-        threads = [threading.Thread(target=claim, args=(user,)) for user in reviewers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    else:
-        for user in reviewers:
-            results[user.pk] = review_queue_claim(project=project, reviewer=user, size=6)
-    assert not errors
+    threads = [threading.Thread(target=claim, args=(user,)) for user in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and len(results) == len(reviewers)
     claimed = [pk for ids in results.values() for pk in ids]
     assert len(claimed) == len(set(claimed)) and len(claimed) <= 20
     # Topping up afterwards (a reload) hands out whatever a racing claimer had to skip, still disjoint.

@@ -2,8 +2,7 @@
 page and in the API; ties on labeled_at and tasks without one; broken cursors; links that keep the cursor."""
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
@@ -13,41 +12,70 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from labeling.models import Annotation, Task
+from labeling.services import project_missing_items_withdraw
+from projects.models import DataItem
 from review.models import Review
 from review.selectors import Cursor, LabeledFilters, labeled_page
 from review.services import review_decide
-from tests.review.data import add_tasks, relabel
+from tests.factories import REJECTED, TaskFactory, tasks_label
 
-NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
+NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 @pytest.fixture
 def mixed(project, labeler, labeler2, reviewer, classes):
     """Labeled, approved, rejected and skipped tasks, with ties on labeled_at and some without one."""
     now = timezone.now().replace(microsecond=0)
-    add_tasks(project, 5, state=Task.State.LABELED, labeler=labeler, label=classes[0], start=now - timedelta(hours=3))
+    TaskFactory.create_batch(
+        5,
+        project=project,
+        state=Task.State.LABELED,
+        labeler=labeler,
+        labels=classes[0],
+        labeled_at=now - timedelta(hours=3),
+        step=timedelta(minutes=1),
+    )
     tied = now - timedelta(hours=2)
-    dogs = add_tasks(project, 4, state=Task.State.LABELED, labeler=labeler2, label=classes[1], start=tied, step=timedelta(0))
-    add_tasks(project, 3, state=Task.State.APPROVED, labeler=labeler, label=classes[1], start=tied, step=timedelta(0))
+    dogs = TaskFactory.create_batch(
+        4, project=project, state=Task.State.LABELED, labeler=labeler2, labels=classes[1], labeled_at=tied
+    )
+    TaskFactory.create_batch(
+        3, project=project, state=Task.State.APPROVED, labeler=labeler, labels=classes[1], labeled_at=tied
+    )
     # Rejected: back in the queue without labeled_at; one of them labeled again since.
-    review_decide(project=project, reviewer=reviewer, decisions=[(t.item.uuid, t.version) for t in dogs[:3]], decision="reject")
-    relabel(Task.objects.get(pk=dogs[0].pk), labeler, classes[0])
-    add_tasks(project, 3, state=Task.State.SKIPPED, labeler=labeler, start=tied, step=timedelta(0))
-    never = add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
-    Task.objects.filter(pk__in=[t.pk for t in never]).update(labeled_at=None, labeled_by=None)  # set aside, never labeled
-    add_tasks(project, 2, state=Task.State.UNLABELED)
+    review_decide(
+        project=project, reviewer=reviewer, decisions=[(t.item.uuid, t.version) for t in dogs[:3]], decision="reject"
+    )
+    tasks_label(project, dogs[:1], user=labeler, labels=classes[0])
+    TaskFactory.create_batch(3, project=project, state=Task.State.SKIPPED, labeler=labeler, labeled_at=tied)
+    # Set aside without a time: rejected, then their files vanished, so they left the queue as skipped (history kept).
+    never = TaskFactory.create_batch(2, project=project, state=REJECTED, labeler=labeler)
+    DataItem.objects.filter(pk__in=[t.item_id for t in never]).update(state=DataItem.State.MISSING)
+    assert project_missing_items_withdraw(project=project) == 2
+    TaskFactory.create_batch(2, project=project, state=Task.State.UNLABELED)
     return project
 
 
 def expected(project, state="", label=None, labeler=None, newest_first=True):
     """The filter and the order written out in Python, independently of the selector."""
     rejected = set(Review.objects.filter(decision=Review.Decision.REJECTED).values_list("task_id", flat=True))
-    tagged = set(Annotation.labels.through.objects.filter(annotation__is_current=True, labelclass=label)
-                 .values_list("annotation__task_id", flat=True)) if label else set()
+    tagged = (
+        set(
+            Annotation.labels.through.objects.filter(annotation__is_current=True, labelclass=label).values_list(
+                "annotation__task_id", flat=True
+            )
+        )
+        if label
+        else set()
+    )
     states = {"": {"labeled", "approved"}, "awaiting": {"labeled"}, "skipped": {"skipped"}}.get(state)
-    tasks = [t for t in Task.objects.filter(project=project)
-             if (t.pk in rejected if state == "rejected" else t.state in states)
-             and (label is None or t.pk in tagged) and (labeler is None or t.labeled_by_id == labeler.pk)]
+    tasks = [
+        t
+        for t in Task.objects.filter(project=project)
+        if (t.pk in rejected if state == "rejected" else t.state in states)
+        and (label is None or t.pk in tagged)
+        and (labeler is None or t.labeled_by_id == labeler.pk)
+    ]
     tasks.sort(key=lambda t: (t.labeled_at or NEVER, t.pk), reverse=newest_first)
     return [t.pk for t in tasks]
 
@@ -79,15 +107,21 @@ def test_every_matching_task_once_in_order_forward_and_back(mixed, classes, stat
     want = expected(mixed, state, newest_first=newest_first)
     assert forward == want and backward == want
     if state in ("rejected", "skipped"):
-        assert Task.objects.filter(pk__in=want, labeled_at=None).count() == 2  # untimed tasks are in the walk
+        untimed = {"rejected": 4, "skipped": 2}[state]  # back in the queue, or withdrawn after a rejection
+        assert Task.objects.filter(pk__in=want, labeled_at=None).count() == untimed  # untimed tasks are in the walk
 
 
 @pytest.mark.parametrize("newest_first", [True, False])
 def test_class_and_labeler_filters_page_the_same_way(mixed, classes, labeler, newest_first):
     for filters, want in (
-        (LabeledFilters(label_class=classes[1], newest_first=newest_first), expected(mixed, label=classes[1], newest_first=newest_first)),
-        (LabeledFilters(labeler=labeler, state="awaiting", newest_first=newest_first),
-         expected(mixed, "awaiting", labeler=labeler, newest_first=newest_first)),
+        (
+            LabeledFilters(label_class=classes[1], newest_first=newest_first),
+            expected(mixed, label=classes[1], newest_first=newest_first),
+        ),
+        (
+            LabeledFilters(labeler=labeler, state="awaiting", newest_first=newest_first),
+            expected(mixed, "awaiting", labeler=labeler, newest_first=newest_first),
+        ),
     ):
         forward, backward = walk(mixed, filters, classes, 2)
         assert forward == backward == want and want
@@ -98,8 +132,12 @@ def test_class_filter_pages_alike_whether_its_class_is_common_or_rare(mixed, cla
     """A common class is walked in time order probing each task's tags, a rare one read from its tags first:
     the same tasks in the same order either way, ties on labeled_at included."""
     tied = Task.objects.filter(project=mixed, state=Task.State.APPROVED).values_list("labeled_at", flat=True)[0]
-    add_tasks(mixed, 20, state=Task.State.APPROVED, labeler=labeler, label=classes[0], start=tied, step=timedelta(0))
-    add_tasks(mixed, 50, state=Task.State.LABELED, labeler=labeler, label=classes[0])  # common enough to walk
+    TaskFactory.create_batch(
+        20, project=mixed, state=Task.State.APPROVED, labeler=labeler, labels=classes[0], labeled_at=tied
+    )
+    TaskFactory.create_batch(
+        50, project=mixed, state=Task.State.LABELED, labeler=labeler, labels=classes[0]
+    )  # common enough to walk
     for label, common in ((classes[0], True), (classes[1], False)):
         filters = LabeledFilters(label_class=label, newest_first=newest_first)
         with CaptureQueriesContext(connection) as queries:
@@ -117,7 +155,9 @@ def test_a_cursor_is_a_position_not_a_row(mixed, classes, reviewer):
     """Deciding the rows around a cursor moves nothing else: the next page still starts right after it."""
     filters = LabeledFilters(state="awaiting")
     first = labeled_page(project=mixed, filters=filters, classes=classes, size=3)
-    review_decide(project=mixed, reviewer=reviewer, decisions=[(t.item.uuid, t.version) for t in first.tasks], decision="approve")
+    review_decide(
+        project=mixed, reviewer=reviewer, decisions=[(t.item.uuid, t.version) for t in first.tasks], decision="approve"
+    )
     following = labeled_page(project=mixed, filters=filters, classes=classes, size=3, after=first.next_cursor)
     assert [t.pk for t in following.tasks] == expected(mixed, "awaiting")[:3]
     # Going back from there: the newer rows are gone, so Previous shows the (now) first page, full.
@@ -126,7 +166,7 @@ def test_a_cursor_is_a_position_not_a_row(mixed, classes, reviewer):
 
 
 def test_cursor_tokens_are_opaque_and_signed():
-    at = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt_timezone.utc)
+    at = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     for cursor in (Cursor(at, 42), Cursor(None, 7)):
         assert Cursor.from_token(cursor.token) == cursor
         assert "2024" not in cursor.token and re.fullmatch(r"[\w.-]+", cursor.token)
@@ -138,6 +178,7 @@ def test_cursor_tokens_are_opaque_and_signed():
 
 # --- The page -----------------------------------------------------------------------------------
 
+
 def tiles(response):
     return re.findall(r'name="items" value="([0-9a-f-]{36}):\d+"', response.content.decode())
 
@@ -147,7 +188,9 @@ def link(response, rel):
     return unescape(found.group(1)) if found else None
 
 
-def test_next_and_previous_links_visit_every_image_once_keeping_the_filters(mixed, labeler, review_url, reviewer_client):
+def test_next_and_previous_links_visit_every_image_once_keeping_the_filters(
+    mixed, labeler, review_url, reviewer_client
+):
     url = review_url("labeled")
     query = {"state": "awaiting", "labeler": "labeler", "sort": "oldest", "layout": 1}
     response = reviewer_client.get(url, query)
@@ -155,11 +198,19 @@ def test_next_and_previous_links_visit_every_image_once_keeping_the_filters(mixe
     assert "Showing 1 image, oldest first" in response.content.decode()
     seen = tiles(response)
     while next_url := link(response, "next"):
-        assert "state=awaiting" in next_url and "labeler=labeler" in next_url and "sort=oldest" in next_url and "after=" in next_url
+        assert (
+            "state=awaiting" in next_url
+            and "labeler=labeler" in next_url
+            and "sort=oldest" in next_url
+            and "after=" in next_url
+        )
         response = reviewer_client.get(next_url)
         assert response.status_code == 200 and "First page" in response.content.decode()
         seen += tiles(response)
-    want = [str(Task.objects.get(pk=pk).item.uuid) for pk in expected(mixed, "awaiting", labeler=labeler, newest_first=False)]
+    want = [
+        str(Task.objects.get(pk=pk).item.uuid)
+        for pk in expected(mixed, "awaiting", labeler=labeler, newest_first=False)
+    ]
     assert seen == want and len(want) == 6
     back = tiles(response)
     while prev_url := link(response, "prev"):
@@ -176,10 +227,14 @@ def test_htmx_paging_pushes_the_cursor_url(mixed, review_url, reviewer_client):
     assert response["HX-Push-Url"].endswith(link(first, "next").split("/review/")[1])
 
 
-def test_back_to_a_cursor_page_htmx_no_longer_holds_is_the_whole_page_with_its_filters(mixed, review_url, reviewer_client):
+def test_back_to_a_cursor_page_htmx_no_longer_holds_is_the_whole_page_with_its_filters(
+    mixed, review_url, reviewer_client
+):
     """The browser's Back on a page missing from htmx's history cache asks the server: the same images, and
     the filter form showing that page's filters (not the defaults), so changing one more keeps the rest."""
-    second_url = link(reviewer_client.get(review_url("labeled"), {"class": "Dog", "sort": "oldest", "layout": 1}), "next")
+    second_url = link(
+        reviewer_client.get(review_url("labeled"), {"class": "Dog", "sort": "oldest", "layout": 1}), "next"
+    )
     restore = reviewer_client.get(second_url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     body = restore.content.decode()
     assert "<html" in body and tiles(restore) == tiles(reviewer_client.get(second_url)) != []
@@ -187,7 +242,9 @@ def test_back_to_a_cursor_page_htmx_no_longer_holds_is_the_whole_page_with_its_f
         assert re.search(rf"<option {selected}>", body), selected
 
 
-@pytest.mark.parametrize("cursor", ["after=garbage", "before=xyz.abc", "after=WzAsMV0.forged-signature-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"])
+@pytest.mark.parametrize(
+    "cursor", ["after=garbage", "before=xyz.abc", "after=WzAsMV0.forged-signature-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]
+)
 def test_broken_cursor_shows_the_first_page_with_a_message(cursor, mixed, review_url, reviewer_client):
     url = f"{review_url('labeled')}?state=awaiting&{cursor}"
     response = reviewer_client.get(url)
@@ -219,15 +276,20 @@ def test_bulk_decisions_keep_the_cursor_and_filters(mixed, review_url, reviewer_
     [item] = tiles(second)
     task = Task.objects.get(item__uuid=item)
     # htmx: the page at the same cursor comes back, the approved image gone, the one after it in its place.
-    response = reviewer_client.post(review_url("decide"), {"items": f"{item}:{task.version}", "decision": "approve",
-                                                           "mode": "labeled", "next": query}, headers={"HX-Request": "true"})
+    response = reviewer_client.post(
+        review_url("decide"),
+        {"items": f"{item}:{task.version}", "decision": "approve", "mode": "labeled", "next": query},
+        headers={"HX-Request": "true"},
+    )
     after = expected(mixed, "awaiting")
     assert response.status_code == 200 and tiles(response) == [str(Task.objects.get(pk=after[1]).item.uuid)]
     # Plain HTTP: back to the same page.
     [item] = tiles(response)
     task = Task.objects.get(item__uuid=item)
-    response = reviewer_client.post(review_url("decide"), {"items": f"{item}:{task.version}", "decision": "approve",
-                                                           "mode": "labeled", "next": query})
+    response = reviewer_client.post(
+        review_url("decide"),
+        {"items": f"{item}:{task.version}", "decision": "approve", "mode": "labeled", "next": query},
+    )
     assert response.status_code == 302 and response["Location"] == f"{review_url('labeled')}?{query}"
 
 
@@ -243,8 +305,9 @@ def test_item_page_returns_to_the_page_it_came_from(mixed, review_url, reviewer_
     # A decision there comes back to the item, which still knows the way back.
     [item] = tiles(page)
     task = Task.objects.get(item__uuid=item)
-    response = reviewer_client.post(review_url("decide"), {"items": f"{item}:{task.version}", "decision": "approve",
-                                                           "mode": "item", "next": query})
+    response = reviewer_client.post(
+        review_url("decide"), {"items": f"{item}:{task.version}", "decision": "approve", "mode": "item", "next": query}
+    )
     assert response.status_code == 302 and response["Location"] == detail
     # The way back is only ever a query string on the labeled-data page, never a URL of its own.
     item_page = reviewer_client.get(review_url("item", item=item), {"next": "https://evil.example/?x=1"})
@@ -262,6 +325,7 @@ def test_skipped_items_page_by_cursor(mixed, review_url, manager_client):
 
 
 # --- The API ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def items_url(project):
@@ -285,11 +349,17 @@ def test_api_pages_by_cursor_forward_and_back(mixed, items_url, reviewer_client,
         body = reviewer_client.get(body["previous"]).json()
         back = [i["item"] for i in body["results"]] + back
     want = [str(Task.objects.get(pk=pk).item.uuid) for pk in expected(mixed, "rejected", newest_first=False)]
-    assert seen == back == want and len(want) == 3
+    assert seen == back == want and len(want) == 5
 
 
-@pytest.mark.parametrize("query", [{"after": "garbage"}, {"before": "WzAsMV0.nope"},
-                                   {"after": Cursor(None, 1).token, "before": Cursor(None, 2).token}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"after": "garbage"},
+        {"before": "WzAsMV0.nope"},
+        {"after": Cursor(None, 1).token, "before": Cursor(None, 2).token},
+    ],
+)
 def test_api_broken_cursor_is_a_clear_400(query, mixed, items_url, reviewer_client, manager_client):
     response = reviewer_client.get(items_url, query)
     assert response.status_code == 400

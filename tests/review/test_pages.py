@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Annotation, Task
 from review.models import Review
-from tests.review.data import add_tasks, relabel
+from tests.factories import TaskFactory, tasks_label, tasks_review
 
 PAGES = ["labeled", "queue"]
 
@@ -23,7 +23,9 @@ def next_link(response):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_reviewer_manager_and_workspace_admin_see_review_pages(page, review_url, labeled, reviewer_client, manager_client, ws_admin_client):
+def test_reviewer_manager_and_workspace_admin_see_review_pages(
+    page, review_url, labeled, reviewer_client, manager_client, ws_admin_client
+):
     for client in (reviewer_client, manager_client, ws_admin_client):
         response = client.get(review_url(page))
         assert response.status_code == 200, page
@@ -31,7 +33,9 @@ def test_reviewer_manager_and_workspace_admin_see_review_pages(page, review_url,
 
 
 @pytest.mark.parametrize("name", ["labeled", "queue", "skipped", "item"])
-def test_labeler_gets_403_outsider_404_anonymous_login(name, review_url, labeled, labeler_client, outsider_client, anon_client):
+def test_labeler_gets_403_outsider_404_anonymous_login(
+    name, review_url, labeled, labeler_client, outsider_client, anon_client
+):
     kwargs = {"item": labeled[0].item.uuid} if name == "item" else {}
     url = review_url(name, **kwargs)
     assert labeler_client.get(url).status_code == 403
@@ -40,7 +44,9 @@ def test_labeler_gets_403_outsider_404_anonymous_login(name, review_url, labeled
 
 
 @pytest.mark.parametrize("name", ["labeled", "queue", "skipped"])
-def test_htmx_fragments_follow_the_same_rules(name, review_url, labeled, labeler_client, outsider_client, manager_client):
+def test_htmx_fragments_follow_the_same_rules(
+    name, review_url, labeled, labeler_client, outsider_client, manager_client
+):
     htmx = {"HX-Request": "true"}
     assert labeler_client.get(review_url(name), headers=htmx).status_code == 403
     assert outsider_client.get(review_url(name), headers=htmx).status_code == 404
@@ -62,16 +68,14 @@ def test_wrong_method_is_405(review_url, labeled, reviewer_client):
 
 
 def test_other_projects_items_are_404(review_url, labeled, reviewer_client, other_workspace, outsider):
-    from tests.review.data import make_project
-
-    foreign = add_tasks(make_project(other_workspace), 1, state=Task.State.LABELED, labeler=outsider)[0]
+    foreign = TaskFactory.create(project__workspace=other_workspace, state=Task.State.LABELED, labeler=outsider)
     assert reviewer_client.get(review_url("item", item=foreign.item.uuid)).status_code == 404
     response = reviewer_client.post(review_url("decide"), {"items": f"{foreign.item.uuid}:1", "decision": "approve"})
     assert response.status_code == 404
 
 
 def test_skipped_page_is_for_managers(review_url, project, labeler, reviewer_client, manager_client):
-    add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
+    TaskFactory.create_batch(2, project=project, state=Task.State.SKIPPED, labeler=labeler)
     assert reviewer_client.get(review_url("skipped")).status_code == 403
     response = manager_client.get(review_url("skipped"))
     assert response.status_code == 200 and len(tiles(response)) == 2
@@ -88,7 +92,7 @@ def test_labeled_grid_shows_tags_labeler_and_time(review_url, labeled, reviewer_
 
 
 def test_filters_live_in_the_query_string(review_url, project, labeled, labeler, labeler2, classes, reviewer_client):
-    dogs = add_tasks(project, 3, state=Task.State.LABELED, labeler=labeler2, label=classes[1])
+    dogs = TaskFactory.create_batch(3, project=project, state=Task.State.LABELED, labeler=labeler2, labels=classes[1])
     url = review_url("labeled")
     assert len(tiles(reviewer_client.get(url, {"class": "Dog"}))) == 3
     assert len(tiles(reviewer_client.get(url, {"labeler": "labeler"}))) == 5
@@ -105,7 +109,9 @@ def test_filters_live_in_the_query_string(review_url, project, labeled, labeler,
     assert len(tiles(first)) == 4 and len(tiles(second)) == 4 and not set(tiles(first)) & set(tiles(second))
     assert next_link(second) is None  # 8 in all
     # Garbage in the URL is ignored, not an error.
-    assert reviewer_client.get(url, {"class": "Nope", "from": "yesterday", "layout": 7, "after": "x"}).status_code == 200
+    assert (
+        reviewer_client.get(url, {"class": "Nope", "from": "yesterday", "layout": 7, "after": "x"}).status_code == 200
+    )
     assert dogs
 
 
@@ -114,7 +120,7 @@ def test_state_filter(review_url, project, labeled, labeler, reviewer, reviewer_
 
     review_decide(project=project, reviewer=reviewer, decisions=[(labeled[0].item.uuid, 1)], decision="approve")
     review_decide(project=project, reviewer=reviewer, decisions=[(labeled[1].item.uuid, 1)], decision="reject")
-    add_tasks(project, 2, state=Task.State.SKIPPED, labeler=labeler)
+    TaskFactory.create_batch(2, project=project, state=Task.State.SKIPPED, labeler=labeler)
     url = review_url("labeled")
     assert len(tiles(reviewer_client.get(url))) == 4
     assert len(tiles(reviewer_client.get(url, {"state": "awaiting"}))) == 3
@@ -124,19 +130,24 @@ def test_state_filter(review_url, project, labeled, labeler, reviewer, reviewer_
 
 
 def test_htmx_filter_returns_fragment_and_pushes_canonical_url(review_url, labeled, reviewer_client):
-    response = reviewer_client.get(review_url("labeled"), {"class": "Cat", "sort": "newest", "labeler": ""}, headers={"HX-Request": "true"})
+    response = reviewer_client.get(
+        review_url("labeled"), {"class": "Cat", "sort": "newest", "labeler": ""}, headers={"HX-Request": "true"}
+    )
     body = response.content.decode()
     assert response.status_code == 200 and body.lstrip().startswith('<section id="review-results"')
     assert "<html" not in body
     assert response["HX-Push-Url"].endswith("/review/?class=Cat")
-    restore = reviewer_client.get(review_url("labeled"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    restore = reviewer_client.get(
+        review_url("labeled"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in restore.content.decode()
 
 
 def test_bulk_reject_via_htmx_removes_tiles_and_requeues(review_url, project, labeled, reviewer_client):
     chosen = [f"{t.item.uuid}:{t.version}" for t in labeled[:2]]
     response = reviewer_client.post(
-        review_url("decide"), {"items": chosen, "decision": "reject", "reason": "blurry", "mode": "labeled", "next": ""},
+        review_url("decide"),
+        {"items": chosen, "decision": "reject", "reason": "blurry", "mode": "labeled", "next": ""},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
@@ -146,48 +157,80 @@ def test_bulk_reject_via_htmx_removes_tiles_and_requeues(review_url, project, la
 
 
 def test_plain_post_approve_redirects_back_with_filters(review_url, labeled, reviewer_client):
-    response = reviewer_client.post(review_url("decide"), {
-        "items": f"{labeled[0].item.uuid}:1", "decision": "approve", "mode": "labeled", "next": "state=awaiting",
-    })
+    response = reviewer_client.post(
+        review_url("decide"),
+        {
+            "items": f"{labeled[0].item.uuid}:1",
+            "decision": "approve",
+            "mode": "labeled",
+            "next": "state=awaiting",
+        },
+    )
     assert response.status_code == 302 and response["Location"].endswith("/review/?state=awaiting")
     assert Task.objects.get(pk=labeled[0].pk).state == Task.State.APPROVED
     follow = reviewer_client.get(response["Location"])
     assert len(tiles(follow)) == 4 and "Approved: 1 image." in follow.content.decode()
 
 
-def test_stale_version_answers_409_with_message_and_changes_nothing(review_url, project, labeled, labeler, classes, reviewer_client):
-    relabel(labeled[0], labeler, classes[2])
-    response = reviewer_client.post(review_url("decide"), {
-        "items": [f"{labeled[0].item.uuid}:1", f"{labeled[1].item.uuid}:1"], "decision": "reject", "mode": "labeled",
-    }, headers={"HX-Request": "true"})
+def test_stale_version_answers_409_with_message_and_changes_nothing(
+    review_url, project, labeled, labeler, classes, reviewer_client
+):
+    tasks_review(project, labeled[:1], decision="reject")  # another reviewer sends it back…
+    tasks_label(project, labeled[:1], user=labeler, labels=classes[2])  # …and it is labeled again
+    reviews = Review.objects.count()
+    response = reviewer_client.post(
+        review_url("decide"),
+        {
+            "items": [f"{labeled[0].item.uuid}:1", f"{labeled[1].item.uuid}:1"],
+            "decision": "reject",
+            "mode": "labeled",
+        },
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 409
     assert "changed meanwhile" in response.content.decode() and "Nothing was changed" in response.content.decode()
-    assert not Review.objects.exists()
+    assert Review.objects.count() == reviews
 
 
-def test_plain_post_conflict_shows_the_page_with_409(review_url, labeled, labeler, classes, reviewer_client):
-    relabel(labeled[0], labeler, classes[2])
-    response = reviewer_client.post(review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "approve",
-                                                           "mode": "labeled", "next": "state=awaiting\r\nX: y"})
+def test_plain_post_conflict_shows_the_page_with_409(review_url, project, labeled, labeler, classes, reviewer_client):
+    tasks_review(project, labeled[:1], decision="reject")  # another reviewer sends it back…
+    tasks_label(project, labeled[:1], user=labeler, labels=classes[2])  # …and it is labeled again
+    response = reviewer_client.post(
+        review_url("decide"),
+        {
+            "items": f"{labeled[0].item.uuid}:1",
+            "decision": "approve",
+            "mode": "labeled",
+            "next": "state=awaiting\r\nX: y",
+        },
+    )
     assert response.status_code == 409 and "<html" in response.content.decode()
     assert "changed meanwhile" in response.content.decode()
-    item_page = reviewer_client.post(review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "reject", "mode": "item"})
+    item_page = reviewer_client.post(
+        review_url("decide"), {"items": f"{labeled[0].item.uuid}:1", "decision": "reject", "mode": "item"}
+    )
     assert item_page.status_code == 409 and "History" in item_page.content.decode()
 
 
 def test_reason_required_422(review_url, project, labeled, reviewer_client):
     project.require_reject_reason = True
     project.save()
-    response = reviewer_client.post(review_url("decide"), {
-        "items": f"{labeled[0].item.uuid}:1", "decision": "reject", "mode": "labeled"}, headers={"HX-Request": "true"})
+    response = reviewer_client.post(
+        review_url("decide"),
+        {"items": f"{labeled[0].item.uuid}:1", "decision": "reject", "mode": "labeled"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 422 and "reason" in response.content.decode()
     assert Task.objects.get(pk=labeled[0].pk).state == Task.State.LABELED
 
 
 def test_self_review_refused_403(review_url, project, manager, manager_client):
-    mine = add_tasks(project, 1, state=Task.State.LABELED, labeler=manager)[0]
-    response = manager_client.post(review_url("decide"), {"items": f"{mine.item.uuid}:1", "decision": "approve", "mode": "labeled"},
-                                   headers={"HX-Request": "true"})
+    mine = TaskFactory.create(project=project, state=Task.State.LABELED, labeler=manager)
+    response = manager_client.post(
+        review_url("decide"),
+        {"items": f"{mine.item.uuid}:1", "decision": "approve", "mode": "labeled"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 403 and "someone else must review" in response.content.decode()
     page = manager_client.get(review_url("item", item=mine.item.uuid)).content.decode()
     assert "someone else must review it" in page
@@ -197,8 +240,11 @@ def test_self_review_refused_403(review_url, project, manager, manager_client):
 
 def test_item_page_shows_full_history_after_reject(review_url, project, labeled, labeler, classes, reviewer_client):
     task = labeled[0]
-    reviewer_client.post(review_url("decide"), {"items": f"{task.item.uuid}:1", "decision": "reject", "reason": "a <b>dog</b>", "mode": "item"})
-    relabel(Task.objects.get(pk=task.pk), labeler, classes[1])
+    reviewer_client.post(
+        review_url("decide"),
+        {"items": f"{task.item.uuid}:1", "decision": "reject", "reason": "a <b>dog</b>", "mode": "item"},
+    )
+    tasks_label(project, [task], user=labeler, labels=classes[1])
     page = reviewer_client.get(review_url("item", item=task.item.uuid)).content.decode()
     assert page.count('class="history-annotation"') == 2 and page.count('class="history-review"') == 1
     assert "a &lt;b&gt;dog&lt;/b&gt;" in page  # escaped
@@ -207,15 +253,18 @@ def test_item_page_shows_full_history_after_reject(review_url, project, labeled,
 
 def test_correct_and_approve_from_item_page(review_url, labeled, reviewer_client, reviewer, classes):
     task = labeled[0]
-    response = reviewer_client.post(review_url("decide"), {
-        "items": f"{task.item.uuid}:1", "decision": "correct", "labels": "Bird", "mode": "item"})
+    response = reviewer_client.post(
+        review_url("decide"), {"items": f"{task.item.uuid}:1", "decision": "correct", "labels": "Bird", "mode": "item"}
+    )
     assert response.status_code == 302 and f"/items/{task.item.uuid}/" in response["Location"]
     current = Annotation.objects.get(task=task, is_current=True)
     assert current.source == "reviewer" and [c.name for c in current.labels.all()] == ["Bird"]
     assert Review.objects.get(task=task).decision == "corrected"
 
 
-def test_queue_claim_shows_a_page_that_other_reviewers_do_not_get(review_url, labeled, reviewer_client, reviewer2, client_for):
+def test_queue_claim_shows_a_page_that_other_reviewers_do_not_get(
+    review_url, labeled, reviewer_client, reviewer2, client_for
+):
     assert tiles(reviewer_client.get(review_url("queue"))) == []
     response = reviewer_client.post(review_url("queue_claim"), {"layout": 4}, headers={"HX-Request": "true"})
     mine = tiles(response)
@@ -225,17 +274,25 @@ def test_queue_claim_shows_a_page_that_other_reviewers_do_not_get(review_url, la
     theirs = tiles(other.get(review_url("queue"), {"layout": 4}))
     assert len(theirs) == 1 and not set(theirs) & set(mine)
     # Deciding from the queue re-renders the queue page.
-    response = reviewer_client.post(review_url("decide"), {"items": [f"{u}:{v}" for u, v in mine], "decision": "approve",
-                                                           "mode": "queue", "next": "layout=4"}, headers={"HX-Request": "true"})
+    response = reviewer_client.post(
+        review_url("decide"),
+        {"items": [f"{u}:{v}" for u, v in mine], "decision": "approve", "mode": "queue", "next": "layout=4"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and tiles(response) == [] and "Next to review" in response.content.decode()
 
 
 def test_skipped_requeue_and_remove_pages(review_url, project, labeler, manager_client):
-    skipped = add_tasks(project, 3, state=Task.State.SKIPPED, labeler=labeler)
-    response = manager_client.post(review_url("skipped_action"), {"items": f"{skipped[0].item.uuid}:0", "action": "requeue"},
-                                   headers={"HX-Request": "true"})
+    skipped = TaskFactory.create_batch(3, project=project, state=Task.State.SKIPPED, labeler=labeler)
+    response = manager_client.post(
+        review_url("skipped_action"),
+        {"items": f"{skipped[0].item.uuid}:{skipped[0].version}", "action": "requeue"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and len(tiles(response)) == 2
-    response = manager_client.post(review_url("skipped_action"), {"items": [f"{t.item.uuid}:0" for t in skipped[1:]], "action": "remove"})
+    response = manager_client.post(
+        review_url("skipped_action"), {"items": [f"{t.item.uuid}:{t.version}" for t in skipped[1:]], "action": "remove"}
+    )
     assert response.status_code == 302
     assert list(Task.objects.filter(project=project).values_list("state", flat=True)) == ["unlabeled"]
 
@@ -255,7 +312,9 @@ def test_labeler_approval_and_rejection_rates(review_url, project, labeled, revi
     from review.selectors import labeler_rates
     from review.services import review_decide
 
-    review_decide(project=project, reviewer=reviewer, decisions=[(t.item.uuid, 1) for t in labeled[:3]], decision="approve")
+    review_decide(
+        project=project, reviewer=reviewer, decisions=[(t.item.uuid, 1) for t in labeled[:3]], decision="approve"
+    )
     review_decide(project=project, reviewer=reviewer, decisions=[(labeled[3].item.uuid, 1)], decision="reject")
     [row] = labeler_rates(project)
     assert (row["labeled"], row["approved"], row["rejected"]) == (5, 3, 1)
@@ -264,8 +323,10 @@ def test_labeler_approval_and_rejection_rates(review_url, project, labeled, revi
     assert "<td>75 %</td>" in page and "<td>25 %</td>" in page
 
 
-def test_paging_through_labeled_data_shows_every_task_once_in_order(review_url, project, labeled, labeler, classes, reviewer_client):
-    add_tasks(project, 7, state=Task.State.LABELED, labeler=labeler, label=classes[0])
+def test_paging_through_labeled_data_shows_every_task_once_in_order(
+    review_url, project, labeled, labeler, classes, reviewer_client
+):
+    TaskFactory.create_batch(7, project=project, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
     url = review_url("labeled")
     everything = tiles(reviewer_client.get(url, {"layout": 20}))
     response = reviewer_client.get(url, {"layout": 4})
@@ -286,21 +347,36 @@ def _labelers_row(body, username):
 def test_a_decision_updates_the_labelers_table_in_the_same_answer(review_url, labeled, labeler, reviewer_client):
     page = reviewer_client.get(review_url("labeled")).content.decode()
     assert _labelers_row(page, labeler.username)[:3] == ["5", "0", "0"]
-    approve = reviewer_client.post(review_url("decide"), {
-        "items": [f"{t.item.uuid}:{t.version}" for t in labeled[:2]], "decision": "approve", "mode": "labeled",
-        "next": ""}, headers={"HX-Request": "true"})
+    approve = reviewer_client.post(
+        review_url("decide"),
+        {
+            "items": [f"{t.item.uuid}:{t.version}" for t in labeled[:2]],
+            "decision": "approve",
+            "mode": "labeled",
+            "next": "",
+        },
+        headers={"HX-Request": "true"},
+    )
     body = approve.content.decode()
     assert '<div id="labelers" hx-swap-oob="true">' in body
     assert _labelers_row(body, labeler.username)[:3] == ["5", "2", "0"]
-    reject = reviewer_client.post(review_url("decide"), {
-        "items": [f"{labeled[2].item.uuid}:{labeled[2].version}"], "decision": "reject", "mode": "labeled",
-        "next": ""}, headers={"HX-Request": "true"})
+    reject = reviewer_client.post(
+        review_url("decide"),
+        {
+            "items": [f"{labeled[2].item.uuid}:{labeled[2].version}"],
+            "decision": "reject",
+            "mode": "labeled",
+            "next": "",
+        },
+        headers={"HX-Request": "true"},
+    )
     assert _labelers_row(reject.content.decode(), labeler.username)[:3] == ["5", "2", "1"]
 
 
 def test_approve_with_nothing_selected_says_select_images_first(review_url, labeled, reviewer_client):
-    htmx = reviewer_client.post(review_url("decide"), {"decision": "approve", "mode": "labeled", "next": ""},
-                                headers={"HX-Request": "true"})
+    htmx = reviewer_client.post(
+        review_url("decide"), {"decision": "approve", "mode": "labeled", "next": ""}, headers={"HX-Request": "true"}
+    )
     assert htmx.status_code == 422 and "Select images first." in htmx.content.decode()
     plain = reviewer_client.post(review_url("decide"), {"decision": "reject", "mode": "labeled", "next": ""})
     assert plain.status_code == 422 and "Select images first." in plain.content.decode()

@@ -4,7 +4,7 @@ import pytest
 
 from labeling.models import Task
 from review.selectors import Cursor
-from tests.review.data import add_tasks
+from tests.factories import TaskFactory
 
 # Access (session, user, the access statement, the role's permissions), project, classes, labeler
 # rates (also the labeler filter's choices), the page's tasks (a second segment when a filter can
@@ -17,8 +17,8 @@ MAX_CLAIM_QUERIES = 24
 
 @pytest.fixture
 def big_project(project, labeler, labeler2, classes):
-    add_tasks(project, 6000, state=Task.State.LABELED, labeler=labeler, label=classes[0])
-    add_tasks(project, 4100, state=Task.State.APPROVED, labeler=labeler2, label=classes[1])
+    TaskFactory.create_batch(6000, project=project, state=Task.State.LABELED, labeler=labeler, labels=classes[0])
+    TaskFactory.create_batch(4100, project=project, state=Task.State.APPROVED, labeler=labeler2, labels=classes[1])
     return project
 
 
@@ -28,8 +28,13 @@ def middle():
 
 
 QUERIES: list[dict] = [
-    {}, {"after": middle}, {"before": middle}, {"class": "Dog", "sort": "oldest"},
-    {"labeler": "labeler", "state": "awaiting", "layout": 20}, {"state": "rejected"}, {"state": "skipped", "after": middle},
+    {},
+    {"after": middle},
+    {"before": middle},
+    {"class": "Dog", "sort": "oldest"},
+    {"labeler": "labeler", "state": "awaiting", "layout": 20},
+    {"state": "rejected"},
+    {"state": "skipped", "after": middle},
     {"from": "2000-01-01", "to": "2100-01-01", "after": middle},
 ]
 

@@ -17,14 +17,24 @@ def _project_uuid(value: str) -> uuid.UUID:
 
 
 class Command(BaseCommand):
-    help = ("Recount every dashboard counter (tasks per state, per class, per labeler, activity per hour) "
-            "of the given projects, or of all projects, from their tasks, annotations and reviews.")
+    help = (
+        "Recount every dashboard counter (tasks per state, per class, per labeler, activity per hour) "
+        "of the given projects, or of all projects, from their tasks, annotations and reviews."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--project", action="append", default=[], metavar="UUID",
-                            help="a project's id (repeat for several); all projects when left out")
-        parser.add_argument("--check", action="store_true",
-                            help="rebuild nothing: list every counter that differs from a recount, and fail if any does")
+        parser.add_argument(
+            "--project",
+            action="append",
+            default=[],
+            metavar="UUID",
+            help="a project's id (repeat for several); all projects when left out",
+        )
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="rebuild nothing: list every counter that differs from a recount, and fail if any does",
+        )
 
     def handle(self, *args, project, check, **options):
         wanted = [_project_uuid(value) for value in project]
@@ -52,6 +62,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"“{found.name}” ({found.uuid}): {counter}")
         checked = f"{len(projects)} project{'s' if len(projects) != 1 else ''} checked"
         if wrong:
-            raise CommandError(f"{checked}; the counters of {wrong} differ from a recount "
-                               "(run this command without --check to rebuild them).")
+            raise CommandError(
+                f"{checked}; the counters of {wrong} differ from a recount "
+                "(run this command without --check to rebuild them)."
+            )
         self.stdout.write(self.style.SUCCESS(f"{checked}: every counter equals a recount."))

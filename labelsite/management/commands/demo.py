@@ -33,14 +33,18 @@ class Command(BaseCommand):
         created = []
         with transaction.atomic():
             org, _ = Organization.objects.get_or_create(slug="contoso", defaults={"name": "Contoso"})
-            workspace, _ = Workspace.objects.get_or_create(organization=org, slug="ml-team", defaults={"name": "ml-team"})
+            workspace, _ = Workspace.objects.get_or_create(
+                organization=org, slug="ml-team", defaults={"name": "ml-team"}
+            )
             User = get_user_model()
             for username, role in DEMO_USERS:
                 user = User.objects.filter(username=username).first()
                 if user is None:
                     password = secrets.token_urlsafe(9)
                     user = User.objects.create_user(
-                        username=username, email=f"{username}@contoso.example", password=password,
+                        username=username,
+                        email=f"{username}@contoso.example",
+                        password=password,
                         is_staff=role is None,
                     )
                     created.append((username, role or "Organization admin", password))

@@ -23,11 +23,18 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "labelsite"]
         commands = {
-            "web": [python, "manage.py", "runserver", addr, "--noreload"] if settings.DEBUG
+            "web": [python, "manage.py", "runserver", addr, "--noreload"]
+            if settings.DEBUG
             else [python, "-m", "gunicorn", "labelsite.wsgi", "--bind", addr, "--workers", "3"],
             "worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency)],
-            "beat": [*celery, "beat", "--loglevel", "INFO",
-                      "--schedule", str(settings.LABELSITE_DATA_DIR / "celerybeat-schedule")],
+            "beat": [
+                *celery,
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(settings.LABELSITE_DATA_DIR / "celerybeat-schedule"),
+            ],
         }
         if ml_available():
             # ML assist's own worker: one process that keeps the model loaded, on its own queue.

@@ -8,8 +8,10 @@ from projects.models import Dataset
 
 
 class Command(BaseCommand):
-    help = ("Re-read the image headers of every dataset (or the given ones) and swap width and height of items "
-            "that are shown turned by their EXIF orientation. Safe to run again.")
+    help = (
+        "Re-read the image headers of every dataset (or the given ones) and swap width and height of items "
+        "that are shown turned by their EXIF orientation. Safe to run again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("datasets", nargs="*", metavar="DATASET_UUID", help="Only these datasets.")
