@@ -15,7 +15,19 @@ from projects.models import DataItem, Dataset, Datastore, LabelClass, LabelingPr
 from tests.assist.images import draw
 from tests.conftest import require
 from tests.exports.conftest import transactional_roles  # noqa: F401  (fixture, for the real-worker test)
-from tests.project_fixtures import celery_eager, label_tasks  # noqa: F401  (fixture)
+from tests.factories import DatasetFactory, ProjectFactory, tasks_label
+
+
+@pytest.fixture
+def dataset(workspace):
+    return DatasetFactory.create(workspace=workspace, name="cats-n-dogs", items=12)
+
+
+@pytest.fixture
+def project(workspace, dataset):
+    return ProjectFactory.create(
+        workspace=workspace, dataset=dataset, name="multi-class-cats-n-dogs", label_names=("Cat", "Dog", "Uncertain")
+    )
 
 
 @pytest.fixture
@@ -94,7 +106,7 @@ class World:
         done = []
         for kind, other in (("Cat", "Dog"), ("Dog", "Cat")):
             tasks = self.tasks(kind)[start : start + n_per_class]
-            label_tasks(self.project, tasks, self.classes[other if wrong else kind], user)
+            tasks_label(self.project, tasks, user=user, labels=self.classes[other if wrong else kind])
             done += tasks
         return done
 

@@ -9,7 +9,6 @@ from assist.services import STAGES
 from core import features
 from projects.models import LabelingProject
 from tests.assist.test_pages import finished_cycle
-from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,6 @@ from assist.services import STAGES
 from core import features
 from labeling.models import ClassCount, Task
 from projects.models import LabelingProject
-from tests.project_fixtures import celery_eager, dataset, project  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

@@ -12,7 +12,7 @@ from assist.services import ml_cycle_request, ml_retrain_due_enqueue, ml_runs_st
 from core import features
 from labeling.models import Task
 from projects.models import LabelingProject
-from tests.project_fixtures import add_items, celery_eager, dataset, label_tasks, project  # noqa: F401  (fixtures)
+from tests.factories import project_items_add, tasks_label
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def ml_project(project):
 
 def label(project, n, user):
     tasks = list(Task.objects.filter(project=project, state="unlabeled").order_by("id")[:n])
-    label_tasks(project, tasks, project.label_classes.first(), user)
+    tasks_label(project, tasks, user=user, labels=project.label_classes.first())
 
 
 def finish_all():
@@ -55,11 +55,8 @@ def test_labels_growing_by_a_fifth_start_the_next_cycle(ml_project, labeler, set
     assert retrain_due(ml_project)
 
 
-def test_fifty_more_labels_are_enough_on_a_big_project(ml_project, labeler, dataset):
-    add_items(dataset, 400)
-    from labeling.services import project_tasks_sync
-
-    project_tasks_sync(project=ml_project)
+def test_fifty_more_labels_are_enough_on_a_big_project(ml_project, labeler):
+    project_items_add(ml_project, 400)
     label(ml_project, 300, labeler)
     ml_cycle_request(project=ml_project)
     finish_all()

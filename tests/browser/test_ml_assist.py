@@ -9,15 +9,14 @@ from playwright.sync_api import expect
 from assist.models import MlRun
 from core import features
 from projects.models import LabelingProject
-from tests.review.data import add_tasks, make_project
+from tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_train_now_and_the_section_follows_the_cycle(browser_as, workspace, manager, monkeypatch, tmp_path):
     monkeypatch.setattr(features, "ml_missing", lambda: ())  # the web process only asks; no worker runs here
-    project = make_project(workspace, name="ML pets")
-    add_tasks(project, 3)
+    project = ProjectFactory.create(workspace=workspace, name="ML pets", label_names=("Cat", "Dog"), dataset__items=3)
     LabelingProject.objects.filter(pk=project.pk).update(ml_assisted=True)
     page = browser_as(manager)
     page.goto(f"/o/{workspace.organization.slug}/{workspace.slug}/projects/{project.uuid}/")
