@@ -60,8 +60,9 @@ def test_a_claimed_page_follows_the_clusters_and_carries_the_suggestions(make_wo
     assert suggested, "the model's pre-labels arrive with the claimed page as suggestions"
     assert not any(t.draft for t in page), "a suggestion is not a tag until the labeler accepts it"
     # Submitting a page replaces the model's suggestions with the labeler's labels and counts them as accepted.
-    page_submit(project=world.project, user=labeler,
-                labels={t.id: t.suggested or [world.classes["Cat"].pk] for t in page})
+    page_submit(
+        project=world.project, user=labeler, labels={t.id: t.suggested or [world.classes["Cat"].pk] for t in page}
+    )
     assert not PreLabel.objects.filter(task__in=page).exists()
     accepted = Annotation.objects.filter(task__in=suggested, is_current=True, suggestion=Annotation.Suggestion.ACCEPTED)
     assert accepted.count() == len(suggested)

@@ -26,9 +26,21 @@ def test_train_now_and_the_section_follows_the_cycle(browser_as, workspace, mana
     expect(page.get_by_role("button", name="Train now")).to_be_disabled()
 
     # What the ML worker would record: the polling section shows it without a reload.
-    metrics = {"target": 95, "threshold": 0.8, "threshold_pct": 80.0, "accuracy_pct": 97.5, "covered": 40,
-               "held_out": 60, "coverage_pct": 66.7, "best_accuracy_pct": 97.5, "best_covered": 40,
-               "overall_accuracy_pct": 90.0, "labels": 60, "classes": ["Cat", "Dog"], "folds": 5}
+    metrics = {
+        "target": 95,
+        "threshold": 0.8,
+        "threshold_pct": 80.0,
+        "accuracy_pct": 97.5,
+        "covered": 40,
+        "held_out": 60,
+        "coverage_pct": 66.7,
+        "best_accuracy_pct": 97.5,
+        "best_covered": 40,
+        "overall_accuracy_pct": 90.0,
+        "labels": 60,
+        "classes": ["Cat", "Dog"],
+        "folds": 5,
+    }
     MlRun.objects.filter(project=project, kind="validate").update(metrics=metrics)
     MlRun.objects.filter(project=project, kind="prelabel").update(metrics={"prelabeled": 2})
     MlRun.objects.filter(project=project).update(state=MlRun.State.DONE, message="ok")
