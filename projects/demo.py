@@ -115,7 +115,8 @@ def demo_project(*, workspace, stdout=None):
         label_names=["Cat", "Dog", "Uncertain"],
         instructions_text="Labeling tutorial - Cats & Dogs. Pick **Cat** or **Dog**; use *Uncertain* when you cannot tell.",
         # ML assist where the server has it, with a first training after 20 labels: 60 images are a small demo.
-        ml_assisted=ml_available(), ml_min_labels=20,
+        ml_assisted=ml_available(),
+        ml_min_labels=20,
     )
     if stdout is not None:
         stdout.write(f"Demo project {DEMO_PROJECT}: its tasks are created by the worker once `make run` starts it.")

@@ -330,16 +330,21 @@ class LabelingProject(TenantModel):
     ml_assisted = models.BooleanField("ML assisted labeling", default=False)
     # ML assist (the `assist` app trains on the labels and writes pre-labels and a clustered task order).
     ml_min_labels = models.PositiveIntegerField(
-        "labels before the first training", default=50, db_default=50,
+        "labels before the first training",
+        default=50,
+        db_default=50,
         validators=[MinValueValidator(ML_MIN_LABELS_FLOOR), MaxValueValidator(1_000_000)],
     )
     ml_target_accuracy = models.PositiveSmallIntegerField(
-        "target accuracy of pre-labels (%)", default=95, db_default=95,
+        "target accuracy of pre-labels (%)",
+        default=95,
+        db_default=95,
         validators=[MinValueValidator(50), MaxValueValidator(100)],
     )
     ml_cluster = models.BooleanField("cluster similar images onto the same page", default=True, db_default=True)
-    ml_active_learning = models.BooleanField("images the model is least sure about first", default=False,
-                                             db_default=False)
+    ml_active_learning = models.BooleanField(
+        "images the model is least sure about first", default=False, db_default=False
+    )
     # Review rules: a reject must say why; a labeler may review their own labels.
     require_reject_reason = models.BooleanField("reviewers must give a reason to reject", default=False)
     allow_self_review = models.BooleanField("labelers may review their own labels", default=False)

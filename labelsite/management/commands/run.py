@@ -38,8 +38,20 @@ class Command(BaseCommand):
         }
         if ml_available():
             # ML assist's own worker: one process that keeps the model loaded, on its own queue.
-            commands["ml-worker"] = [*celery, "worker", "--loglevel", "INFO", "--queues", "ml", "--concurrency", "1",
-                                     "--include", "assist.worker", "--hostname", "ml@%h"]
+            commands["ml-worker"] = [
+                *celery,
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--queues",
+                "ml",
+                "--concurrency",
+                "1",
+                "--include",
+                "assist.worker",
+                "--hostname",
+                "ml@%h",
+            ]
         else:
             self.stdout.write(ml_unavailable_reason())
         processes = {}
